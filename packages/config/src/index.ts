@@ -1,0 +1,13 @@
+export { ConfigError, parseEnv } from "./parse-env";
+export type { ConfigIssue, Env } from "./parse-env";
+export { LOG_LEVELS, bool, describeValue, durationMs, logLevel, port, positiveInt, url } from "./fields";
+export type { EnvField, LogLevel, PortOptions, UrlOptions } from "./fields";
+export {
+  NATS_PROTOCOLS,
+  POSTGRES_PROTOCOLS,
+  REDIS_PROTOCOLS,
+  commonEnv,
+  databaseEnv,
+  natsEnv,
+  redisEnv,
+} from "./common-env";
