@@ -1,0 +1,9 @@
+export { createDb, pingDb, inTransaction, type Db, type Tx, type DbOptions } from "./client";
+export * from "./outbox";
+export * from "./secrets";
+export * from "./blobs";
+export * from "./runs";
+// Row and enum types for callers; the client itself stays behind this package.
+export type * from "./generated/prisma/models";
+export { Prisma } from "./generated/prisma/client";
+export * as enums from "./generated/prisma/enums";

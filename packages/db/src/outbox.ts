@@ -1,0 +1,65 @@
+import type { TarmacEvent } from "@tarmac/contracts";
+import type { Tx } from "./client";
+
+export interface OutboxMessage {
+  subject: string;
+  payload: TarmacEvent;
+  /** JetStream de-duplication id; deterministic for a given state change. */
+  msgId: string;
+  /** Trace context of the writer (traceparent, tracestate). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Records an event in the same transaction as the state change it describes
+ * (no dual writes, DESIGN invariant 4). A repeated msgId is ignored, so an
+ * idempotent handler may record the same event twice without error.
+ */
+export async function enqueueOutbox(tx: Tx, messages: OutboxMessage | OutboxMessage[]): Promise<void> {
+  const list = Array.isArray(messages) ? messages : [messages];
+  if (list.length === 0) return;
+  await tx.outboxEvent.createMany({
+    data: list.map((m) => ({
+      subject: m.subject,
+      payload: m.payload as object,
+      msgId: m.msgId,
+      headers: m.headers ?? {},
+    })),
+    skipDuplicates: true,
+  });
+}
+
+export interface PendingOutboxEvent {
+  id: bigint;
+  msgId: string;
+  subject: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+/**
+ * Claims a batch of unpublished events for one relay. SKIP LOCKED lets several
+ * gateway replicas relay concurrently without publishing the same row twice at once;
+ * JetStream's msgId de-duplicates the rare replay after a crash.
+ */
+export async function claimOutboxBatch(
+  tx: Tx,
+  limit: number,
+): Promise<PendingOutboxEvent[]> {
+  const rows = await tx.$queryRaw<
+    { id: bigint; msg_id: string; subject: string; payload: unknown; headers: Record<string, string> }[]
+  >`SELECT id, msg_id, subject, payload, headers FROM outbox_events
+     WHERE published_at IS NULL ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+  return rows.map((r) => ({ id: r.id, msgId: r.msg_id, subject: r.subject, payload: r.payload, headers: r.headers }));
+}
+
+export async function markOutboxPublished(tx: Tx, ids: bigint[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } });
+}
+
+/** Deletes published events older than the cutoff; returns how many. */
+export async function pruneOutbox(tx: Tx, olderThan: Date): Promise<number> {
+  const { count } = await tx.outboxEvent.deleteMany({ where: { publishedAt: { lt: olderThan } } });
+  return count;
+}
