@@ -7,3 +7,5 @@ export * from "./runs";
 export type * from "./generated/prisma/models";
 export { Prisma } from "./generated/prisma/client";
 export * as enums from "./generated/prisma/enums";
+export * as auth from "./repositories/auth";
+export type { TokenOwner } from "./repositories/auth";

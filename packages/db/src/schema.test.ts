@@ -46,7 +46,7 @@ describe("the storage schema", () => {
     });
     const archive = await putBlob(db, Buffer.from("tar"), "application/gzip");
     const cv = await db.configurationVersion.create({
-      data: { id: "cv-1", workspaceId: ws.id, status: "uploaded", archiveBlobId: archive, uploadSecretHash: hashSecret("s") },
+      data: { id: "cv-1", workspaceId: ws.id, status: "uploaded", archiveBlobId: archive },
     });
     const run = await db.run.create({
       data: {
@@ -62,8 +62,8 @@ describe("the storage schema", () => {
         createdById: user.id,
       },
     });
-    await db.plan.create({ data: { id: "plan-1", runId: run.id, logSecretHash: hashSecret("pl") } });
-    await db.apply.create({ data: { id: "apply-1", runId: run.id, logSecretHash: hashSecret("al") } });
+    await db.plan.create({ data: { id: "plan-1", runId: run.id } });
+    await db.apply.create({ data: { id: "apply-1", runId: run.id } });
     await db.costEstimate.create({ data: { id: "ce-1", runId: run.id, deltaMonthlyCost: "1.50" } });
     const comment = await db.comment.create({ data: { id: "wsc-1", runId: run.id, body: "lgtm", authorId: user.id } });
     await db.runEvent.create({ data: { id: "re-1", runId: run.id, action: "commented", commentId: comment.id, actorId: user.id } });

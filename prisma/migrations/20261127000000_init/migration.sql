@@ -170,7 +170,6 @@ CREATE TABLE "configuration_versions" (
     "auto_queue_runs" BOOLEAN NOT NULL DEFAULT true,
     "error" TEXT,
     "error_message" TEXT,
-    "upload_secret_hash" TEXT,
     "archive_blob_id" TEXT,
     "status_timestamps" JSONB NOT NULL DEFAULT '{}',
     "created_by_id" TEXT,
@@ -234,7 +233,6 @@ CREATE TABLE "plans" (
     "resource_changes" INTEGER NOT NULL DEFAULT 0,
     "resource_destructions" INTEGER NOT NULL DEFAULT 0,
     "resource_imports" INTEGER NOT NULL DEFAULT 0,
-    "log_secret_hash" TEXT NOT NULL,
     "log_blob_id" TEXT,
     "plan_file_blob_id" TEXT,
     "json_blob_id" TEXT,
@@ -258,7 +256,6 @@ CREATE TABLE "applies" (
     "resource_changes" INTEGER NOT NULL DEFAULT 0,
     "resource_destructions" INTEGER NOT NULL DEFAULT 0,
     "resource_imports" INTEGER NOT NULL DEFAULT 0,
-    "log_secret_hash" TEXT NOT NULL,
     "log_blob_id" TEXT,
     "worker_id" TEXT,
     "heartbeat_at" TIMESTAMPTZ(3),
@@ -419,9 +416,6 @@ CREATE UNIQUE INDEX "workspaces_organization_id_name_key" ON "workspaces"("organ
 CREATE UNIQUE INDEX "workspace_variables_workspace_id_category_key_key" ON "workspace_variables"("workspace_id", "category", "key");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "configuration_versions_upload_secret_hash_key" ON "configuration_versions"("upload_secret_hash");
-
--- CreateIndex
 CREATE INDEX "configuration_versions_workspace_id_created_at_idx" ON "configuration_versions"("workspace_id", "created_at" DESC);
 
 -- CreateIndex
@@ -473,16 +467,10 @@ CREATE INDEX "runs_configuration_version_id_idx" ON "runs"("configuration_versio
 CREATE UNIQUE INDEX "plans_run_id_key" ON "plans"("run_id");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "plans_log_secret_hash_key" ON "plans"("log_secret_hash");
-
--- CreateIndex
 CREATE INDEX "plans_status_heartbeat_at_idx" ON "plans"("status", "heartbeat_at");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "applies_run_id_key" ON "applies"("run_id");
-
--- CreateIndex
-CREATE UNIQUE INDEX "applies_log_secret_hash_key" ON "applies"("log_secret_hash");
 
 -- CreateIndex
 CREATE INDEX "applies_status_heartbeat_at_idx" ON "applies"("status", "heartbeat_at");

@@ -1,0 +1,38 @@
+import express, { type Express, type RequestHandler } from "express";
+import type { GatewayDeps } from "./deps";
+import { authenticate } from "./http/auth";
+import { errorHandler, notFoundHandler } from "./http/errors";
+import { rateLimit } from "./http/rate-limit";
+import { metaRouter, TFP_API_VERSION } from "./routes/meta";
+import { apiRouters, capabilityRouters } from "./routes";
+
+const apiVersionHeader: RequestHandler = (_req, res, next) => {
+  res.set("TFP-API-Version", TFP_API_VERSION);
+  next();
+};
+
+/**
+ * The HTTP surface: discovery and ping, capability URLs (raw bodies, no bearer
+ * token), then the JSON:API under /api/v2 behind authentication and rate limits.
+ */
+export function createApp(deps: GatewayDeps, extraRouters: express.Router[] = []): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  // page[number]=2 must parse as {page: {number: "2"}}.
+  app.set("query parser", "extended");
+  app.use(apiVersionHeader);
+  for (const r of extraRouters) app.use(r);
+  app.use(metaRouter());
+  for (const r of capabilityRouters(deps)) app.use(r);
+  app.use(
+    "/api/v2",
+    express.json({ type: () => true, limit: "5mb", strict: false }),
+    authenticate(deps.db),
+    rateLimit(deps),
+    ...apiRouters(deps),
+  );
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,17 @@
+import type { Redis } from "ioredis";
+import type { Db } from "@tarmac/db";
+import type { Logger } from "@tarmac/telemetry";
+import type { GatewayEnv } from "./env";
+
+/** Everything a route needs, built once at boot and passed down (no globals). */
+export interface GatewayDeps {
+  db: Db;
+  redis: Redis;
+  env: GatewayEnv;
+  logger: Logger;
+  /** Absolute base URL without a trailing slash, e.g. "http://127.0.0.1:8080". */
+  publicUrl: string;
+  /** Key for capability URL secrets and variable encryption. */
+  secretKey: string;
+  now: () => Date;
+}

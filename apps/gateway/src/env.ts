@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { commonEnv, databaseEnv, natsEnv, parseEnv, port, redisEnv } from "@tarmac/config";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const intFrom = (def: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return def;
+      if (!/^\d+$/.test(v)) {
+        ctx.addIssue({ code: "custom", message: `expected a non-negative integer, got "${v}"` });
+        return z.NEVER;
+      }
+      return Number(v);
+    });
+
+export const gatewayEnvSchema = z.object({
+  ...commonEnv,
+  ...databaseEnv,
+  ...redisEnv,
+  ...natsEnv,
+  PORT: port(8080),
+  /** Absolute base URL clients reach the gateway at; capability URLs are built on it. */
+  TARMAC_PUBLIC_URL: optionalString,
+  TARMAC_ADMIN_TOKEN: optionalString,
+  /** Key material for sensitive variable values (AES-256-GCM). */
+  TARMAC_ENCRYPTION_KEY: z.string().default("tarmac-development-key-change-me"),
+  /** Requests per second per token (HCP: 30). 0 disables. */
+  TARMAC_RATE_LIMIT_PER_SECOND: intFrom(30),
+  /** Requests per minute per token on the two run-list endpoints (HCP: 30). 0 disables. */
+  TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: intFrom(30),
+  TARMAC_FORCE_CANCEL_COOL_OFF_MS: intFrom(10_000),
+  /** Largest configuration archive accepted, compressed and unpacked. */
+  TARMAC_MAX_ARCHIVE_BYTES: intFrom(100 * 1024 * 1024),
+  TARMAC_MAX_UNPACKED_BYTES: intFrom(512 * 1024 * 1024),
+  TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),
+});
+
+export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
+
+export function loadGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
+  return parseEnv(gatewayEnvSchema, env);
+}

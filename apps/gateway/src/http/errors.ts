@@ -1,0 +1,51 @@
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { isTarmacError, TarmacError } from "@tarmac/domain";
+import { errorDocument, errorObject, MEDIA_TYPE } from "@tarmac/jsonapi";
+import type { Logger } from "@tarmac/telemetry";
+
+function send(res: Parameters<ErrorRequestHandler>[2], status: number, body: unknown): void {
+  res.status(status).type(`${MEDIA_TYPE}; charset=utf-8`).send(JSON.stringify(body));
+}
+
+/** Unknown routes answer a JSON:API 404, as HCP does. */
+export const notFoundHandler: RequestHandler = (_req, res) => {
+  send(res, 404, errorDocument([errorObject(404, "not found")]));
+};
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+}
+
+/**
+ * The one place errors become responses. Expected errors (4xx) are answers,
+ * logged without stacks; anything else is a 500 incident.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (isTarmacError(err)) {
+      const obj = errorObject(err.status, err.title, err.detail, err.source?.pointer);
+      if (err.source?.parameter) obj.source = { ...obj.source, parameter: err.source.parameter };
+      send(res, err.status, errorDocument([obj]));
+      return;
+    }
+    const bp = err as BodyParserError;
+    if (bp?.type === "entity.parse.failed") {
+      send(res, 422, errorDocument([errorObject(422, "unprocessable entity", "The request body is not valid JSON.")]));
+      return;
+    }
+    if (bp?.type === "entity.too.large") {
+      send(res, 413, errorDocument([errorObject(413, "payload too large", "The request body is too large.")]));
+      return;
+    }
+    if (bp?.type && typeof bp.status === "number" && bp.status < 500) {
+      send(res, bp.status, errorDocument([errorObject(bp.status, "bad request", bp.message)]));
+      return;
+    }
+    logger.error({ err, method: req.method, path: req.path }, "request failed");
+    send(res, 500, errorDocument([errorObject(500, "internal server error")]));
+  };
+}
+
+export { TarmacError };

@@ -1,0 +1,53 @@
+// Telemetry starts before anything else is required, so http/express/pg/ioredis get instrumented.
+import { startTelemetry, createLogger } from "@tarmac/telemetry";
+const telemetry = startTelemetry({
+  serviceName: process.env.OTEL_SERVICE_NAME ?? "tarmac-gateway",
+  ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+});
+
+import { Redis } from "ioredis";
+import { auth, createDb, pingDb } from "@tarmac/db";
+import { createShutdown, healthRouter } from "@tarmac/lifecycle";
+import { loadGatewayEnv } from "./env";
+import { createApp } from "./app";
+
+async function main(): Promise<void> {
+  const env = loadGatewayEnv();
+  const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL });
+  const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
+  shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
+
+  const db = createDb({ databaseUrl: env.DATABASE_URL });
+  shutdown.onShutdown("prisma", () => db.$disconnect(), "clients");
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
+  shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
+
+  await pingDb(db);
+  if (env.TARMAC_ADMIN_TOKEN) {
+    await auth.ensureAdminToken(db, env.TARMAC_ADMIN_TOKEN);
+    logger.info("admin token ensured");
+  }
+
+  const publicUrl = (env.TARMAC_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, "");
+  const deps = { db, redis, env, logger, publicUrl, secretKey: env.TARMAC_ENCRYPTION_KEY, now: () => new Date() };
+  const health = healthRouter({
+    checks: {
+      postgres: () => pingDb(db),
+      redis: async () => void (await redis.ping()),
+    },
+  });
+  const app = createApp(deps, [health]);
+  const server = app.listen(env.PORT, () => logger.info({ port: env.PORT, publicUrl }, "gateway listening"));
+  shutdown.onShutdown(
+    "http",
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    "intake",
+  );
+  shutdown.installSignalHandlers();
+}
+
+main().catch((err: unknown) => {
+  // Configuration and boot errors: say what is wrong and exit non-zero.
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,29 @@
+import type { Router } from "express";
+import type { GatewayDeps } from "../deps";
+import { accountRouter } from "./account";
+import { organizationsRouter } from "./organizations";
+import { teamsRouter } from "./teams";
+import { tokensRouter } from "./tokens";
+import { workspacesRouter } from "./workspaces";
+import { variablesRouter } from "./variables";
+import { runsRouter } from "./runs";
+import { runActionsRouter } from "./run-actions";
+import { runListsRouter } from "./run-lists";
+import { plansAppliesRouter } from "./plans-applies";
+import { runEventsRouter } from "./run-events";
+import { queueRouter } from "./queue";
+import { costEstimatesRouter } from "./cost-estimates";
+import { configurationVersionsRouter } from "./configuration-versions";
+import { stateVersionsRouter } from "./state-versions";
+import { archivistRouter } from "./archivist";
+import { jobsRouter } from "./jobs";
+
+/** Routers mounted under /api/v2, behind authentication and rate limits. */
+export function apiRouters(deps: GatewayDeps): Router[] {
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps)];
+}
+
+/** Capability-URL routers: no bearer token, the secret is in the path. */
+export function capabilityRouters(deps: GatewayDeps): Router[] {
+  return [archivistRouter(deps), jobsRouter(deps)];
+}

@@ -1,0 +1,31 @@
+import { Router } from "express";
+
+/** HCP's API version; the terraform `cloud` block requires ≥ 2.5 (notes §1.7). */
+export const TFP_API_VERSION = "2.6";
+
+/**
+ * Discovery and ping are unauthenticated. X-RateLimit-Limit must be 30 or
+ * absent: go-tfe builds its client-side limiter from it (notes §0.4).
+ */
+export function metaRouter(): Router {
+  const r = Router();
+  r.get("/.well-known/terraform.json", (_req, res) => {
+    res.type("application/json").send(
+      JSON.stringify({
+        "tfe.v2": "/api/v2/",
+        "tfe.v2.1": "/api/v2/",
+        "tfe.v2.2": "/api/v2/",
+        "state.v2": "/api/v2/",
+        "modules.v1": "/api/registry/v1/modules/",
+        "providers.v1": "/api/registry/v1/providers/",
+        "motd.v1": "/api/terraform/motd",
+      }),
+    );
+  });
+  r.get("/api/v2/ping", (_req, res) => {
+    res.set("TFP-API-Version", TFP_API_VERSION);
+    res.set("X-RateLimit-Limit", "30");
+    res.status(204).end();
+  });
+  return r;
+}

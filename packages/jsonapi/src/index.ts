@@ -1,0 +1,4 @@
+export * from "./document";
+export * from "./errors";
+export * from "./pagination";
+export * from "./query";
