@@ -1,2 +1,4 @@
 export * from "./database";
 export * from "./wait";
+export * from "./processes";
+export * from "./api-client";

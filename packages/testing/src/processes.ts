@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
+import { REPO_ROOT } from "./database";
+import { waitFor } from "./wait";
+
+export type AppName = "gateway" | "scheduler" | "worker";
+
+/** A port the OS just said was free. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface StartedProcess {
+  name: string;
+  child: ChildProcess;
+  /** Everything the process wrote (stdout and stderr interleaved). */
+  output(): string;
+  /** SIGTERM, then SIGKILL after the grace period; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+  /** SIGKILL at once (a crashed process). */
+  kill(): Promise<void>;
+}
+
+const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+
+/**
+ * Starts one of the real apps (`tsx apps/<app>/src/main.ts`) with the given
+ * environment on top of ours. `readyUrl`, when given, is polled until it answers 200.
+ */
+export async function startApp(
+  app: AppName,
+  env: Record<string, string>,
+  { readyUrl, timeoutMs = 30_000 }: { readyUrl?: string; timeoutMs?: number } = {},
+): Promise<StartedProcess> {
+  const child = spawn(TSX, [path.join(REPO_ROOT, "apps", app, "src", "main.ts")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  const proc: StartedProcess = {
+    name: app,
+    child,
+    output: () => out,
+    stop: async (graceMs = 10_000) => {
+      if (done) return child.exitCode;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    kill: async () => {
+      if (done) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+  if (readyUrl) {
+    try {
+      await waitFor(
+        async () => {
+          if (done) throw new Error(`${app} exited early:\n${out}`);
+          const res = await fetch(readyUrl).catch(() => null);
+          return res?.status === 200 ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 100, what: `${app} at ${readyUrl}` },
+      );
+    } catch (err) {
+      await proc.kill();
+      throw new Error(`${(err as Error).message}\n--- ${app} output ---\n${out}`);
+    }
+  }
+  return proc;
+}
+
+export interface StartedGateway {
+  url: string;
+  adminToken: string;
+  process: StartedProcess;
+}
+
+/** The real gateway on a free port against the given database, with an admin token. */
+export async function startGateway(databaseUrl: string, env: Record<string, string> = {}): Promise<StartedGateway> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const adminToken = `admin-${Math.random().toString(36).slice(2)}${Date.now()}`;
+  const process = await startApp(
+    "gateway",
+    {
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      TARMAC_PUBLIC_URL: url,
+      TARMAC_ADMIN_TOKEN: adminToken,
+      ...env,
+    },
+    { readyUrl: `${url}/readyz` },
+  );
+  return { url, adminToken, process };
+}
