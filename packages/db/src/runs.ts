@@ -1,4 +1,4 @@
-import { subjects, type RunStatusChangedEvent } from "@tarmac/contracts";
+import { subjects as defaultSubjects, type RunStatusChangedEvent, type Subjects } from "@tarmac/contracts";
 import { statusTimestampKey, transition, type RunStatus } from "@tarmac/domain";
 import type { Prisma } from "./generated/prisma/client";
 import type { Tx } from "./client";
@@ -13,6 +13,8 @@ export interface TransitionInput {
   patch?: Omit<Prisma.RunUncheckedUpdateInput, "status" | "statusTimestamps" | "statusChangedAt">;
   /** Trace context to carry into the event. */
   headers?: Record<string, string>;
+  /** The deployment's subjects (TARMAC_NATS_PREFIX); the default prefix when omitted. */
+  subjects?: Subjects;
 }
 
 export type TransitionResult =
@@ -57,7 +59,7 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
     at: at.toISOString(),
   };
   await enqueueOutbox(tx, {
-    subject: subjects.runStatusChanged(runId),
+    subject: (input.subjects ?? defaultSubjects).runStatusChanged(runId),
     payload: event,
     msgId: `run-status:${runId}:${from}:${to}`,
     ...(input.headers ? { headers: input.headers } : {}),
