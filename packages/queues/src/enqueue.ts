@@ -1,0 +1,59 @@
+import { jobIdFor, phaseJob, type Phase, type PhaseJob } from "@tarmac/contracts";
+import type { JobState } from "bullmq";
+import { queueFor, type PhaseQueues } from "./phase-queues";
+
+export type PhaseJobState = JobState;
+
+export interface EnqueueResult {
+  jobId: string;
+  /** false when an unfinished job with this id (waiting, delayed, active…) already existed. */
+  added: boolean;
+}
+
+const FINAL_STATES = new Set<string>(["completed", "failed"]);
+
+/**
+ * Idempotent: the job id derives from phase and run (DESIGN invariant 3), so the
+ * scheduler may enqueue again whenever it is unsure. A finished job with the same id
+ * would make BullMQ ignore the add, so it is removed first: the reconcile loop
+ * enqueues again precisely when Postgres says the phase must run again.
+ */
+export async function enqueuePhaseJob(queues: Pick<PhaseQueues, "plan" | "apply">, job: PhaseJob): Promise<EnqueueResult> {
+  const payload = phaseJob.parse(job);
+  const queue = queueFor(queues, payload.phase);
+  const jobId = jobIdFor(payload.phase, payload.runId);
+  const existing = await queue.getJob(jobId);
+  if (existing) {
+    const state = await existing.getState();
+    if (!FINAL_STATES.has(state)) return { jobId, added: false };
+    await existing.remove();
+  }
+  // A concurrent enqueue may win the race between getJob and add: BullMQ then keeps
+  // the first job and ignores this add, which is the idempotence we want.
+  await queue.add(payload.phase, payload, { jobId });
+  return { jobId, added: true };
+}
+
+/** The BullMQ state of a run's phase job, or null when no such job exists. */
+export async function getPhaseJobState(
+  queues: Pick<PhaseQueues, "plan" | "apply">,
+  phase: Phase,
+  runId: string,
+): Promise<PhaseJobState | null> {
+  const state = await queueFor(queues, phase).getJobState(jobIdFor(phase, runId));
+  return state === "unknown" ? null : state;
+}
+
+/** Removes a run's phase job unless a worker holds it (e.g. a run canceled while queued). */
+export async function removePhaseJob(
+  queues: Pick<PhaseQueues, "plan" | "apply">,
+  phase: Phase,
+  runId: string,
+): Promise<boolean> {
+  const job = await queueFor(queues, phase).getJob(jobIdFor(phase, runId));
+  if (!job) return false;
+  const state = await job.getState();
+  if (state === "active") return false;
+  await job.remove();
+  return true;
+}
