@@ -1,0 +1,77 @@
+import { subjectsFor } from "@tarmac/contracts";
+import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { createDb, inTransaction, type Db } from "./client";
+import { transitionRun } from "./runs";
+
+/** DESIGN invariant 1: one writer per decision, by compare-and-set. */
+describe("transitionRun", () => {
+  let database: TestDatabase;
+  let db: Db;
+  const subjects = subjectsFor("tcas");
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ databaseUrl: database.url, poolSize: 4 });
+    await db.organization.create({ data: { id: "org-1", name: "acme", email: "a@b.c" } });
+    await db.workspace.create({ data: { id: "ws-1", organizationId: "org-1", name: "w" } });
+    await db.configurationVersion.create({ data: { id: "cv-1", workspaceId: "ws-1", status: "uploaded" } });
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  const newRun = (id: string) =>
+    db.run.create({
+      data: { id, organizationId: "org-1", workspaceId: "ws-1", configurationVersionId: "cv-1", operation: "plan_and_apply", terraformVersion: "1.9.8" },
+    });
+
+  it("moves the status, stamps the timestamp and records the event in one transaction", async () => {
+    await newRun("run-a");
+    const at = new Date("2026-11-27T10:00:00.123Z");
+    const result = await inTransaction(db, (tx) => transitionRun(tx, { runId: "run-a", from: "pending", to: "plan_queued", at, subjects }));
+    expect(result).toEqual({ ok: true, workspaceId: "ws-1" });
+    const run = await db.run.findUniqueOrThrow({ where: { id: "run-a" } });
+    expect(run.status).toBe("plan_queued");
+    expect(run.statusTimestamps).toEqual({ "plan-queued-at": "2026-11-27T10:00:00+00:00" });
+    const events = await db.outboxEvent.findMany({ where: { subject: "tcas.runs.run-a.status" } });
+    expect(events).toHaveLength(1);
+    expect(events[0]?.payload).toMatchObject({ type: "run.status_changed", from: "pending", to: "plan_queued" });
+  });
+
+  it("is a no-op when the run is no longer in the expected status (a late or repeated event)", async () => {
+    const result = await inTransaction(db, (tx) => transitionRun(tx, { runId: "run-a", from: "pending", to: "plan_queued", subjects }));
+    expect(result).toEqual({ ok: false, reason: "stale" });
+    expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-a.status" } })).toBe(1);
+  });
+
+  it("refuses a move the state machine does not allow, and writes nothing", async () => {
+    await newRun("run-b");
+    const result = await inTransaction(db, (tx) => transitionRun(tx, { runId: "run-b", from: "pending", to: "applied", subjects }));
+    expect(result).toEqual({ ok: false, reason: "not_allowed" });
+    expect((await db.run.findUniqueOrThrow({ where: { id: "run-b" } })).status).toBe("pending");
+  });
+
+  it("lets exactly one of many concurrent writers win", async () => {
+    await newRun("run-c");
+    const attempts = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        inTransaction(db, (tx) => transitionRun(tx, { runId: "run-c", from: "pending", to: "plan_queued", subjects })),
+      ),
+    );
+    expect(attempts.filter((r) => r.ok)).toHaveLength(1);
+    expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-c.status" } })).toBe(1);
+  });
+
+  it("rolls the status back when the surrounding transaction fails", async () => {
+    await newRun("run-d");
+    await expect(
+      inTransaction(db, async (tx) => {
+        await transitionRun(tx, { runId: "run-d", from: "pending", to: "plan_queued", subjects });
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect((await db.run.findUniqueOrThrow({ where: { id: "run-d" } })).status).toBe("pending");
+    expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-d.status" } })).toBe(0);
+  });
+});
