@@ -2,3 +2,4 @@ export * from "./subjects";
 export * from "./events";
 export * from "./jobs";
 export * from "./capabilities";
+export * from "./job-spec";

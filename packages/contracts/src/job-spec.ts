@@ -1,0 +1,54 @@
+import { z } from "zod";
+
+/**
+ * What a worker learns about its run from `GET <jobUrl>/spec`: everything terraform needs
+ * besides the configuration archive and the state. Sensitive variable values arrive decrypted
+ * (the worker must pass them to terraform) and must never be logged.
+ */
+export const jobVariable = z.object({
+  key: z.string(),
+  value: z.string(),
+  category: z.enum(["terraform", "env"]),
+  /** terraform variables: the value is an HCL expression rather than a plain string. */
+  hcl: z.boolean(),
+  sensitive: z.boolean(),
+});
+export type JobVariable = z.infer<typeof jobVariable>;
+
+export const jobSpec = z.object({
+  runId: z.string(),
+  planId: z.string(),
+  applyId: z.string(),
+  run: z.object({
+    isDestroy: z.boolean(),
+    refresh: z.boolean(),
+    refreshOnly: z.boolean(),
+    planOnly: z.boolean(),
+    savePlan: z.boolean(),
+    allowEmptyApply: z.boolean(),
+    debuggingMode: z.boolean(),
+    terraformVersion: z.string(),
+    targetAddrs: z.array(z.string()),
+    replaceAddrs: z.array(z.string()),
+    /** Run variables: values are HCL literals, and they override workspace variables. */
+    variables: z.array(z.object({ key: z.string(), value: z.string() })),
+  }),
+  workspace: z.object({
+    id: z.string(),
+    name: z.string(),
+    workingDirectory: z.string().nullable(),
+    terraformVersion: z.string(),
+  }),
+  variables: z.array(jobVariable),
+});
+export type JobSpec = z.infer<typeof jobSpec>;
+
+/** Paths under a job URL (`capabilityPaths.job(runId, secret)`). */
+export const jobPaths = {
+  spec: "/spec",
+  configuration: "/configuration",
+  state: "/state",
+  planFile: "/plan-file",
+  planJson: "/plan-json",
+  logs: (phase: "plan" | "apply") => `/logs/${phase}`,
+} as const;
