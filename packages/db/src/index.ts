@@ -9,3 +9,8 @@ export { Prisma } from "./generated/prisma/client";
 export * as enums from "./generated/prisma/enums";
 export * as auth from "./repositories/auth";
 export type { TokenOwner } from "./repositories/auth";
+export * as workspacesRepo from "./repositories/workspaces";
+export * as runsRead from "./repositories/runs-read";
+export * as runsWrite from "./repositories/runs-write";
+export * as runLists from "./repositories/run-lists";
+export * as runEventsRepo from "./repositories/run-events";
