@@ -1,0 +1,167 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type JsMsg } from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
+import { tarmacEvent, type Subjects, type TarmacEvent } from "@tarmac/contracts";
+import { extractTraceContext, withSpan } from "@tarmac/telemetry";
+import { errorMessage, type EventsLogger } from "./logger";
+
+/** The part of a zod schema this package uses (so callers may pass any schema). */
+export interface PayloadSchema<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: { message: string } };
+}
+
+export interface MessageContext {
+  subject: string;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+  headers: Record<string, string>;
+  /** Tells JetStream the handler is still working (resets the ack wait). */
+  working(): void;
+}
+
+export interface ConsumeOptions<T> {
+  nc: NatsConnection;
+  subjects: Pick<Subjects, "streamName">;
+  /** Shared by every replica of a process: replicas compete for the consumer's messages. */
+  durableName: string;
+  filterSubjects: string[];
+  /** Must be idempotent: a message is redelivered when its ack is lost. */
+  handler: (payload: T, context: MessageContext) => Promise<void>;
+  logger: EventsLogger;
+  /** Defaults to every Tarmac event (the discriminated union in @tarmac/contracts). */
+  schema?: PayloadSchema<T>;
+  /** Handlers running at once in this process (default 8). */
+  concurrency?: number;
+  /** After this many failed deliveries the message is terminated and logged (default 10). */
+  maxDeliveries?: number;
+  /** Redelivery delay after a failure: doubles per delivery from this, up to 30 s. */
+  nakDelayMs?: number;
+  ackWaitMs?: number;
+  /** Where a new consumer starts; existing durables keep their position. */
+  deliverPolicy?: "all" | "new";
+}
+
+export interface DurableConsumer {
+  stop(): Promise<void>;
+}
+
+function headersOf(msg: JsMsg): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!msg.headers) return out;
+  for (const [key, values] of msg.headers) {
+    if (values[0] !== undefined) out[key.toLowerCase()] = values[0];
+  }
+  return out;
+}
+
+export function nakDelayFor(deliveryCount: number, baseMs: number): number {
+  return Math.min(baseMs * 2 ** Math.max(0, deliveryCount - 1), 30_000);
+}
+
+/**
+ * A durable pull consumer with explicit acks: a message is acked once its handler
+ * resolves, nak'ed with a growing delay when it throws, and terminated after
+ * `maxDeliveries` failures. A payload that fails validation is terminated at once:
+ * bad input is logged, never retried, and never crashes the process.
+ */
+export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>): Promise<DurableConsumer> {
+  const { nc, logger, durableName, handler } = options;
+  const schema = options.schema ?? (tarmacEvent as unknown as PayloadSchema<T>);
+  const concurrency = options.concurrency ?? 8;
+  const maxDeliveries = options.maxDeliveries ?? 10;
+  const nakDelayMs = options.nakDelayMs ?? 500;
+  const stream = options.subjects.streamName;
+
+  const jsm = await jetstreamManager(nc);
+  // NATS servers before 2.10 take one filter subject per consumer; one durable per
+  // filter works on every server and keeps each position independent.
+  const durables = options.filterSubjects.map((filter, i) => ({
+    filter,
+    name: options.filterSubjects.length === 1 ? durableName : `${durableName}-${i}`,
+  }));
+  for (const { filter, name } of durables) {
+    const config: Partial<ConsumerConfig> = {
+      durable_name: name,
+      filter_subject: filter,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: options.deliverPolicy === "new" ? DeliverPolicy.New : DeliverPolicy.All,
+      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      // Redelivery is bounded by our own count (terminate + log), not silently by the server.
+      max_deliver: -1,
+      max_ack_pending: 1_000,
+    };
+    try {
+      await jsm.consumers.add(stream, config);
+    } catch (error) {
+      // A durable created earlier with another configuration (a deploy changed it).
+      if (!/already exists|already in use/i.test(errorMessage(error))) throw error;
+      const { durable_name: _name, deliver_policy: _policy, filter_subject: _filter, ...updatable } = config;
+      await jsm.consumers.update(stream, name, updatable);
+    }
+  }
+
+  const js = jetstream(nc);
+  const streams = await Promise.all(
+    durables.map(async ({ name }) => (await js.consumers.get(stream, name)).consume({ max_messages: Math.max(concurrency, 1) })),
+  );
+  const inFlight = new Set<Promise<void>>();
+  const waiters: (() => void)[] = [];
+
+  async function process(msg: JsMsg): Promise<void> {
+    const deliveryCount = msg.info.deliveryCount;
+    const headers = headersOf(msg);
+    let raw: unknown;
+    try {
+      raw = msg.json();
+    } catch {
+      logger.error({ subject: msg.subject, durableName }, "event is not JSON; terminated");
+      msg.term("not json");
+      return;
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      logger.error({ subject: msg.subject, durableName, error: parsed.error.message }, "invalid event payload; terminated");
+      msg.term("invalid payload");
+      return;
+    }
+    try {
+      await withSpan(
+        `handle ${durableName}`,
+        { "messaging.system": "nats", "messaging.destination.name": msg.subject, "messaging.delivery_count": deliveryCount },
+        () => handler(parsed.data, { subject: msg.subject, deliveryCount, headers, working: () => msg.working() }),
+        extractTraceContext(headers),
+      );
+      msg.ack();
+    } catch (error) {
+      if (deliveryCount >= maxDeliveries) {
+        logger.error({ subject: msg.subject, durableName, deliveryCount, error: errorMessage(error) }, "event handler kept failing; terminated");
+        msg.term("handler failed");
+      } else {
+        logger.warn({ subject: msg.subject, durableName, deliveryCount, error: errorMessage(error) }, "event handler failed; will redeliver");
+        msg.nak(nakDelayFor(deliveryCount, nakDelayMs));
+      }
+    }
+  }
+
+  const loops = streams.map(async (messages) => {
+    for await (const msg of messages) {
+      while (inFlight.size >= concurrency) {
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+      const task: Promise<void> = process(msg)
+        .catch((error: unknown) => logger.error({ error: errorMessage(error), durableName }, "event processing crashed"))
+        .finally(() => {
+          inFlight.delete(task);
+          waiters.shift()?.();
+        });
+      inFlight.add(task);
+    }
+  });
+
+  return {
+    async stop() {
+      await Promise.all(streams.map((messages) => messages.close()));
+      await Promise.all(loops);
+      await Promise.all([...inFlight]);
+    },
+  };
+}

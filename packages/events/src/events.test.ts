@@ -1,0 +1,173 @@
+import { randomBytes } from "node:crypto";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { subjectsFor, type RunStatusChangedEvent, type TarmacEvent } from "@tarmac/contracts";
+import { createDb, enqueueOutbox, inTransaction, type Db } from "@tarmac/db";
+import { createTestDatabase, waitFor, type TestDatabase } from "@tarmac/testing";
+import {
+  connectNats,
+  consumeDurable,
+  createPublisher,
+  deleteStream,
+  ensureStream,
+  startOutboxRelay,
+  type NatsConnection,
+} from "./index";
+
+const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const subjects = subjectsFor(`tev${randomBytes(4).toString("hex")}`);
+const silent = { info() {}, warn() {}, error() {}, debug() {} };
+
+function statusEvent(runId: string, to: string): RunStatusChangedEvent {
+  return { type: "run.status_changed", runId, workspaceId: "ws-1", from: "pending", to, at: new Date().toISOString() };
+}
+
+async function streamMessages(nc: NatsConnection): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  return (await jsm.streams.info(subjects.streamName)).state.messages;
+}
+
+let database: TestDatabase;
+let db: Db;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createDb({ databaseUrl: database.url, poolSize: 4 });
+  nc = await connectNats(NATS_URL, "events-test");
+  await ensureStream(nc, subjects);
+});
+
+afterAll(async () => {
+  await deleteStream(nc, subjects.streamName);
+  await nc.close();
+  await db.$disconnect();
+  await database.drop();
+});
+
+describe("ensureStream", () => {
+  it("is idempotent", async () => {
+    await ensureStream(nc, subjects);
+    await ensureStream(nc, subjects);
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(subjects.streamName);
+    expect(info.config.subjects).toEqual(subjects.streamSubjects);
+    expect(info.config.duplicate_window).toBe(120 * 1e9);
+  });
+});
+
+describe("outbox relay", () => {
+  it("publishes each outbox row once, even when a row is relayed again", async () => {
+    const before = await streamMessages(nc);
+    await inTransaction(db, (tx) =>
+      enqueueOutbox(tx, [
+        { subject: subjects.runStatusChanged("run-a"), payload: statusEvent("run-a", "plan_queued"), msgId: "relay-a" },
+        { subject: subjects.runStatusChanged("run-b"), payload: statusEvent("run-b", "plan_queued"), msgId: "relay-b" },
+        { subject: subjects.runStatusChanged("run-c"), payload: statusEvent("run-c", "plan_queued"), msgId: "relay-c" },
+      ]),
+    );
+    const relay = startOutboxRelay({ db, nc, subjects, logger: silent, intervalMs: 20 });
+    try {
+      await waitFor(async () => ((await db.outboxEvent.count({ where: { publishedAt: null } })) === 0 ? true : undefined), {
+        what: "outbox drained",
+      });
+      expect(await streamMessages(nc)).toBe(before + 3);
+
+      // A relay that crashed after publishing but before marking: the row goes out again.
+      await db.outboxEvent.updateMany({ where: { msgId: "relay-b" }, data: { publishedAt: null } });
+      await waitFor(async () => ((await db.outboxEvent.count({ where: { publishedAt: null } })) === 0 ? true : undefined));
+      expect(await streamMessages(nc)).toBe(before + 3);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("de-duplicates a repeated msgId from a retrying publisher", async () => {
+    const publisher = createPublisher(nc);
+    const first = await publisher.publish(subjects.runStatusChanged("run-d"), statusEvent("run-d", "planning"), { msgId: "dup-d" });
+    const second = await publisher.publish(subjects.runStatusChanged("run-d"), statusEvent("run-d", "planning"), { msgId: "dup-d" });
+    expect(first.duplicate).toBe(false);
+    expect(second.duplicate).toBe(true);
+    expect(second.seq).toBe(first.seq);
+  });
+});
+
+describe("consumeDurable", () => {
+  it("redelivers a message whose handler failed, then acks it", async () => {
+    const runId = `run-nak${randomBytes(3).toString("hex")}`;
+    const deliveries: number[] = [];
+    const consumer = await consumeDurable({
+      nc,
+      subjects,
+      durableName: "nak-test",
+      filterSubjects: [subjects.runStatusChanged(runId)],
+      logger: silent,
+      nakDelayMs: 50,
+      handler: async (_event, ctx) => {
+        deliveries.push(ctx.deliveryCount);
+        if (ctx.deliveryCount === 1) throw new Error("transient");
+      },
+    });
+    try {
+      await createPublisher(nc).publish(subjects.runStatusChanged(runId), statusEvent(runId, "planning"), { msgId: `${runId}-1` });
+      await waitFor(() => (deliveries.length >= 2 ? true : undefined), { what: "redelivery" });
+      const jsm = await jetstreamManager(nc);
+      await waitFor(async () => ((await jsm.consumers.info(subjects.streamName, "nak-test")).num_ack_pending === 0 ? true : undefined), {
+        what: "ack",
+      });
+      expect(deliveries).toEqual([1, 2]);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("terminates an invalid payload without crashing and keeps handling the next message", async () => {
+    const runId = `run-bad${randomBytes(3).toString("hex")}`;
+    const handled: TarmacEvent[] = [];
+    const errors: string[] = [];
+    const consumer = await consumeDurable({
+      nc,
+      subjects,
+      durableName: "bad-payload-test",
+      filterSubjects: [subjects.runStatusChanged(runId)],
+      logger: { ...silent, error: (_obj: object, msg?: string) => void errors.push(msg ?? "") },
+      handler: async (event) => void handled.push(event),
+    });
+    try {
+      const publisher = createPublisher(nc);
+      await publisher.publish(subjects.runStatusChanged(runId), { type: "run.status_changed", runId }, { msgId: `${runId}-bad` });
+      nc.publish(subjects.runStatusChanged(runId), "{not json");
+      await publisher.publish(subjects.runStatusChanged(runId), statusEvent(runId, "planning"), { msgId: `${runId}-good` });
+      await waitFor(() => (handled.length === 1 ? true : undefined), { what: "good event handled" });
+      expect(handled[0]).toMatchObject({ runId, to: "planning" });
+      expect(errors).toEqual(expect.arrayContaining(["invalid event payload; terminated"]));
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("terminates a message after the maximum number of deliveries", async () => {
+    const runId = `run-max${randomBytes(3).toString("hex")}`;
+    let attempts = 0;
+    const errors: string[] = [];
+    const consumer = await consumeDurable({
+      nc,
+      subjects,
+      durableName: "max-deliveries-test",
+      filterSubjects: [subjects.runStatusChanged(runId)],
+      logger: { ...silent, error: (_obj: object, msg?: string) => void errors.push(msg ?? "") },
+      maxDeliveries: 3,
+      nakDelayMs: 20,
+      handler: async () => {
+        attempts++;
+        throw new Error("permanent");
+      },
+    });
+    try {
+      await createPublisher(nc).publish(subjects.runStatusChanged(runId), statusEvent(runId, "planning"), { msgId: `${runId}-1` });
+      await waitFor(() => (errors.includes("event handler kept failing; terminated") ? true : undefined), { what: "terminated" });
+      expect(attempts).toBe(3);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});

@@ -1,0 +1,66 @@
+import { DiscardPolicy, RetentionPolicy, StorageType, jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
+import type { Subjects } from "@tarmac/contracts";
+
+export interface StreamOptions {
+  /** Window within which a repeated Nats-Msg-Id is dropped (default 2 minutes). */
+  duplicateWindowMs?: number;
+  /** How long events are kept (default 7 days): consumers that were down catch up within it. */
+  maxAgeMs?: number;
+  storage?: "file" | "memory";
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Creates the deployment's stream, or updates it to this configuration. Every
+ * process calls it at boot, so it must be idempotent and safe to race.
+ */
+export async function ensureStream(
+  nc: NatsConnection,
+  subjects: Pick<Subjects, "streamName" | "streamSubjects">,
+  options: StreamOptions = {},
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: subjects.streamName,
+    subjects: [...subjects.streamSubjects],
+    storage: options.storage === "memory" ? StorageType.Memory : StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(options.duplicateWindowMs ?? 2 * 60 * 1000),
+    max_age: nanos(options.maxAgeMs ?? 7 * DAY_MS),
+  };
+  try {
+    await jsm.streams.info(subjects.streamName);
+  } catch (error) {
+    if (!isStreamNotFound(error)) throw error;
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (addError) {
+      // Another process created it between our info and add: fall through to update.
+      if (!isAlreadyInUse(addError)) throw addError;
+    }
+  }
+  const { name, storage: _storage, ...updatable } = config;
+  await jsm.streams.update(name, updatable);
+}
+
+/** Deletes a stream (tests clean up their own per-file stream; never the deployment's). */
+export async function deleteStream(nc: NatsConnection, streamName: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.delete(streamName);
+  } catch (error) {
+    if (!isStreamNotFound(error)) throw error;
+  }
+}
+
+function isStreamNotFound(error: unknown): boolean {
+  return error instanceof Error && /stream not found/i.test(error.message);
+}
+
+function isAlreadyInUse(error: unknown): boolean {
+  return error instanceof Error && /already in use|name already/i.test(error.message);
+}
