@@ -1,0 +1,82 @@
+import type { Db, Tx } from "../client";
+import type { CommentModel, RunEventModel } from "../generated/prisma/models";
+
+/** Run events (the run's history) and comments; a comment always comes with its `commented` event. */
+
+export interface NewRunEvent {
+  id: string;
+  runId: string;
+  action: string;
+  description: string | null;
+  actorId: string | null;
+  commentId?: string | null;
+  at: Date;
+}
+
+export async function insertRunEvent(tx: Tx, e: NewRunEvent): Promise<RunEventModel> {
+  return tx.runEvent.create({
+    data: {
+      id: e.id,
+      runId: e.runId,
+      action: e.action,
+      description: e.description,
+      actorId: e.actorId,
+      commentId: e.commentId ?? null,
+      createdAt: e.at,
+    },
+  });
+}
+
+export async function insertComment(
+  tx: Tx,
+  c: { id: string; runId: string; body: string; authorId: string | null; at: Date },
+): Promise<CommentModel> {
+  return tx.comment.create({ data: { id: c.id, runId: c.runId, body: c.body, authorId: c.authorId, createdAt: c.at } });
+}
+
+export async function listRunEvents(
+  db: Db | Tx,
+  runId: string,
+  page: { offset: number; size: number },
+): Promise<{ rows: RunEventModel[]; total: number }> {
+  const [rows, total] = await Promise.all([
+    db.runEvent.findMany({ where: { runId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }], skip: page.offset, take: page.size }),
+    db.runEvent.count({ where: { runId } }),
+  ]);
+  return { rows, total };
+}
+
+export async function findRunEvent(db: Db | Tx, id: string): Promise<RunEventModel | null> {
+  return db.runEvent.findUnique({ where: { id } });
+}
+
+export async function listComments(
+  db: Db | Tx,
+  runId: string,
+  page: { offset: number; size: number },
+): Promise<{ rows: (CommentModel & { runEventId: string | null })[]; total: number }> {
+  const [rows, total] = await Promise.all([
+    db.comment.findMany({
+      where: { runId },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      skip: page.offset,
+      take: page.size,
+      include: { runEvent: { select: { id: true } } },
+    }),
+    db.comment.count({ where: { runId } }),
+  ]);
+  return { rows: rows.map(({ runEvent, ...c }) => ({ ...c, runEventId: runEvent?.id ?? null })), total };
+}
+
+export async function findComment(db: Db | Tx, id: string): Promise<(CommentModel & { runEventId: string | null }) | null> {
+  const row = await db.comment.findUnique({ where: { id }, include: { runEvent: { select: { id: true } } } });
+  if (!row) return null;
+  const { runEvent, ...c } = row;
+  return { ...c, runEventId: runEvent?.id ?? null };
+}
+
+export async function findComments(db: Db | Tx, ids: readonly string[]): Promise<(CommentModel & { runEventId: string | null })[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.comment.findMany({ where: { id: { in: [...new Set(ids)] } }, include: { runEvent: { select: { id: true } } } });
+  return rows.map(({ runEvent, ...c }) => ({ ...c, runEventId: runEvent?.id ?? null }));
+}

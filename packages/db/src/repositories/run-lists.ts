@@ -1,0 +1,133 @@
+import type { Db, Tx } from "../client";
+import type { Prisma } from "../generated/prisma/client";
+import type { RunStatus } from "../generated/prisma/enums";
+import type { RunModel } from "../generated/prisma/models";
+
+/**
+ * The run lists: newest first (seq DESC), one query for the page and, where the API shows
+ * totals, one count. Filter values are already validated: an empty list matches nothing.
+ */
+export interface RunListFilter {
+  operations?: string[];
+  statuses?: RunStatus[];
+  agentPoolNames?: string[];
+  sources?: string[];
+  workspaceNames?: string[];
+  /** search[user]: VCS username, case-insensitive substring. */
+  user?: string;
+  /** search[commit]: commit sha prefix, case-insensitive. */
+  commit?: string;
+  /** search[basic]: username, commit sha, run id or message, case-insensitive substring. */
+  basic?: string;
+  /** The workspace list hides plan-only runs unless filter[operation] is given. */
+  excludePlanOnly?: boolean;
+}
+
+export interface PageWindow {
+  offset: number;
+  size: number;
+}
+
+function whereFor(filter: RunListFilter): Prisma.RunWhereInput[] {
+  const and: Prisma.RunWhereInput[] = [];
+  if (filter.operations) and.push({ operation: { in: filter.operations } });
+  else if (filter.excludePlanOnly) and.push({ planOnly: false });
+  if (filter.statuses) and.push({ status: { in: filter.statuses } });
+  if (filter.agentPoolNames) and.push({ agentPoolName: { in: filter.agentPoolNames } });
+  if (filter.sources) and.push({ source: { in: filter.sources } });
+  if (filter.workspaceNames) and.push({ workspace: { name: { in: filter.workspaceNames } } });
+  if (filter.user !== undefined || filter.commit !== undefined) {
+    if (filter.user !== undefined) and.push({ vcsUsername: { contains: filter.user, mode: "insensitive" } });
+    if (filter.commit !== undefined) and.push({ commitSha: { startsWith: filter.commit, mode: "insensitive" } });
+  } else if (filter.basic !== undefined && filter.basic !== "") {
+    const q = filter.basic;
+    and.push({
+      OR: [
+        { vcsUsername: { contains: q, mode: "insensitive" } },
+        { commitSha: { contains: q, mode: "insensitive" } },
+        { id: { contains: q, mode: "insensitive" } },
+        { message: { contains: q, mode: "insensitive" } },
+      ],
+    });
+  }
+  return and;
+}
+
+export async function listWorkspaceRuns(
+  db: Db | Tx,
+  workspaceId: string,
+  filter: RunListFilter,
+  page: PageWindow,
+): Promise<{ rows: RunModel[]; total: number }> {
+  const where: Prisma.RunWhereInput = { AND: [{ workspaceId }, ...whereFor(filter)] };
+  const [rows, total] = await Promise.all([
+    db.run.findMany({ where, orderBy: { seq: "desc" }, skip: page.offset, take: page.size }),
+    db.run.count({ where }),
+  ]);
+  return { rows, total };
+}
+
+/**
+ * The organization list has no totals (HCP leaves them out): one extra row tells whether a next
+ * page exists. `workspaceIds` null means every workspace of the organization is visible.
+ */
+export async function listOrganizationRuns(
+  db: Db | Tx,
+  organizationId: string,
+  workspaceIds: readonly string[] | null,
+  filter: RunListFilter,
+  page: PageWindow,
+): Promise<{ rows: RunModel[]; hasMore: boolean }> {
+  const scope: Prisma.RunWhereInput[] = [{ organizationId }];
+  if (workspaceIds !== null) scope.push({ workspaceId: { in: [...workspaceIds] } });
+  const rows = await db.run.findMany({
+    where: { AND: [...scope, ...whereFor(filter)] },
+    orderBy: { seq: "desc" },
+    skip: page.offset,
+    take: page.size + 1,
+  });
+  return { rows: rows.slice(0, page.size), hasMore: rows.length > page.size };
+}
+
+/** Runs waiting for execution capacity; with planning and applying they make the organization queue. */
+export const WAITING_FOR_CAPACITY: RunStatus[] = ["queuing", "plan_queued", "apply_queued"];
+export const USING_CAPACITY: RunStatus[] = ["planning", "applying"];
+
+/** The organization's execution queue, oldest first, with each waiting run's place in it. */
+export async function listOrganizationQueue(
+  db: Db | Tx,
+  organizationId: string,
+  workspaceIds: readonly string[] | null,
+  page: PageWindow,
+): Promise<{ rows: RunModel[]; total: number; positions: Map<string, number> }> {
+  const where: Prisma.RunWhereInput = {
+    organizationId,
+    status: { in: [...WAITING_FOR_CAPACITY, ...USING_CAPACITY] },
+    ...(workspaceIds !== null ? { workspaceId: { in: [...workspaceIds] } } : {}),
+  };
+  const [rows, total] = await Promise.all([
+    db.run.findMany({ where, orderBy: { seq: "asc" }, skip: page.offset, take: page.size }),
+    db.run.count({ where }),
+  ]);
+  const positions = new Map<string, number>();
+  const waiting = rows.filter((r) => WAITING_FOR_CAPACITY.includes(r.status)).map((r) => r.id);
+  if (waiting.length > 0) {
+    const counted = await db.$queryRaw<{ id: string; ahead: bigint }[]>`
+      SELECT r.id, (
+        SELECT count(*) FROM runs o
+        WHERE o.organization_id = r.organization_id AND o.seq < r.seq
+          AND o.status::text = ANY(${WAITING_FOR_CAPACITY}::text[])
+      ) AS ahead
+      FROM runs r WHERE r.id = ANY(${waiting}::text[])`;
+    for (const c of counted) positions.set(c.id, Number(c.ahead));
+  }
+  return { rows, total, positions };
+}
+
+export async function organizationCapacity(db: Db | Tx, organizationId: string): Promise<{ pending: number; running: number }> {
+  const [pending, running] = await Promise.all([
+    db.run.count({ where: { organizationId, status: { in: WAITING_FOR_CAPACITY } } }),
+    db.run.count({ where: { organizationId, status: { in: USING_CAPACITY } } }),
+  ]);
+  return { pending, running };
+}

@@ -1,0 +1,179 @@
+import { FINAL_STATUSES } from "@tarmac/domain";
+import type { Db, Tx } from "../client";
+import type {
+  ApplyModel,
+  ConfigurationVersionModel,
+  CostEstimateModel,
+  PlanModel,
+  RunModel,
+  UserModel,
+  WorkspaceModel,
+} from "../generated/prisma/models";
+
+/**
+ * Reads behind the Runs API: one run, the facts its document needs for a page of
+ * runs (batched, never one query per run), its plan and apply, and log bytes.
+ */
+
+export type RunRow = RunModel;
+
+/** What a run document shows beyond the run row itself. */
+export interface RunExtras {
+  costEstimateId: string | null;
+  eventIds: string[];
+  commentIds: string[];
+  /** Live: unfinished non-speculative runs ahead of a pending run in its workspace; 0 otherwise. */
+  positionInQueue: number;
+}
+
+export async function findRun(db: Db | Tx, runId: string): Promise<RunRow | null> {
+  return db.run.findUnique({ where: { id: runId } });
+}
+
+export async function findWorkspace(db: Db | Tx, workspaceId: string): Promise<WorkspaceModel | null> {
+  return db.workspace.findUnique({ where: { id: workspaceId } });
+}
+
+export async function findWorkspaces(db: Db | Tx, ids: readonly string[]): Promise<WorkspaceModel[]> {
+  if (ids.length === 0) return [];
+  return db.workspace.findMany({ where: { id: { in: [...new Set(ids)] } } });
+}
+
+export async function findOrganizationByName(db: Db | Tx, name: string): Promise<{ id: string; name: string } | null> {
+  return db.organization.findUnique({ where: { name }, select: { id: true, name: true } });
+}
+
+export async function findConfigurationVersion(db: Db | Tx, id: string): Promise<(ConfigurationVersionModel & { organizationId: string }) | null> {
+  const cv = await db.configurationVersion.findUnique({
+    where: { id },
+    include: { workspace: { select: { organizationId: true } } },
+  });
+  if (!cv) return null;
+  const { workspace, ...rest } = cv;
+  return { ...rest, organizationId: workspace.organizationId };
+}
+
+export async function findConfigurationVersions(db: Db | Tx, ids: readonly string[]): Promise<ConfigurationVersionModel[]> {
+  if (ids.length === 0) return [];
+  return db.configurationVersion.findMany({ where: { id: { in: [...new Set(ids)] } } });
+}
+
+export async function findUsers(db: Db | Tx, ids: readonly (string | null)[]): Promise<UserModel[]> {
+  const wanted = [...new Set(ids.filter((x): x is string => typeof x === "string"))];
+  if (wanted.length === 0) return [];
+  return db.user.findMany({ where: { id: { in: wanted } } });
+}
+
+export async function findPlan(db: Db | Tx, planId: string): Promise<PlanModel | null> {
+  return db.plan.findUnique({ where: { id: planId } });
+}
+
+export async function findApply(db: Db | Tx, applyId: string): Promise<ApplyModel | null> {
+  return db.apply.findUnique({ where: { id: applyId } });
+}
+
+export async function findPlansAndApplies(
+  db: Db | Tx,
+  runIds: readonly string[],
+): Promise<{ plans: PlanModel[]; applies: ApplyModel[] }> {
+  if (runIds.length === 0) return { plans: [], applies: [] };
+  const ids = [...new Set(runIds)];
+  const [plans, applies] = await Promise.all([
+    db.plan.findMany({ where: { runId: { in: ids } } }),
+    db.apply.findMany({ where: { runId: { in: ids } } }),
+  ]);
+  return { plans, applies };
+}
+
+export async function findCostEstimate(db: Db | Tx, id: string): Promise<CostEstimateModel | null> {
+  return db.costEstimate.findUnique({ where: { id } });
+}
+
+export async function findCostEstimates(db: Db | Tx, runIds: readonly string[]): Promise<CostEstimateModel[]> {
+  if (runIds.length === 0) return [];
+  return db.costEstimate.findMany({ where: { runId: { in: [...new Set(runIds)] } } });
+}
+
+const FINAL_LIST = FINAL_STATUSES as readonly string[];
+
+/**
+ * Position of each pending non-speculative run in its workspace's queue: how many unfinished
+ * non-speculative runs were created before it. One query for the whole page.
+ */
+export async function positionsInQueue(db: Db | Tx, runs: readonly Pick<RunRow, "id" | "status" | "planOnly">[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const ids = runs.filter((r) => r.status === "pending" && !r.planOnly).map((r) => r.id);
+  if (ids.length === 0) return out;
+  const rows = await db.$queryRaw<{ id: string; ahead: bigint }[]>`
+    SELECT r.id, (
+      SELECT count(*) FROM runs o
+      WHERE o.workspace_id = r.workspace_id AND o.seq < r.seq AND o.plan_only = false
+        AND o.status::text <> ALL(${FINAL_LIST}::text[])
+    ) AS ahead
+    FROM runs r WHERE r.id = ANY(${ids}::text[])`;
+  for (const row of rows) out.set(row.id, Number(row.ahead));
+  return out;
+}
+
+/** Cost estimate, run events, comments and queue position of a page of runs, in four queries. */
+export async function loadRunExtras(db: Db | Tx, runs: readonly RunRow[]): Promise<Map<string, RunExtras>> {
+  const out = new Map<string, RunExtras>();
+  if (runs.length === 0) return out;
+  const ids = runs.map((r) => r.id);
+  const [estimates, events, comments, positions] = await Promise.all([
+    db.costEstimate.findMany({ where: { runId: { in: ids } }, select: { id: true, runId: true } }),
+    db.runEvent.findMany({ where: { runId: { in: ids } }, select: { id: true, runId: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+    db.comment.findMany({ where: { runId: { in: ids } }, select: { id: true, runId: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+    positionsInQueue(db, runs),
+  ]);
+  for (const r of runs) {
+    out.set(r.id, { costEstimateId: null, eventIds: [], commentIds: [], positionInQueue: positions.get(r.id) ?? 0 });
+  }
+  for (const e of estimates) out.get(e.runId)!.costEstimateId = e.id;
+  for (const e of events) out.get(e.runId)!.eventIds.push(e.id);
+  for (const c of comments) out.get(c.runId)!.commentIds.push(c.id);
+  return out;
+}
+
+/** Team access levels on the workspaces of one organization, for the given teams. */
+export async function teamAccessInOrganization(
+  db: Db | Tx,
+  organizationId: string,
+  teamIds: readonly string[],
+): Promise<{ workspaceId: string; access: "read" | "plan" | "write" | "admin" }[]> {
+  if (teamIds.length === 0) return [];
+  return db.teamWorkspaceAccess.findMany({
+    where: { teamId: { in: [...teamIds] }, workspace: { organizationId } },
+    select: { workspaceId: true, access: true },
+  });
+}
+
+export type PhaseKind = "plan" | "apply";
+
+export function phaseKindOf(id: string): PhaseKind | null {
+  if (id.startsWith("plan-")) return "plan";
+  if (id.startsWith("apply-")) return "apply";
+  return null;
+}
+
+/**
+ * Where a phase's log lives: the finished log's blob once stored, else nothing durable yet (the
+ * caller reads the live Redis key). `null` when the phase does not exist.
+ */
+export async function phaseLogBlobId(db: Db | Tx, phaseId: string): Promise<{ blobId: string | null } | null> {
+  const kind = phaseKindOf(phaseId);
+  if (kind === null) return null;
+  const row =
+    kind === "plan"
+      ? await db.plan.findUnique({ where: { id: phaseId }, select: { logBlobId: true } })
+      : await db.apply.findUnique({ where: { id: phaseId }, select: { logBlobId: true } });
+  return row ? { blobId: row.logBlobId } : null;
+}
+
+/** Bytes [offset, offset+limit) of a blob, sliced in the database so a large log is never loaded whole. */
+export async function readBlobRange(db: Db | Tx, blobId: string, offset: number, limit: number): Promise<Buffer> {
+  const rows = await db.$queryRaw<{ part: Uint8Array | null }[]>`
+    SELECT substring(data FROM ${offset + 1}::int FOR ${limit}::int) AS part FROM blobs WHERE id = ${blobId}`;
+  const part = rows[0]?.part;
+  return part ? Buffer.from(part) : Buffer.alloc(0);
+}
