@@ -14,3 +14,4 @@ export * as runsRead from "./repositories/runs-read";
 export * as runsWrite from "./repositories/runs-write";
 export * as runLists from "./repositories/run-lists";
 export * as runEventsRepo from "./repositories/run-events";
+export * as jobsRepo from "./repositories/jobs";

@@ -1,6 +1,156 @@
-import { Router } from "express";
+import express, { Router, type Request, type RequestHandler, type Response } from "express";
+import { isValidCapability, jobSpec, type JobSpec } from "@tarmac/contracts";
+import { decryptValue, jobsRepo } from "@tarmac/db";
+import { applyIdFor, conflict, notFound, planIdFor, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 
-export function jobsRouter(_deps: GatewayDeps): Router {
-  return Router();
+/**
+ * The worker's view of one run (`capabilityPaths.job(runId, secret)`): the job spec, the
+ * configuration and state to run terraform on, and the artifacts it uploads back. Workers hold
+ * no database credentials; the HMAC secret in the path is the whole authorization, so anything
+ * unauthorized answers 404 exactly like a missing run.
+ */
+
+/** Largest upload accepted (plan file, JSON plan, state, final log). */
+export const JOB_UPLOAD_LIMIT_BYTES = 100 * 1024 * 1024;
+
+const BASE = "/_jobs/:runId/:secret";
+
+type Params = { runId: string; secret: string };
+
+const rawBody = express.raw({ type: () => true, limit: JOB_UPLOAD_LIMIT_BYTES });
+
+function bodyOf(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+function sendBytes(res: Response, data: Buffer, contentType: string): void {
+  res.status(200).type(contentType).set("Content-Length", String(data.length)).end(data);
+}
+
+function parseJsonBody(req: Request, what: string): unknown {
+  try {
+    return JSON.parse(bodyOf(req).toString("utf8"));
+  } catch {
+    throw unprocessable(`The ${what} is not valid JSON.`);
+  }
+}
+
+export function jobsRouter(deps: GatewayDeps): Router {
+  const r = Router();
+
+  const capability: RequestHandler<Params> = (req, _res, next) => {
+    if (!isValidCapability(deps.secretKey, "job", req.params.runId, req.params.secret)) throw notFound();
+    next();
+  };
+
+  r.get(`${BASE}/spec`, capability, async (req: Request<Params>, res) => {
+    const run = await jobsRepo.findJobRun(deps.db, req.params.runId);
+    if (!run) throw notFound();
+    const spec: JobSpec = {
+      runId: run.id,
+      planId: planIdFor(run.id),
+      applyId: applyIdFor(run.id),
+      run: {
+        isDestroy: run.isDestroy,
+        refresh: run.refresh,
+        refreshOnly: run.refreshOnly,
+        planOnly: run.planOnly,
+        savePlan: run.savePlan,
+        allowEmptyApply: run.allowEmptyApply,
+        debuggingMode: run.debuggingMode,
+        terraformVersion: run.terraformVersion,
+        targetAddrs: run.targetAddrs,
+        replaceAddrs: run.replaceAddrs,
+        variables: runVariables(run.variables),
+      },
+      workspace: {
+        id: run.workspace.id,
+        name: run.workspace.name,
+        workingDirectory: run.workspace.workingDirectory,
+        terraformVersion: run.workspace.terraformVersion,
+      },
+      // The worker must hand sensitive values to terraform; they travel only over this capability URL.
+      variables: run.workspace.variables.map((v) => ({
+        key: v.key,
+        value: v.sensitive ? decryptValue(v.value, deps.secretKey) : v.value,
+        category: v.category,
+        hcl: v.hcl,
+        sensitive: v.sensitive,
+      })),
+    };
+    res.status(200).set("Cache-Control", "no-store").json(jobSpec.parse(spec));
+  });
+
+  r.get(`${BASE}/configuration`, capability, async (req: Request<Params>, res) => {
+    const archive = await jobsRepo.readConfigurationArchive(deps.db, req.params.runId);
+    if (!archive) throw notFound("The run's configuration version has no uploaded archive.");
+    sendBytes(res, archive, "application/gzip");
+  });
+
+  r.get(`${BASE}/state`, capability, async (req: Request<Params>, res) => {
+    if (!(await jobsRepo.runExists(deps.db, req.params.runId))) throw notFound();
+    const state = await jobsRepo.readCurrentState(deps.db, req.params.runId);
+    if (!state) {
+      res.status(204).end();
+      return;
+    }
+    sendBytes(res, state, "application/json");
+  });
+
+  r.get(`${BASE}/plan-file`, capability, async (req: Request<Params>, res) => {
+    const planFile = await jobsRepo.readPlanFile(deps.db, req.params.runId);
+    if (!planFile) throw notFound("The run has no saved plan file.");
+    sendBytes(res, planFile, "application/octet-stream");
+  });
+
+  r.put(`${BASE}/plan-file`, capability, rawBody, async (req: Request<Params>, res) => {
+    const data = bodyOf(req);
+    if (data.length === 0) throw unprocessable("The plan file is empty.");
+    if (!(await jobsRepo.storePlanFile(deps.db, req.params.runId, data))) throw notFound();
+    res.status(204).end();
+  });
+
+  r.put(`${BASE}/plan-json`, capability, rawBody, async (req: Request<Params>, res) => {
+    const doc = parseJsonBody(req, "JSON plan");
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw unprocessable("The JSON plan must be an object.");
+    if (!(await jobsRepo.storePlanJson(deps.db, req.params.runId, bodyOf(req)))) throw notFound();
+    res.status(204).end();
+  });
+
+  r.put(`${BASE}/state`, capability, rawBody, async (req: Request<Params>, res) => {
+    parseJsonBody(req, "state");
+    let result: jobsRepo.StoreAppliedStateResult;
+    try {
+      result = await jobsRepo.storeAppliedState(deps.db, req.params.runId, bodyOf(req));
+    } catch (err) {
+      if (err instanceof jobsRepo.InvalidStateError) throw unprocessable(err.message);
+      if (err instanceof jobsRepo.StateConflictError) throw conflict(err.message);
+      throw err;
+    }
+    if (!result.ok && result.reason === "not_found") throw notFound();
+    if (!result.ok) throw conflict("The run is not applying; only an apply writes state.");
+    res.status(result.created ? 201 : 200).json({ "state-version-id": result.stateVersionId });
+  });
+
+  r.put(`${BASE}/logs/:phase`, capability, rawBody, async (req: Request<Params & { phase: string }>, res) => {
+    const phase = req.params.phase;
+    if (phase !== "plan" && phase !== "apply") throw notFound();
+    if (!(await jobsRepo.storePhaseLog(deps.db, req.params.runId, phase, bodyOf(req)))) throw notFound();
+    res.status(204).end();
+  });
+
+  return r;
+}
+
+/** runs.variables holds [{key, value}] with HCL literal values; anything else is skipped. */
+function runVariables(raw: unknown): Array<{ key: string; value: string }> {
+  if (!Array.isArray(raw)) return [];
+  const out: Array<{ key: string; value: string }> = [];
+  for (const v of raw) {
+    if (typeof v === "object" && v !== null && typeof (v as { key?: unknown }).key === "string" && typeof (v as { value?: unknown }).value === "string") {
+      out.push({ key: (v as { key: string }).key, value: (v as { value: string }).value });
+    }
+  }
+  return out;
 }

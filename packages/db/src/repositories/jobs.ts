@@ -1,0 +1,254 @@
+import { createHash } from "node:crypto";
+import { newId } from "@tarmac/domain";
+import { inTransaction, type Db, type Tx } from "../client";
+import { deleteBlob, getBlob, putBlob } from "../blobs";
+
+/**
+ * What the gateway's job capability routes (`/_jobs/:runId/:secret/...`) read and write on
+ * behalf of a worker, which holds no database credentials.
+ */
+
+export type JobPhase = "plan" | "apply";
+
+/** The run, its workspace (with raw, possibly encrypted, variables) and its phases. */
+export async function findJobRun(db: Db | Tx, runId: string) {
+  return db.run.findUnique({
+    where: { id: runId },
+    include: {
+      workspace: {
+        select: {
+          id: true,
+          name: true,
+          workingDirectory: true,
+          terraformVersion: true,
+          currentStateVersionId: true,
+          variables: { select: { key: true, value: true, category: true, hcl: true, sensitive: true }, orderBy: { key: "asc" } },
+        },
+      },
+      configurationVersion: { select: { id: true, archiveBlobId: true, status: true } },
+      plan: { select: { id: true, planFileBlobId: true, jsonBlobId: true, logBlobId: true } },
+      apply: { select: { id: true, logBlobId: true } },
+    },
+  });
+}
+export type JobRun = NonNullable<Awaited<ReturnType<typeof findJobRun>>>;
+
+export async function runExists(db: Db | Tx, runId: string): Promise<boolean> {
+  return (await db.run.count({ where: { id: runId } })) > 0;
+}
+
+/** The run's configuration archive (tar.gz), or null when none was uploaded. */
+export async function readConfigurationArchive(db: Db | Tx, runId: string): Promise<Buffer | null> {
+  const run = await db.run.findUnique({ where: { id: runId }, select: { configurationVersion: { select: { archiveBlobId: true } } } });
+  const blobId = run?.configurationVersion.archiveBlobId;
+  return blobId ? ((await getBlob(db, blobId))?.data ?? null) : null;
+}
+
+/** The workspace's current state (terraform state JSON), or null for a workspace without state. */
+export async function readCurrentState(db: Db | Tx, runId: string): Promise<Buffer | null> {
+  const run = await db.run.findUnique({
+    where: { id: runId },
+    select: { workspace: { select: { currentStateVersion: { select: { stateBlobId: true } } } } },
+  });
+  const blobId = run?.workspace.currentStateVersion?.stateBlobId;
+  return blobId ? ((await getBlob(db, blobId))?.data ?? null) : null;
+}
+
+export async function readPlanFile(db: Db | Tx, runId: string): Promise<Buffer | null> {
+  const plan = await db.plan.findUnique({ where: { runId }, select: { planFileBlobId: true } });
+  return plan?.planFileBlobId ? ((await getBlob(db, plan.planFileBlobId))?.data ?? null) : null;
+}
+
+type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "logBlobId";
+
+/**
+ * Stores a blob and points the plan's column at it, dropping the blob it replaces: a worker
+ * that retries an upload (or a re-run phase) leaves no orphan. False when the run has no plan.
+ */
+async function replacePlanBlob(db: Db, runId: string, column: PlanBlobColumn, data: Buffer, contentType: string): Promise<boolean> {
+  return inTransaction(db, async (tx) => {
+    const plan = await tx.plan.findUnique({ where: { runId }, select: { id: true, [column]: true } });
+    if (!plan) return false;
+    const previous = (plan as Record<string, unknown>)[column];
+    const blobId = await putBlob(tx, data, contentType);
+    await tx.plan.update({ where: { runId }, data: { [column]: blobId } });
+    if (typeof previous === "string") await deleteBlob(tx, previous);
+    return true;
+  });
+}
+
+export async function storePlanFile(db: Db, runId: string, data: Buffer): Promise<boolean> {
+  return replacePlanBlob(db, runId, "planFileBlobId", data, "application/octet-stream");
+}
+
+export async function storePlanJson(db: Db, runId: string, data: Buffer): Promise<boolean> {
+  return replacePlanBlob(db, runId, "jsonBlobId", data, "application/json");
+}
+
+/** The finished log of a phase (STX … ETX); the log reader serves it instead of the live Redis copy. */
+export async function storePhaseLog(db: Db, runId: string, phase: JobPhase, data: Buffer): Promise<boolean> {
+  if (phase === "plan") return replacePlanBlob(db, runId, "logBlobId", data, "text/plain");
+  return inTransaction(db, async (tx) => {
+    const apply = await tx.apply.findUnique({ where: { runId }, select: { logBlobId: true } });
+    if (!apply) return false;
+    const blobId = await putBlob(tx, data, "text/plain");
+    await tx.apply.update({ where: { runId }, data: { logBlobId: blobId } });
+    if (apply.logBlobId) await deleteBlob(tx, apply.logBlobId);
+    return true;
+  });
+}
+
+export class InvalidStateError extends Error {
+  constructor(message: string) {
+    super(`invalid state: ${message}`);
+    this.name = "InvalidStateError";
+  }
+}
+
+export class StateConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StateConflictError";
+  }
+}
+
+interface ParsedState {
+  serial: number;
+  lineage: string | null;
+  terraformVersion: string | null;
+  resources: Array<{ type: string; name: string; module: string | null; provider: string; count: number }>;
+  resourceCount: number;
+  outputs: Array<{ name: string; sensitive: boolean; type: unknown; value: unknown }>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function parseState(state: Buffer): ParsedState {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(state.toString("utf8"));
+  } catch {
+    throw new InvalidStateError("not JSON");
+  }
+  if (!isObject(doc)) throw new InvalidStateError("not a JSON object");
+  if (typeof doc.serial !== "number" || !Number.isInteger(doc.serial) || doc.serial < 0) {
+    throw new InvalidStateError("serial must be a non-negative integer");
+  }
+  const resources: ParsedState["resources"] = [];
+  let resourceCount = 0;
+  for (const r of Array.isArray(doc.resources) ? doc.resources : []) {
+    if (!isObject(r) || r.mode === "data") continue;
+    const count = Array.isArray(r.instances) ? r.instances.length : 0;
+    resourceCount += count;
+    resources.push({
+      type: String(r.type ?? ""),
+      name: String(r.name ?? ""),
+      module: typeof r.module === "string" ? r.module : null,
+      provider: String(r.provider ?? ""),
+      count,
+    });
+  }
+  const outputs: ParsedState["outputs"] = [];
+  if (isObject(doc.outputs)) {
+    for (const [name, o] of Object.entries(doc.outputs)) {
+      if (!isObject(o)) continue;
+      outputs.push({ name, sensitive: o.sensitive === true, type: o.type ?? "string", value: o.value ?? null });
+    }
+  }
+  return {
+    serial: doc.serial,
+    lineage: typeof doc.lineage === "string" ? doc.lineage : null,
+    terraformVersion: typeof doc.terraform_version === "string" ? doc.terraform_version : null,
+    resources,
+    resourceCount,
+    outputs,
+  };
+}
+
+export interface CreateStateVersionInput {
+  workspaceId: string;
+  runId: string | null;
+  state: Buffer;
+  createdById: string | null;
+}
+
+/**
+ * Records a new state version and makes it the workspace's current one. A retried upload of the
+ * same bytes returns the version already recorded; another state with an already used serial is
+ * a conflict. (A minimal version, used until the state-versions repository provides its own.)
+ */
+export async function createStateVersion(tx: Tx, input: CreateStateVersionInput): Promise<{ id: string; created: boolean }> {
+  const parsed = parseState(input.state);
+  const sha256 = createHash("sha256").update(input.state).digest("hex");
+  const existing = await tx.stateVersion.findUnique({
+    where: { workspaceId_serial: { workspaceId: input.workspaceId, serial: parsed.serial } },
+    select: { id: true, stateBlob: { select: { sha256: true } } },
+  });
+  if (existing) {
+    if (existing.stateBlob?.sha256 === sha256) return { id: existing.id, created: false };
+    throw new StateConflictError(`a state version with serial ${parsed.serial} already exists`);
+  }
+  const stateBlobId = await putBlob(tx, input.state, "application/json");
+  const id = newId("sv");
+  await tx.stateVersion.create({
+    data: {
+      id,
+      workspaceId: input.workspaceId,
+      runId: input.runId,
+      serial: parsed.serial,
+      lineage: parsed.lineage,
+      terraformVersion: parsed.terraformVersion,
+      stateBlobId,
+      size: input.state.length,
+      resources: parsed.resources,
+      createdById: input.createdById,
+      outputs: {
+        create: parsed.outputs.map((o) => ({
+          id: newId("wsout"),
+          name: o.name,
+          sensitive: o.sensitive,
+          type: (o.type ?? "string") as never,
+          value: (o.value ?? null) as never,
+        })),
+      },
+    },
+  });
+  await tx.workspace.update({
+    where: { id: input.workspaceId },
+    data: { currentStateVersionId: id, resourceCount: parsed.resourceCount },
+  });
+  return { id, created: true };
+}
+
+const STATE_UPLOAD_STATUSES = new Set(["apply_queued", "applying", "applied", "errored", "canceled", "force_canceled"]);
+
+export type StoreAppliedStateResult =
+  | { ok: true; stateVersionId: string; created: boolean }
+  | { ok: false; reason: "not_found" | "not_applying" };
+
+/**
+ * The state an apply produced. Only a run that reached its apply phase may write state (a
+ * canceled or errored apply still must: terraform saves what it did before stopping).
+ */
+export async function storeAppliedState(db: Db, runId: string, state: Buffer): Promise<StoreAppliedStateResult> {
+  return inTransaction(db, async (tx) => {
+    const run = await tx.run.findUnique({
+      where: { id: runId },
+      select: { workspaceId: true, status: true, createdById: true, confirmedById: true, apply: { select: { status: true } } },
+    });
+    if (!run) return { ok: false, reason: "not_found" };
+    const applyStarted = run.apply !== null && run.apply.status !== "pending";
+    if (!STATE_UPLOAD_STATUSES.has(run.status) || (run.status !== "applying" && run.status !== "apply_queued" && !applyStarted)) {
+      return { ok: false, reason: "not_applying" };
+    }
+    const sv = await createStateVersion(tx, {
+      workspaceId: run.workspaceId,
+      runId,
+      state,
+      createdById: run.confirmedById ?? run.createdById,
+    });
+    return { ok: true, stateVersionId: sv.id, created: sv.created };
+  });
+}
