@@ -8,6 +8,8 @@ const telemetry = startTelemetry({
 import { Redis } from "ioredis";
 import { auth, createDb, pingDb } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
+import { subjectsFor } from "@tarmac/contracts";
+import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
 import { loadGatewayEnv } from "./env";
 import { createApp } from "./app";
 
@@ -23,6 +25,15 @@ async function main(): Promise<void> {
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 
   await pingDb(db);
+  const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
+  const nc = await connectNats(env.NATS_URL, "tarmac-gateway");
+  shutdown.onShutdown("nats", () => nc.drain(), "clients");
+  await ensureStream(nc, subjects);
+  if (env.TARMAC_OUTBOX_RELAY === "on") {
+    const relay = startOutboxRelay({ db, nc, subjects, logger });
+    // After HTTP intake stops, so the last requests' events still go out.
+    shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
+  }
   if (env.TARMAC_ADMIN_TOKEN) {
     await auth.ensureAdminToken(db, env.TARMAC_ADMIN_TOKEN);
     logger.info("admin token ensured");
@@ -34,6 +45,7 @@ async function main(): Promise<void> {
     checks: {
       postgres: () => pingDb(db),
       redis: async () => void (await redis.ping()),
+      nats: () => pingNats(nc),
     },
   });
   const app = createApp(deps, [health]);
