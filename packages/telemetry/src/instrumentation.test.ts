@@ -29,7 +29,12 @@ function runFixture(): { logs: Record<string, unknown>[]; spans: FixtureSpan[] }
 }
 
 describe("startTelemetry called first in a process", () => {
-  const { logs, spans } = runFixture();
+  let logs: Record<string, unknown>[] = [];
+  let spans: FixtureSpan[] = [];
+
+  beforeAll(() => {
+    ({ logs, spans } = runFixture());
+  });
 
   it("traces incoming and outgoing HTTP and propagates the trace across the call", () => {
     const incoming = spans.find((s) => s.kind === SPAN_KIND_SERVER && s.target === "/work");
