@@ -1,0 +1,129 @@
+import { gzipSync } from "node:zlib";
+import { Header } from "tar";
+import { inspectArchive } from "../src/archive";
+
+interface RawEntry {
+  path: string;
+  type?: "File" | "Directory" | "SymbolicLink" | "Link" | "CharacterDevice" | "BlockDevice" | "FIFO";
+  body?: string;
+  linkpath?: string;
+}
+
+/** A tar written header by header, so it can hold what no honest tool would write. */
+function rawTar(entries: RawEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body ?? "");
+    const header = new Header({
+      path: e.path,
+      type: e.type ?? "File",
+      size: e.type === undefined || e.type === "File" ? body.length : 0,
+      mode: 0o644,
+      mtime: new Date(0),
+      ...(e.linkpath ? { linkpath: e.linkpath } : {}),
+    });
+    const block = Buffer.alloc(512);
+    header.encode(block, 0);
+    blocks.push(block);
+    if (body.length > 0) {
+      blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
+    }
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+const limits = { maxUnpackedBytes: 1024 * 1024, maxEntries: 100 };
+
+describe("configuration archive inspection", () => {
+  it("accepts a plain configuration with directories and inner links", async () => {
+    const tgz = gzipSync(
+      rawTar([
+        { path: "main.tf", body: 'resource "null_resource" "x" {}\n' },
+        { path: "modules/", type: "Directory" },
+        { path: "modules/a/main.tf", body: "# a\n" },
+        { path: "modules/b", type: "SymbolicLink", linkpath: "a" },
+        { path: "modules/a/up.tf", type: "SymbolicLink", linkpath: "../../main.tf" },
+        { path: "copy.tf", type: "Link", linkpath: "main.tf" },
+      ]),
+    );
+    await expect(inspectArchive(tgz, limits)).resolves.toMatchObject({ ok: true, entries: 6 });
+  });
+
+  const rejected: [string, RawEntry[], RegExp][] = [
+    ["a parent-directory path", [{ path: "../evil.tf", body: "x" }], /"\.\.\/evil\.tf".*escapes/],
+    ["an absolute path", [{ path: "/etc/passwd", body: "x" }], /"\/etc\/passwd".*absolute/],
+    ["a path that climbs out after descending", [{ path: "a/../../x", body: "x" }], /"a\/\.\.\/\.\.\/x".*escapes/],
+    ["a windows drive letter", [{ path: "C:/Windows/evil", body: "x" }], /drive letter/],
+    ["a backslash trick", [{ path: "..\\evil.tf", body: "x" }], /backslash/],
+    ["a symlink to an absolute target", [{ path: "pw", type: "SymbolicLink", linkpath: "/etc/passwd" }], /"pw".*symbolic link target "\/etc\/passwd".*absolute/],
+    ["a symlink climbing out", [{ path: "d/x", type: "SymbolicLink", linkpath: "../../x" }], /"d\/x".*escapes/],
+    ["a hard link climbing out", [{ path: "h", type: "Link", linkpath: "../outside" }], /"h".*hard link.*escapes/],
+    ["a character device", [{ path: "dev", type: "CharacterDevice" }], /"dev" is a CharacterDevice/],
+    ["a block device", [{ path: "blk", type: "BlockDevice" }], /"blk" is a BlockDevice/],
+    ["a FIFO", [{ path: "pipe", type: "FIFO" }], /"pipe" is a FIFO/],
+    [
+      "a file written through an earlier symlink",
+      [
+        { path: "sub/", type: "Directory" },
+        { path: "sub/up", type: "SymbolicLink", linkpath: ".." },
+        { path: "sub/up/up2", type: "SymbolicLink", linkpath: ".." },
+        { path: "sub/up/x.tf", body: "x" },
+      ],
+      /passes through the symbolic link "sub\/up"/,
+    ],
+    [
+      "a link target that climbs through another link",
+      [
+        { path: "sub/", type: "Directory" },
+        { path: "sub/up", type: "SymbolicLink", linkpath: ".." },
+        { path: "sub/l", type: "SymbolicLink", linkpath: "up/../x" },
+      ],
+      /"sub\/l".*"up\/\.\.\/x" has "\.\." after a directory name/,
+    ],
+    ["a symlink named as the root", [{ path: "./", type: "SymbolicLink", linkpath: "sub" }], /only a directory may name the archive root/],
+  ];
+
+  it.each(rejected)("refuses %s and names the entry", async (_what, entries, message) => {
+    const verdict = await inspectArchive(gzipSync(rawTar(entries)), limits);
+    expect(verdict.ok).toBe(false);
+    if (!verdict.ok) {
+      expect(verdict.error).toBe("invalid_archive");
+      expect(verdict.message).toMatch(message);
+    }
+  });
+
+  it("refuses a body that is not gzip", async () => {
+    const verdict = await inspectArchive(rawTar([{ path: "main.tf", body: "x" }]), limits);
+    expect(verdict).toMatchObject({ ok: false, message: expect.stringMatching(/not gzip/) });
+  });
+
+  it("refuses gzip that holds no tar", async () => {
+    const verdict = await inspectArchive(gzipSync(Buffer.from("just some text, certainly not a tar header")), limits);
+    expect(verdict).toMatchObject({ ok: false, message: expect.stringMatching(/not a valid tar/) });
+  });
+
+  it("refuses a truncated gzip stream", async () => {
+    const tgz = gzipSync(rawTar([{ path: "main.tf", body: "x".repeat(5000) }]));
+    const verdict = await inspectArchive(tgz.subarray(0, tgz.length - 20), limits);
+    expect(verdict.ok).toBe(false);
+  });
+
+  it("refuses an archive compressed twice", async () => {
+    const verdict = await inspectArchive(gzipSync(gzipSync(rawTar([{ path: "main.tf", body: "x" }]))), limits);
+    expect(verdict).toMatchObject({ ok: false, message: expect.stringMatching(/compressed twice/) });
+  });
+
+  it("stops a decompression bomb at the unpacked limit", async () => {
+    const bomb = gzipSync(rawTar([{ path: "zeros.tf", body: "\0".repeat(8 * 1024 * 1024) }]), { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const verdict = await inspectArchive(bomb, limits);
+    expect(verdict).toMatchObject({ ok: false, message: expect.stringMatching(/unpacks to more than 1048576 bytes/) });
+  });
+
+  it("refuses too many entries", async () => {
+    const many = Array.from({ length: 101 }, (_, i) => ({ path: `f${i}.tf`, body: "x" }));
+    const verdict = await inspectArchive(gzipSync(rawTar(many)), limits);
+    expect(verdict).toMatchObject({ ok: false, message: expect.stringMatching(/more than 100 entries/) });
+  });
+});
