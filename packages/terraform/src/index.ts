@@ -1,0 +1,15 @@
+export { buildInitArgs, buildPlanArgs, buildApplyArgs, buildShowPlanArgs, isPlanSuccess } from "./args";
+export type { PlanArgsOptions } from "./args";
+export { buildTerraformEnv } from "./env";
+export type { TerraformEnvOptions } from "./env";
+export { runTerraform } from "./run";
+export type { RunTerraformOptions, RunningTerraform, TerraformExit } from "./run";
+export { parsePlanJson, InvalidPlanJsonError } from "./plan-json";
+export type { PlanSummary } from "./plan-json";
+export { parseStateJson, InvalidStateJsonError } from "./state-json";
+export type { StateSummary, StateOutput } from "./state-json";
+export { writeVariables, encodeHclString, InvalidVariableError, VARIABLES_FILE } from "./variables";
+export type { RunVariable, WrittenVariables } from "./variables";
+export { writeLocalBackendOverride, BACKEND_OVERRIDE_FILE } from "./backend";
+export { resolveTerraformBin } from "./binary";
+export type { ResolveTerraformBinOptions, ResolvedTerraformBin } from "./binary";
