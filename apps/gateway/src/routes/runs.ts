@@ -1,6 +1,306 @@
-import { Router } from "express";
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import { subjectsFor } from "@tarmac/contracts";
+import { inTransaction, runsRead, runsWrite, type Tx, type WorkspaceModel } from "@tarmac/db";
+import {
+  newId,
+  notFound,
+  runOperation,
+  TarmacError,
+  unprocessable,
+  type TokenKind,
+  type WorkspaceAccess,
+} from "@tarmac/domain";
+import { addIncluded, parseInclude, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
+import { principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
+import { checkHclLiteral } from "../http/hcl-literal";
+import { sendDocument } from "../http/respond";
+import { loadWorkspaceForPrincipal } from "../http/workspace-access";
+import { serializeApply } from "../serializers/applies";
+import { serializeCostEstimate } from "../serializers/cost-estimates";
+import { serializePlan } from "../serializers/plans";
+import {
+  serializeIncludedConfigurationVersion,
+  serializeRun,
+  serializeUser,
+  type RunRow,
+} from "../serializers/runs";
+import { serializeWorkspace } from "../serializers/workspaces";
 
-export function runsRouter(_deps: GatewayDeps): Router {
-  return Router();
+export type RunContext = { run: RunRow; workspace: WorkspaceModel & { organizationId: string }; access: WorkspaceAccess };
+
+/**
+ * A run the principal may see with at least `minimum` access on its workspace. Anything else is a
+ * 404, exactly like a missing run (notes §1.2).
+ */
+export async function loadRunForPrincipal(
+  deps: Pick<GatewayDeps, "db">,
+  principal: Principal,
+  runId: string,
+  minimum: WorkspaceAccess = "read",
+  tx?: Tx,
+): Promise<RunContext> {
+  const run = await runsRead.findRun(tx ?? deps.db, runId);
+  if (!run) throw notFound("run not found");
+  const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, run.workspaceId, minimum, tx);
+  return { run, workspace, access };
+}
+
+export function tokenKindOf(p: Principal): TokenKind {
+  return p.kind;
+}
+
+/** Include paths a run accepts; anything else is ignored, never a 400 (notes §0.3). */
+function wants(include: Set<string>, path: string): boolean {
+  if (include.has(path)) return true;
+  for (const i of include) if (i.startsWith(`${path}.`)) return true;
+  return false;
+}
+
+export interface RunDocumentOptions {
+  include: Set<string>;
+  tokenKind: TokenKind;
+  /** Access on each run's workspace (permissions, and the workspace include). */
+  accessOf: (run: RunRow) => WorkspaceAccess | null;
+  /** The organization queue reports its own positions. */
+  positions?: Map<string, number>;
+}
+
+/**
+ * Serializes a page of runs with their `included` resources. Everything is loaded in batched
+ * queries (a fixed number per page, never per run).
+ */
+export async function buildRunDocuments(
+  deps: GatewayDeps,
+  runs: readonly RunRow[],
+  opts: RunDocumentOptions,
+): Promise<{ data: Resource[]; included: Resource[] }> {
+  const db = deps.db;
+  const now = deps.now();
+  const extras = await runsRead.loadRunExtras(db, runs);
+  const data = runs.map((run) => {
+    const e = extras.get(run.id)!;
+    const positionInQueue = opts.positions ? (opts.positions.get(run.id) ?? 0) : e.positionInQueue;
+    return serializeRun(run, { ...e, positionInQueue }, { access: opts.accessOf(run), tokenKind: opts.tokenKind, now });
+  });
+  const included: Resource[] = [];
+  const { include } = opts;
+  if (include.size === 0 || runs.length === 0) return { data, included };
+  const runIds = runs.map((r) => r.id);
+  const phaseCtx = { publicUrl: deps.publicUrl, secretKey: deps.secretKey };
+  if (wants(include, "plan") || wants(include, "apply")) {
+    const { plans, applies } = await runsRead.findPlansAndApplies(db, runIds);
+    if (wants(include, "plan")) addIncluded(included, plans.map((p) => serializePlan(p, phaseCtx)));
+    if (wants(include, "apply")) {
+      const svs = await runsRead.stateVersionIdsByRun(db, runIds);
+      addIncluded(included, applies.map((a) => serializeApply(a, svs.get(a.runId) ?? [], phaseCtx)));
+    }
+  }
+  if (wants(include, "created_by")) {
+    const users = await runsRead.findUsers(db, runs.map((r) => r.createdById));
+    addIncluded(included, users.map(serializeUser));
+  }
+  if (wants(include, "cost_estimate")) {
+    const estimates = await runsRead.findCostEstimates(db, runIds);
+    addIncluded(included, estimates.map(serializeCostEstimate));
+  }
+  if (wants(include, "configuration_version")) {
+    const cvs = await runsRead.findConfigurationVersions(db, runs.map((r) => r.configurationVersionId));
+    addIncluded(included, cvs.map(serializeIncludedConfigurationVersion));
+  }
+  if (wants(include, "workspace")) {
+    const views = await runsRead.findWorkspaceViews(db, runs.map((r) => r.workspaceId));
+    const accessByWorkspace = new Map(runs.map((r) => [r.workspaceId, opts.accessOf(r)]));
+    addIncluded(
+      included,
+      views.map((ws) => serializeWorkspace(ws, { access: accessByWorkspace.get(ws.id) ?? null, tokenKind: opts.tokenKind })),
+    );
+  }
+  // task_stages, tf_policy_evaluations and configuration_version.ingress_attributes have nothing to include.
+  return { data, included };
+}
+
+export async function sendRun(deps: GatewayDeps, req: Request, res: Response, status: number, ctx: RunContext): Promise<void> {
+  const principal = principalOf(req);
+  const { data, included } = await buildRunDocuments(deps, [ctx.run], {
+    include: parseInclude(req.query as Record<string, unknown>),
+    tokenKind: tokenKindOf(principal),
+    accessOf: () => ctx.access,
+  });
+  sendDocument(res, status, { data: data[0], ...(included.length > 0 ? { included } : {}) });
+}
+
+// ---------------------------------------------------------------- create
+
+const optBool = z.boolean().nullable().optional();
+const addrs = z.array(z.string().min(1)).nullable().optional();
+
+const createRunBody = z.object({
+  data: z.object({
+    type: z.literal("runs").optional(),
+    attributes: z
+      .object({
+        "allow-empty-apply": optBool,
+        "allow-config-generation": optBool,
+        "auto-apply": optBool,
+        "debugging-mode": optBool,
+        "is-destroy": optBool,
+        message: z.string().nullable().optional(),
+        refresh: optBool,
+        "refresh-only": optBool,
+        "replace-addrs": addrs,
+        "target-addrs": addrs,
+        "invoke-action-addrs": addrs,
+        "policy-paths": addrs,
+        variables: z.array(z.object({ key: z.string().min(1), value: z.string() })).nullable().optional(),
+        "plan-only": optBool,
+        "save-plan": optBool,
+        "terraform-version": z
+          .string()
+          .regex(/^(latest|\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?)$/, "must be a Terraform version such as 1.9.4")
+          .nullable()
+          .optional(),
+      })
+      .nullable()
+      .optional(),
+    relationships: z.object({
+      workspace: z.object({ data: z.object({ type: z.literal("workspaces").optional(), id: z.string().min(1) }) }),
+      "configuration-version": z
+        .object({
+          data: z.object({ type: z.literal("configuration-versions").optional(), id: z.string().min(1) }).nullable().optional(),
+        })
+        .nullable()
+        .optional(),
+    }),
+  }),
+});
+
+export type CreateRunAttributes = NonNullable<z.infer<typeof createRunBody>["data"]["attributes"]>;
+
+function pointerOf(path: readonly PropertyKey[]): string {
+  // A body that is not even an object is missing its primary data.
+  if (path.length === 0) return "/data";
+  return "/" + path.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
+}
+
+/** The first zod issue as a 422 with a JSON pointer into the body. */
+export function zodToUnprocessable(error: z.ZodError): TarmacError {
+  const issue = error.issues[0];
+  const pointer = issue ? pointerOf(issue.path) : "/data";
+  return unprocessable(issue ? `${pointer}: ${issue.message}` : "malformed request body", { pointer });
+}
+
+function parseCreateBody(body: unknown): z.infer<typeof createRunBody> {
+  const parsed = createRunBody.safeParse(body);
+  if (!parsed.success) throw zodToUnprocessable(parsed.error);
+  const vars = parsed.data.data.attributes?.variables ?? [];
+  vars.forEach((v, i) => {
+    const check = checkHclLiteral(v.value);
+    if (!check.ok) {
+      throw unprocessable(`variable "${v.key}" is not an HCL literal: ${check.reason}`, {
+        pointer: `/data/attributes/variables/${i}/value`,
+      });
+    }
+  });
+  return parsed.data;
+}
+
+export interface QueueRunInput {
+  workspace: Pick<WorkspaceModel, "id" | "organizationId" | "autoApply" | "terraformVersion" | "latestConfigurationVersionId">;
+  /** Undefined: the workspace's latest configuration version. */
+  configurationVersionId?: string;
+  attributes: CreateRunAttributes;
+  createdById: string | null;
+  source?: string;
+}
+
+/**
+ * Validates a run against its configuration version and writes it, with its plan, apply, run
+ * event and run.created outbox event, in one transaction. The scheduler takes it from there.
+ */
+export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise<RunRow> {
+  const { workspace, attributes: a } = input;
+  const cvId = input.configurationVersionId ?? workspace.latestConfigurationVersionId;
+  if (!cvId) throw unprocessable("Configuration version is missing", { pointer: "/data/relationships/configuration-version" });
+  const cv = await runsRead.findConfigurationVersion(deps.db, cvId);
+  // A configuration version of another workspace of the same organization is a promotion.
+  if (!cv || cv.organizationId !== workspace.organizationId) throw notFound("configuration version not found");
+  if (cv.status !== "uploaded") {
+    throw unprocessable(`Configuration version is ${cv.status}, not uploaded`, {
+      pointer: "/data/relationships/configuration-version/data/id",
+    });
+  }
+  if (a["is-destroy"] && a["refresh-only"]) {
+    throw unprocessable("is-destroy and refresh-only are mutually exclusive", { pointer: "/data/attributes/refresh-only" });
+  }
+  const planOnly = a["plan-only"] ?? cv.speculative;
+  if (a["terraform-version"] && !planOnly) {
+    throw unprocessable("terraform-version can only be set on plan-only runs", {
+      pointer: "/data/attributes/terraform-version",
+    });
+  }
+  const facts = {
+    planOnly,
+    savePlan: a["save-plan"] ?? false,
+    refreshOnly: a["refresh-only"] ?? false,
+    isDestroy: a["is-destroy"] ?? false,
+    allowEmptyApply: a["allow-empty-apply"] ?? false,
+  };
+  const at = deps.now();
+  const id = newId("run");
+  const subjects = subjectsFor(deps.env.TARMAC_NATS_PREFIX);
+  return inTransaction(deps.db, (tx) =>
+    runsWrite.createRun(
+      tx,
+      {
+        id,
+        organizationId: workspace.organizationId,
+        workspaceId: workspace.id,
+        configurationVersionId: cv.id,
+        createdById: input.createdById,
+        operation: runOperation(facts),
+        source: input.source ?? "tfe-api",
+        message: a.message ?? "Queued manually via the Terraform Enterprise API",
+        ...facts,
+        refresh: a.refresh ?? true,
+        autoApply: a["auto-apply"] ?? workspace.autoApply,
+        allowConfigGeneration: a["allow-config-generation"] ?? false,
+        debuggingMode: a["debugging-mode"] ?? false,
+        terraformVersion: a["terraform-version"] ?? workspace.terraformVersion,
+        targetAddrs: a["target-addrs"] ?? [],
+        replaceAddrs: a["replace-addrs"] ?? [],
+        variables: a.variables ?? [],
+      },
+      at,
+      subjects,
+      newId("re"),
+    ),
+  );
+}
+
+export function runsRouter(deps: GatewayDeps): Router {
+  const router = Router();
+
+  router.post("/runs", async (req, res) => {
+    const principal = principalOf(req);
+    refuseOrganizationToken(principal);
+    const body = parseCreateBody(req.body);
+    const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, body.data.relationships.workspace.data.id, "plan");
+    const cvData = body.data.relationships["configuration-version"]?.data ?? null;
+    const run = await queueRun(deps, {
+      workspace,
+      ...(cvData ? { configurationVersionId: cvData.id } : {}),
+      attributes: body.data.attributes ?? {},
+      createdById: principal.kind === "user" ? principal.user.id : null,
+    });
+    await sendRun(deps, req, res, 201, { run, workspace, access });
+  });
+
+  router.get("/runs/:id", async (req, res) => {
+    const ctx = await loadRunForPrincipal(deps, principalOf(req), req.params.id);
+    await sendRun(deps, req, res, 200, ctx);
+  });
+
+  return router;
 }

@@ -9,6 +9,7 @@ import type {
   UserModel,
   WorkspaceModel,
 } from "../generated/prisma/models";
+import { workspaceViewInclude, type WorkspaceView } from "./workspaces";
 
 /**
  * Reads behind the Runs API: one run, the facts its document needs for a page of
@@ -176,4 +177,34 @@ export async function readBlobRange(db: Db | Tx, blobId: string, offset: number,
     SELECT substring(data FROM ${offset + 1}::int FOR ${limit}::int) AS part FROM blobs WHERE id = ${blobId}`;
   const part = rows[0]?.part;
   return part ? Buffer.from(part) : Buffer.alloc(0);
+}
+
+/** Workspace views (the workspace serializer's input) for the runs of a page, in one query. */
+export async function findWorkspaceViews(db: Db | Tx, ids: readonly string[]): Promise<WorkspaceView[]> {
+  if (ids.length === 0) return [];
+  return db.workspace.findMany({ where: { id: { in: [...new Set(ids)] } }, include: workspaceViewInclude });
+}
+
+/** State versions written by each run (an apply's `state-versions`). */
+export async function stateVersionIdsByRun(db: Db | Tx, runIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (runIds.length === 0) return out;
+  const rows = await db.stateVersion.findMany({
+    where: { runId: { in: [...new Set(runIds)] } },
+    select: { id: true, runId: true },
+    orderBy: { serial: "asc" },
+  });
+  for (const r of rows) {
+    if (r.runId === null) continue;
+    out.set(r.runId, [...(out.get(r.runId) ?? []), r.id]);
+  }
+  return out;
+}
+
+/** The JSON plan's bytes, once stored. */
+export async function planJsonBytes(db: Db | Tx, planId: string): Promise<Buffer | null> {
+  const plan = await db.plan.findUnique({ where: { id: planId }, select: { jsonBlobId: true } });
+  if (!plan?.jsonBlobId) return null;
+  const blob = await db.blob.findUnique({ where: { id: plan.jsonBlobId }, select: { data: true } });
+  return blob ? Buffer.from(blob.data) : null;
 }

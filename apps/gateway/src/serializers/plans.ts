@@ -1,0 +1,48 @@
+import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
+import type { PlanModel } from "@tarmac/db";
+import { toMany, type Resource } from "@tarmac/jsonapi";
+
+export interface PhaseSerializeContext {
+  publicUrl: string;
+  secretKey: string;
+}
+
+/**
+ * The absolute capability URL of a phase's log. It exists from creation: go-tfe errors on an
+ * empty one (notes §3.4) and replaces its query string, so the secret is in the path (§0.6).
+ */
+export function logReadUrl(phaseId: string, ctx: PhaseSerializeContext): string {
+  return ctx.publicUrl + capabilityPaths.log(phaseId, capabilitySecret(ctx.secretKey, "log", phaseId));
+}
+
+export const planPath = (id: string): string => `/api/v2/plans/${id}`;
+
+/** A `plans` resource (notes §3.1). Logs are plain text, hence structured output off (notes §0.12). */
+export function serializePlan(plan: PlanModel, ctx: PhaseSerializeContext): Resource {
+  const self = planPath(plan.id);
+  return {
+    id: plan.id,
+    type: "plans",
+    attributes: {
+      status: plan.status,
+      "status-timestamps": (plan.statusTimestamps ?? {}) as Record<string, string>,
+      "has-changes": plan.hasChanges,
+      "resource-additions": plan.resourceAdditions,
+      "resource-changes": plan.resourceChanges,
+      "resource-destructions": plan.resourceDestructions,
+      "resource-imports": plan.resourceImports,
+      "generated-configuration": false,
+      "log-read-url": logReadUrl(plan.id, ctx),
+      "execution-details": { mode: "remote" },
+      "structured-run-output-enabled": false,
+      actions: { "is-exportable": false },
+      permissions: { "can-export": false },
+    },
+    relationships: { "state-versions": toMany("state-versions", []) },
+    links: {
+      self,
+      "json-output": `${self}/json-output`,
+      "json-output-redacted": `${self}/json-output-redacted`,
+    },
+  };
+}

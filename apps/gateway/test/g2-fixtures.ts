@@ -1,0 +1,141 @@
+import { randomBytes } from "node:crypto";
+import { createDb, hashSecret, type Db } from "@tarmac/db";
+import { newId, type RunStatus } from "@tarmac/domain";
+import { ApiClient, createTestDatabase, startGateway, type StartedGateway, type TestDatabase } from "@tarmac/testing";
+
+/**
+ * Fixtures for the Runs API tests. Organizations, teams, tokens, workspaces and configuration
+ * versions are written straight to the database: these tests are about runs, and the engine is
+ * not running, so tests also move runs between statuses by writing them.
+ */
+export interface RunsTestEnv {
+  db: Db;
+  database: TestDatabase;
+  gateway: StartedGateway;
+  admin: ApiClient;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+export async function startRunsTestEnv(env: Record<string, string> = {}): Promise<RunsTestEnv> {
+  const database = await createTestDatabase();
+  const prefix = `t${randomBytes(4).toString("hex")}`;
+  const gateway = await startGateway(database.url, {
+    TARMAC_NATS_PREFIX: prefix,
+    TARMAC_RATE_LIMIT_PER_SECOND: "0",
+    TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
+    TARMAC_OUTBOX_RELAY: "off",
+    ...env,
+  });
+  const db = createDb({ databaseUrl: database.url, poolSize: 3 });
+  return {
+    db,
+    database,
+    gateway,
+    prefix,
+    admin: new ApiClient(gateway.url, gateway.adminToken),
+    async close() {
+      await gateway.process.stop();
+      await db.$disconnect();
+      await database.drop();
+    },
+  };
+}
+
+const suffix = () => randomBytes(4).toString("hex");
+
+export async function createOrganization(db: Db, name = `org-${suffix()}`): Promise<{ id: string; name: string }> {
+  return db.organization.create({ data: { id: newId("org"), name, email: `${name}@example.com` }, select: { id: true, name: true } });
+}
+
+export async function createWorkspace(
+  db: Db,
+  organizationId: string,
+  opts: { name?: string; autoApply?: boolean; terraformVersion?: string; agentPoolName?: string } = {},
+): Promise<{ id: string; name: string }> {
+  return db.workspace.create({
+    data: {
+      id: newId("ws"),
+      organizationId,
+      name: opts.name ?? `ws-${suffix()}`,
+      autoApply: opts.autoApply ?? false,
+      terraformVersion: opts.terraformVersion ?? "1.9.4",
+      agentPoolName: opts.agentPoolName ?? null,
+    },
+    select: { id: true, name: true },
+  });
+}
+
+export async function createConfigurationVersion(
+  db: Db,
+  workspaceId: string,
+  opts: { status?: "pending" | "uploaded" | "errored"; speculative?: boolean; makeLatest?: boolean } = {},
+): Promise<string> {
+  const id = newId("cv");
+  await db.configurationVersion.create({
+    data: { id, workspaceId, status: opts.status ?? "uploaded", speculative: opts.speculative ?? false },
+  });
+  if (opts.makeLatest ?? true) await db.workspace.update({ where: { id: workspaceId }, data: { latestConfigurationVersionId: id } });
+  return id;
+}
+
+export async function createUserToken(db: Db, opts: { siteAdmin?: boolean } = {}): Promise<{ userId: string; username: string; token: string }> {
+  const username = `user-${suffix()}`;
+  const userId = newId("user");
+  await db.user.create({ data: { id: userId, username, email: `${username}@example.com`, isSiteAdmin: opts.siteAdmin ?? false } });
+  const token = `tok-${randomBytes(16).toString("hex")}`;
+  await db.apiToken.create({ data: { id: newId("at"), kind: "user", tokenHash: hashSecret(token), userId } });
+  return { userId, username, token };
+}
+
+export async function createTeam(
+  db: Db,
+  organizationId: string,
+  opts: { owners?: boolean; members?: string[]; access?: { workspaceId: string; access: "read" | "plan" | "write" | "admin" }[] } = {},
+): Promise<{ teamId: string; token: string }> {
+  const teamId = newId("team");
+  await db.team.create({ data: { id: teamId, organizationId, name: opts.owners ? "owners" : `team-${suffix()}`, isOwners: opts.owners ?? false } });
+  for (const userId of opts.members ?? []) await db.teamMembership.create({ data: { teamId, userId } });
+  for (const a of opts.access ?? []) {
+    await db.teamWorkspaceAccess.create({ data: { id: `tws-${suffix()}${suffix()}`, teamId, workspaceId: a.workspaceId, access: a.access } });
+  }
+  const token = `team-${randomBytes(16).toString("hex")}`;
+  await db.apiToken.create({ data: { id: newId("at"), kind: "team", tokenHash: hashSecret(token), teamId } });
+  return { teamId, token };
+}
+
+export async function createOrganizationToken(db: Db, organizationId: string): Promise<string> {
+  const token = `org-${randomBytes(16).toString("hex")}`;
+  await db.apiToken.create({ data: { id: newId("at"), kind: "organization", tokenHash: hashSecret(token), organizationId } });
+  return token;
+}
+
+/** A user who reaches the workspace through a team with the given access. */
+export async function userWithAccess(
+  db: Db,
+  organizationId: string,
+  workspaceId: string,
+  access: "read" | "plan" | "write" | "admin",
+): Promise<{ userId: string; token: string }> {
+  const user = await createUserToken(db);
+  await createTeam(db, organizationId, { members: [user.userId], access: [{ workspaceId, access }] });
+  return { userId: user.userId, token: user.token };
+}
+
+export function runBody(workspaceId: string, attributes: Record<string, unknown> = {}, cvId?: string | null): unknown {
+  return {
+    data: {
+      type: "runs",
+      attributes,
+      relationships: {
+        workspace: { data: { type: "workspaces", id: workspaceId } },
+        ...(cvId === undefined ? {} : { "configuration-version": { data: cvId === null ? null : { type: "configuration-versions", id: cvId } } }),
+      },
+    },
+  };
+}
+
+/** Moves a run straight to a status, as the engine would have (no engine runs in these tests). */
+export async function setRunStatus(db: Db, runId: string, status: RunStatus, extra: Record<string, unknown> = {}): Promise<void> {
+  await db.run.update({ where: { id: runId }, data: { status, ...extra } });
+}
