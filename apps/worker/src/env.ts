@@ -1,0 +1,62 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { commonEnv, durationMs, natsEnv, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Workers run untrusted configurations, so they get no DATABASE_URL: everything a job needs
+ * comes through its capability URL.
+ */
+export const workerEnvSchema = z.object({
+  ...commonEnv,
+  ...redisEnv,
+  ...natsEnv,
+  TARMAC_NATS_PREFIX: z.string().default("tarmac"),
+  TARMAC_QUEUE_PREFIX: z.string().default("tarmac"),
+  /** Jobs run at once per phase queue. */
+  WORKER_CONCURRENCY: positiveInt(2),
+  /** A path or a command name; when unset, `terraform` on PATH (or a version under the versions dir). */
+  TARMAC_TERRAFORM_BIN: optionalString,
+  /** A directory holding `<version>/terraform` for each installed version. */
+  TARMAC_TERRAFORM_VERSIONS_DIR: optionalString,
+  /** Where per-job sandboxes are created. */
+  TARMAC_WORK_DIR: z.string().default(path.join(os.tmpdir(), "tarmac-worker")),
+  HEALTH_PORT: port(8082, { allowZero: true }),
+  TARMAC_HEARTBEAT_INTERVAL_MS: positiveInt(5_000),
+  TARMAC_WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),
+  /** How long a live log stays in Redis after its last chunk (the durable copy is the blob). */
+  TARMAC_LIVE_LOG_TTL_MS: durationMs(24 * 3600 * 1000),
+  /**
+   * Names of this process's environment variables terraform inherits besides the basics (PATH,
+   * HOME, proxies, TF_CLI_CONFIG_FILE…), comma-separated: the worker's own settings stay private.
+   */
+  TARMAC_TERRAFORM_ENV_PASSTHROUGH: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const names = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+      for (const name of names) {
+        if (!ENV_NAME.test(name)) {
+          ctx.addIssue({ code: "custom", message: `"${name}" is not an environment variable name` });
+          return z.NEVER;
+        }
+      }
+      return names;
+    }),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  return parseEnv(workerEnvSchema, env);
+}

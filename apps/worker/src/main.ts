@@ -1,0 +1,90 @@
+// Telemetry starts before anything else is required, so ioredis and http get instrumented.
+import { startTelemetry, createLogger } from "@tarmac/telemetry";
+const telemetry = startTelemetry({
+  serviceName: process.env.OTEL_SERVICE_NAME ?? "tarmac-worker",
+  ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+});
+
+import { Redis } from "ioredis";
+import { subjectsFor } from "@tarmac/contracts";
+import { connectNats, createPublisher, ensureStream, pingNats } from "@tarmac/events";
+import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
+import { createPhaseWorker, type PhaseWorker } from "@tarmac/queues";
+import { loadWorkerEnv } from "./env";
+import { createPhaseProcessor } from "./processor";
+import { terraformBaseEnv } from "./terraform-env";
+
+async function main(): Promise<void> {
+  const env = loadWorkerEnv();
+  const logger = createLogger({ name: "worker", level: env.LOG_LEVEL });
+  const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
+  shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
+  shutdown.installSignalHandlers();
+
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3 });
+  shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
+  await redis.ping();
+
+  const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
+  const nc = await connectNats(env.NATS_URL, `tarmac-worker-${env.TARMAC_WORKER_ID}`);
+  shutdown.onShutdown("nats", () => nc.drain(), "clients");
+  await ensureStream(nc, subjects);
+  const publisher = createPublisher(nc, { logger });
+
+  const processor = createPhaseProcessor({
+    redis,
+    nc,
+    publisher,
+    subjects,
+    logger,
+    workerId: env.TARMAC_WORKER_ID,
+    workDir: env.TARMAC_WORK_DIR,
+    ...(env.TARMAC_TERRAFORM_BIN ? { terraformBin: env.TARMAC_TERRAFORM_BIN } : {}),
+    ...(env.TARMAC_TERRAFORM_VERSIONS_DIR ? { terraformVersionsDir: env.TARMAC_TERRAFORM_VERSIONS_DIR } : {}),
+    heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,
+    liveLogTtlMs: env.TARMAC_LIVE_LOG_TTL_MS,
+    terraformBaseEnv: terraformBaseEnv(process.env, env.TARMAC_TERRAFORM_ENV_PASSTHROUGH),
+  });
+
+  const workers: PhaseWorker[] = (["plan", "apply"] as const).map((phase) =>
+    createPhaseWorker({
+      connection: env.REDIS_URL,
+      prefix: env.TARMAC_QUEUE_PREFIX,
+      phase,
+      concurrency: env.WORKER_CONCURRENCY,
+      processor,
+      autorun: false,
+    }),
+  );
+  for (const w of workers) {
+    w.worker.on("failed", (job, err) => logger.error({ jobId: job?.id, error: err.message }, "job failed"));
+    w.worker.on("error", (err) => logger.error({ error: err.message }, "queue worker error"));
+  }
+  // In-flight jobs get the drain phase's budget; past it they are interrupted and report errored.
+  const drainBudgetMs = Math.floor(env.SHUTDOWN_TIMEOUT_MS * 0.5);
+  shutdown.onShutdown("queue-workers", async () => {
+    const results = await Promise.all(workers.map((w) => w.close(Math.max(0, drainBudgetMs - 2_000), 1_500)));
+    if (results.includes(false)) logger.warn("in-flight jobs were interrupted by shutdown");
+  }, "drain");
+
+  const health = await startHealthServer({
+    port: env.HEALTH_PORT,
+    logger,
+    isShuttingDown: () => shutdown.isShuttingDown,
+    checks: {
+      redis: async () => void (await redis.ping()),
+      nats: () => pingNats(nc),
+    },
+  });
+  shutdown.onShutdown("health", () => health.close(), "clients");
+
+  // Intake last, once Redis and NATS answer.
+  for (const w of workers) void w.worker.run().catch((err: Error) => logger.error({ error: err.message }, "queue worker stopped"));
+  logger.info({ concurrency: env.WORKER_CONCURRENCY, workerId: env.TARMAC_WORKER_ID, healthPort: health.port }, "worker started");
+}
+
+main().catch((err: unknown) => {
+  // Configuration and boot errors: say what is wrong and exit non-zero.
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+import type { Redis } from "ioredis";
+import { liveLogKey } from "@tarmac/contracts";
+
+export const STX = 0x02;
+export const ETX = 0x03;
+
+/** Stays below the gateway's upload cap with room for the ETX and the truncation note. */
+export const MAX_LOG_BYTES = 90 * 1024 * 1024;
+
+export interface PhaseLogOptions {
+  redis: Redis;
+  /** The plan or apply id: the Redis key is liveLogKey(phaseId). */
+  phaseId: string;
+  ttlMs: number;
+  onError: (err: Error) => void;
+}
+
+/**
+ * A phase's log: readable while it grows (each chunk APPENDed to the live Redis key, so the
+ * gateway's log-read-url serves it within a round trip), and kept in memory for the final,
+ * durable upload that ends with ETX. Appends go out in order over one connection; a failed
+ * append loses only the live view, never the durable log.
+ */
+export class PhaseLog {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private truncated = false;
+  private pending: Promise<unknown> = Promise.resolve();
+  private readonly key: string;
+
+  constructor(private readonly opts: PhaseLogOptions) {
+    this.key = liveLogKey(opts.phaseId);
+  }
+
+  /** Resets the live key (a re-run phase starts a fresh log) and writes STX. */
+  async open(): Promise<void> {
+    const stx = Buffer.from([STX]);
+    this.chunks.push(stx);
+    this.size = 1;
+    await this.opts.redis.multi().del(this.key).append(this.key, stx).pexpire(this.key, this.opts.ttlMs).exec();
+  }
+
+  write(chunk: Buffer | string): void {
+    let data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    if (this.truncated || data.length === 0) return;
+    if (this.size + data.length > MAX_LOG_BYTES) {
+      data = Buffer.concat([data.subarray(0, Math.max(0, MAX_LOG_BYTES - this.size)), Buffer.from("\n[log truncated: too large]\n")]);
+      this.truncated = true;
+    }
+    this.chunks.push(data);
+    this.size += data.length;
+    this.pending = this.opts.redis
+      .multi()
+      .append(this.key, data)
+      .pexpire(this.key, this.opts.ttlMs)
+      .exec()
+      .catch((err: Error) => this.opts.onError(err));
+  }
+
+  /** Waits for every live append to reach Redis. */
+  async flush(): Promise<void> {
+    await this.pending;
+  }
+
+  /** The whole log, STX … ETX, for the durable upload. */
+  finalBytes(): Buffer {
+    return Buffer.concat([...this.chunks, Buffer.from([ETX])]);
+  }
+}

@@ -1,0 +1,350 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Redis } from "ioredis";
+import type { Phase, PhaseSignal, Subjects } from "@tarmac/contracts";
+import { applyIdFor, planIdFor } from "@tarmac/domain";
+import { subscribeSignals, type NatsConnection, type Publisher } from "@tarmac/events";
+import type { Logger } from "@tarmac/telemetry";
+import {
+  buildApplyArgs,
+  buildInitArgs,
+  buildPlanArgs,
+  buildShowPlanArgs,
+  buildTerraformEnv,
+  isPlanSuccess,
+  parsePlanJson,
+  resolveTerraformBin,
+  runTerraform,
+  type RunningTerraform,
+  type TerraformExit,
+} from "@tarmac/terraform";
+import { createJobClient, type JobClient } from "./job-client";
+import { PhaseLog } from "./phase-log";
+import { ProgressReporter, type FinishedCounts } from "./progress";
+import { PreparationError, prepareWorkspace, STATE_FILE } from "./sandbox/prepare";
+import { UnsafeArchiveError } from "./sandbox/extract";
+
+export interface PhaseServiceDeps {
+  redis: Redis;
+  nc: NatsConnection;
+  publisher: Publisher;
+  subjects: Subjects;
+  logger: Logger;
+  workerId: string;
+  workDir: string;
+  terraformBin?: string;
+  terraformVersionsDir?: string;
+  heartbeatIntervalMs: number;
+  liveLogTtlMs: number;
+  /** What terraform inherits from the worker's environment (see terraform-env.ts). */
+  terraformBaseEnv: Record<string, string>;
+}
+
+export interface PhaseJobInput {
+  runId: string;
+  phase: Phase;
+  jobUrl: string;
+  /** Distinct per enqueue of the job (part of every event's message id). */
+  attempt: number;
+}
+
+export type PhaseOutcome =
+  | { kind: "finished"; counts: FinishedCounts }
+  | { kind: "errored"; message: string }
+  | { kind: "canceled"; message?: string };
+
+/** A user's cancel (SIGINT/SIGKILL on NATS) or the worker shutting down (abort signal). */
+interface Control {
+  signal: PhaseSignal["signal"] | null;
+  shuttingDown: boolean;
+  current: RunningTerraform | null;
+}
+
+const PLAN_FILE = "tarmac.tfplan";
+
+const APPLY_COMPLETE = /Apply complete! Resources: (?:(\d+) imported, )?(\d+) added, (\d+) changed, (\d+) destroyed/;
+
+/** Counts from the apply output's summary line ("Apply complete! Resources: 1 added, 0 changed, 0 destroyed."). */
+export function parseApplyCounts(output: string): FinishedCounts {
+  const m = APPLY_COMPLETE.exec(output);
+  const n = (s: string | undefined) => (s === undefined ? 0 : Number(s));
+  return {
+    resourceImports: n(m?.[1]),
+    resourceAdditions: n(m?.[2]),
+    resourceChanges: n(m?.[3]),
+    resourceDestructions: n(m?.[4]),
+  };
+}
+
+class PhaseFailure extends Error {}
+class PhaseInterrupted extends Error {}
+
+/**
+ * Runs one plan or apply job end to end: sandbox, configuration and state through the job URL,
+ * terraform with live logs, artifacts uploaded, and progress events. The final log (ending in
+ * ETX) is stored before the final event is published, so a log reader that saw ETX finds the
+ * phase final once the scheduler has recorded that event (notes §0.8).
+ */
+export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, abort: AbortSignal): Promise<PhaseOutcome> {
+  const { runId, phase } = input;
+  const logger = deps.logger.child({ runId, phase, attempt: input.attempt });
+  const client = createJobClient(input.jobUrl);
+  const phaseId = phase === "plan" ? planIdFor(runId) : applyIdFor(runId);
+  const log = new PhaseLog({
+    redis: deps.redis,
+    phaseId,
+    ttlMs: deps.liveLogTtlMs,
+    onError: (err) => logger.warn({ error: err.message }, "live log append failed"),
+  });
+  const progress = new ProgressReporter({
+    publisher: deps.publisher,
+    subjects: deps.subjects,
+    runId,
+    phase,
+    attempt: input.attempt,
+    workerId: deps.workerId,
+    heartbeatIntervalMs: deps.heartbeatIntervalMs,
+    onHeartbeatError: (err) => logger.warn({ error: err.message }, "heartbeat not published"),
+  });
+
+  const control: Control = { signal: null, shuttingDown: false, current: null };
+  const deliver = (signal: PhaseSignal["signal"]): void => {
+    control.signal = control.signal === "SIGKILL" ? "SIGKILL" : signal;
+    if (signal === "SIGKILL") control.current?.kill();
+    else control.current?.interrupt();
+  };
+  const subscription = subscribeSignals(deps.nc, deps.subjects.phaseSignal(runId, phase), (s) => {
+    logger.info({ signal: s.signal }, "phase signal received");
+    deliver(s.signal);
+  }, logger);
+  const onAbort = (): void => {
+    control.shuttingDown = true;
+    control.current?.interrupt();
+  };
+  abort.addEventListener("abort", onAbort, { once: true });
+
+  let sandbox: string | null = null;
+  let outcome: PhaseOutcome;
+  try {
+    await deps.nc.flush(); // the signal subscription is live before anyone learns the job started
+    await log.open();
+    await progress.start();
+    logger.info("phase started");
+    await mkdir(deps.workDir, { recursive: true, mode: 0o700 });
+    sandbox = await mkdtemp(path.join(deps.workDir, `${phase}-`));
+    const ctx: StepContext = { deps, client, log, control, sandbox, logger };
+    outcome = phase === "plan" ? await executePlan(ctx) : await executeApply(ctx);
+  } catch (err) {
+    outcome = outcomeOfError(err, control);
+    if (outcome.kind === "errored") log.write(`\nError: ${outcome.message}\n`);
+    if (!(err instanceof PhaseFailure || err instanceof PhaseInterrupted || err instanceof PreparationError || err instanceof UnsafeArchiveError)) {
+      logger.error({ error: (err as Error)?.message }, "phase failed unexpectedly");
+    }
+  } finally {
+    abort.removeEventListener("abort", onAbort);
+    subscription.unsubscribe();
+    if (sandbox) await rm(sandbox, { recursive: true, force: true }).catch((err: Error) => logger.warn({ error: err.message }, "sandbox not removed"));
+  }
+
+  if (outcome.kind === "canceled") log.write("\nThe run was canceled.\n");
+  await log.flush();
+  try {
+    await client.putLog(phase, log.finalBytes());
+  } catch (err) {
+    // The phase must still end: the live log stays readable in Redis until it expires.
+    logger.error({ error: (err as Error).message }, "final log not stored");
+    if (outcome.kind === "finished") outcome = { kind: "errored", message: `the final log could not be stored: ${(err as Error).message}` };
+  }
+
+  try {
+    if (outcome.kind === "finished") await progress.finished(outcome.counts);
+    else if (outcome.kind === "errored") await progress.errored(outcome.message);
+    else await progress.canceled(outcome.message);
+  } catch (err) {
+    await progress.stop();
+    throw err;
+  }
+  logger.info({ outcome: outcome.kind }, "phase done");
+  return outcome;
+}
+
+function outcomeOfError(err: unknown, control: Control): PhaseOutcome {
+  if (control.signal) return { kind: "canceled" };
+  if (control.shuttingDown) return { kind: "errored", message: "the worker shut down before the phase finished" };
+  return { kind: "errored", message: err instanceof Error ? err.message : String(err) };
+}
+
+interface StepContext {
+  deps: PhaseServiceDeps;
+  client: JobClient;
+  log: PhaseLog;
+  control: Control;
+  sandbox: string;
+  logger: Logger;
+}
+
+function checkInterrupted(control: Control): void {
+  if (control.signal || control.shuttingDown) throw new PhaseInterrupted("interrupted");
+}
+
+interface Prepared {
+  bin: string;
+  workingDir: string;
+  env: Record<string, string>;
+  /** Without TF_LOG: for commands whose stdout we parse. */
+  quietEnv: Record<string, string>;
+  initialState: Buffer | null;
+  spec: Awaited<ReturnType<JobClient["getSpec"]>>;
+}
+
+async function prepare(ctx: StepContext, phase: Phase): Promise<Prepared> {
+  const spec = await ctx.client.getSpec();
+  checkInterrupted(ctx.control);
+  const [archive, state] = await Promise.all([ctx.client.getConfiguration(), ctx.client.getState()]);
+  checkInterrupted(ctx.control);
+  const prepared = await prepareWorkspace({ sandbox: ctx.sandbox, spec, archive, state, writeTerraformVariables: phase === "plan" });
+  const version = spec.run.terraformVersion || spec.workspace.terraformVersion;
+  const resolved = await resolveTerraformBin({
+    ...(ctx.deps.terraformBin ? { explicitBin: ctx.deps.terraformBin } : {}),
+    ...(ctx.deps.terraformVersionsDir ? { versionsDir: ctx.deps.terraformVersionsDir } : {}),
+    version,
+    ...(ctx.deps.terraformBaseEnv.PATH !== undefined ? { searchPath: ctx.deps.terraformBaseEnv.PATH } : {}),
+  });
+  if (!resolved.ok) throw new PhaseFailure(resolved.message);
+  const env = buildTerraformEnv({ base: ctx.deps.terraformBaseEnv, variables: prepared.env, debuggingMode: spec.run.debuggingMode });
+  const quietEnv = buildTerraformEnv({ base: ctx.deps.terraformBaseEnv, variables: prepared.env, debuggingMode: false });
+  delete quietEnv.TF_LOG;
+  return { bin: resolved.path, workingDir: prepared.workingDir, env, quietEnv, initialState: prepared.initialState, spec };
+}
+
+interface CommandResult {
+  exit: TerraformExit;
+  /** stdout and stderr interleaved, as the log shows them. */
+  output: Buffer;
+  stdout: Buffer;
+}
+
+/** Runs one terraform command; its output goes to the log (`toLog`) and is returned either way. */
+async function terraform(ctx: StepContext, bin: string, args: string[], cwd: string, env: Record<string, string>, toLog: boolean): Promise<CommandResult> {
+  checkInterrupted(ctx.control);
+  const chunks: Buffer[] = [];
+  const stdout: Buffer[] = [];
+  const handle = runTerraform({
+    bin,
+    args,
+    cwd,
+    env,
+    onOutput: (chunk, stream) => {
+      chunks.push(chunk);
+      if (stream === "stdout") stdout.push(chunk);
+      if (toLog) ctx.log.write(chunk);
+    },
+  });
+  ctx.control.current = handle;
+  // A signal that arrived between commands applies to this one at once.
+  if (ctx.control.signal === "SIGKILL") handle.kill();
+  else if (ctx.control.signal || ctx.control.shuttingDown) handle.interrupt();
+  try {
+    const exit = await handle.promise;
+    return { exit, output: Buffer.concat(chunks), stdout: Buffer.concat(stdout) };
+  } finally {
+    ctx.control.current = null;
+  }
+}
+
+async function versionHeader(ctx: StepContext, p: Prepared): Promise<string> {
+  let version = p.spec.run.terraformVersion || p.spec.workspace.terraformVersion;
+  const res = await terraform(ctx, p.bin, ["version", "-json"], p.workingDir, p.quietEnv, false).catch(() => null);
+  if (res?.exit.exitCode === 0) {
+    try {
+      const doc = JSON.parse(res.stdout.toString("utf8")) as { terraform_version?: unknown };
+      if (typeof doc.terraform_version === "string") version = doc.terraform_version;
+    } catch {
+      // Keep the requested version: the header is informational.
+    }
+  }
+  // The CLI skips the first three lines of an apply log (notes §0.11); plan logs show them, as HCP's do.
+  return `Terraform v${version}\n\nInitializing plugins and modules...\n`;
+}
+
+async function init(ctx: StepContext, p: Prepared): Promise<void> {
+  const res = await terraform(ctx, p.bin, buildInitArgs(), p.workingDir, p.env, false);
+  if (res.exit.exitCode !== 0) {
+    // Init's chatter is shown only when it explains a failure.
+    ctx.log.write(res.output);
+    throw interruptedOr(ctx.control, new PhaseFailure(`terraform init failed (${describeExit(res.exit)})`));
+  }
+}
+
+function describeExit(exit: TerraformExit): string {
+  return exit.signal ? `ended by ${exit.signal}` : `exit code ${exit.exitCode}`;
+}
+
+function interruptedOr(control: Control, err: Error): Error {
+  return control.signal || control.shuttingDown ? new PhaseInterrupted(err.message) : err;
+}
+
+async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
+  const p = await prepare(ctx, "plan");
+  ctx.log.write(await versionHeader(ctx, p));
+  await init(ctx, p);
+  const planFile = path.join(ctx.sandbox, PLAN_FILE);
+  const run = p.spec.run;
+  let args: string[];
+  try {
+    args = buildPlanArgs({
+      planFile,
+      isDestroy: run.isDestroy,
+      refresh: run.refresh,
+      refreshOnly: run.refreshOnly,
+      targetAddrs: run.targetAddrs,
+      replaceAddrs: run.replaceAddrs,
+    });
+  } catch (err) {
+    throw new PhaseFailure((err as Error).message);
+  }
+  const plan = await terraform(ctx, p.bin, args, p.workingDir, p.env, true);
+  if (!isPlanSuccess(plan.exit.exitCode)) {
+    throw interruptedOr(ctx.control, new PhaseFailure(`terraform plan failed (${describeExit(plan.exit)})`));
+  }
+  checkInterrupted(ctx.control);
+
+  const show = await terraform(ctx, p.bin, buildShowPlanArgs(planFile), p.workingDir, p.quietEnv, false);
+  if (show.exit.exitCode !== 0) {
+    ctx.log.write(show.output);
+    throw interruptedOr(ctx.control, new PhaseFailure(`terraform show failed (${describeExit(show.exit)})`));
+  }
+  let counts: FinishedCounts;
+  try {
+    counts = parsePlanJson(show.stdout);
+  } catch (err) {
+    throw new PhaseFailure((err as Error).message);
+  }
+  const planBytes = await readFile(planFile);
+  await ctx.client.putPlanFile(planBytes);
+  await ctx.client.putPlanJson(show.stdout);
+  return { kind: "finished", counts };
+}
+
+async function executeApply(ctx: StepContext): Promise<PhaseOutcome> {
+  const p = await prepare(ctx, "apply");
+  ctx.log.write(await versionHeader(ctx, p));
+  const planFile = path.join(ctx.sandbox, PLAN_FILE);
+  await writeFile(planFile, await ctx.client.getPlanFile(), { mode: 0o600 });
+  await init(ctx, p);
+
+  const apply = await terraform(ctx, p.bin, buildApplyArgs(planFile), p.workingDir, p.env, true);
+  // Whatever happened, terraform saved what it did: a canceled or failed apply still changes state.
+  await uploadStateIfChanged(ctx, p);
+  if (apply.exit.exitCode !== 0) {
+    throw interruptedOr(ctx.control, new PhaseFailure(`terraform apply failed (${describeExit(apply.exit)})`));
+  }
+  if (ctx.control.signal) return { kind: "canceled" };
+  return { kind: "finished", counts: parseApplyCounts(apply.output.toString("utf8")) };
+}
+
+async function uploadStateIfChanged(ctx: StepContext, p: Prepared): Promise<void> {
+  const after = await readFile(path.join(p.workingDir, STATE_FILE)).catch(() => null);
+  if (!after || (p.initialState && after.equals(p.initialState))) return;
+  await ctx.client.putState(after);
+}

@@ -1,0 +1,90 @@
+import { phaseProgressEvent, type Phase, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
+import type { Publisher } from "@tarmac/events";
+
+export type ProgressKind = PhaseProgressEvent["kind"];
+export type FinishedCounts = Pick<
+  PhaseProgressEvent,
+  "hasChanges" | "resourceAdditions" | "resourceChanges" | "resourceDestructions" | "resourceImports"
+>;
+
+export interface ProgressReporterOptions {
+  publisher: Publisher;
+  subjects: Subjects;
+  runId: string;
+  phase: Phase;
+  attempt: number;
+  workerId: string;
+  heartbeatIntervalMs: number;
+  now?: () => Date;
+  onHeartbeatError: (err: Error) => void;
+}
+
+/**
+ * Publishes a phase's progress with deterministic message ids
+ * (`<runId>:<phase>:<attempt>:<kind>:<sequence>`): a retried publish is de-duplicated by
+ * JetStream, and a later attempt's events are distinct messages (DESIGN invariant 4).
+ */
+export class ProgressReporter {
+  private sequence = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeatInFlight: Promise<void> = Promise.resolve();
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: ProgressReporterOptions) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  private async publish(kind: ProgressKind, extra: Partial<PhaseProgressEvent> = {}): Promise<void> {
+    const sequence = this.sequence++;
+    const event = phaseProgressEvent.parse({
+      type: "phase.progress",
+      runId: this.opts.runId,
+      phase: this.opts.phase,
+      kind,
+      attempt: this.opts.attempt,
+      sequence,
+      workerId: this.opts.workerId,
+      at: this.now().toISOString(),
+      ...extra,
+    });
+    await this.opts.publisher.publish(this.opts.subjects.phaseProgress(this.opts.runId, this.opts.phase), event, {
+      msgId: `${this.opts.runId}:${this.opts.phase}:${this.opts.attempt}:${kind}:${sequence}`,
+    });
+  }
+
+  /** `started`, then a heartbeat every interval until stopped. */
+  async start(): Promise<void> {
+    await this.publish("started");
+    this.timer = setInterval(() => {
+      this.heartbeatInFlight = this.heartbeatInFlight
+        .then(() => this.publish("heartbeat"))
+        .catch((err: Error) => this.opts.onHeartbeatError(err));
+    }, this.opts.heartbeatIntervalMs);
+  }
+
+  private async stopHeartbeats(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.heartbeatInFlight;
+  }
+
+  async finished(counts: FinishedCounts): Promise<void> {
+    await this.stopHeartbeats();
+    await this.publish("finished", counts);
+  }
+
+  async errored(message: string): Promise<void> {
+    await this.stopHeartbeats();
+    await this.publish("errored", { message });
+  }
+
+  async canceled(message?: string): Promise<void> {
+    await this.stopHeartbeats();
+    await this.publish("canceled", message ? { message } : {});
+  }
+
+  /** Stops heartbeats without a final event (the caller could not report one). */
+  async stop(): Promise<void> {
+    await this.stopHeartbeats();
+  }
+}
