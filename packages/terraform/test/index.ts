@@ -7,6 +7,7 @@ import { appendFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 export const terraformDoublePath = path.join(__dirname, "terraform-double", "terraform");
+export const TERRAFORM_DOUBLE_PATH = terraformDoublePath;
 
 /** The file, at the root of a configuration, that scripts the double's behaviour. */
 export const DOUBLE_SCRIPT_FILE = "terraform-double.json";

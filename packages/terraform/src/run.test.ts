@@ -1,0 +1,138 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, realpath } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { runTerraform, type RunTerraformOptions } from "./run";
+
+jest.setTimeout(20_000);
+
+type Chunk = { stream: "stdout" | "stderr"; text: string };
+
+function nodeScript(script: string, extra: Partial<RunTerraformOptions> = {}) {
+  const chunks: Chunk[] = [];
+  const run = runTerraform({
+    bin: process.execPath,
+    args: ["-e", script],
+    cwd: os.tmpdir(),
+    env: {},
+    onOutput: (chunk, stream) => chunks.push({ stream, text: chunk.toString() }),
+    ...extra,
+  });
+  return { run, chunks, text: () => chunks.map((c) => c.text).join("") };
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Gone, or a zombie nobody reaped yet: either way no longer running. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+describe("runTerraform", () => {
+  it("streams stdout and stderr in arrival order, tagged, and reports the exit code", async () => {
+    const { run, chunks } = nodeScript(`
+      process.stdout.write("one\\n");
+      setTimeout(() => process.stderr.write("two\\n"), 100);
+      setTimeout(() => { process.stdout.write("three\\n"); process.exit(3); }, 200);
+    `);
+    expect(await run.promise).toEqual({ exitCode: 3, signal: null });
+    expect(chunks).toEqual([
+      { stream: "stdout", text: "one\n" },
+      { stream: "stderr", text: "two\n" },
+      { stream: "stdout", text: "three\n" },
+    ]);
+  });
+
+  it("gives the child exactly the environment and directory it is given, without a shell", async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), "tarmac-run-"));
+    const { run, text } = nodeScript(`console.log(JSON.stringify({ env: process.env, cwd: process.cwd(), argv: process.argv.slice(1) }))`, {
+      cwd,
+      env: { ONLY_THIS: "yes" },
+    });
+    await run.promise;
+    const seen = JSON.parse(text()) as { env: Record<string, string>; cwd: string };
+    expect(seen.env).toEqual({ ONLY_THIS: "yes" });
+    expect(seen.cwd).toBe(await realpath(cwd));
+
+    const out: string[] = [];
+    const literal = runTerraform({
+      bin: process.execPath,
+      args: ["-e", "console.log(process.argv[1])", "$(echo hi) *"],
+      cwd,
+      env: {},
+      onOutput: (c) => out.push(c.toString()),
+    });
+    await literal.promise;
+    expect(out.join("")).toBe("$(echo hi) *\n");
+  });
+
+  it("rejects when the binary cannot be started", async () => {
+    const run = runTerraform({ bin: "/nonexistent/terraform", args: [], cwd: os.tmpdir(), env: {}, onOutput: () => {} });
+    await expect(run.promise).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("interrupts with SIGINT", async () => {
+    const { run, text } = nodeScript(`
+      process.on("SIGINT", () => { console.log("graceful"); process.exit(1); });
+      console.log("ready");
+      setInterval(() => {}, 1000);
+    `);
+    await waitFor(() => text().includes("ready"), "the child to start");
+    run.interrupt();
+    expect(await run.promise).toEqual({ exitCode: 1, signal: null });
+    expect(text()).toContain("graceful");
+  });
+
+  it("kills terraform and the processes it started with SIGKILL", async () => {
+    const { run, text } = nodeScript(`
+      const { spawn } = require("node:child_process");
+      const grandchild = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+      process.on("SIGINT", () => {});
+      console.log("grandchild " + grandchild.pid);
+      setInterval(() => {}, 1000);
+    `);
+    await waitFor(() => /grandchild \d+/.test(text()), "the grandchild to start");
+    const grandchild = Number(/grandchild (\d+)/.exec(text())?.[1]);
+    expect(isRunning(grandchild)).toBe(true);
+    run.kill();
+    expect(await run.promise).toEqual({ exitCode: null, signal: "SIGKILL" });
+    await waitFor(() => !isRunning(grandchild), "the grandchild to die");
+  });
+
+  it("interrupts when the abort signal fires, even if it fired before the start", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { run } = nodeScript(`process.on("SIGINT", () => process.exit(7)); setInterval(() => {}, 1000);`, { signal: controller.signal });
+    const exit = await run.promise;
+    // SIGINT may land before node installed the handler; then node dies of it.
+    expect(exit.exitCode === 7 || exit.signal === "SIGINT").toBe(true);
+  });
+
+  it("rejects the run when the output handler throws", async () => {
+    const run = runTerraform({
+      bin: process.execPath,
+      args: ["-e", "console.log('x')"],
+      cwd: os.tmpdir(),
+      env: {},
+      onOutput: () => {
+        throw new Error("log store down");
+      },
+    });
+    await expect(run.promise).rejects.toThrow("log store down");
+  });
+});
