@@ -1,5 +1,7 @@
 import type { ConfigurationVersionModel, runsRead, UserModel } from "@tarmac/db";
 import {
+  applyIdFor,
+  planIdFor,
   runActions,
   runPermissions,
   type RunFacts,
@@ -88,8 +90,8 @@ export function serializeRun(run: RunRow, extras: RunExtras, ctx: RunSerializeCo
     attributes,
     relationships: {
       workspace: toOne("workspaces", run.workspaceId),
-      apply: toOne("applies", `apply-${run.id.slice(4)}`, `${self}/apply`),
-      plan: toOne("plans", `plan-${run.id.slice(4)}`, `${self}/plan`),
+      apply: toOne("applies", applyIdFor(run.id), `${self}/apply`),
+      plan: toOne("plans", planIdFor(run.id), `${self}/plan`),
       "configuration-version": toOne("configuration-versions", run.configurationVersionId),
       "created-by": toOne("users", run.createdById),
       "confirmed-by": toOne("users", run.confirmedById),
