@@ -15,3 +15,5 @@ export * as runsWrite from "./repositories/runs-write";
 export * as runLists from "./repositories/run-lists";
 export * as runEventsRepo from "./repositories/run-events";
 export * as jobsRepo from "./repositories/jobs";
+export * as configurationVersionsRepo from "./repositories/configuration-versions";
+export * as stateVersionsRepo from "./repositories/state-versions";

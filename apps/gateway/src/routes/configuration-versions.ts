@@ -1,6 +1,128 @@
-import { Router } from "express";
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import { configurationVersionsRepo } from "@tarmac/db";
+import { conflict, notFound, type WorkspaceAccess } from "@tarmac/domain";
+import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
+import { actingUserId, principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
+import { parseBody } from "../http/request-body";
+import { sendDocument, sendEmpty } from "../http/respond";
+import { loadWorkspaceForPrincipal } from "../http/workspace-access";
+import { serializeConfigurationVersion, uploadUrl } from "../serializers/configuration-versions";
 
-export function configurationVersionsRouter(_deps: GatewayDeps): Router {
-  return Router();
+const createBody = z
+  .object({
+    data: z
+      .object({
+        type: z.literal("configuration-versions").optional(),
+        attributes: z
+          .object({
+            "auto-queue-runs": z.boolean().optional(),
+            speculative: z.boolean().optional(),
+            provisional: z.boolean().optional(),
+          })
+          .nullish(),
+      })
+      .optional(),
+  })
+  .nullish();
+
+type ConfigurationVersionRow = configurationVersionsRepo.ConfigurationVersionRow;
+
+/** A configuration version seen through its workspace: no access, or too little, is a 404. */
+async function loadConfigurationVersion(
+  deps: GatewayDeps,
+  principal: Principal,
+  id: string,
+  minimum: WorkspaceAccess = "read",
+): Promise<ConfigurationVersionRow> {
+  const cv = await configurationVersionsRepo.findConfigurationVersion(deps.db, id);
+  if (!cv) throw notFound("configuration version not found");
+  await loadWorkspaceForPrincipal(deps, principal, cv.workspaceId, minimum);
+  return cv;
+}
+
+function sendArchive(res: Response, archive: Buffer | null): void {
+  if (!archive) throw notFound("the configuration version has no uploaded archive");
+  res.status(200).type("application/x-gzip").send(archive);
+}
+
+/** Configuration versions (notes §4); the upload itself is a capability URL (routes/uploads.ts). */
+export function configurationVersionsRouter(deps: GatewayDeps): Router {
+  const router = Router();
+
+  router.post("/workspaces/:id/configuration-versions", async (req: Request<{ id: string }>, res) => {
+    const principal = principalOf(req);
+    // Organization tokens cannot create configuration versions (notes §8).
+    refuseOrganizationToken(principal);
+    const { workspace } = await loadWorkspaceForPrincipal(deps, principal, req.params.id, "plan");
+    const attrs = parseBody(createBody, req.body)?.data?.attributes ?? {};
+    const cv = await configurationVersionsRepo.createConfigurationVersion(
+      deps.db,
+      {
+        workspaceId: workspace.id,
+        autoQueueRuns: attrs["auto-queue-runs"] ?? true,
+        speculative: attrs.speculative ?? false,
+        provisional: attrs.provisional ?? false,
+        createdById: actingUserId(principal),
+      },
+      deps.now(),
+    );
+    sendDocument(res, 201, { data: serializeConfigurationVersion(cv, { uploadUrl: uploadUrl(cv.id, deps) }) });
+  });
+
+  router.get("/workspaces/:id/configuration-versions", async (req: Request<{ id: string }>, res) => {
+    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), req.params.id, "read");
+    const query = req.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const { items, total } = await configurationVersionsRepo.listConfigurationVersions(deps.db, workspace.id, page);
+    sendDocument(res, 200, {
+      data: items.map((cv) => serializeConfigurationVersion(cv)),
+      ...paginate(page, total, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/configuration-versions`, flattenQuery(query)),
+    });
+  });
+
+  // include=ingress_attributes and include=run are accepted and ignored: API uploads have no
+  // ingress attributes, and unknown includes must never fail (notes §0.3).
+  router.get("/configuration-versions/:id", async (req: Request<{ id: string }>, res) => {
+    const cv = await loadConfigurationVersion(deps, principalOf(req), req.params.id);
+    sendDocument(res, 200, { data: serializeConfigurationVersion(cv) });
+  });
+
+  router.get("/configuration-versions/:id/ingress-attributes", async (req: Request<{ id: string }>) => {
+    await loadConfigurationVersion(deps, principalOf(req), req.params.id);
+    throw notFound("configuration versions uploaded through the API have no ingress attributes");
+  });
+
+  router.get("/configuration-versions/:id/download", async (req: Request<{ id: string }>, res) => {
+    const cv = await loadConfigurationVersion(deps, principalOf(req), req.params.id);
+    sendArchive(res, await configurationVersionsRepo.readConfigurationArchive(deps.db, cv.id));
+  });
+
+  router.get("/runs/:runId/configuration-version/download", async (req: Request<{ runId: string }>, res) => {
+    const cv = await configurationVersionsRepo.findConfigurationVersionOfRun(deps.db, req.params.runId);
+    if (!cv) throw notFound("run not found");
+    await loadWorkspaceForPrincipal(deps, principalOf(req), cv.workspaceId, "read");
+    sendArchive(res, await configurationVersionsRepo.readConfigurationArchive(deps.db, cv.id));
+  });
+
+  router.post("/configuration-versions/:id/actions/archive", async (req: Request<{ id: string }>, res) => {
+    const cv = await loadConfigurationVersion(deps, principalOf(req), req.params.id, "plan");
+    const result = await configurationVersionsRepo.archiveConfigurationVersion(deps.db, cv.id, deps.now());
+    if (!result.ok) {
+      switch (result.reason) {
+        case "not_found":
+          throw notFound("configuration version not found");
+        case "not_uploaded":
+          throw conflict(`configuration version is ${cv.status}; only an uploaded one can be archived`);
+        case "current":
+          throw conflict("configuration version is the workspace's current one");
+        case "in_use":
+          throw conflict("configuration version is used by a run in progress");
+      }
+    }
+    sendEmpty(res, 202);
+  });
+
+  return router;
 }

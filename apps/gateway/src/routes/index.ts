@@ -17,6 +17,7 @@ import { configurationVersionsRouter } from "./configuration-versions";
 import { stateVersionsRouter } from "./state-versions";
 import { archivistRouter } from "./archivist";
 import { jobsRouter } from "./jobs";
+import { uploadRouter } from "./uploads";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
@@ -25,5 +26,5 @@ export function apiRouters(deps: GatewayDeps): Router[] {
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */
 export function capabilityRouters(deps: GatewayDeps): Router[] {
-  return [archivistRouter(deps), jobsRouter(deps)];
+  return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps)];
 }

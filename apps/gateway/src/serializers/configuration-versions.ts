@@ -1,0 +1,44 @@
+import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
+import type { ConfigurationVersionModel } from "@tarmac/db";
+import type { Resource } from "@tarmac/jsonapi";
+
+export function configurationVersionPath(id: string): string {
+  return `/api/v2/configuration-versions/${id}`;
+}
+
+/** The capability URL the tar.gz is PUT to (no bearer token is sent to it, notes §0.7). */
+export function uploadUrl(cvId: string, ctx: { publicUrl: string; secretKey: string }): string {
+  return ctx.publicUrl + capabilityPaths.upload(cvId, capabilitySecret(ctx.secretKey, "upload", cvId));
+}
+
+/**
+ * A `configuration-versions` resource (notes §4.1). `upload-url` is only given
+ * in the create response; afterwards HCP hides it, and so do we.
+ */
+export function serializeConfigurationVersion(
+  cv: ConfigurationVersionModel,
+  opts: { uploadUrl?: string } = {},
+): Resource {
+  const self = configurationVersionPath(cv.id);
+  return {
+    id: cv.id,
+    type: "configuration-versions",
+    attributes: {
+      "auto-queue-runs": cv.autoQueueRuns,
+      error: cv.error,
+      "error-message": cv.errorMessage,
+      source: cv.source,
+      speculative: cv.speculative,
+      provisional: cv.provisional,
+      status: cv.status,
+      "status-timestamps": (cv.statusTimestamps ?? {}) as Record<string, string>,
+      "changed-files": [],
+      ...(opts.uploadUrl ? { "upload-url": opts.uploadUrl } : {}),
+    },
+    relationships: {
+      // API uploads carry no VCS ingress data.
+      "ingress-attributes": { data: null, links: { related: `${self}/ingress-attributes` } },
+    },
+    links: { self, download: `${self}/download` },
+  };
+}

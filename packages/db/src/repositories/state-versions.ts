@@ -1,0 +1,217 @@
+import { createHash } from "node:crypto";
+import { conflict, newId, unprocessable } from "@tarmac/domain";
+import type { Db, Tx } from "../client";
+import type { StateVersionModel, StateVersionOutputModel } from "../generated/prisma/models";
+import { getBlob, putBlob } from "../blobs";
+
+/**
+ * State versions: terraform state files stored as blobs, with the summary HCP shows (resources,
+ * modules, providers, outputs) extracted once at creation.
+ */
+
+export interface ResourceSummary {
+  name: string;
+  type: string;
+  count: number;
+  module: string;
+  provider: string;
+}
+
+export interface ParsedState {
+  serial: number;
+  lineage: string | null;
+  terraformVersion: string | null;
+  /** The state file format version (4 for terraform ≥ 0.12). */
+  version: number;
+  resources: ResourceSummary[];
+  /** {"root": {"null_resource": 2}}: managed resource instances per module and type. */
+  modules: Record<string, Record<string, number>>;
+  /** {"provider[\"registry.terraform.io/hashicorp/null\"]": {"null_resource": 2}}. */
+  providers: Record<string, Record<string, number>>;
+  resourceCount: number;
+  outputs: { name: string; sensitive: boolean; type: unknown; value: unknown }[];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads a terraform state file (format 4); anything else is a 422 naming what is wrong. */
+export function parseStateFile(state: Buffer): ParsedState {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(state.toString("utf8"));
+  } catch {
+    throw unprocessable("state is not valid JSON", { pointer: "/data/attributes/state" });
+  }
+  if (!isObject(doc)) throw unprocessable("state is not a JSON object", { pointer: "/data/attributes/state" });
+  if (typeof doc.serial !== "number" || !Number.isInteger(doc.serial) || doc.serial < 0) {
+    throw unprocessable("state serial must be a non-negative integer", { pointer: "/data/attributes/state" });
+  }
+  const resources: ResourceSummary[] = [];
+  const modules: ParsedState["modules"] = {};
+  const providers: ParsedState["providers"] = {};
+  let resourceCount = 0;
+  for (const r of Array.isArray(doc.resources) ? doc.resources : []) {
+    if (!isObject(r) || r.mode === "data") continue;
+    const count = Array.isArray(r.instances) ? r.instances.length : 0;
+    const type = String(r.type ?? "");
+    const module = typeof r.module === "string" && r.module !== "" ? r.module : "root";
+    const provider = String(r.provider ?? "");
+    resourceCount += count;
+    resources.push({ name: String(r.name ?? ""), type, count, module, provider });
+    const m = (modules[module] ??= {});
+    m[type] = (m[type] ?? 0) + count;
+    const p = (providers[provider] ??= {});
+    p[type] = (p[type] ?? 0) + count;
+  }
+  const outputs: ParsedState["outputs"] = [];
+  if (isObject(doc.outputs)) {
+    for (const [name, o] of Object.entries(doc.outputs)) {
+      if (!isObject(o)) continue;
+      outputs.push({ name, sensitive: o.sensitive === true, type: o.type ?? "string", value: o.value ?? null });
+    }
+  }
+  return {
+    serial: doc.serial,
+    lineage: typeof doc.lineage === "string" ? doc.lineage : null,
+    terraformVersion: typeof doc.terraform_version === "string" ? doc.terraform_version : null,
+    version: typeof doc.version === "number" ? doc.version : 4,
+    resources,
+    modules,
+    providers,
+    resourceCount,
+    outputs,
+  };
+}
+
+export interface CreateStateVersionInput {
+  workspaceId: string;
+  runId?: string | null;
+  state: Buffer;
+  createdById?: string | null;
+}
+
+/**
+ * Records a state version and makes it the workspace's current one (with its resource count),
+ * in the caller's transaction. A retry with the same bytes returns the version already
+ * recorded (`created: false`); any other state whose serial is not above the current one is a
+ * 409, and an unreadable state a 422 (TarmacErrors).
+ */
+export async function createStateVersion(tx: Tx, input: CreateStateVersionInput): Promise<{ id: string; created: boolean }> {
+  const parsed = parseStateFile(input.state);
+  const sha256 = createHash("sha256").update(input.state).digest("hex");
+  const same = await tx.stateVersion.findUnique({
+    where: { workspaceId_serial: { workspaceId: input.workspaceId, serial: parsed.serial } },
+    select: { id: true, stateBlob: { select: { sha256: true } } },
+  });
+  if (same) {
+    if (same.stateBlob?.sha256 === sha256) return { id: same.id, created: false };
+    throw conflict(`a state version with serial ${parsed.serial} already exists`);
+  }
+  const ws = await tx.workspace.findUniqueOrThrow({
+    where: { id: input.workspaceId },
+    select: { currentStateVersion: { select: { serial: true } } },
+  });
+  const currentSerial = ws.currentStateVersion?.serial;
+  if (currentSerial !== undefined && parsed.serial <= currentSerial) {
+    throw conflict(`serial ${parsed.serial} is not greater than the current state's serial ${currentSerial}`);
+  }
+  const stateBlobId = await putBlob(tx, input.state, "application/json");
+  const id = newId("sv");
+  await tx.stateVersion.create({
+    data: {
+      id,
+      workspaceId: input.workspaceId,
+      runId: input.runId ?? null,
+      serial: parsed.serial,
+      lineage: parsed.lineage,
+      status: "finalized",
+      terraformVersion: parsed.terraformVersion,
+      stateBlobId,
+      size: input.state.length,
+      resources: parsed.resources as object[],
+      modules: parsed.modules,
+      providers: parsed.providers,
+      resourcesProcessed: true,
+      createdById: input.createdById ?? null,
+      outputs: {
+        create: parsed.outputs.map((o) => ({
+          id: newId("wsout"),
+          name: o.name,
+          sensitive: o.sensitive,
+          type: o.type as never,
+          value: o.value as never,
+        })),
+      },
+    },
+  });
+  await tx.workspace.update({
+    where: { id: input.workspaceId },
+    data: { currentStateVersionId: id, resourceCount: parsed.resourceCount },
+  });
+  return { id, created: true };
+}
+
+export type StateVersionRow = StateVersionModel & { organizationId: string; outputIds: string[] };
+
+const rowInclude = {
+  workspace: { select: { organizationId: true } },
+  outputs: { select: { id: true }, orderBy: { name: "asc" } },
+} as const;
+
+function flatten(sv: StateVersionModel & { workspace: { organizationId: string }; outputs: { id: string }[] }): StateVersionRow {
+  const { workspace, outputs, ...rest } = sv;
+  return { ...rest, organizationId: workspace.organizationId, outputIds: outputs.map((o) => o.id) };
+}
+
+export async function findStateVersion(db: Db | Tx, id: string): Promise<StateVersionRow | null> {
+  const sv = await db.stateVersion.findUnique({ where: { id }, include: rowInclude });
+  return sv ? flatten(sv) : null;
+}
+
+export async function findCurrentStateVersion(db: Db | Tx, workspaceId: string): Promise<StateVersionRow | null> {
+  const ws = await db.workspace.findUnique({ where: { id: workspaceId }, select: { currentStateVersionId: true } });
+  return ws?.currentStateVersionId ? findStateVersion(db, ws.currentStateVersionId) : null;
+}
+
+/** Newest first (highest serial), with the total for pagination. */
+export async function listStateVersions(
+  db: Db | Tx,
+  workspaceId: string,
+  page: { offset: number; size: number },
+): Promise<{ items: StateVersionRow[]; total: number }> {
+  const [rows, total] = await Promise.all([
+    db.stateVersion.findMany({
+      where: { workspaceId },
+      orderBy: [{ serial: "desc" }],
+      skip: page.offset,
+      take: page.size,
+      include: rowInclude,
+    }),
+    db.stateVersion.count({ where: { workspaceId } }),
+  ]);
+  return { items: rows.map(flatten), total };
+}
+
+export async function readState(db: Db | Tx, id: string): Promise<Buffer | null> {
+  const sv = await db.stateVersion.findUnique({ where: { id }, select: { stateBlobId: true } });
+  if (!sv?.stateBlobId) return null;
+  const blob = await getBlob(db as Tx, sv.stateBlobId);
+  return blob?.data ?? null;
+}
+
+export async function listOutputs(db: Db | Tx, stateVersionId: string): Promise<StateVersionOutputModel[]> {
+  return db.stateVersionOutput.findMany({ where: { stateVersionId }, orderBy: { name: "asc" } });
+}
+
+/** One output with the workspace it belongs to (for access checks). */
+export async function findOutput(
+  db: Db | Tx,
+  id: string,
+): Promise<(StateVersionOutputModel & { workspaceId: string }) | null> {
+  const o = await db.stateVersionOutput.findUnique({ where: { id }, include: { stateVersion: { select: { workspaceId: true } } } });
+  if (!o) return null;
+  const { stateVersion, ...rest } = o;
+  return { ...rest, workspaceId: stateVersion.workspaceId };
+}
