@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { resolveTerraformBin } from "./binary";
@@ -10,8 +10,13 @@ async function executable(file: string, mode = 0o755): Promise<string> {
   return file;
 }
 
+const tempDirs: string[] = [];
+afterAll(() => Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true }))));
+
 async function tempDir(): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), "tarmac-bin-"));
+  const dir = await mkdtemp(path.join(os.tmpdir(), "tarmac-bin-"));
+  tempDirs.push(dir);
+  return dir;
 }
 
 describe("resolveTerraformBin", () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, realpath } from "node:fs/promises";
+import { mkdtemp, realpath, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { runTerraform, type RunTerraformOptions } from "./run";
@@ -79,6 +79,7 @@ describe("runTerraform", () => {
     });
     await literal.promise;
     expect(out.join("")).toBe("$(echo hi) *\n");
+    await rm(cwd, { recursive: true, force: true });
   });
 
   it("rejects when the binary cannot be started", async () => {

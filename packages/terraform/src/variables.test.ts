@@ -1,12 +1,17 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, stat } from "node:fs/promises";
+import { mkdtemp, rm, readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { encodeHclString, InvalidVariableError, VARIABLES_FILE, writeVariables } from "./variables";
 import { BACKEND_OVERRIDE_FILE, writeLocalBackendOverride } from "./backend";
 
+const tempDirs: string[] = [];
+afterAll(() => Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true }))));
+
 async function tempDir(): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), "tarmac-vars-"));
+  const dir = await mkdtemp(path.join(os.tmpdir(), "tarmac-vars-"));
+  tempDirs.push(dir);
+  return dir;
 }
 
 describe("writeVariables", () => {

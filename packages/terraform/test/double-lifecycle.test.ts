@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   buildApplyArgs,
@@ -11,9 +11,10 @@ import {
   writeLocalBackendOverride,
   type PlanArgsOptions,
 } from "../src";
-import { makeConfigDir, runDouble } from "./helpers";
+import { makeConfigDir, runDouble, removeConfigDirs } from "./helpers";
 
 jest.setTimeout(30_000);
+afterAll(removeConfigDirs);
 
 const TWO_RESOURCES = `
 resource "null_resource" "a" {
@@ -227,7 +228,6 @@ describe("terraform double errors", () => {
     expect((await runDouble(dir, ["version"])).output).toMatch(/^Terraform v1\.9\.8\non \w+_\w+\n$/);
     const json = await runDouble(dir, ["version", "-json"], { PATH: process.env.PATH ?? "", TF_DOUBLE_VERSION: "1.5.7" });
     expect(JSON.parse(json.output)).toMatchObject({ terraform_version: "1.5.7" });
-    await rm(dir, { recursive: true });
   });
 
   it("honours -chdir before the subcommand", async () => {

@@ -3,9 +3,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { buildApplyArgs, buildInitArgs, buildPlanArgs, parseStateJson, type PlanArgsOptions } from "../src";
 import { writeDoubleScript } from "./index";
-import { isAlive, makeConfigDir, runDouble, startDouble, waitFor } from "./helpers";
+import { isAlive, makeConfigDir, runDouble, startDouble, waitFor, removeConfigDirs } from "./helpers";
 
 jest.setTimeout(30_000);
+afterAll(removeConfigDirs);
 
 const CONFIG = 'resource "null_resource" "a" {}\nresource "null_resource" "b" {}\n';
 const PLAN: PlanArgsOptions = { planFile: "tfplan", isDestroy: false, refresh: true, refreshOnly: false, targetAddrs: [], replaceAddrs: [] };

@@ -1,11 +1,12 @@
-import { mkdtemp } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { buildApplyArgs, buildInitArgs, buildPlanArgs, buildShowPlanArgs, buildTerraformEnv, writeVariables, type PlanArgsOptions } from "../src";
 import { readDoubleRecord } from "./index";
-import { makeConfigDir, runDouble } from "./helpers";
+import { makeConfigDir, runDouble, removeConfigDirs } from "./helpers";
 
 jest.setTimeout(30_000);
+afterAll(removeConfigDirs);
 
 const CONFIG = `
 variable "greeting" {}
@@ -25,7 +26,7 @@ output "greeting" { value = var.greeting }
 const PLAN: PlanArgsOptions = { planFile: "tfplan", isDestroy: false, refresh: true, refreshOnly: false, targetAddrs: [], replaceAddrs: [] };
 
 async function recordFile(): Promise<string> {
-  return path.join(await mkdtemp(path.join(os.tmpdir(), "tarmac-record-")), "record.jsonl");
+  return path.join(await makeConfigDir({}), "record.jsonl");
 }
 
 describe("variables reaching terraform", () => {
@@ -91,8 +92,3 @@ describe("variables reaching terraform", () => {
     expect(plan.output).toContain("Error: No value for required variable");
   });
 });
-
-async function realpath(p: string): Promise<string> {
-  const { realpath: rp } = await import("node:fs/promises");
-  return rp(p);
-}

@@ -1,12 +1,20 @@
 /** Drives the terraform test double through the production driver in temporary directories. */
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { runTerraform, type RunningTerraform } from "../src";
 import { terraformDoublePath } from "./index";
 
+const created: string[] = [];
+
+/** Call from afterAll: removes every directory makeConfigDir created in this test file. */
+export async function removeConfigDirs(): Promise<void> {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
 export async function makeConfigDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "tarmac-tf-"));
+  created.push(dir);
   for (const [name, content] of Object.entries(files)) await writeFile(path.join(dir, name), content);
   return dir;
 }
