@@ -1,6 +1,150 @@
-import { Router } from "express";
+import { Router, type Request } from "express";
+import { auth, runLists, runsRead, type Db } from "@tarmac/db";
+import {
+  isRunStatus,
+  notFound,
+  RUN_OPERATIONS,
+  statusesInGroup,
+  STATUS_GROUPS,
+  type RunStatus,
+  type StatusGroup,
+  type WorkspaceAccess,
+} from "@tarmac/domain";
+import {
+  flattenQuery,
+  paginate,
+  paginateNextPrev,
+  parseInclude,
+  parseListParam,
+  parsePage,
+  parseStringParam,
+} from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
+import { organizationRole, principalOf, type Principal } from "../http/auth";
+import { sendDocument } from "../http/respond";
+import { loadWorkspaceForPrincipal } from "../http/workspace-access";
+import { buildRunDocuments, tokenKindOf } from "./runs";
 
-export function runListsRouter(_deps: GatewayDeps): Router {
-  return Router();
+const RANK: Record<WorkspaceAccess, number> = { read: 1, plan: 2, write: 3, admin: 4 };
+
+/** What a principal sees of an organization's workspaces: all of them (owners) or a map of grants. */
+export type OrganizationVisibility = { all: WorkspaceAccess } | { byWorkspace: Map<string, WorkspaceAccess> };
+
+/**
+ * Resolves an organization by name and the principal's access on each of its workspaces, in a
+ * fixed number of queries. An organization the principal has no part in is a 404.
+ */
+export async function organizationVisibility(
+  db: Db,
+  principal: Principal,
+  organizationName: string,
+): Promise<{ organization: { id: string; name: string }; visibility: OrganizationVisibility }> {
+  const organization = await runsRead.findOrganizationByName(db, organizationName);
+  if (!organization) throw notFound("organization not found");
+  const role = await organizationRole(db, principal, organization.id);
+  if (role === null) throw notFound("organization not found");
+  if (role === "owner") return { organization, visibility: { all: "admin" } };
+  let teamIds: string[] = [];
+  if (principal.kind === "team") teamIds = [principal.team.id];
+  else if (principal.kind === "user") teamIds = (await auth.userTeamsInOrganization(db, principal.user.id, organization.id)).map((t) => t.id);
+  const grants = await runsRead.teamAccessInOrganization(db, organization.id, teamIds);
+  const byWorkspace = new Map<string, WorkspaceAccess>();
+  for (const g of grants) {
+    const prev = byWorkspace.get(g.workspaceId);
+    if (!prev || RANK[g.access] > RANK[prev]) byWorkspace.set(g.workspaceId, g.access);
+  }
+  return { organization, visibility: { byWorkspace } };
+}
+
+export function visibleWorkspaceIds(v: OrganizationVisibility): string[] | null {
+  return "all" in v ? null : [...v.byWorkspace.keys()];
+}
+
+export function accessIn(v: OrganizationVisibility, workspaceId: string): WorkspaceAccess | null {
+  return "all" in v ? v.all : (v.byWorkspace.get(workspaceId) ?? null);
+}
+
+const nonEmpty = (list: string[] | undefined): string[] | undefined => (list && list.length > 0 ? list : undefined);
+
+/**
+ * The filters and searches shared by both run lists. Unknown operations, statuses or status groups
+ * are not errors: they match nothing (200 with an empty page), as a filter on a value no run has.
+ */
+export function parseRunListFilter(query: Record<string, unknown>, organizationWide: boolean): runLists.RunListFilter {
+  const filter: runLists.RunListFilter = {};
+  const operations = nonEmpty(parseListParam(query, "filter", "operation"));
+  if (operations) filter.operations = operations.filter((o) => (RUN_OPERATIONS as readonly string[]).includes(o));
+  else filter.excludePlanOnly = !organizationWide;
+  let statuses: RunStatus[] | undefined;
+  const statusList = nonEmpty(parseListParam(query, "filter", "status"));
+  if (statusList) statuses = statusList.filter(isRunStatus);
+  const group = parseStringParam(query, "filter", "status_group");
+  if (group !== undefined && group !== "") {
+    const inGroup = (STATUS_GROUPS as readonly string[]).includes(group) ? statusesInGroup(group as StatusGroup) : [];
+    statuses = statuses ? statuses.filter((s) => inGroup.includes(s)) : [...inGroup];
+  }
+  if (statuses) filter.statuses = statuses;
+  const pools = nonEmpty(parseListParam(query, "filter", "agent_pool_names"));
+  if (pools) filter.agentPoolNames = pools;
+  const sources = nonEmpty(parseListParam(query, "filter", "source"));
+  if (sources) filter.sources = sources;
+  if (organizationWide) {
+    const names = nonEmpty(parseListParam(query, "filter", "workspace_names"));
+    if (names) filter.workspaceNames = names;
+  }
+  const user = parseStringParam(query, "search", "user");
+  if (user) filter.user = user;
+  const commit = parseStringParam(query, "search", "commit");
+  if (commit) filter.commit = commit;
+  const basic = parseStringParam(query, "search", "basic");
+  if (basic) filter.basic = basic;
+  return filter;
+}
+
+function queryOf(req: Request): Record<string, unknown> {
+  return req.query as Record<string, unknown>;
+}
+
+export function runListsRouter(deps: GatewayDeps): Router {
+  const router = Router();
+
+  router.get("/workspaces/:id/runs", async (req, res) => {
+    const principal = principalOf(req);
+    const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, String(req.params.id), "read");
+    const query = queryOf(req);
+    const page = parsePage(query);
+    const { rows, total } = await runLists.listWorkspaceRuns(deps.db, workspace.id, parseRunListFilter(query, false), page);
+    const { data, included } = await buildRunDocuments(deps, rows, {
+      include: parseInclude(query),
+      tokenKind: tokenKindOf(principal),
+      accessOf: () => access,
+    });
+    const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/runs`, flattenQuery(query));
+    sendDocument(res, 200, { data, ...(included.length > 0 ? { included } : {}), links, meta });
+  });
+
+  // HCP leaves totals out of this list (notes §1.3): one extra row says whether a next page exists.
+  router.get("/organizations/:name/runs", async (req, res) => {
+    const principal = principalOf(req);
+    const { organization, visibility } = await organizationVisibility(deps.db, principal, String(req.params.name));
+    const query = queryOf(req);
+    const page = parsePage(query);
+    const { rows, hasMore } = await runLists.listOrganizationRuns(
+      deps.db,
+      organization.id,
+      visibleWorkspaceIds(visibility),
+      parseRunListFilter(query, true),
+      page,
+    );
+    const { data, included } = await buildRunDocuments(deps, rows, {
+      include: parseInclude(query),
+      tokenKind: tokenKindOf(principal),
+      accessOf: (run) => accessIn(visibility, run.workspaceId),
+    });
+    const base = `${deps.publicUrl}/api/v2/organizations/${encodeURIComponent(organization.name)}/runs`;
+    const { meta, links } = paginateNextPrev(page, hasMore, base, flattenQuery(query));
+    sendDocument(res, 200, { data, ...(included.length > 0 ? { included } : {}), links, meta });
+  });
+
+  return router;
 }
