@@ -1,20 +1,104 @@
-import { workspacesRepo, type Db, type Tx } from "@tarmac/db";
+import { organizationsRepo, teamsRepo, workspacesRepo, type Db, type Tx } from "@tarmac/db";
 import { accessAtLeast, notFound, type WorkspaceAccess } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
-import { workspaceAccess, type Principal } from "./auth";
+import type { Principal } from "./auth";
+
+/** What a principal is in one organization; null from organizationContext means invisible (404). */
+export interface OrganizationContext {
+  organization: organizationsRepo.Organization;
+  role: "owner" | "member";
+  /** The principal's teams in the organization (empty for organization tokens and site admins off-team). */
+  teamIds: string[];
+  /** Owners, and members of a team with organization-access manage-workspaces (admin on every workspace). */
+  managesWorkspaces: boolean;
+}
+
+export async function organizationContext(
+  db: Db | Tx,
+  p: Principal,
+  organization: organizationsRepo.Organization,
+): Promise<OrganizationContext | null> {
+  switch (p.kind) {
+    case "user": {
+      const teams = await teamsRepo.userTeams(db, p.user.id, organization.id);
+      const teamIds = teams.map((t) => t.id);
+      if (p.user.isSiteAdmin) return { organization, role: "owner", teamIds, managesWorkspaces: true };
+      if (teams.length === 0) return null;
+      const owner = teams.some((t) => t.isOwners);
+      return { organization, role: owner ? "owner" : "member", teamIds, managesWorkspaces: owner || teams.some((t) => t.manageWorkspaces) };
+    }
+    case "team": {
+      if (p.team.organizationId !== organization.id) return null;
+      const team = await teamsRepo.findTeamFlags(db, p.team.id);
+      if (!team) return null;
+      return {
+        organization,
+        role: team.isOwners ? "owner" : "member",
+        teamIds: [team.id],
+        managesWorkspaces: team.isOwners || team.manageWorkspaces,
+      };
+    }
+    case "organization":
+      return p.organizationId === organization.id ? { organization, role: "owner", teamIds: [], managesWorkspaces: true } : null;
+  }
+  return null;
+}
+
+/** The organization by name with the principal's standing in it; 404 when missing or invisible. */
+export async function loadOrganizationForPrincipal(
+  deps: Pick<GatewayDeps, "db">,
+  p: Principal,
+  name: string,
+  { ownerOnly = false }: { ownerOnly?: boolean } = {},
+): Promise<OrganizationContext> {
+  const organization = await organizationsRepo.findOrganizationByName(deps.db, name);
+  if (!organization) throw notFound();
+  const ctx = await organizationContext(deps.db, p, organization);
+  if (!ctx || (ownerOnly && ctx.role !== "owner")) throw notFound();
+  return ctx;
+}
+
+const RANK: Record<WorkspaceAccess, number> = { read: 1, plan: 2, write: 3, admin: 4 };
+
+function best(levels: Iterable<WorkspaceAccess>): WorkspaceAccess | null {
+  let out: WorkspaceAccess | null = null;
+  for (const l of levels) if (out === null || RANK[l] > RANK[out]) out = l;
+  return out;
+}
+
+/**
+ * Access on each of several workspaces of one organization, in two queries:
+ * owners and manage-workspaces teams get admin everywhere (HCP), others the
+ * best level their teams were granted.
+ */
+export async function workspaceAccessMap(
+  db: Db | Tx,
+  ctx: OrganizationContext,
+  workspaceIds: string[],
+): Promise<Map<string, WorkspaceAccess | null>> {
+  const out = new Map<string, WorkspaceAccess | null>();
+  if (ctx.role === "owner" || ctx.managesWorkspaces) {
+    for (const id of workspaceIds) out.set(id, "admin");
+    return out;
+  }
+  const rows = await teamsRepo.teamAccessOnWorkspaces(db, workspaceIds, ctx.teamIds);
+  for (const id of workspaceIds) out.set(id, best(rows.filter((r) => r.workspaceId === id).map((r) => r.access)));
+  return out;
+}
 
 export type WorkspaceRef = string | { organizationName: string; workspaceName: string };
 
 export interface LoadedWorkspace {
   workspace: workspacesRepo.WorkspaceView;
   access: WorkspaceAccess;
+  organization: OrganizationContext;
 }
 
 /**
- * Loads a workspace by id (`ws-…`) or by organization and name, with the
- * principal's access on it. A workspace the principal cannot see is a 404,
- * exactly like a missing one (notes §1.2). `minimum` raises the bar: a
- * principal below it also gets a 404. Pass `tx` to read inside a transaction.
+ * Loads a workspace by id (`ws-…`) or by organization and workspace name, with
+ * the principal's access on it. A workspace the principal cannot see is a 404,
+ * exactly like a missing one (notes §1.2); so is one where the principal is
+ * below `minimum`. Pass `tx` to read inside a transaction.
  */
 export async function loadWorkspaceForPrincipal(
   deps: Pick<GatewayDeps, "db">,
@@ -29,7 +113,11 @@ export async function loadWorkspaceForPrincipal(
       ? await workspacesRepo.findWorkspaceView(db, ref)
       : await workspacesRepo.findWorkspaceViewByName(db, ref.organizationName, ref.workspaceName);
   if (!workspace) throw notFound();
-  const access = await workspaceAccess(deps.db, principal, workspace);
+  const organization = await organizationsRepo.findOrganizationById(db, workspace.organizationId);
+  if (!organization) throw notFound();
+  const ctx = await organizationContext(db, principal, organization);
+  if (!ctx) throw notFound();
+  const access = (await workspaceAccessMap(db, ctx, [workspace.id])).get(workspace.id) ?? null;
   if (access === null || !accessAtLeast(access, minimum)) throw notFound();
-  return { workspace, access };
+  return { workspace, access, organization: ctx };
 }

@@ -1,0 +1,127 @@
+import type { organizationsRepo } from "@tarmac/db";
+import { time, toOne, type Resource } from "@tarmac/jsonapi";
+
+export interface OrganizationSerializeContext {
+  role: "owner" | "member";
+  /** Owners, and members of a team with organization-access manage-workspaces. */
+  canManageWorkspaces: boolean;
+}
+
+export function organizationPath(name: string): string {
+  return `/api/v2/organizations/${encodeURIComponent(name)}`;
+}
+
+/** The organization's `permissions`: owners manage everything, members only traverse. */
+export function organizationPermissions(ctx: OrganizationSerializeContext): Record<string, boolean> {
+  const owner = ctx.role === "owner";
+  return {
+    "can-update": owner,
+    "can-update-authentication-token": owner,
+    "can-view-authentication": owner,
+    "can-destroy": owner,
+    "can-access-via-teams": true,
+    "can-create-module": false,
+    "can-create-team": owner,
+    "can-create-workspace": owner || ctx.canManageWorkspaces,
+    "can-manage-users": owner,
+    "can-view-users": owner,
+    "can-manage-subscription": false,
+    "can-manage-sso": false,
+    "can-update-oauth": false,
+    "can-update-sentinel": false,
+    "can-update-ssh-keys": false,
+    "can-update-api-token": owner,
+    "can-traverse": true,
+    "can-view-usage": owner,
+    "can-update-agent-pools": false,
+    "can-manage-tags": owner || ctx.canManageWorkspaces,
+    "can-manage-varsets": false,
+    "can-read-varsets": false,
+    "can-manage-public-providers": false,
+    "can-manage-public-modules": false,
+    "can-manage-custom-providers": false,
+    "can-manage-run-tasks": false,
+    "can-read-run-tasks": false,
+    "can-create-project": false,
+  };
+}
+
+/**
+ * An `organizations` resource; its JSON:API id is its name (notes §1.5). The
+ * Tarmac-only setting `tarmac-run-concurrency` rides along as an extra
+ * attribute, which go-tfe and the provider ignore.
+ */
+export function serializeOrganization(org: organizationsRepo.Organization, ctx: OrganizationSerializeContext): Resource {
+  const self = organizationPath(org.name);
+  return {
+    id: org.name,
+    type: "organizations",
+    attributes: {
+      name: org.name,
+      email: org.email,
+      "external-id": org.id,
+      "created-at": time(org.createdAt),
+      "session-timeout": org.sessionTimeout,
+      "session-remember": org.sessionRemember,
+      "collaborator-auth-policy": org.collaboratorAuthPolicy,
+      "cost-estimation-enabled": org.costEstimationEnabled,
+      "plan-expired": false,
+      "plan-expires-at": null,
+      "plan-is-trial": false,
+      "plan-is-enterprise": true,
+      "plan-identifier": "tarmac",
+      "fair-run-queuing-enabled": true,
+      "saml-enabled": false,
+      "owners-team-saml-role-id": null,
+      "two-factor-conformant": true,
+      "assessments-enforced": false,
+      "allow-force-delete-workspaces": false,
+      "send-passing-statuses-for-untriggered-speculative-plans": false,
+      "aggregated-commit-status-enabled": false,
+      "speculative-plan-management-enabled": true,
+      "default-execution-mode": "remote",
+      "tarmac-run-concurrency": org.runConcurrency,
+      permissions: organizationPermissions(ctx),
+    },
+    relationships: {
+      "entitlement-set": toOne("entitlement-sets", org.id, `${self}/entitlement-set`),
+      "authentication-token": { links: { related: `${self}/authentication-token` } },
+      "oauth-tokens": { links: { related: `${self}/oauth-tokens` } },
+      "default-project": { data: null },
+      "default-agent-pool": { data: null },
+    },
+    links: { self },
+  };
+}
+
+/** What the organization may use; `operations: true` keeps the CLI on remote execution (notes §9.3). */
+export function serializeEntitlementSet(org: organizationsRepo.Organization): Resource {
+  return {
+    id: org.id,
+    type: "entitlement-sets",
+    attributes: {
+      operations: true,
+      "state-storage": true,
+      teams: true,
+      "cost-estimation": org.costEstimationEnabled,
+      agents: false,
+      "audit-logging": false,
+      "configuration-designer": false,
+      "global-run-tasks": false,
+      "module-tests-generation": false,
+      "private-module-registry": false,
+      "private-policy-agents": false,
+      "private-vcs": false,
+      "run-tasks": false,
+      sentinel: false,
+      "policy-enforcement": false,
+      "self-serve-billing": false,
+      sso: false,
+      "user-limit": null,
+      "vcs-integrations": false,
+      "waypoint-actions": false,
+      "waypoint-templates-and-addons": false,
+    },
+    links: { self: `/api/v2/entitlement-sets/${org.id}` },
+  };
+}
