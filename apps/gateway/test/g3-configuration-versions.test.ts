@@ -161,6 +161,15 @@ describe("configuration versions", () => {
     expect((await viaRun.arrayBuffer()).byteLength).toBeGreaterThan(0);
   });
 
+  it("accepts exactly one of two concurrent uploads and queues one run", async () => {
+    const created = await createVersion({ "auto-queue-runs": true });
+    const url: string = created.body.data.attributes["upload-url"];
+    const [a, b] = await Promise.all([put(url, await realArchive({ "main.tf": "# a\n" })), put(url, await realArchive({ "main.tf": "# b\n" }))]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    expect(await env.db.run.count({ where: { configurationVersionId: created.body.data.id } })).toBe(1);
+    expect(await env.db.blob.count({ where: { configurationVersions: { some: { id: created.body.data.id } } } })).toBe(1);
+  });
+
   it("queues no run when auto-queue-runs is false", async () => {
     const created = await createVersion({ "auto-queue-runs": false });
     expect((await put(created.body.data.attributes["upload-url"], await realArchive({ "main.tf": "# y\n" }))).status).toBe(200);
