@@ -17,3 +17,5 @@ export * as runEventsRepo from "./repositories/run-events";
 export * as jobsRepo from "./repositories/jobs";
 export * as configurationVersionsRepo from "./repositories/configuration-versions";
 export * as stateVersionsRepo from "./repositories/state-versions";
+export * as schedulerRepo from "./repositories/scheduler";
+export * as phasesRepo from "./repositories/phases";

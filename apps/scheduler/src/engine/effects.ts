@@ -1,0 +1,115 @@
+import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
+import { inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
+import { publishSignal } from "@tarmac/events";
+import { enqueuePhaseJob, removePhaseJob } from "@tarmac/queues";
+import { Effects, type Effect, type SchedulerContext } from "./context";
+import { traceHeaders } from "./transitions";
+import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
+
+/** The job URL a worker uses for everything about one run; its secret lives in the path. */
+export function jobUrlFor(ctx: SchedulerContext, runId: string): string {
+  return ctx.settings.gatewayUrl + capabilityPaths.job(runId, capabilitySecret(ctx.settings.capabilityKey, "job", runId));
+}
+
+function effectKey(effect: Effect): string {
+  switch (effect.kind) {
+    case "enqueue":
+    case "remove-job":
+      return `${effect.kind}:${effect.phase}:${effect.runId}`;
+    case "signal":
+      return `signal:${effect.phase}:${effect.runId}:${effect.signal}`;
+    case "promote":
+      return `promote:${effect.organizationId}`;
+    case "advance":
+      return `advance:${effect.workspaceId}`;
+  }
+}
+
+/**
+ * Performs what a committed transaction decided outside Postgres. A failure here throws,
+ * so the event is redelivered; if the process dies first, the reconcile loop re-derives
+ * the missing job from Postgres (DESIGN invariant 3).
+ */
+export async function performEffects(ctx: SchedulerContext, effects: Effects): Promise<void> {
+  const seen = new Set<string>();
+  // Promotions and advances may add more effects; process the growing list in order.
+  for (let i = 0; i < effects.list.length; i++) {
+    const effect = effects.list[i]!;
+    const key = effectKey(effect);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    switch (effect.kind) {
+      case "enqueue": {
+        const traceparent = effect.traceparent ?? traceHeaders().traceparent;
+        await enqueuePhaseJob(ctx.queues, {
+          runId: effect.runId,
+          phase: effect.phase,
+          jobUrl: jobUrlFor(ctx, effect.runId),
+          ...(traceparent ? { traceparent } : {}),
+        });
+        break;
+      }
+      case "remove-job":
+        await removePhaseJob(ctx.queues, effect.phase, effect.runId);
+        break;
+      case "signal":
+        publishSignal(ctx.nc, ctx.subjects, { runId: effect.runId, phase: effect.phase, signal: effect.signal });
+        break;
+      case "promote":
+        await promoteQueuing(ctx, effect.organizationId, effects);
+        break;
+      case "advance": {
+        const outcome = await decideLocked(ctx, effect.workspaceId, (tx, fx) => advanceWorkspace(tx, ctx, effect.workspaceId, fx));
+        if (outcome.found) effects.list.push(...outcome.effects.list);
+        break;
+      }
+    }
+  }
+}
+
+/** Decides in a transaction holding the workspace's row lock; effects are returned, not performed. */
+async function decideLocked<T>(
+  ctx: SchedulerContext,
+  workspaceId: string,
+  fn: (tx: Tx, effects: Effects) => Promise<T>,
+): Promise<{ found: false } | { found: true; value: T; effects: Effects }> {
+  const effects = new Effects();
+  return inTransaction(ctx.db, async (tx) => {
+    if (!(await lockWorkspaceForUpdate(tx, workspaceId))) return { found: false as const };
+    return { found: true as const, value: await fn(tx, effects), effects };
+  });
+}
+
+/**
+ * Runs `fn` in a transaction holding the workspace's row lock, then performs the effects it
+ * decided. Every status decision of the scheduler goes through here. Returns undefined when
+ * the workspace does not exist.
+ */
+export async function withWorkspace<T>(
+  ctx: SchedulerContext,
+  workspaceId: string,
+  fn: (tx: Tx, effects: Effects) => Promise<T>,
+): Promise<T | undefined> {
+  const outcome = await decideLocked(ctx, workspaceId, fn);
+  if (!outcome.found) return undefined;
+  await performEffects(ctx, outcome.effects);
+  return outcome.value;
+}
+
+/** withWorkspace for the workspace of a run (a run never changes workspace). */
+export async function withRunWorkspace<T>(
+  ctx: SchedulerContext,
+  runId: string,
+  fn: (tx: Tx, run: schedulerRepo.SchedulingRun, effects: Effects) => Promise<T>,
+): Promise<T | undefined> {
+  const found = await schedulerRepo.findSchedulingRun(ctx.db, runId);
+  if (!found) return undefined;
+  return withWorkspace(
+    ctx,
+    found.workspaceId,
+    async (tx, effects) => {
+      const run = await schedulerRepo.findSchedulingRun(tx, runId);
+      return run ? fn(tx, run, effects) : undefined;
+    },
+  );
+}

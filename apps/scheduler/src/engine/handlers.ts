@@ -1,0 +1,98 @@
+import type {
+  ConfigurationUploadedEvent,
+  RunActionRequestedEvent,
+  RunCreatedEvent,
+  RunStatusChangedEvent,
+  TarmacEvent,
+  WorkspaceLockChangedEvent,
+  WorkspaceQueueChangedEvent,
+} from "@tarmac/contracts";
+import { isFinalStatus, type RunStatus } from "@tarmac/domain";
+import type { SchedulerContext } from "./context";
+import { withRunWorkspace, withWorkspace } from "./effects";
+import { driveRun } from "./lifecycle";
+import { handlePhaseProgress } from "./progress";
+import { moveRun } from "./transitions";
+import { advanceWorkspace } from "./workspace-queue";
+
+/** Statuses in which no terraform runs yet: a cancel ends the run at once. */
+const NOT_STARTED: readonly RunStatus[] = ["pending", "fetching", "fetching_completed", "pre_plan_running", "pre_plan_completed", "queuing", "plan_queued", "confirmed", "apply_queued"];
+
+/** A new run, a lock or unlock, a change of the queue, an upload: the workspace may start its next run. */
+export async function handleWorkspaceChanged(ctx: SchedulerContext, workspaceId: string): Promise<void> {
+  await withWorkspace(ctx, workspaceId, (tx, effects) => advanceWorkspace(tx, ctx, workspaceId, effects));
+}
+
+export async function handleRunCreated(ctx: SchedulerContext, event: RunCreatedEvent): Promise<void> {
+  await handleWorkspaceChanged(ctx, event.workspaceId);
+}
+
+/** Every status change (ours or the gateway's): do whatever the run's status now requires. */
+export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunStatusChangedEvent): Promise<void> {
+  await withRunWorkspace(ctx, event.runId, (tx, run, effects) => driveRun(tx, ctx, run, effects));
+}
+
+/**
+ * Actions the gateway accepted. Apply and discard are status changes the gateway already
+ * wrote; cancel needs the worker running terraform to be interrupted (SIGINT), or ends a
+ * run that has not started; force-cancel kills terraform (SIGKILL) and releases the
+ * workspace at once.
+ */
+export async function handleRunActionRequested(ctx: SchedulerContext, event: RunActionRequestedEvent): Promise<void> {
+  await withRunWorkspace(ctx, event.runId, async (tx, run, effects) => {
+    switch (event.action) {
+      case "cancel":
+        if (run.status === "planning") effects.add({ kind: "signal", phase: "plan", runId: run.id, signal: "SIGINT" });
+        else if (run.status === "applying") effects.add({ kind: "signal", phase: "apply", runId: run.id, signal: "SIGINT" });
+        else if (NOT_STARTED.includes(run.status)) {
+          if (await moveRun(tx, ctx, run, "canceled", { canceledAt: ctx.now() })) await driveRun(tx, ctx, run, effects);
+        } else await driveRun(tx, ctx, run, effects);
+        return;
+      case "force-cancel":
+        if (!isFinalStatus(run.status)) await moveRun(tx, ctx, run, "force_canceled", { canceledAt: ctx.now() });
+        if (run.status === "force_canceled") {
+          effects.add({ kind: "signal", phase: "plan", runId: run.id, signal: "SIGKILL" });
+          effects.add({ kind: "signal", phase: "apply", runId: run.id, signal: "SIGKILL" });
+        }
+        await driveRun(tx, ctx, run, effects);
+        return;
+      case "apply":
+      case "discard":
+      case "force-execute":
+        await driveRun(tx, ctx, run, effects);
+        return;
+    }
+  });
+}
+
+export async function handleLockChanged(ctx: SchedulerContext, event: WorkspaceLockChangedEvent): Promise<void> {
+  await handleWorkspaceChanged(ctx, event.workspaceId);
+}
+
+export async function handleQueueChanged(ctx: SchedulerContext, event: WorkspaceQueueChangedEvent): Promise<void> {
+  await handleWorkspaceChanged(ctx, event.workspaceId);
+}
+
+export async function handleConfigurationUploaded(ctx: SchedulerContext, event: ConfigurationUploadedEvent): Promise<void> {
+  await handleWorkspaceChanged(ctx, event.workspaceId);
+}
+
+/** One entry point for every event the scheduler consumes. */
+export async function handleEvent(ctx: SchedulerContext, event: TarmacEvent): Promise<void> {
+  switch (event.type) {
+    case "run.created":
+      return handleRunCreated(ctx, event);
+    case "run.status_changed":
+      return handleRunStatusChanged(ctx, event);
+    case "run.action_requested":
+      return handleRunActionRequested(ctx, event);
+    case "phase.progress":
+      return handlePhaseProgress(ctx, event);
+    case "workspace.lock_changed":
+      return handleLockChanged(ctx, event);
+    case "workspace.queue_changed":
+      return handleQueueChanged(ctx, event);
+    case "configuration_version.uploaded":
+      return handleConfigurationUploaded(ctx, event);
+  }
+}

@@ -1,0 +1,10 @@
+export { Effects, type Effect, type SchedulerContext, type SchedulerSettings } from "./context";
+export { DEFAULT_PRICE_TABLE, type PriceTable } from "./price-table";
+export { estimateCost } from "./cost-estimate";
+export { advanceWorkspace, promoteQueuing } from "./workspace-queue";
+export { driveRun, decideAfterPlanStage } from "./lifecycle";
+export { performEffects, withWorkspace, withRunWorkspace, jobUrlFor } from "./effects";
+export { handleEvent, handleWorkspaceChanged } from "./handlers";
+export { handlePhaseProgress } from "./progress";
+export { reconcileOnce, startReconcileLoop, type ReconcileReport, type ReconcileLoop } from "./reconcile";
+export { startConsumers, type ConsumerOptions } from "./consumers";

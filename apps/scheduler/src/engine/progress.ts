@@ -1,0 +1,88 @@
+import type { PhaseProgressEvent } from "@tarmac/contracts";
+import { phasesRepo, schedulerRepo, type Tx } from "@tarmac/db";
+import { isFinalStatus } from "@tarmac/domain";
+import type { Effects, SchedulerContext } from "./context";
+import { withRunWorkspace } from "./effects";
+import { decideAfterPlanStage, driveRun } from "./lifecycle";
+import { moveRun } from "./transitions";
+
+type SchedulingRun = schedulerRepo.SchedulingRun;
+
+/** A progress event's time, never later than now (a worker's clock may run ahead). */
+function eventTime(ctx: SchedulerContext, at: string): Date {
+  const now = ctx.now();
+  const t = new Date(at);
+  return Number.isNaN(t.getTime()) || t > now ? now : t;
+}
+
+const QUEUED = { plan: "plan_queued", apply: "apply_queued" } as const;
+const RUNNING = { plan: "planning", apply: "applying" } as const;
+
+/** queued → running for the run and its phase; true when the run is (now) in the running status. */
+async function ensureRunning(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, event: PhaseProgressEvent): Promise<boolean> {
+  const { phase } = event;
+  if (run.status === QUEUED[phase]) {
+    if (!(await moveRun(tx, ctx, run, RUNNING[phase]))) return false;
+  }
+  if (run.status !== RUNNING[phase]) return false;
+  // Also covers a `finished` whose `started` was lost: the phase still records its worker.
+  await phasesRepo.markPhaseRunning(tx, phase, run.id, { workerId: event.workerId, at: eventTime(ctx, event.at) });
+  return true;
+}
+
+/**
+ * Records a worker's progress on a phase and moves the run accordingly. Events may repeat
+ * or arrive late; each step is a compare-and-set, so they are no-ops then.
+ */
+export async function handlePhaseProgress(ctx: SchedulerContext, event: PhaseProgressEvent): Promise<void> {
+  if (event.kind === "heartbeat") {
+    await phasesRepo.recordHeartbeat(ctx.db, event.phase, event.runId, eventTime(ctx, event.at));
+    return;
+  }
+  await withRunWorkspace(ctx, event.runId, async (tx, run, effects) => {
+    switch (event.kind) {
+      case "started":
+        if (isFinalStatus(run.status)) {
+          // The run ended (canceled while queued) but a worker picked its job up anyway.
+          effects.add({ kind: "signal", phase: event.phase, runId: run.id, signal: "SIGINT" });
+          return;
+        }
+        await ensureRunning(tx, ctx, run, event);
+        return;
+      case "finished":
+        await onFinished(tx, ctx, run, event, effects);
+        return;
+      case "errored":
+      case "canceled": {
+        if (!(await ensureRunning(tx, ctx, run, event))) return;
+        const at = eventTime(ctx, event.at);
+        await phasesRepo.finishPhase(tx, event.phase, run.id, { status: event.kind, at });
+        const patch = event.kind === "canceled" ? { canceledAt: at } : undefined;
+        if (await moveRun(tx, ctx, run, event.kind, patch)) await driveRun(tx, ctx, run, effects);
+        return;
+      }
+    }
+  });
+}
+
+async function onFinished(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, event: PhaseProgressEvent, effects: Effects): Promise<void> {
+  if (!(await ensureRunning(tx, ctx, run, event))) return;
+  const at = eventTime(ctx, event.at);
+  const counts = {
+    resourceAdditions: event.resourceAdditions,
+    resourceChanges: event.resourceChanges,
+    resourceDestructions: event.resourceDestructions,
+    resourceImports: event.resourceImports,
+  };
+  if (event.phase === "plan") {
+    const hasChanges =
+      event.hasChanges ??
+      (event.resourceAdditions ?? 0) + (event.resourceChanges ?? 0) + (event.resourceDestructions ?? 0) + (event.resourceImports ?? 0) > 0;
+    await phasesRepo.finishPhase(tx, "plan", run.id, { status: "finished", at, counts, hasChanges });
+    run.hasChanges = hasChanges;
+    await decideAfterPlanStage(tx, ctx, run, "planning", effects, { hasChanges });
+    return;
+  }
+  await phasesRepo.finishPhase(tx, "apply", run.id, { status: "finished", at, counts });
+  if (await moveRun(tx, ctx, run, "applied")) await driveRun(tx, ctx, run, effects);
+}

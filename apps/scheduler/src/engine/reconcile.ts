@@ -1,0 +1,134 @@
+import { phasesRepo, schedulerRepo } from "@tarmac/db";
+import { getPhaseJobState } from "@tarmac/queues";
+import { errorMessage } from "./errors";
+import { Effects, type SchedulerContext } from "./context";
+import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
+import { driveRun } from "./lifecycle";
+import { moveRun } from "./transitions";
+import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
+
+export interface ReconcileReport {
+  reenqueued: number;
+  erroredQueued: number;
+  stalePhases: number;
+  driven: number;
+  advancedWorkspaces: number;
+  promoted: number;
+}
+
+const BATCH = 500;
+
+/**
+ * Re-derives from Postgres everything an event or a job may have lost (DESIGN invariant 3).
+ * Safe to run on several replicas at once: every decision takes the workspace's row lock
+ * and is a compare-and-set; job ids make re-enqueueing idempotent.
+ */
+export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileReport> {
+  const report: ReconcileReport = { reenqueued: 0, erroredQueued: 0, stalePhases: 0, driven: 0, advancedWorkspaces: 0, promoted: 0 };
+  const now = ctx.now();
+  const graceCutoff = new Date(now.getTime() - ctx.settings.reconcileGraceMs);
+
+  // Queued runs whose job is gone (Redis lost it, or the enqueue after commit never ran).
+  for (const queued of await schedulerRepo.listQueuedRuns(ctx.db, BATCH)) {
+    const phase = queued.status === "plan_queued" ? "plan" : "apply";
+    const state = await getPhaseJobState(ctx.queues, phase, queued.id);
+    if (state !== null && state !== "completed" && state !== "failed") continue;
+    if (state !== null && queued.statusChangedAt > graceCutoff) continue; // its events may still be in flight
+    await withRunWorkspace(ctx, queued.id, async (tx, run, effects) => {
+      if (run.status !== queued.status) return;
+      // A finished plan job whose run never started planning is safe to run again; an apply is not.
+      if (state === null || (state === "completed" && phase === "plan")) {
+        effects.add({ kind: "enqueue", phase, runId: run.id });
+        report.reenqueued++;
+        return;
+      }
+      await phasesRepo.finishPhase(tx, phase, run.id, { status: "errored", at: ctx.now() });
+      if (await moveRun(tx, ctx, run, "errored")) {
+        report.erroredQueued++;
+        await driveRun(tx, ctx, run, effects);
+      }
+    });
+  }
+
+  // Running phases whose worker stopped heartbeating, or which ran past their timeout.
+  const stale = await phasesRepo.listStalePhases(ctx.db, {
+    heartbeatBefore: new Date(now.getTime() - ctx.settings.heartbeatTimeoutMs),
+    planStartedBefore: new Date(now.getTime() - ctx.settings.planTimeoutMs),
+    applyStartedBefore: new Date(now.getTime() - ctx.settings.applyTimeoutMs),
+    limit: BATCH,
+  });
+  for (const phase of stale) {
+    await withRunWorkspace(ctx, phase.runId, async (tx, run, effects) => {
+      const running = phase.phase === "plan" ? "planning" : "applying";
+      if (run.status !== running) {
+        // The run already ended some other way; only the phase row is left running.
+        if (run.status !== "plan_queued" && run.status !== "apply_queued") {
+          await phasesRepo.finishPhase(tx, phase.phase, run.id, { status: "errored", at: ctx.now() });
+        }
+        return;
+      }
+      ctx.logger.warn({ runId: run.id, phase: phase.phase, reason: phase.reason }, "failing a phase whose worker is gone or too slow");
+      await phasesRepo.finishPhase(tx, phase.phase, run.id, { status: "errored", at: ctx.now() });
+      if (await moveRun(tx, ctx, run, "errored")) {
+        report.stalePhases++;
+        // If the worker still lives, make sure it stops touching this run.
+        effects.add({ kind: "signal", phase: phase.phase, runId: run.id, signal: "SIGKILL" });
+        await driveRun(tx, ctx, run, effects);
+      }
+    });
+  }
+
+  // Runs resting where the scheduler itself must move them on (their event was lost).
+  for (const resting of await schedulerRepo.listRunsNeedingDrive(ctx.db, graceCutoff, BATCH)) {
+    await withRunWorkspace(ctx, resting.id, (tx, run, effects) => driveRun(tx, ctx, run, effects));
+    report.driven++;
+  }
+
+  // Heads of idle workspaces (a run.created or a release was lost).
+  for (const workspaceId of await schedulerRepo.listIdleWorkspacesWithWaitingRuns(ctx.db, BATCH)) {
+    await withWorkspace(ctx, workspaceId, (tx, effects) => advanceWorkspace(tx, ctx, workspaceId, effects));
+    report.advancedWorkspaces++;
+  }
+
+  // Queuing runs of organizations that have free slots again.
+  for (const organizationId of await schedulerRepo.listOrganizationsWithQueuingRuns(ctx.db)) {
+    const effects = new Effects();
+    report.promoted += await promoteQueuing(ctx, organizationId, effects);
+    await performEffects(ctx, effects);
+  }
+  return report;
+}
+
+export interface ReconcileLoop {
+  stop(): Promise<void>;
+}
+
+/** Runs reconcileOnce every `intervalMs`; a failed round is logged and the next one retries. */
+export function startReconcileLoop(ctx: SchedulerContext, intervalMs: number): ReconcileLoop {
+  let isStopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!isStopped) {
+      try {
+        const report = await reconcileOnce(ctx);
+        if (Object.values(report).some((n) => n > 0)) ctx.logger.info(report, "reconciled");
+      } catch (error) {
+        ctx.logger.error({ error: errorMessage(error) }, "reconcile round failed");
+      }
+      if (isStopped) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, intervalMs);
+      });
+    }
+  })();
+  return {
+    async stop() {
+      isStopped = true;
+      if (timer) clearTimeout(timer);
+      wake?.();
+      await loop;
+    },
+  };
+}

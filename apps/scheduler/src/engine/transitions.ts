@@ -1,0 +1,43 @@
+import { transitionRun, type Prisma, type Tx } from "@tarmac/db";
+import type { RunStatus } from "@tarmac/domain";
+import { injectTraceContext } from "@tarmac/telemetry";
+import type { SchedulerContext } from "./context";
+
+export interface MovableRun {
+  id: string;
+  status: RunStatus;
+}
+
+/** W3C trace context of the active span, carried into outbox events and jobs. */
+export function traceHeaders(): Record<string, string> {
+  return injectTraceContext({});
+}
+
+/**
+ * Moves a run through transitionRun (domain-checked compare-and-set with its outbox event,
+ * DESIGN invariant 1) and keeps the caller's copy in step. False when the run was not in
+ * the expected status any more: a repeated or late event, which is a no-op.
+ */
+export async function moveRun(
+  tx: Tx,
+  ctx: SchedulerContext,
+  run: MovableRun,
+  to: RunStatus,
+  patch?: Omit<Prisma.RunUncheckedUpdateInput, "status" | "statusTimestamps" | "statusChangedAt">,
+): Promise<boolean> {
+  const result = await transitionRun(tx, {
+    runId: run.id,
+    from: run.status,
+    to,
+    at: ctx.now(),
+    subjects: ctx.subjects,
+    headers: traceHeaders(),
+    ...(patch ? { patch } : {}),
+  });
+  if (!result.ok) {
+    ctx.logger.debug({ runId: run.id, from: run.status, to, reason: result.reason }, "run transition skipped");
+    return false;
+  }
+  run.status = to;
+  return true;
+}

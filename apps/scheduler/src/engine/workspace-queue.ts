@@ -1,0 +1,111 @@
+import { inTransaction, phasesRepo, runsWrite, schedulerRepo, type Tx } from "@tarmac/db";
+import { bypassesWorkspaceQueue, holdsWorkspace } from "@tarmac/domain";
+import type { Effects, SchedulerContext } from "./context";
+import { moveRun } from "./transitions";
+
+type SchedulingRun = schedulerRepo.SchedulingRun;
+
+type StartOutcome = "plan_queued" | "queuing" | "awaiting_configuration" | "errored" | "stale";
+
+const READY_CONFIGURATION = new Set(["uploaded", "archived"]);
+
+/**
+ * Starts a pending run's plan: `plan_queued` when its organization has a free slot, else
+ * `queuing` (promoted by promoteQueuing once a slot frees). A run whose configuration is
+ * not uploaded yet waits; one whose upload failed errors.
+ */
+async function startPlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<StartOutcome> {
+  const cvStatus = run.configurationVersion.status;
+  if (cvStatus === "errored") {
+    if (!(await moveRun(tx, ctx, run, "errored"))) return "stale";
+    await runsWrite.settlePhasesOfEndedRun(tx, run.id, ctx.now(), false);
+    return "errored";
+  }
+  if (!READY_CONFIGURATION.has(cvStatus)) return "awaiting_configuration";
+
+  await schedulerRepo.lockOrganizationCapacity(tx, run.organizationId);
+  const org = await schedulerRepo.findOrganizationSettings(tx, run.organizationId);
+  const used = await schedulerRepo.countRunsUsingCapacity(tx, run.organizationId);
+  if (org && used >= org.runConcurrency) {
+    return (await moveRun(tx, ctx, run, "queuing")) ? "queuing" : "stale";
+  }
+  if (!(await moveRun(tx, ctx, run, "plan_queued"))) return "stale";
+  await phasesRepo.markPhaseQueued(tx, "plan", run.id, ctx.now());
+  effects.add({ kind: "enqueue", phase: "plan", runId: run.id });
+  return "plan_queued";
+}
+
+/**
+ * The heart of per-workspace ordering (DESIGN invariant 2). Call with the workspace row
+ * locked (lockWorkspaceForUpdate): while no run holds the workspace and no user locked
+ * it, the oldest waiting run takes it and becomes current-run. Plan-only runs and the plan
+ * stage of saved-plan runs bypass the queue and the lock. A confirmed saved plan queues
+ * for the workspace like any run, and applies once it takes it.
+ */
+export async function advanceWorkspace(tx: Tx, ctx: SchedulerContext, workspaceId: string, effects: Effects): Promise<void> {
+  const ws = await schedulerRepo.findSchedulingWorkspace(tx, workspaceId);
+  if (!ws) return;
+  const waiting = await schedulerRepo.listWaitingRuns(tx, workspaceId);
+  if (waiting.length === 0) return;
+
+  let isHeld = ws.currentRun !== null && holdsWorkspace(ws.currentRun);
+  let isBlocked = isHeld || ws.locked;
+  let hasShownHead = false;
+
+  for (const run of waiting) {
+    if (run.status === "pending" && bypassesWorkspaceQueue(run)) {
+      await startPlan(tx, ctx, run, effects);
+      continue;
+    }
+    if (isBlocked) {
+      // HCP: behind a user's lock, the next run already shows as the workspace's current run.
+      if (ws.locked && !isHeld && !hasShownHead && run.status === "pending") {
+        if (ws.currentRunId !== run.id) await schedulerRepo.setCurrentRun(tx, workspaceId, run.id);
+        hasShownHead = true;
+      }
+      continue;
+    }
+    if (run.status === "confirmed") {
+      // A saved plan, confirmed earlier, now takes the workspace to apply.
+      await schedulerRepo.setCurrentRun(tx, workspaceId, run.id);
+      if (await moveRun(tx, ctx, run, "apply_queued")) {
+        await phasesRepo.markPhaseQueued(tx, "apply", run.id, ctx.now());
+        effects.add({ kind: "enqueue", phase: "apply", runId: run.id });
+      }
+      isHeld = isBlocked = true;
+      continue;
+    }
+    const outcome = await startPlan(tx, ctx, run, effects);
+    if (outcome === "errored" || outcome === "stale") continue;
+    if (outcome === "awaiting_configuration") {
+      // Creation order holds: later runs wait behind the one whose upload is pending.
+      isBlocked = true;
+      continue;
+    }
+    await schedulerRepo.setCurrentRun(tx, workspaceId, run.id);
+    isHeld = isBlocked = true;
+  }
+}
+
+/**
+ * Moves `queuing` runs of an organization to `plan_queued` while it has free slots, oldest
+ * first. Its own transaction, taking only the organization's capacity lock: a queuing run
+ * already holds its workspace (or bypasses it), so no workspace lock is needed.
+ */
+export async function promoteQueuing(ctx: SchedulerContext, organizationId: string, effects: Effects): Promise<number> {
+  return inTransaction(ctx.db, async (tx) => {
+    await schedulerRepo.lockOrganizationCapacity(tx, organizationId);
+    const org = await schedulerRepo.findOrganizationSettings(tx, organizationId);
+    if (!org) return 0;
+    const free = org.runConcurrency - (await schedulerRepo.countRunsUsingCapacity(tx, organizationId));
+    const runs = await schedulerRepo.lockQueuingRuns(tx, organizationId, free);
+    let promoted = 0;
+    for (const run of runs) {
+      if (!(await moveRun(tx, ctx, run, "plan_queued"))) continue;
+      await phasesRepo.markPhaseQueued(tx, "plan", run.id, ctx.now());
+      effects.add({ kind: "enqueue", phase: "plan", runId: run.id });
+      promoted++;
+    }
+    return promoted;
+  });
+}

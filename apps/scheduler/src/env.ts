@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { commonEnv, databaseEnv, durationMs, natsEnv, parseEnv, port, positiveInt, redisEnv, url } from "@tarmac/config";
+
+const HOUR_MS = 60 * 60 * 1000;
+
+export const schedulerEnvSchema = z.object({
+  ...commonEnv,
+  ...databaseEnv,
+  ...redisEnv,
+  ...natsEnv,
+  TARMAC_NATS_PREFIX: z.string().default("tarmac"),
+  /** BullMQ key prefix; workers must use the same one. */
+  TARMAC_QUEUE_PREFIX: z.string().default("tarmac"),
+  /** Base URL workers reach the gateway at (its job capability URLs hang off it). */
+  TARMAC_GATEWAY_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
+  TARMAC_PUBLIC_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
+  /** The deployment key capability secrets derive from; the gateway must use the same one. */
+  TARMAC_ENCRYPTION_KEY: z.string().default("tarmac-development-key-change-me"),
+  HEALTH_PORT: port(8081, { allowZero: true }),
+  TARMAC_RECONCILE_INTERVAL_MS: positiveInt(5_000),
+  TARMAC_PLAN_TIMEOUT_MS: positiveInt(2 * HOUR_MS),
+  TARMAC_APPLY_TIMEOUT_MS: positiveInt(24 * HOUR_MS),
+  /** A running phase whose worker sent no heartbeat for this long is failed. */
+  TARMAC_HEARTBEAT_TIMEOUT_MS: positiveInt(30_000),
+  /** How long a queued run's finished BullMQ job may sit before the reconcile loop acts on it. */
+  TARMAC_RECONCILE_GRACE_MS: durationMs(10_000),
+  /** Handlers running at once per consumer in this process. */
+  TARMAC_SCHEDULER_CONCURRENCY: positiveInt(8),
+});
+
+export type SchedulerEnv = z.infer<typeof schedulerEnvSchema>;
+
+export function loadSchedulerEnv(env: NodeJS.ProcessEnv = process.env): SchedulerEnv {
+  return parseEnv(schedulerEnvSchema, env);
+}
+
+/** The base URL workers use for job capability URLs. */
+export function gatewayBaseUrl(env: SchedulerEnv): string {
+  return (env.TARMAC_GATEWAY_URL ?? env.TARMAC_PUBLIC_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+}

@@ -1,0 +1,79 @@
+// Telemetry starts before anything else is required, so pg and ioredis get instrumented.
+import { createLogger, startTelemetry } from "@tarmac/telemetry";
+const telemetry = startTelemetry({
+  serviceName: process.env.OTEL_SERVICE_NAME ?? "tarmac-scheduler",
+  ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+});
+
+import { Redis } from "ioredis";
+import { subjectsFor } from "@tarmac/contracts";
+import { createDb, pingDb } from "@tarmac/db";
+import { connectNats, ensureStream, pingNats } from "@tarmac/events";
+import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
+import { createPhaseQueues } from "@tarmac/queues";
+import { DEFAULT_PRICE_TABLE, startConsumers, startReconcileLoop, type SchedulerContext } from "./engine";
+import { gatewayBaseUrl, loadSchedulerEnv } from "./env";
+
+async function main(): Promise<void> {
+  const env = loadSchedulerEnv();
+  const logger = createLogger({ name: "scheduler", level: env.LOG_LEVEL });
+  const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
+  shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
+  shutdown.installSignalHandlers();
+
+  const db = createDb({ databaseUrl: env.DATABASE_URL });
+  shutdown.onShutdown("prisma", () => db.$disconnect(), "clients");
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+  shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
+  const queues = createPhaseQueues({ connection: env.REDIS_URL, prefix: env.TARMAC_QUEUE_PREFIX });
+  shutdown.onShutdown("queues", () => queues.close(), "clients");
+  const nc = await connectNats(env.NATS_URL, "tarmac-scheduler");
+  shutdown.onShutdown("nats", () => nc.drain(), "clients");
+
+  const health = await startHealthServer({
+    port: env.HEALTH_PORT,
+    logger,
+    isShuttingDown: () => shutdown.isShuttingDown,
+    checks: {
+      postgres: () => pingDb(db),
+      redis: async () => void (await redis.ping()),
+      nats: () => pingNats(nc),
+    },
+  });
+  shutdown.onShutdown("health", () => health.close(), "clients");
+
+  await pingDb(db);
+  const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
+  await ensureStream(nc, subjects);
+
+  const ctx: SchedulerContext = {
+    db,
+    queues,
+    nc,
+    subjects,
+    logger,
+    priceTable: DEFAULT_PRICE_TABLE,
+    now: () => new Date(),
+    settings: {
+      gatewayUrl: gatewayBaseUrl(env),
+      capabilityKey: env.TARMAC_ENCRYPTION_KEY,
+      heartbeatTimeoutMs: env.TARMAC_HEARTBEAT_TIMEOUT_MS,
+      planTimeoutMs: env.TARMAC_PLAN_TIMEOUT_MS,
+      applyTimeoutMs: env.TARMAC_APPLY_TIMEOUT_MS,
+      reconcileGraceMs: env.TARMAC_RECONCILE_GRACE_MS,
+    },
+  };
+
+  // Intake: events and the reconcile loop start only once every dependency answered.
+  const consumers = await startConsumers(ctx, { concurrency: env.TARMAC_SCHEDULER_CONCURRENCY });
+  shutdown.onShutdown("consumers", () => Promise.all(consumers.map((c) => c.stop())).then(() => undefined), "intake");
+  const reconcile = startReconcileLoop(ctx, env.TARMAC_RECONCILE_INTERVAL_MS);
+  shutdown.onShutdown("reconcile", () => reconcile.stop(), "intake");
+  logger.info({ healthPort: health.port, prefix: subjects.prefix, queuePrefix: env.TARMAC_QUEUE_PREFIX }, "scheduler started");
+}
+
+main().catch((err: unknown) => {
+  // Configuration and boot errors: say what is wrong and exit non-zero.
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

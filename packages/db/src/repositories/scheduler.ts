@@ -1,0 +1,188 @@
+import type { RunStatus } from "@tarmac/domain";
+import type { Db, Tx } from "../client";
+import type { Prisma } from "../generated/prisma/client";
+
+/**
+ * The scheduler's reads and small writes around the workspace queue. Run statuses
+ * change only through transitionRun; everything here is called inside a transaction
+ * that already holds the workspace's row lock (lockWorkspaceForUpdate).
+ */
+
+/** Statuses that occupy one of the organization's concurrent-run slots (HCP run concurrency). */
+export const CAPACITY_STATUSES = ["plan_queued", "planning", "apply_queued", "applying"] as const satisfies readonly RunStatus[];
+
+const schedulingRunSelect = {
+  id: true,
+  seq: true,
+  status: true,
+  statusChangedAt: true,
+  organizationId: true,
+  workspaceId: true,
+  source: true,
+  planOnly: true,
+  savePlan: true,
+  autoApply: true,
+  allowEmptyApply: true,
+  hasChanges: true,
+  createdById: true,
+  cancelRequestedAt: true,
+  configurationVersion: { select: { id: true, status: true } },
+} satisfies Prisma.RunSelect;
+
+export type SchedulingRun = Prisma.RunGetPayload<{ select: typeof schedulingRunSelect }>;
+
+export async function findSchedulingRun(db: Db | Tx, runId: string): Promise<SchedulingRun | null> {
+  return db.run.findUnique({ where: { id: runId }, select: schedulingRunSelect });
+}
+
+export async function findSchedulingWorkspace(db: Db | Tx, workspaceId: string) {
+  return db.workspace.findUnique({
+    where: { id: workspaceId },
+    select: {
+      id: true,
+      organizationId: true,
+      locked: true,
+      autoApply: true,
+      currentRunId: true,
+      currentRun: { select: { id: true, status: true, planOnly: true, savePlan: true } },
+    },
+  });
+}
+export type SchedulingWorkspace = NonNullable<Awaited<ReturnType<typeof findSchedulingWorkspace>>>;
+
+/**
+ * Runs of a workspace waiting to start, oldest first: pending runs of every kind, and
+ * saved plans that were confirmed and now wait for the workspace to apply.
+ */
+export async function listWaitingRuns(tx: Tx, workspaceId: string): Promise<SchedulingRun[]> {
+  return tx.run.findMany({
+    where: {
+      workspaceId,
+      OR: [{ status: "pending" }, { status: "confirmed", savePlan: true, planOnly: false }],
+    },
+    orderBy: { seq: "asc" },
+    select: schedulingRunSelect,
+  });
+}
+
+/** HCP's current-run: the run that holds (or last held) the workspace. */
+export async function setCurrentRun(tx: Tx, workspaceId: string, runId: string): Promise<void> {
+  // current_run_id is unique; a run is only ever current in its own workspace.
+  await tx.workspace.update({ where: { id: workspaceId }, data: { currentRunId: runId } });
+}
+
+export async function findOrganizationSettings(db: Db | Tx, organizationId: string) {
+  return db.organization.findUnique({
+    where: { id: organizationId },
+    select: { id: true, runConcurrency: true, costEstimationEnabled: true },
+  });
+}
+
+/**
+ * Serializes capacity decisions of one organization for the rest of the transaction, so two
+ * scheduler replicas starting runs in different workspaces cannot both take the last slot.
+ * Always taken after a workspace lock, never before one (lock order: workspace, then organization).
+ */
+export async function lockOrganizationCapacity(tx: Tx, organizationId: string): Promise<void> {
+  await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`tarmac-org-capacity:${organizationId}`}, 0))::text`;
+}
+
+export async function countRunsUsingCapacity(db: Db | Tx, organizationId: string): Promise<number> {
+  return db.run.count({ where: { organizationId, status: { in: [...CAPACITY_STATUSES] } } });
+}
+
+/**
+ * Locks up to `limit` runs waiting in `queuing` for a free slot of their organization, oldest
+ * first. SKIP LOCKED: a run another transaction is changing (a cancel) is left to it.
+ */
+export async function lockQueuingRuns(tx: Tx, organizationId: string, limit: number): Promise<SchedulingRun[]> {
+  if (limit <= 0) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM runs WHERE organization_id = ${organizationId} AND status = 'queuing'
+    ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+  if (rows.length === 0) return [];
+  return tx.run.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: { seq: "asc" }, select: schedulingRunSelect });
+}
+
+/** Organizations having runs waiting in `queuing`. */
+export async function listOrganizationsWithQueuingRuns(db: Db | Tx): Promise<string[]> {
+  const rows = await db.run.findMany({ where: { status: "queuing" }, distinct: ["organizationId"], select: { organizationId: true } });
+  return rows.map((r) => r.organizationId);
+}
+
+/**
+ * Whether whoever queued the run may apply it (auto-apply needs it, tfe-client-notes §7.2):
+ * a site admin, a member of the owners team, or a member of a team with write or admin
+ * access to the workspace.
+ */
+export async function canUserApply(db: Db | Tx, userId: string, workspaceId: string, organizationId: string): Promise<boolean> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { isSiteAdmin: true } });
+  if (!user) return false;
+  if (user.isSiteAdmin) return true;
+  const teams = await db.teamMembership.count({
+    where: {
+      userId,
+      team: {
+        organizationId,
+        OR: [{ isOwners: true }, { workspaceAccess: { some: { workspaceId, access: { in: ["write", "admin"] } } } }],
+      },
+    },
+  });
+  return teams > 0;
+}
+
+/** Saved plans of a workspace still waiting for confirmation (stale once another apply lands). */
+export async function listSavedPlanRuns(tx: Tx, workspaceId: string): Promise<{ id: string }[]> {
+  return tx.run.findMany({ where: { workspaceId, status: "planned_and_saved" }, select: { id: true } });
+}
+
+/**
+ * One scheduler replica reconciles at a time: a transaction-scoped advisory lock,
+ * released when the reconcile transaction ends. False when another replica holds it.
+ */
+export async function tryReconcileLock(tx: Tx, name = "tarmac-reconcile"): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtextextended(${name}, 0)) AS locked`;
+  return rows[0]?.locked === true;
+}
+
+/** Runs sitting in a queued status (their BullMQ job may be gone), oldest first. */
+export async function listQueuedRuns(db: Db | Tx, limit: number) {
+  return db.run.findMany({
+    where: { status: { in: ["plan_queued", "apply_queued"] } },
+    orderBy: { statusChangedAt: "asc" },
+    take: limit,
+    select: { id: true, status: true, workspaceId: true, statusChangedAt: true },
+  });
+}
+
+/**
+ * Runs resting in a status the scheduler itself must move on from (confirmed normal runs,
+ * cost estimation), for the case where the event that should have moved them was lost.
+ */
+export async function listRunsNeedingDrive(db: Db | Tx, before: Date, limit: number) {
+  return db.run.findMany({
+    where: {
+      OR: [{ status: "confirmed", savePlan: false }, { status: "cost_estimating" }],
+      statusChangedAt: { lt: before },
+    },
+    take: limit,
+    select: { id: true, workspaceId: true },
+  });
+}
+
+/**
+ * Workspaces with runs waiting to start whose current run (if any) no longer holds them:
+ * the head of such a queue must be started.
+ */
+export async function listIdleWorkspacesWithWaitingRuns(db: Db | Tx, limit: number): Promise<string[]> {
+  const rows = await db.$queryRaw<{ workspace_id: string }[]>`
+    SELECT DISTINCT r.workspace_id FROM runs r
+    JOIN workspaces w ON w.id = r.workspace_id
+    LEFT JOIN runs c ON c.id = w.current_run_id
+    WHERE (r.status = 'pending' OR (r.status = 'confirmed' AND r.save_plan AND NOT r.plan_only))
+      AND (r.plan_only OR r.save_plan OR c.id IS NULL OR c.id = r.id OR c.status IN
+        ('pending', 'applied', 'planned_and_finished', 'policy_soft_failed', 'discarded', 'errored', 'canceled', 'force_canceled', 'planned_and_saved')
+        OR c.plan_only OR (c.save_plan AND c.status NOT IN ('confirmed', 'apply_queued', 'applying')))
+    LIMIT ${limit}`;
+  return rows.map((r) => r.workspace_id);
+}
