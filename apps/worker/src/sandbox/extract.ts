@@ -26,6 +26,8 @@ export class UnsafeArchiveError extends Error {
   }
 }
 
+const LINK_ROOT = "/archive-root";
+
 const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
 
 /** Why an entry may not be extracted, or null when it is safe. */
@@ -40,10 +42,11 @@ export function entryProblem(entry: Pick<ReadEntry, "path" | "type" | "linkpath"
     if (target === "" || target.startsWith("/") || /^[A-Za-z]:/.test(target)) {
       return `the link "${name}" points outside the archive`;
     }
-    // Symbolic links resolve from their own directory, hard links from the archive's root.
-    const from = entry.type === "SymbolicLink" ? path.posix.dirname(`/${name}`) : "/";
+    // Symbolic links resolve from their own directory, hard links from the archive's root; a
+    // stand-in root shows whether resolving climbs above it.
+    const from = entry.type === "SymbolicLink" ? path.posix.dirname(path.posix.join(LINK_ROOT, name)) : LINK_ROOT;
     const resolved = path.posix.resolve(from, target);
-    if (resolved === "/" || !resolved.startsWith("/") || path.posix.normalize(resolved).split("/").includes("..")) {
+    if (resolved !== LINK_ROOT && !resolved.startsWith(`${LINK_ROOT}/`)) {
       return `the link "${name}" points outside the archive`;
     }
     return null;

@@ -26,7 +26,7 @@ export const STATE_FILE = "terraform.tfstate";
 export function resolveWorkingDir(root: string, workingDirectory: string | null): string {
   const rel = (workingDirectory ?? "").replace(/\\/g, "/").replace(/^\/+/, "").trim();
   if (rel === "") return root;
-  const normalized = path.posix.normalize(rel);
+  const normalized = path.posix.normalize(rel).replace(/\/+$/, "");
   if (normalized.startsWith("..") || path.isAbsolute(normalized) || normalized.split("/").includes("..")) {
     throw new PreparationError(`the workspace's working directory "${workingDirectory}" leaves the configuration`);
   }
