@@ -1,0 +1,116 @@
+import { capabilityPaths, jobSpec } from "@tarmac/contracts";
+import { createRunFixture, startWorkerTestEnv, type WorkerTestEnv } from "./helpers";
+
+let env: WorkerTestEnv;
+
+beforeAll(async () => {
+  env = await startWorkerTestEnv();
+}, 60_000);
+
+afterAll(async () => {
+  await env?.close();
+}, 60_000);
+
+const state = (serial: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ version: 4, terraform_version: "1.9.8", serial, lineage: "lin-1", outputs: {}, resources: [], ...extra });
+
+describe("job capability routes", () => {
+  it("answers 404 to a wrong secret, and to a secret minted for another run", async () => {
+    const a = await createRunFixture(env);
+    const b = await createRunFixture(env);
+    const wrong = await fetch(`${env.gateway.url}${capabilityPaths.job(a.runId, "not-the-secret")}/spec`);
+    expect(wrong.status).toBe(404);
+    expect(((await wrong.json()) as { errors: Array<{ status: string }> }).errors[0]?.status).toBe("404");
+    const secretOfB = env.jobUrl(b.runId).split("/").at(-1)!;
+    const crossed = await fetch(`${env.gateway.url}${capabilityPaths.job(a.runId, secretOfB)}/configuration`);
+    expect(crossed.status).toBe(404);
+  });
+
+  it("serves the job spec with run flags and decrypted workspace variables", async () => {
+    const f = await createRunFixture(env, {
+      workingDirectory: "infra",
+      variables: [
+        { key: "token", value: "very-secret", category: "env", sensitive: true },
+        { key: "region", value: "eu", category: "terraform" },
+      ],
+      run: { isDestroy: true, targetAddrs: ["null_resource.a"], debuggingMode: true, variables: [{ key: "n", value: "3" }] },
+    });
+    const res = await fetch(`${env.jobUrl(f.runId)}/spec`);
+    expect(res.status).toBe(200);
+    const spec = jobSpec.parse(await res.json());
+    expect(spec).toMatchObject({
+      runId: f.runId,
+      planId: f.planId,
+      applyId: f.applyId,
+      run: { isDestroy: true, refresh: true, targetAddrs: ["null_resource.a"], debuggingMode: true, variables: [{ key: "n", value: "3" }] },
+      workspace: { id: f.workspaceId, workingDirectory: "infra", terraformVersion: "1.9.4" },
+    });
+    expect(spec.variables).toEqual(
+      expect.arrayContaining([
+        { key: "token", value: "very-secret", category: "env", hcl: false, sensitive: true },
+        { key: "region", value: "eu", category: "terraform", hcl: false, sensitive: false },
+      ]),
+    );
+  });
+
+  it("serves the configuration archive, and no state for a new workspace", async () => {
+    const f = await createRunFixture(env);
+    const cfg = await fetch(`${env.jobUrl(f.runId)}/configuration`);
+    expect(cfg.status).toBe(200);
+    const bytes = Buffer.from(await cfg.arrayBuffer());
+    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect((await fetch(`${env.jobUrl(f.runId)}/state`)).status).toBe(204);
+    expect((await fetch(`${env.jobUrl(f.runId)}/plan-file`)).status).toBe(404);
+  });
+
+  it("stores a plan file and serves it back, replacing an earlier upload", async () => {
+    const f = await createRunFixture(env);
+    const put = (body: string) => fetch(`${env.jobUrl(f.runId)}/plan-file`, { method: "PUT", body });
+    expect((await put("first")).status).toBe(204);
+    expect((await put("second")).status).toBe(204);
+    const got = await fetch(`${env.jobUrl(f.runId)}/plan-file`);
+    expect(await got.text()).toBe("second");
+    expect(await env.db.blob.count({ where: { planFiles: { some: { runId: f.runId } } } })).toBe(1);
+  });
+
+  it("refuses a JSON plan that is not JSON, and logs of an unknown phase", async () => {
+    const f = await createRunFixture(env);
+    const bad = await fetch(`${env.jobUrl(f.runId)}/plan-json`, { method: "PUT", body: "{not json" });
+    expect(bad.status).toBe(422);
+    expect((await fetch(`${env.jobUrl(f.runId)}/logs/destroy`, { method: "PUT", body: "\x02x\x03" })).status).toBe(404);
+    const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
+    expect(plan.jsonBlobId).toBeNull();
+  });
+
+  it("accepts state only from an applying run, idempotently, and refuses a conflicting serial", async () => {
+    const f = await createRunFixture(env);
+    const put = (body: string) => fetch(`${env.jobUrl(f.runId)}/state`, { method: "PUT", body });
+    expect((await put(state(1))).status).toBe(409);
+    await env.db.run.update({ where: { id: f.runId }, data: { status: "applying" } });
+    expect((await put("nope")).status).toBe(422);
+    expect((await put(JSON.stringify({ version: 4 }))).status).toBe(422);
+    const created = await put(state(1));
+    expect(created.status).toBe(201);
+    const again = await put(state(1));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(await created.json());
+    expect((await put(state(1, { lineage: "other" }))).status).toBe(409);
+    expect(await env.db.stateVersion.count({ where: { workspaceId: f.workspaceId } })).toBe(1);
+
+    const served = await fetch(`${env.jobUrl(f.runId)}/state`);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toBe(state(1));
+  });
+
+  it("answers 413 to an upload beyond the size cap", async () => {
+    const f = await createRunFixture(env);
+    const res = await fetch(`${env.jobUrl(f.runId)}/plan-file`, {
+      method: "PUT",
+      body: new Uint8Array(100 * 1024 * 1024 + 1),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { errors: Array<{ status: string }> }).errors[0]?.status).toBe("413");
+    const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
+    expect(plan.planFileBlobId).toBeNull();
+  }, 30_000);
+});
