@@ -1,0 +1,164 @@
+import { subscribeSignals } from "@tarmac/events";
+import type { PhaseSignal } from "@tarmac/contracts";
+import { statusTimestampKey } from "@tarmac/domain";
+import { getPhaseJobState } from "@tarmac/queues";
+import { waitFor } from "@tarmac/testing";
+import { DEFAULT_PRICE_TABLE, estimateCost, handleEvent, handleWorkspaceChanged } from "../src/engine";
+import {
+  completePlan,
+  createOrganization,
+  createRun,
+  createWorkspace,
+  gatewayTransition,
+  progress,
+  startHarness,
+  statusesOf,
+  statusOf,
+  storePlanJson,
+  type Harness,
+} from "./fixtures";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+const PLAN_JSON = {
+  format_version: "1.2",
+  resource_changes: [
+    { address: "aws_instance.a", mode: "managed", type: "aws_instance", change: { actions: ["create"] } },
+    { address: "aws_instance.b", mode: "managed", type: "aws_instance", change: { actions: ["create"] } },
+    { address: "aws_instance.c", mode: "managed", type: "aws_instance", change: { actions: ["update"] } },
+    { address: "aws_db_instance.old", mode: "managed", type: "aws_db_instance", change: { actions: ["delete"] } },
+    { address: "null_resource.x", mode: "managed", type: "null_resource", change: { actions: ["create"] } },
+    { address: "data.aws_ami.ubuntu", mode: "data", type: "aws_ami", change: { actions: ["read"] } },
+  ],
+};
+
+describe("cost estimation", () => {
+  it("prices a plan's resource changes, counting unpriced resources as unmatched", () => {
+    const result = estimateCost(Buffer.from(JSON.stringify(PLAN_JSON)), DEFAULT_PRICE_TABLE);
+    expect(result).toMatchObject({
+      status: "finished",
+      matchedResourcesCount: 4,
+      unmatchedResourcesCount: 1,
+      resourcesCount: 5,
+      priorMonthlyCost: "20.88", // aws_instance.c + aws_db_instance.old
+      proposedMonthlyCost: "25.41", // three aws_instance
+      deltaMonthlyCost: "4.53",
+    });
+  });
+
+  it("reports an error, not a crash, for a missing or broken JSON plan", () => {
+    expect(estimateCost(null, DEFAULT_PRICE_TABLE).status).toBe("errored");
+    expect(estimateCost(Buffer.from("{nope"), DEFAULT_PRICE_TABLE).status).toBe("errored");
+  });
+
+  it("runs between the plan and confirmation when the organization enables it", async () => {
+    const org = await createOrganization(h.db, { costEstimationEnabled: true });
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await progress(h, run, "plan", "started");
+    await storePlanJson(h.db, run, PLAN_JSON);
+    await progress(h, run, "plan", "finished", { hasChanges: true, resourceAdditions: 3 });
+
+    expect(await statusOf(h.db, run)).toBe("cost_estimated");
+    const row = await h.db.run.findUniqueOrThrow({ where: { id: run }, select: { statusTimestamps: true, hasChanges: true } });
+    expect(Object.keys(row.statusTimestamps as object)).toEqual(
+      expect.arrayContaining([statusTimestampKey("planning"), statusTimestampKey("cost_estimating"), statusTimestampKey("cost_estimated")]),
+    );
+    expect(row.hasChanges).toBe(true);
+    const estimate = await h.db.costEstimate.findUniqueOrThrow({ where: { runId: run } });
+    expect(estimate).toMatchObject({ status: "finished", matchedResourcesCount: 4, unmatchedResourcesCount: 1, deltaMonthlyCost: "4.53" });
+
+    // Confirming from cost_estimated applies as usual.
+    await gatewayTransition(h, run, "cost_estimated", "confirmed");
+    await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "cost_estimated", to: "confirmed", at: new Date().toISOString() });
+    expect(await statusOf(h.db, run)).toBe("apply_queued");
+  });
+});
+
+describe("actions", () => {
+  async function collectSignals(runId: string): Promise<{ signals: PhaseSignal[]; stop(): void }> {
+    const signals: PhaseSignal[] = [];
+    const sub = subscribeSignals(h.nc, `${h.subjects.prefix}.signals.${runId}.>`, (s) => signals.push(s), h.ctx.logger);
+    await h.nc.flush();
+    return { signals, stop: () => sub.unsubscribe() };
+  }
+
+  it("interrupts a planning run's terraform on cancel, and ends the run when the worker reports it", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    const next = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await progress(h, run, "plan", "started");
+    const listener = await collectSignals(run);
+    try {
+      await handleEvent(h.ctx, { type: "run.action_requested", runId: run, workspaceId: ws.workspaceId, action: "cancel", at: new Date().toISOString() });
+      await waitFor(() => (listener.signals.length > 0 ? true : undefined), { what: "SIGINT" });
+      expect(listener.signals).toEqual([{ runId: run, phase: "plan", signal: "SIGINT" }]);
+      expect(await statusOf(h.db, run)).toBe("planning");
+      await progress(h, run, "plan", "canceled");
+      expect(await statusesOf(h.db, [run, next])).toEqual(["canceled", "plan_queued"]);
+    } finally {
+      listener.stop();
+    }
+  });
+
+  it("cancels a run that has not started and drops its queued job", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    const next = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
+    await handleEvent(h.ctx, { type: "run.action_requested", runId: run, workspaceId: ws.workspaceId, action: "cancel", at: new Date().toISOString() });
+    expect(await statusesOf(h.db, [run, next])).toEqual(["canceled", "plan_queued"]);
+    expect(await getPhaseJobState(h.queues, "plan", run)).toBeNull();
+    const plan = await h.db.plan.findUniqueOrThrow({ where: { runId: run } });
+    expect(plan.status).toBe("unreachable");
+  });
+
+  it("kills terraform on force-cancel and releases the workspace at once", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws, { autoApply: true });
+    const next = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await completePlan(h, run, true);
+    await progress(h, run, "apply", "started");
+    const listener = await collectSignals(run);
+    try {
+      // The gateway writes force_canceled itself, then asks for the kill.
+      await gatewayTransition(h, run, "applying", "force_canceled");
+      await handleEvent(h.ctx, { type: "run.action_requested", runId: run, workspaceId: ws.workspaceId, action: "force-cancel", at: new Date().toISOString() });
+      await waitFor(() => (listener.signals.some((s) => s.phase === "apply" && s.signal === "SIGKILL") ? true : undefined), { what: "SIGKILL" });
+      expect(await statusesOf(h.db, [run, next])).toEqual(["force_canceled", "plan_queued"]);
+      const apply = await h.db.apply.findUniqueOrThrow({ where: { runId: run } });
+      expect(apply.status).toBe("canceled");
+    } finally {
+      listener.stop();
+    }
+  });
+
+  it("releases the workspace when a waiting run is discarded", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    const next = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await completePlan(h, run, true);
+    await gatewayTransition(h, run, "planned", "discarded");
+    await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "planned", to: "discarded", at: new Date().toISOString() });
+    expect(await statusesOf(h.db, [run, next])).toEqual(["discarded", "plan_queued"]);
+    const apply = await h.db.apply.findUniqueOrThrow({ where: { runId: run } });
+    expect(apply.status).toBe("unreachable");
+  });
+});

@@ -1,0 +1,119 @@
+import { jobIdFor } from "@tarmac/contracts";
+import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
+import { waitFor } from "@tarmac/testing";
+import { handleWorkspaceChanged, reconcileOnce } from "../src/engine";
+import {
+  completePlan,
+  createOrganization,
+  createRun,
+  createWorkspace,
+  currentRunOf,
+  progress,
+  REDIS_URL,
+  startHarness,
+  statusesOf,
+  statusOf,
+  type Harness,
+} from "./fixtures";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ heartbeatTimeoutMs: 30_000, reconcileGraceMs: 0 });
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+describe("reconcile", () => {
+  it("re-enqueues a queued run whose job Redis lost", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await h.queues.plan.remove(jobIdFor("plan", run));
+    expect(await getPhaseJobState(h.queues, "plan", run)).toBeNull();
+
+    const report = await reconcileOnce(h.ctx);
+    expect(report.reenqueued).toBeGreaterThanOrEqual(1);
+    expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
+    const job = await h.queues.plan.getJob(jobIdFor("plan", run));
+    expect(job?.data.jobUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:9/_jobs/${run}/[A-Za-z0-9_-]+$`));
+  });
+
+  it("errors a phase whose worker stopped heartbeating and starts the next run", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const stuck = await createRun(h, ws);
+    const next = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await progress(h, stuck, "plan", "started");
+    await progress(h, stuck, "plan", "heartbeat");
+
+    await reconcileOnce(h.ctx);
+    expect(await statusOf(h.db, stuck)).toBe("planning"); // heartbeat is fresh
+
+    const longAgo = new Date(Date.now() - 5 * 60_000);
+    await h.db.plan.update({ where: { runId: stuck }, data: { heartbeatAt: longAgo } });
+    const report = await reconcileOnce(h.ctx);
+    expect(report.stalePhases).toBe(1);
+    expect(await statusesOf(h.db, [stuck, next])).toEqual(["errored", "plan_queued"]);
+    const plan = await h.db.plan.findUniqueOrThrow({ where: { runId: stuck } });
+    expect(plan.status).toBe("errored");
+    expect(await currentRunOf(h.db, ws.workspaceId)).toBe(next);
+
+    // A late heartbeat or finish from the lost worker changes nothing.
+    await progress(h, stuck, "plan", "heartbeat");
+    await progress(h, stuck, "plan", "finished", { hasChanges: true });
+    expect(await statusOf(h.db, stuck)).toBe("errored");
+  });
+
+  it("errors an apply that ran past its timeout", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws, { autoApply: true });
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await completePlan(h, run, true);
+    await progress(h, run, "apply", "started");
+    const ctx = { ...h.ctx, settings: { ...h.ctx.settings, applyTimeoutMs: 1 } };
+    await new Promise((r) => setTimeout(r, 5));
+    await reconcileOnce(ctx);
+    expect(await statusOf(h.db, run)).toBe("errored");
+  });
+
+  it("starts the head of an idle workspace whose run.created event was lost", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    expect(await statusOf(h.db, run)).toBe("pending");
+    await reconcileOnce(h.ctx);
+    expect(await statusOf(h.db, run)).toBe("plan_queued");
+    expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
+  });
+
+  it("errors an apply whose job failed before it reported anything", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws, { autoApply: true });
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await completePlan(h, run, true);
+    // A worker that dies on the job: BullMQ fails it (no retries, see @tarmac/queues defaults).
+    const worker = createPhaseWorker({
+      connection: REDIS_URL,
+      prefix: h.queuePrefix,
+      phase: "apply",
+      concurrency: 1,
+      processor: async () => {
+        throw new Error("worker died");
+      },
+    });
+    try {
+      await waitFor(async () => ((await getPhaseJobState(h.queues, "apply", run)) === "failed" ? true : undefined), { what: "failed job" });
+    } finally {
+      await worker.close(5_000);
+    }
+    await reconcileOnce(h.ctx);
+    expect(await statusOf(h.db, run)).toBe("errored");
+  });
+});
