@@ -1,6 +1,20 @@
 import { Router } from "express";
+import { runsRead } from "@tarmac/db";
+import { notFound } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
+import { principalOf } from "../http/auth";
+import { sendDocument } from "../http/respond";
+import { serializeCostEstimate } from "../serializers/cost-estimates";
+import { loadRunForPrincipal } from "./runs";
 
-export function costEstimatesRouter(_deps: GatewayDeps): Router {
-  return Router();
+/** Cost estimates, read through their run's workspace access. */
+export function costEstimatesRouter(deps: GatewayDeps): Router {
+  const router = Router();
+  router.get("/cost-estimates/:id", async (req, res) => {
+    const estimate = await runsRead.findCostEstimate(deps.db, String(req.params.id));
+    if (!estimate) throw notFound("cost estimate not found");
+    await loadRunForPrincipal(deps, principalOf(req), estimate.runId);
+    sendDocument(res, 200, { data: serializeCostEstimate(estimate) });
+  });
+  return router;
 }

@@ -1,6 +1,109 @@
 import { Router } from "express";
+import { z } from "zod";
+import { inTransaction, runEventsRepo, runsRead } from "@tarmac/db";
+import { newId, notFound } from "@tarmac/domain";
+import { addIncluded, flattenQuery, paginate, parseInclude, parsePage, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
+import { actingUserId, principalOf, refuseOrganizationToken } from "../http/auth";
+import { sendDocument } from "../http/respond";
+import { serializeComment } from "../serializers/comments";
+import { serializeRunEvent } from "../serializers/run-events";
+import { serializeUser } from "../serializers/runs";
+import { loadRunForPrincipal, zodToUnprocessable } from "./runs";
 
-export function runEventsRouter(_deps: GatewayDeps): Router {
-  return Router();
+const createCommentBody = z.object({
+  data: z.object({
+    type: z.literal("comments").optional(),
+    attributes: z.object({ body: z.string().trim().min(1, "must not be empty") }),
+  }),
+});
+
+/**
+ * Run events (the CLI lists them right after creating a run, notes §6.1), comments (§6.2) and task
+ * stages, which Tarmac does not run: their lists are empty and any task stage is a 404.
+ */
+export function runEventsRouter(deps: GatewayDeps): Router {
+  const router = Router();
+
+  async function includedFor(events: readonly { actorId: string | null; commentId: string | null }[], include: Set<string>): Promise<Resource[]> {
+    const included: Resource[] = [];
+    if (include.has("actor")) {
+      const users = await runsRead.findUsers(deps.db, events.map((e) => e.actorId));
+      addIncluded(included, users.map(serializeUser));
+    }
+    if (include.has("comment")) {
+      const ids = events.map((e) => e.commentId).filter((c): c is string => typeof c === "string");
+      const comments = await runEventsRepo.findComments(deps.db, ids);
+      addIncluded(included, comments.map(serializeComment));
+    }
+    return included;
+  }
+
+  router.get("/runs/:id/run-events", async (req, res) => {
+    const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
+    const query = req.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const { rows, total } = await runEventsRepo.listRunEvents(deps.db, run.id, page);
+    const included = await includedFor(rows, parseInclude(query));
+    const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/runs/${run.id}/run-events`, flattenQuery(query));
+    sendDocument(res, 200, { data: rows.map(serializeRunEvent), ...(included.length > 0 ? { included } : {}), links, meta });
+  });
+
+  router.get("/run-events/:id", async (req, res) => {
+    const event = await runEventsRepo.findRunEvent(deps.db, String(req.params.id));
+    if (!event) throw notFound("run event not found");
+    await loadRunForPrincipal(deps, principalOf(req), event.runId);
+    const included = await includedFor([event], parseInclude(req.query as Record<string, unknown>));
+    sendDocument(res, 200, { data: serializeRunEvent(event), ...(included.length > 0 ? { included } : {}) });
+  });
+
+  router.get("/runs/:id/comments", async (req, res) => {
+    const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
+    const query = req.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const { rows, total } = await runEventsRepo.listComments(deps.db, run.id, page);
+    const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/runs/${run.id}/comments`, flattenQuery(query));
+    sendDocument(res, 200, { data: rows.map(serializeComment), links, meta });
+  });
+
+  // Commenting needs the plan permission (notes §6.2); organization tokens do not act on runs.
+  router.post("/runs/:id/comments", async (req, res) => {
+    const principal = principalOf(req);
+    refuseOrganizationToken(principal);
+    const { run } = await loadRunForPrincipal(deps, principal, String(req.params.id), "plan");
+    const parsed = createCommentBody.safeParse(req.body);
+    if (!parsed.success) throw zodToUnprocessable(parsed.error);
+    const at = deps.now();
+    const actorId = actingUserId(principal);
+    const commentId = newId("wsc");
+    const eventId = newId("re");
+    const body = parsed.data.data.attributes.body;
+    await inTransaction(deps.db, async (tx) => {
+      await runEventsRepo.insertComment(tx, { id: commentId, runId: run.id, body, authorId: actorId, at });
+      await runEventsRepo.insertRunEvent(tx, { id: eventId, runId: run.id, action: "commented", description: body, actorId, commentId, at });
+    });
+    const comment = await runEventsRepo.findComment(deps.db, commentId);
+    sendDocument(res, 201, { data: serializeComment(comment!) });
+  });
+
+  router.get("/comments/:id", async (req, res) => {
+    const comment = await runEventsRepo.findComment(deps.db, String(req.params.id));
+    if (!comment) throw notFound("comment not found");
+    await loadRunForPrincipal(deps, principalOf(req), comment.runId);
+    sendDocument(res, 200, { data: serializeComment(comment) });
+  });
+
+  router.get("/runs/:id/task-stages", async (req, res) => {
+    const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
+    const query = req.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const { meta, links } = paginate(page, 0, `${deps.publicUrl}/api/v2/runs/${run.id}/task-stages`, flattenQuery(query));
+    sendDocument(res, 200, { data: [], links, meta });
+  });
+
+  router.get("/task-stages/:id", () => {
+    throw notFound("task stage not found");
+  });
+
+  return router;
 }

@@ -173,10 +173,14 @@ export async function phaseLogBlobId(db: Db | Tx, phaseId: string): Promise<{ bl
 
 /** Bytes [offset, offset+limit) of a blob, sliced in the database so a large log is never loaded whole. */
 export async function readBlobRange(db: Db | Tx, blobId: string, offset: number, limit: number): Promise<Buffer> {
-  const rows = await db.$queryRaw<{ part: Uint8Array | null }[]>`
-    SELECT substring(data FROM ${offset + 1}::int FOR ${limit}::int) AS part FROM blobs WHERE id = ${blobId}`;
+  // Blobs are far smaller than 2 GiB; beyond that there is nothing to read (and no int overflow).
+  if (offset >= 2 ** 31 - 1 || limit <= 0) return Buffer.alloc(0);
+  const length = Math.min(limit, 2 ** 31 - 1);
+  // Hex text: the Prisma pg adapter cannot read a bytea computed by a raw query.
+  const rows = await db.$queryRaw<{ part: string | null }[]>`
+    SELECT encode(substring(data FROM ${offset + 1}::int FOR ${length}::int), 'hex') AS part FROM blobs WHERE id = ${blobId}`;
   const part = rows[0]?.part;
-  return part ? Buffer.from(part) : Buffer.alloc(0);
+  return part ? Buffer.from(part, "hex") : Buffer.alloc(0);
 }
 
 /** Workspace views (the workspace serializer's input) for the runs of a page, in one query. */
