@@ -126,6 +126,20 @@ describe("GET /workspaces/:id/runs", () => {
     expect(pos[runsA[1]!]).toBe(0);
   });
 
+  it("gives saved-plan runs no queue position and does not count an unconfirmed saved plan ahead", async () => {
+    const ws = await createWorkspace(env.db, (await createOrganization(env.db)).id);
+    await createConfigurationVersion(env.db, ws.id);
+    const saved = await newRun(ws.id, { "save-plan": true });
+    await setRunStatus(env.db, saved, "planned_and_saved", { hasChanges: true });
+    const holder = await newRun(ws.id);
+    await setRunStatus(env.db, holder, "applying");
+    const savedPending = await newRun(ws.id, { "save-plan": true });
+    const waiting = await newRun(ws.id);
+    const res = await env.admin.get(`/workspaces/${ws.id}/runs`);
+    const pos = Object.fromEntries(res.body.data.map((r: any) => [r.id, r.attributes["position-in-queue"]]));
+    expect(pos).toEqual({ [saved]: 0, [holder]: 0, [savedPending]: 0, [waiting]: 1 });
+  });
+
   it("includes related resources on lists and ignores unknown include values", async () => {
     const res = await env.admin.get(`/workspaces/${wsA.id}/runs?page[size]=2&include=plan,workspace,bogus`);
     expect(res.status).toBe(200);

@@ -206,26 +206,29 @@ function parseCreateBody(body: unknown): z.infer<typeof createRunBody> {
   return parsed.data;
 }
 
-export interface QueueRunInput {
-  workspace: Pick<WorkspaceModel, "id" | "organizationId" | "autoApply" | "terraformVersion" | "latestConfigurationVersionId">;
-  /** Undefined: the workspace's latest configuration version. */
-  configurationVersionId?: string;
+export interface RunConfigurationVersion {
+  id: string;
+  status: string;
+  speculative: boolean;
+}
+
+export interface NewRunInput {
+  workspace: Pick<WorkspaceModel, "id" | "organizationId" | "autoApply" | "terraformVersion">;
+  /** Must belong to the workspace's organization (a configuration version of another workspace is a promotion). */
+  configurationVersion: RunConfigurationVersion;
   attributes: CreateRunAttributes;
   createdById: string | null;
+  /** "tfe-api" unless given ("tfe-configuration-version" for runs queued by an upload). */
   source?: string;
 }
 
 /**
- * Validates a run against its configuration version and writes it, with its plan, apply, run
- * event and run.created outbox event, in one transaction. The scheduler takes it from there.
+ * A run's row, with the reference's defaults, from validated attributes: 422 when the
+ * configuration version is not uploaded, is-destroy meets refresh-only, or terraform-version is
+ * set on a run that is not plan-only. Write it with `runsWrite.createRun` in a transaction.
  */
-export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise<RunRow> {
-  const { workspace, attributes: a } = input;
-  const cvId = input.configurationVersionId ?? workspace.latestConfigurationVersionId;
-  if (!cvId) throw unprocessable("Configuration version is missing", { pointer: "/data/relationships/configuration-version" });
-  const cv = await runsRead.findConfigurationVersion(deps.db, cvId);
-  // A configuration version of another workspace of the same organization is a promotion.
-  if (!cv || cv.organizationId !== workspace.organizationId) throw notFound("configuration version not found");
+export function buildNewRun(input: NewRunInput): runsWrite.NewRun {
+  const { workspace, configurationVersion: cv, attributes: a } = input;
   if (cv.status !== "uploaded") {
     throw unprocessable(`Configuration version is ${cv.status}, not uploaded`, {
       pointer: "/data/relationships/configuration-version/data/id",
@@ -247,36 +250,45 @@ export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise
     isDestroy: a["is-destroy"] ?? false,
     allowEmptyApply: a["allow-empty-apply"] ?? false,
   };
-  const at = deps.now();
-  const id = newId("run");
+  return {
+    id: newId("run"),
+    organizationId: workspace.organizationId,
+    workspaceId: workspace.id,
+    configurationVersionId: cv.id,
+    createdById: input.createdById,
+    operation: runOperation(facts),
+    source: input.source ?? "tfe-api",
+    message: a.message ?? "Queued manually via the Terraform Enterprise API",
+    ...facts,
+    refresh: a.refresh ?? true,
+    autoApply: a["auto-apply"] ?? workspace.autoApply,
+    allowConfigGeneration: a["allow-config-generation"] ?? false,
+    debuggingMode: a["debugging-mode"] ?? false,
+    terraformVersion: a["terraform-version"] ?? workspace.terraformVersion,
+    targetAddrs: a["target-addrs"] ?? [],
+    replaceAddrs: a["replace-addrs"] ?? [],
+    variables: a.variables ?? [],
+  };
+}
+
+export interface QueueRunInput extends Omit<NewRunInput, "configurationVersion" | "workspace"> {
+  workspace: NewRunInput["workspace"] & Pick<WorkspaceModel, "latestConfigurationVersionId">;
+  /** Undefined: the workspace's latest configuration version. */
+  configurationVersionId?: string;
+}
+
+/**
+ * Resolves the configuration version, then writes the run with its plan, apply, `created` run
+ * event and run.created outbox event in one transaction. The scheduler takes it from there.
+ */
+export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise<RunRow> {
+  const cvId = input.configurationVersionId ?? input.workspace.latestConfigurationVersionId;
+  if (!cvId) throw unprocessable("Configuration version is missing", { pointer: "/data/relationships/configuration-version" });
+  const cv = await runsRead.findConfigurationVersion(deps.db, cvId);
+  if (!cv || cv.organizationId !== input.workspace.organizationId) throw notFound("configuration version not found");
+  const run = buildNewRun({ ...input, configurationVersion: cv });
   const subjects = subjectsFor(deps.env.TARMAC_NATS_PREFIX);
-  return inTransaction(deps.db, (tx) =>
-    runsWrite.createRun(
-      tx,
-      {
-        id,
-        organizationId: workspace.organizationId,
-        workspaceId: workspace.id,
-        configurationVersionId: cv.id,
-        createdById: input.createdById,
-        operation: runOperation(facts),
-        source: input.source ?? "tfe-api",
-        message: a.message ?? "Queued manually via the Terraform Enterprise API",
-        ...facts,
-        refresh: a.refresh ?? true,
-        autoApply: a["auto-apply"] ?? workspace.autoApply,
-        allowConfigGeneration: a["allow-config-generation"] ?? false,
-        debuggingMode: a["debugging-mode"] ?? false,
-        terraformVersion: a["terraform-version"] ?? workspace.terraformVersion,
-        targetAddrs: a["target-addrs"] ?? [],
-        replaceAddrs: a["replace-addrs"] ?? [],
-        variables: a.variables ?? [],
-      },
-      at,
-      subjects,
-      newId("re"),
-    ),
-  );
+  return inTransaction(deps.db, (tx) => runsWrite.createRun(tx, run, deps.now(), subjects, newId("re")));
 }
 
 export function runsRouter(deps: GatewayDeps): Router {

@@ -101,15 +101,21 @@ const FINAL_LIST = FINAL_STATUSES as readonly string[];
  * Position of each pending non-speculative run in its workspace's queue: how many unfinished
  * non-speculative runs were created before it. One query for the whole page.
  */
-export async function positionsInQueue(db: Db | Tx, runs: readonly Pick<RunRow, "id" | "status" | "planOnly">[]): Promise<Map<string, number>> {
+export async function positionsInQueue(
+  db: Db | Tx,
+  runs: readonly Pick<RunRow, "id" | "status" | "planOnly" | "savePlan">[],
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const ids = runs.filter((r) => r.status === "pending" && !r.planOnly).map((r) => r.id);
+  // Plan-only and saved-plan runs plan without waiting for the workspace (notes §7.1).
+  const ids = runs.filter((r) => r.status === "pending" && !r.planOnly && !r.savePlan).map((r) => r.id);
   if (ids.length === 0) return out;
+  // A saved-plan run ahead only takes the workspace once confirmed for apply.
   const rows = await db.$queryRaw<{ id: string; ahead: bigint }[]>`
     SELECT r.id, (
       SELECT count(*) FROM runs o
       WHERE o.workspace_id = r.workspace_id AND o.seq < r.seq AND o.plan_only = false
         AND o.status::text <> ALL(${FINAL_LIST}::text[])
+        AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
     ) AS ahead
     FROM runs r WHERE r.id = ANY(${ids}::text[])`;
   for (const row of rows) out.set(row.id, Number(row.ahead));
