@@ -120,14 +120,7 @@ export function jobsRouter(deps: GatewayDeps): Router {
 
   r.put(`${BASE}/state`, capability, rawBody, async (req: Request<Params>, res) => {
     parseJsonBody(req, "state");
-    let result: jobsRepo.StoreAppliedStateResult;
-    try {
-      result = await jobsRepo.storeAppliedState(deps.db, req.params.runId, bodyOf(req));
-    } catch (err) {
-      if (err instanceof jobsRepo.InvalidStateError) throw unprocessable(err.message);
-      if (err instanceof jobsRepo.StateConflictError) throw conflict(err.message);
-      throw err;
-    }
+    const result = await jobsRepo.storeAppliedState(deps.db, req.params.runId, bodyOf(req));
     if (!result.ok && result.reason === "not_found") throw notFound();
     if (!result.ok) throw conflict("The run is not applying; only an apply writes state.");
     res.status(result.created ? 201 : 200).json({ "state-version-id": result.stateVersionId });

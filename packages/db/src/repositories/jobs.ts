@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
-import { newId } from "@tarmac/domain";
 import { inTransaction, type Db, type Tx } from "../client";
 import { deleteBlob, getBlob, putBlob } from "../blobs";
+import { createStateVersion } from "./state-versions";
 
 /**
  * What the gateway's job capability routes (`/_jobs/:runId/:secret/...`) read and write on
@@ -98,130 +97,6 @@ export async function storePhaseLog(db: Db, runId: string, phase: JobPhase, data
   });
 }
 
-export class InvalidStateError extends Error {
-  constructor(message: string) {
-    super(`invalid state: ${message}`);
-    this.name = "InvalidStateError";
-  }
-}
-
-export class StateConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StateConflictError";
-  }
-}
-
-interface ParsedState {
-  serial: number;
-  lineage: string | null;
-  terraformVersion: string | null;
-  resources: Array<{ type: string; name: string; module: string | null; provider: string; count: number }>;
-  resourceCount: number;
-  outputs: Array<{ name: string; sensitive: boolean; type: unknown; value: unknown }>;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function parseState(state: Buffer): ParsedState {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(state.toString("utf8"));
-  } catch {
-    throw new InvalidStateError("not JSON");
-  }
-  if (!isObject(doc)) throw new InvalidStateError("not a JSON object");
-  if (typeof doc.serial !== "number" || !Number.isInteger(doc.serial) || doc.serial < 0) {
-    throw new InvalidStateError("serial must be a non-negative integer");
-  }
-  const resources: ParsedState["resources"] = [];
-  let resourceCount = 0;
-  for (const r of Array.isArray(doc.resources) ? doc.resources : []) {
-    if (!isObject(r) || r.mode === "data") continue;
-    const count = Array.isArray(r.instances) ? r.instances.length : 0;
-    resourceCount += count;
-    resources.push({
-      type: String(r.type ?? ""),
-      name: String(r.name ?? ""),
-      module: typeof r.module === "string" ? r.module : null,
-      provider: String(r.provider ?? ""),
-      count,
-    });
-  }
-  const outputs: ParsedState["outputs"] = [];
-  if (isObject(doc.outputs)) {
-    for (const [name, o] of Object.entries(doc.outputs)) {
-      if (!isObject(o)) continue;
-      outputs.push({ name, sensitive: o.sensitive === true, type: o.type ?? "string", value: o.value ?? null });
-    }
-  }
-  return {
-    serial: doc.serial,
-    lineage: typeof doc.lineage === "string" ? doc.lineage : null,
-    terraformVersion: typeof doc.terraform_version === "string" ? doc.terraform_version : null,
-    resources,
-    resourceCount,
-    outputs,
-  };
-}
-
-export interface CreateStateVersionInput {
-  workspaceId: string;
-  runId: string | null;
-  state: Buffer;
-  createdById: string | null;
-}
-
-/**
- * Records a new state version and makes it the workspace's current one. A retried upload of the
- * same bytes returns the version already recorded; another state with an already used serial is
- * a conflict. (A minimal version, used until the state-versions repository provides its own.)
- */
-export async function createStateVersion(tx: Tx, input: CreateStateVersionInput): Promise<{ id: string; created: boolean }> {
-  const parsed = parseState(input.state);
-  const sha256 = createHash("sha256").update(input.state).digest("hex");
-  const existing = await tx.stateVersion.findUnique({
-    where: { workspaceId_serial: { workspaceId: input.workspaceId, serial: parsed.serial } },
-    select: { id: true, stateBlob: { select: { sha256: true } } },
-  });
-  if (existing) {
-    if (existing.stateBlob?.sha256 === sha256) return { id: existing.id, created: false };
-    throw new StateConflictError(`a state version with serial ${parsed.serial} already exists`);
-  }
-  const stateBlobId = await putBlob(tx, input.state, "application/json");
-  const id = newId("sv");
-  await tx.stateVersion.create({
-    data: {
-      id,
-      workspaceId: input.workspaceId,
-      runId: input.runId,
-      serial: parsed.serial,
-      lineage: parsed.lineage,
-      terraformVersion: parsed.terraformVersion,
-      stateBlobId,
-      size: input.state.length,
-      resources: parsed.resources,
-      createdById: input.createdById,
-      outputs: {
-        create: parsed.outputs.map((o) => ({
-          id: newId("wsout"),
-          name: o.name,
-          sensitive: o.sensitive,
-          type: (o.type ?? "string") as never,
-          value: (o.value ?? null) as never,
-        })),
-      },
-    },
-  });
-  await tx.workspace.update({
-    where: { id: input.workspaceId },
-    data: { currentStateVersionId: id, resourceCount: parsed.resourceCount },
-  });
-  return { id, created: true };
-}
-
 const STATE_UPLOAD_STATUSES = new Set(["apply_queued", "applying", "applied", "errored", "canceled", "force_canceled"]);
 
 export type StoreAppliedStateResult =
@@ -230,7 +105,9 @@ export type StoreAppliedStateResult =
 
 /**
  * The state an apply produced. Only a run that reached its apply phase may write state (a
- * canceled or errored apply still must: terraform saves what it did before stopping).
+ * canceled or errored apply still must: terraform saves what it did before stopping). An
+ * unreadable state is a 422 and a serial already used by other bytes a 409 (TarmacErrors from
+ * createStateVersion); a retried upload of the same bytes returns the recorded version.
  */
 export async function storeAppliedState(db: Db, runId: string, state: Buffer): Promise<StoreAppliedStateResult> {
   return inTransaction(db, async (tx) => {
