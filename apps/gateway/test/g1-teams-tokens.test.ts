@@ -113,8 +113,9 @@ describe("teams", () => {
       ],
     });
     expect(add.status).toBe(204);
-    const got = await owner.client.get(`/teams/${team}`);
+    const got = await owner.client.get(`/teams/${team}?include=users`);
     expect(got.body.data.attributes["users-count"]).toBe(2);
+    expect(got.body.included.map((u: any) => u.attributes.username).sort()).toEqual([member.username, extra.username].sort());
     expect(got.body.data.relationships.users.data.map((u: any) => u.id).sort()).toEqual([member.id, extra.id].sort());
 
     const unknown = await owner.client.post(`/teams/${team}/relationships/users`, { data: [{ type: "users", id: "user-doesnotexist" }] });

@@ -127,6 +127,8 @@ describe("workspace create and read", () => {
     }
     const ok = await owner.client.post(`/organizations/${org}/workspaces`, { data: { type: "workspaces", attributes: { name: "A_b-9".padEnd(90, "x") } } });
     expect(ok.status).toBe(201);
+    const noAttributes = await owner.client.patch(`/workspaces/${ok.body.data.id}`, { data: { type: "workspaces" } });
+    expect(noAttributes.status).toBe(200);
     const wrongType = await owner.client.post(`/organizations/${org}/workspaces`, { data: { type: "workspaces", attributes: { name: unique("w"), "auto-apply": "yes" } } });
     expect(wrongType.status).toBe(422);
     expect(wrongType.body.errors[0].source.pointer).toBe("/data/attributes/auto-apply");
@@ -344,6 +346,9 @@ describe("workspace locking", () => {
     expect(unlock.body.errors[0].detail).toContain(`is locked by Run ${runId}`);
     const force = await owner.client.post(`/workspaces/${id}/actions/force-unlock`);
     expect(force.status).toBe(409);
+    const included = await owner.client.get(`/workspaces/${id}?include=current_run,locked_by`);
+    expect(included.status).toBe(200);
+    expect(included.body.included).toEqual([expect.objectContaining({ type: "runs", id: runId, attributes: expect.objectContaining({ status: "planning" }) })]);
   });
 
   it("does not count a finished or speculative current run as a lock", async () => {

@@ -35,7 +35,8 @@ export function jsonApiDocument<A extends z.ZodType, R extends z.ZodType = z.Zod
     data: z.object({
       type: type === null ? z.string().optional() : z.literal(type),
       id: z.string().optional(),
-      attributes: attributes,
+      // A body with only relationships (or nothing to change) may leave attributes out.
+      attributes: z.preprocess((v) => v ?? {}, attributes),
       relationships: (relationships ?? z.unknown().optional()) as R,
     }),
   });

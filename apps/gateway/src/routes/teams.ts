@@ -2,7 +2,7 @@ import { Router, type Request } from "express";
 import { z } from "zod";
 import { inTransaction, organizationsRepo, teamsRepo, usersRepo } from "@tarmac/db";
 import { notFound, TarmacError, WORKSPACE_ACCESS_LEVELS } from "@tarmac/domain";
-import { flattenQuery, paginate, parseListParam, parsePage, parseStringParam } from "@tarmac/jsonapi";
+import { addIncluded, flattenQuery, paginate, parseInclude, parseListParam, parsePage, parseStringParam, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, jsonApiDocument, parseBody, pathParam, relationshipTo, resourceName, withUniqueAs } from "../http/request-body";
@@ -14,6 +14,7 @@ import {
   type OrganizationContext,
 } from "../http/workspace-access";
 import { serializeTeam, serializeTeamWorkspace } from "../serializers/teams";
+import { serializeUser } from "../serializers/users";
 
 const organizationAccess = z
   .object({ "manage-workspaces": z.boolean().optional() })
@@ -71,6 +72,23 @@ function teamSettings(a: z.infer<typeof teamAttributes>): teamsRepo.TeamSettings
   return s;
 }
 
+/** `include=users` on team documents. */
+async function includedUsers(deps: GatewayDeps, req: Request, p: Principal, teams: teamsRepo.TeamView[]): Promise<Resource[]> {
+  if (!parseInclude(req.query as Record<string, unknown>).has("users")) return [];
+  const ids = [...new Set(teams.flatMap((t) => t.memberships.map((m) => m.userId)))];
+  const users = await usersRepo.findUsersByIdOrUsername(deps.db, ids);
+  const included: Resource[] = [];
+  const isAdmin = p.kind === "user" && p.user.isSiteAdmin;
+  addIncluded(
+    included,
+    users.map((u) => {
+      const isSelf = p.kind === "user" && p.user.id === u.id;
+      return serializeUser(u, { showEmail: isSelf || isAdmin, isSelf });
+    }),
+  );
+  return included;
+}
+
 async function resolveUsers(deps: GatewayDeps, refs: string[]): Promise<string[]> {
   const users = await usersRepo.findUsersByIdOrUsername(deps.db, refs);
   const ids: string[] = [];
@@ -101,7 +119,8 @@ export function teamsRouter(deps: GatewayDeps): Router {
 
   r.get("/organizations/:name/teams", async (req, res) => {
     const name = pathParam(req, "name");
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), name);
+    const p = principalOf(req);
+    const ctx = await loadOrganizationForPrincipal(deps, p, name);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const names = parseListParam(query, "filter", "names") ?? parseStringParam(query, "q", "")?.split(",");
@@ -112,15 +131,19 @@ export function teamsRouter(deps: GatewayDeps): Router {
       offset: page.offset,
       limit: page.size,
     });
+    const included = await includedUsers(deps, req, p, items);
     sendDocument(res, 200, {
       data: items.map((t) => serializeTeam(t, { canManage: ctx.role === "owner" })),
+      ...(included.length > 0 ? { included } : {}),
       ...paginate(page, total, `${deps.publicUrl}/api/v2/organizations/${encodeURIComponent(name)}/teams`, flattenQuery(query)),
     });
   });
 
   r.get("/teams/:id", async (req, res) => {
-    const { team, ctx } = await loadTeam(deps, principalOf(req), pathParam(req, "id"));
-    sendDocument(res, 200, { data: serializeTeam(team, { canManage: ctx.role === "owner" }) });
+    const p = principalOf(req);
+    const { team, ctx } = await loadTeam(deps, p, pathParam(req, "id"));
+    const included = await includedUsers(deps, req, p, [team]);
+    sendDocument(res, 200, { data: serializeTeam(team, { canManage: ctx.role === "owner" }), ...(included.length > 0 ? { included } : {}) });
   });
 
   r.patch("/teams/:id", async (req, res) => {
