@@ -273,6 +273,25 @@ describe("workspace access by token kind and level", () => {
   });
 });
 
+describe("workspace safe-delete", () => {
+  it("deletes an empty workspace and refuses one that manages resources or is locked", async () => {
+    const empty = unique("empty");
+    await createWorkspace(owner.client, org, empty);
+    expect((await owner.client.post(`/organizations/${org}/workspaces/${empty}/actions/safe-delete`)).status).toBe(204);
+    expect((await owner.client.get(`/organizations/${org}/workspaces/${empty}`)).status).toBe(404);
+
+    const busy = await createWorkspace(owner.client, org);
+    await env.db.workspace.update({ where: { id: busy }, data: { resourceCount: 3 } });
+    expect((await owner.client.post(`/workspaces/${busy}/actions/safe-delete`)).status).toBe(409);
+    const locked = await createWorkspace(owner.client, org);
+    await owner.client.post(`/workspaces/${locked}/actions/lock`);
+    expect((await owner.client.post(`/workspaces/${locked}/actions/safe-delete`)).status).toBe(409);
+    const writer = await memberWithAccess(env, owner.client, org, busy, "write");
+    expect((await writer.client.post(`/workspaces/${busy}/actions/safe-delete`)).status).toBe(404);
+    expect((await owner.client.get(`/workspaces/${busy}`)).status).toBe(200);
+  });
+});
+
 describe("workspace locking", () => {
   it("locks with either body form, records the reason and emits an outbox event", async () => {
     const id = await createWorkspace(owner.client, org);

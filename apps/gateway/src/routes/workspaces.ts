@@ -260,6 +260,23 @@ export function workspacesRouter(deps: GatewayDeps): Router {
     sendEmpty(res, 204);
   };
 
+  // The tfe provider deletes through safe-delete by default: refused while the workspace manages resources.
+  const safeDestroy = async (req: Request, res: Response) => {
+    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), refOf(req), "admin");
+    const deleted = await inTransaction(deps.db, async (tx) => {
+      if (!(await lockWorkspaceForUpdate(tx, loaded.workspace.id))) throw notFound();
+      const ws = await workspacesRepo.findWorkspaceView(tx, loaded.workspace.id);
+      if (!ws) throw notFound();
+      if (ws.resourceCount > 0) throw conflict("Workspace has resources under management; destroy them or force-delete the workspace");
+      if (isWorkspaceLocked(ws)) throw conflict("workspace is locked");
+      return workspacesRepo.deleteWorkspace(tx, ws.id);
+    });
+    if (!deleted) throw notFound();
+    sendEmpty(res, 204);
+  };
+
+  r.post("/workspaces/:id/actions/safe-delete", safeDestroy);
+  r.post("/organizations/:org/workspaces/:name/actions/safe-delete", safeDestroy);
   r.get("/organizations/:org/workspaces/:name", show);
   r.get("/workspaces/:id", show);
   r.patch("/organizations/:org/workspaces/:name", update);
