@@ -1,10 +1,10 @@
 import { Router } from "express";
 import { runLists } from "@tarmac/db";
-import { flattenQuery, paginate, parseInclude, parsePage } from "@tarmac/jsonapi";
+import { flattenQuery, paginate, parseInclude } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
-import { accessIn, organizationVisibility, visibleWorkspaceIds } from "./run-lists";
+import { accessIn, organizationVisibility, parseListPage, visibleWorkspaceIds } from "./run-lists";
 import { buildRunDocuments, tokenKindOf } from "./runs";
 
 /**
@@ -20,7 +20,7 @@ export function queueRouter(deps: GatewayDeps): Router {
     const principal = principalOf(req);
     const { organization, visibility } = await organizationVisibility(deps.db, principal, String(req.params.name));
     const query = req.query as Record<string, unknown>;
-    const page = parsePage(query);
+    const page = parseListPage(query);
     const { rows, total, positions } = await runLists.listOrganizationQueue(deps.db, organization.id, visibleWorkspaceIds(visibility), page);
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),

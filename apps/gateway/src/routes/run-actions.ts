@@ -41,7 +41,8 @@ const EXECUTING: readonly RunStatus[] = ["planning", "applying"];
  * sends nothing at all (notes §1.1). A comment that is not a string is malformed.
  */
 export function parseActionComment(body: unknown): string | null {
-  if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) return null;
+  if (body === undefined || body === null) return null;
+  if (typeof body !== "object" || Array.isArray(body)) throw unprocessable("the request body must be a JSON object", { pointer: "" });
   const b = body as Record<string, unknown>;
   let comment: unknown = b.comment;
   let pointer = "/comment";

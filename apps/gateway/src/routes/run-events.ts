@@ -1,14 +1,15 @@
 import { Router } from "express";
 import { z } from "zod";
 import { inTransaction, runEventsRepo, runsRead } from "@tarmac/db";
-import { newId, notFound } from "@tarmac/domain";
-import { addIncluded, flattenQuery, paginate, parseInclude, parsePage, type Resource } from "@tarmac/jsonapi";
+import { isId, newId, notFound } from "@tarmac/domain";
+import { addIncluded, flattenQuery, paginate, parseInclude, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { actingUserId, principalOf, refuseOrganizationToken } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { serializeComment } from "../serializers/comments";
 import { serializeRunEvent } from "../serializers/run-events";
 import { serializeUser } from "../serializers/runs";
+import { parseListPage } from "./run-lists";
 import { loadRunForPrincipal, zodToUnprocessable } from "./runs";
 
 const createCommentBody = z.object({
@@ -42,7 +43,7 @@ export function runEventsRouter(deps: GatewayDeps): Router {
   router.get("/runs/:id/run-events", async (req, res) => {
     const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
     const query = req.query as Record<string, unknown>;
-    const page = parsePage(query);
+    const page = parseListPage(query);
     const { rows, total } = await runEventsRepo.listRunEvents(deps.db, run.id, page);
     const included = await includedFor(rows, parseInclude(query));
     const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/runs/${run.id}/run-events`, flattenQuery(query));
@@ -50,7 +51,9 @@ export function runEventsRouter(deps: GatewayDeps): Router {
   });
 
   router.get("/run-events/:id", async (req, res) => {
-    const event = await runEventsRepo.findRunEvent(deps.db, String(req.params.id));
+    const eventId = String(req.params.id);
+    if (!isId("re", eventId)) throw notFound("run event not found");
+    const event = await runEventsRepo.findRunEvent(deps.db, eventId);
     if (!event) throw notFound("run event not found");
     await loadRunForPrincipal(deps, principalOf(req), event.runId);
     const included = await includedFor([event], parseInclude(req.query as Record<string, unknown>));
@@ -60,7 +63,7 @@ export function runEventsRouter(deps: GatewayDeps): Router {
   router.get("/runs/:id/comments", async (req, res) => {
     const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
     const query = req.query as Record<string, unknown>;
-    const page = parsePage(query);
+    const page = parseListPage(query);
     const { rows, total } = await runEventsRepo.listComments(deps.db, run.id, page);
     const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/runs/${run.id}/comments`, flattenQuery(query));
     sendDocument(res, 200, { data: rows.map(serializeComment), links, meta });
@@ -87,7 +90,9 @@ export function runEventsRouter(deps: GatewayDeps): Router {
   });
 
   router.get("/comments/:id", async (req, res) => {
-    const comment = await runEventsRepo.findComment(deps.db, String(req.params.id));
+    const commentId = String(req.params.id);
+    if (!isId("wsc", commentId)) throw notFound("comment not found");
+    const comment = await runEventsRepo.findComment(deps.db, commentId);
     if (!comment) throw notFound("comment not found");
     await loadRunForPrincipal(deps, principalOf(req), comment.runId);
     sendDocument(res, 200, { data: serializeComment(comment) });
@@ -96,7 +101,7 @@ export function runEventsRouter(deps: GatewayDeps): Router {
   router.get("/runs/:id/task-stages", async (req, res) => {
     const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
     const query = req.query as Record<string, unknown>;
-    const page = parsePage(query);
+    const page = parseListPage(query);
     const { meta, links } = paginate(page, 0, `${deps.publicUrl}/api/v2/runs/${run.id}/task-stages`, flattenQuery(query));
     sendDocument(res, 200, { data: [], links, meta });
   });

@@ -1,6 +1,7 @@
 import { Router, type Request } from "express";
 import { auth, runLists, runsRead, type Db } from "@tarmac/db";
 import {
+  isId,
   isRunStatus,
   notFound,
   RUN_OPERATIONS,
@@ -18,6 +19,7 @@ import {
   parseListParam,
   parsePage,
   parseStringParam,
+  type Page,
 } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { organizationRole, principalOf, type Principal } from "../http/auth";
@@ -39,6 +41,7 @@ export async function organizationVisibility(
   principal: Principal,
   organizationName: string,
 ): Promise<{ organization: { id: string; name: string }; visibility: OrganizationVisibility }> {
+  if (organizationName.includes("\u0000")) throw notFound("organization not found");
   const organization = await runsRead.findOrganizationByName(db, organizationName);
   if (!organization) throw notFound("organization not found");
   const role = await organizationRole(db, principal, organization.id);
@@ -64,7 +67,23 @@ export function accessIn(v: OrganizationVisibility, workspaceId: string): Worksp
   return "all" in v ? v.all : (v.byWorkspace.get(workspaceId) ?? null);
 }
 
-const nonEmpty = (list: string[] | undefined): string[] | undefined => (list && list.length > 0 ? list : undefined);
+/** The most pages a list can be walked to; beyond it the offset would overflow the database's integers. */
+const MAX_PAGE_NUMBER = 10_000_000;
+
+/** parsePage, with absurd page numbers clamped so they read as an empty page past the end, not a 500. */
+export function parseListPage(query: Record<string, unknown>): Page {
+  const page = parsePage(query);
+  if (page.number <= MAX_PAGE_NUMBER && Number.isSafeInteger(page.number)) return page;
+  return { ...page, number: MAX_PAGE_NUMBER, offset: (MAX_PAGE_NUMBER - 1) * page.size };
+}
+
+/** PostgreSQL text cannot hold NUL; such a value matches nothing anyway. */
+const clean = (s: string): string => s.replace(/\u0000/g, "");
+
+const nonEmpty = (list: string[] | undefined): string[] | undefined =>
+  list && list.length > 0 ? list.map(clean) : undefined;
+
+const cleanString = (s: string | undefined): string | undefined => (s === undefined ? undefined : clean(s));
 
 /**
  * The filters and searches shared by both run lists. Unknown operations, statuses or status groups
@@ -92,11 +111,11 @@ export function parseRunListFilter(query: Record<string, unknown>, organizationW
     const names = nonEmpty(parseListParam(query, "filter", "workspace_names"));
     if (names) filter.workspaceNames = names;
   }
-  const user = parseStringParam(query, "search", "user");
+  const user = cleanString(parseStringParam(query, "search", "user"));
   if (user) filter.user = user;
-  const commit = parseStringParam(query, "search", "commit");
+  const commit = cleanString(parseStringParam(query, "search", "commit"));
   if (commit) filter.commit = commit;
-  const basic = parseStringParam(query, "search", "basic");
+  const basic = cleanString(parseStringParam(query, "search", "basic"));
   if (basic) filter.basic = basic;
   return filter;
 }
@@ -110,9 +129,11 @@ export function runListsRouter(deps: GatewayDeps): Router {
 
   router.get("/workspaces/:id/runs", async (req, res) => {
     const principal = principalOf(req);
-    const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, String(req.params.id), "read");
+    const workspaceId = String(req.params.id);
+    if (!isId("ws", workspaceId)) throw notFound("workspace not found");
+    const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, workspaceId, "read");
     const query = queryOf(req);
-    const page = parsePage(query);
+    const page = parseListPage(query);
     const { rows, total } = await runLists.listWorkspaceRuns(deps.db, workspace.id, parseRunListFilter(query, false), page);
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
@@ -128,7 +149,7 @@ export function runListsRouter(deps: GatewayDeps): Router {
     const principal = principalOf(req);
     const { organization, visibility } = await organizationVisibility(deps.db, principal, String(req.params.name));
     const query = queryOf(req);
-    const page = parsePage(query);
+    const page = parseListPage(query);
     const { rows, hasMore } = await runLists.listOrganizationRuns(
       deps.db,
       organization.id,

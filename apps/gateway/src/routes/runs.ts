@@ -3,6 +3,7 @@ import { z } from "zod";
 import { subjectsFor } from "@tarmac/contracts";
 import { inTransaction, runsRead, runsWrite, type Tx, type WorkspaceModel } from "@tarmac/db";
 import {
+  isId,
   newId,
   notFound,
   runOperation,
@@ -41,6 +42,8 @@ export async function loadRunForPrincipal(
   minimum: WorkspaceAccess = "read",
   tx?: Tx,
 ): Promise<RunContext> {
+  // Ids that could not have been minted never reach the database (a NUL byte would make it fail).
+  if (!isId("run", runId)) throw notFound("run not found");
   const run = await runsRead.findRun(tx ?? deps.db, runId);
   if (!run) throw notFound("run not found");
   const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, run.workspaceId, minimum, tx);
