@@ -7,6 +7,7 @@ import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { serializeServiceAccount, serializeUser } from "../serializers/users";
+import { GUARDED_PATHS, guardInput } from "../http/input-guard";
 
 /**
  * `GET /account/details`: who the token belongs to. `terraform login` uses it
@@ -15,6 +16,7 @@ import { serializeServiceAccount, serializeUser } from "../serializers/users";
  */
 export function accountRouter(deps: GatewayDeps): Router {
   const r = Router();
+  r.use(GUARDED_PATHS, guardInput);
   r.get("/account/details", async (req, res) => {
     const p = principalOf(req);
     switch (p.kind) {
@@ -77,7 +79,7 @@ const createUserBody = jsonApiDocument(
   "users",
   z.object({
     username: resourceName(90),
-    email: z.email("Email is invalid"),
+    email: z.email("Email is invalid").max(254),
     "is-admin": z.boolean().optional(),
     "is-service-account": z.boolean().optional(),
   }),

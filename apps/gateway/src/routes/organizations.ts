@@ -9,21 +9,22 @@ import { invalidAttribute, jsonApiDocument, parseBody, pathParam, resourceName, 
 import { sendDocument, sendEmpty } from "../http/respond";
 import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
 import { serializeEntitlementSet, serializeOrganization } from "../serializers/organizations";
+import { GUARDED_PATHS, guardInput } from "../http/input-guard";
 
 const NAME_MAX = 90;
 
 const orgAttributes = z.object({
   name: resourceName(NAME_MAX).optional(),
-  email: z.email("Email is invalid").optional(),
-  "session-timeout": z.number().int().positive().nullable().optional(),
-  "session-remember": z.number().int().positive().nullable().optional(),
+  email: z.email("Email is invalid").max(254).optional(),
+  "session-timeout": z.number().int().positive().max(1_000_000).nullable().optional(),
+  "session-remember": z.number().int().positive().max(1_000_000).nullable().optional(),
   "collaborator-auth-policy": z.enum(["password", "two_factor_mandatory"]).optional(),
   "cost-estimation-enabled": z.boolean().optional(),
   /** Tarmac-only: how many runs of the organization may be active at once. */
   "tarmac-run-concurrency": z.number().int().min(1).max(10_000).optional(),
 });
 
-const createBody = jsonApiDocument("organizations", orgAttributes.extend({ name: resourceName(NAME_MAX), email: z.email("Email is invalid") }));
+const createBody = jsonApiDocument("organizations", orgAttributes.extend({ name: resourceName(NAME_MAX), email: z.email("Email is invalid").max(254) }));
 const updateBody = jsonApiDocument("organizations", orgAttributes);
 
 function settingsFrom(a: z.infer<typeof orgAttributes>): organizationsRepo.OrganizationSettings {
@@ -42,6 +43,7 @@ const nameTaken = () => invalidAttribute("Name has already been taken", "/data/a
 
 export function organizationsRouter(deps: GatewayDeps): Router {
   const r = Router();
+  r.use(GUARDED_PATHS, guardInput);
 
   // Any user may create an organization and becomes its owner (HCP); team and organization tokens may not.
   r.post("/organizations", async (req, res) => {

@@ -2,7 +2,7 @@ import { Router, type Request } from "express";
 import { z } from "zod";
 import { inTransaction, organizationsRepo, teamsRepo, usersRepo } from "@tarmac/db";
 import { notFound, TarmacError, WORKSPACE_ACCESS_LEVELS } from "@tarmac/domain";
-import { addIncluded, flattenQuery, paginate, parseInclude, parseListParam, parsePage, parseStringParam, type Resource } from "@tarmac/jsonapi";
+import { addIncluded, flattenQuery, paginate, parseInclude, parseListParam, parsePage, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, jsonApiDocument, parseBody, pathParam, relationshipTo, resourceName, withUniqueAs } from "../http/request-body";
@@ -15,6 +15,7 @@ import {
 } from "../http/workspace-access";
 import { serializeTeam, serializeTeamWorkspace } from "../serializers/teams";
 import { serializeUser } from "../serializers/users";
+import { GUARDED_PATHS, guardInput } from "../http/input-guard";
 
 const organizationAccess = z
   .object({ "manage-workspaces": z.boolean().optional() })
@@ -102,6 +103,7 @@ async function resolveUsers(deps: GatewayDeps, refs: string[]): Promise<string[]
 
 export function teamsRouter(deps: GatewayDeps): Router {
   const r = Router();
+  r.use(GUARDED_PATHS, guardInput);
 
   r.post("/organizations/:name/teams", async (req, res) => {
     const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });
@@ -123,7 +125,7 @@ export function teamsRouter(deps: GatewayDeps): Router {
     const ctx = await loadOrganizationForPrincipal(deps, p, name);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
-    const names = parseListParam(query, "filter", "names") ?? parseStringParam(query, "q", "")?.split(",");
+    const names = parseListParam(query, "filter", "names");
     const { items, total } = await teamsRepo.listTeamViews(deps.db, {
       organizationId: ctx.organization.id,
       ...(ctx.role === "owner" ? {} : { visibleWithTeamIds: ctx.teamIds }),
