@@ -1,5 +1,6 @@
 import { phaseJob } from "@tarmac/contracts";
 import type { PhaseJobProcessor } from "@tarmac/queues";
+import { extractTraceContext, withSpan } from "@tarmac/telemetry";
 import { runPhaseJob, type PhaseServiceDeps } from "./phase-service";
 
 /**
@@ -11,10 +12,20 @@ import { runPhaseJob, type PhaseServiceDeps } from "./phase-service";
 export function createPhaseProcessor(deps: PhaseServiceDeps): PhaseJobProcessor {
   return async (job, signal) => {
     const payload = phaseJob.parse(job.data);
-    await runPhaseJob(
-      deps,
-      { runId: payload.runId, phase: payload.phase, jobUrl: payload.jobUrl, attempt: job.timestamp + job.attemptsMade },
-      signal,
+    // The job continues the trace of the scheduler decision that enqueued it.
+    const parent = extractTraceContext(payload.traceparent ? { traceparent: payload.traceparent } : {});
+    await withSpan(
+      `${payload.phase} job`,
+      { "tarmac.run_id": payload.runId, "tarmac.phase": payload.phase },
+      async () => {
+        const outcome = await runPhaseJob(
+          deps,
+          { runId: payload.runId, phase: payload.phase, jobUrl: payload.jobUrl, attempt: job.timestamp + job.attemptsMade },
+          signal,
+        );
+        return outcome.kind;
+      },
+      parent,
     );
   };
 }

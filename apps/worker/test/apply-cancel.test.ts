@@ -54,6 +54,34 @@ describe("apply jobs", () => {
   });
 });
 
+describe("apply cancel", () => {
+  it("interrupts a slow apply on SIGINT, reports canceled, and keeps what terraform saved", async () => {
+    const f = await planRun({
+      files: {
+        "main.tf": `resource "null_resource" "a" {}\nresource "null_resource" "b" {}\n`,
+        "terraform-double.json": JSON.stringify({ apply: { seconds: 8 } }),
+      },
+    });
+    await env.db.run.update({ where: { id: f.runId }, data: { status: "applying" } });
+    await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "apply", jobUrl: env.jobUrl(f.runId) });
+    await waitFor(
+      async () => ((await env.redis.getBuffer(liveLogKey(f.applyId)))?.toString("utf8").includes("Creation complete") ? true : undefined),
+      { timeoutMs: 15_000, what: "the first resource to be created" },
+    );
+    publishSignal(env.nc, env.subjects, { runId: f.runId, phase: "apply", signal: "SIGINT" });
+    const final = await env.waitForFinal(f.runId, "apply", 20_000);
+    expect(final.kind).toBe("canceled");
+    const apply = await env.db.apply.findUniqueOrThrow({ where: { runId: f.runId } });
+    expect((await blobText(env.db, apply.logBlobId))!.toString("utf8").endsWith("\x03")).toBe(true);
+    // The resource created before the interrupt is recorded as state; the other one is not.
+    const ws = await env.db.workspace.findUniqueOrThrow({ where: { id: f.workspaceId }, include: { currentStateVersion: true } });
+    const state = JSON.parse((await blobText(env.db, ws.currentStateVersion?.stateBlobId))!.toString("utf8")) as {
+      resources: Array<{ type: string; name: string }>;
+    };
+    expect(state.resources.map((r) => `${r.type}.${r.name}`)).toEqual(["null_resource.a"]);
+  }, 60_000);
+});
+
 describe("signals and failures", () => {
   it("ends a slow plan with canceled when a SIGINT arrives on NATS", async () => {
     const f = await createRunFixture(env, {
