@@ -138,6 +138,8 @@ describe("cancel and force-cancel", () => {
       const run = await getRun(id);
       expect([status, run.attributes.status]).toEqual([status, "canceled"]);
       expect(run.attributes["canceled-at"]).toEqual(expect.any(String));
+      expect(Date.parse(run.attributes["force-cancel-available-at"])).toBeGreaterThan(Date.now());
+      expect(run.attributes.actions["is-force-cancelable"]).toBe(false);
       expect(run.relationships["canceled-by"].data).toMatchObject({ type: "users" });
       expect((await actionEvents(id)).map((e) => (e.payload as { action: string }).action)).toEqual(["cancel"]);
     }

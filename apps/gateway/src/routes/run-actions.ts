@@ -146,7 +146,21 @@ export function runActionsRouter(deps: GatewayDeps): Router {
       await record(tx, input, "cancel_requested", "Run cancel requested");
       return;
     }
-    await endRun(tx, run, "canceled", at, { canceledAt: at, canceledById: input.actorId }, false);
+    // The cancel-request timestamps are recorded here too: go-tfe's tests expect
+    // force-cancel-available-at in the future right after cancelling a pending run (notes §7.3).
+    await endRun(
+      tx,
+      run,
+      "canceled",
+      at,
+      {
+        canceledAt: at,
+        canceledById: input.actorId,
+        cancelRequestedAt: run.cancelRequestedAt ?? at,
+        forceCancelAvailableAt: run.forceCancelAvailableAt ?? forceCancelAvailableAt(at, deps.env.TARMAC_FORCE_CANCEL_COOL_OFF_MS),
+      },
+      false,
+    );
     await record(tx, input, "canceled", "Run canceled");
   }
 
