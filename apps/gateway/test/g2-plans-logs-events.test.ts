@@ -274,5 +274,9 @@ describe("run events, comments and task stages", () => {
     expect(res.body.data).toEqual([]);
     expect(res.body.meta.pagination).toMatchObject({ "total-count": 0, "current-page": 1 });
     expect((await env.admin.get(`/task-stages/ts-doesNotExist12345`)).status).toBe(404);
+    const checks = await env.admin.get(`/runs/${run.id}/policy-checks`);
+    expect(checks.status).toBe(200);
+    expect(checks.body.data).toEqual([]);
+    expect((await env.admin.get(`/runs/run-doesNotExist12345/task-stages`)).status).toBe(404);
   });
 });

@@ -12,7 +12,7 @@ import {
   type TokenKind,
   type WorkspaceAccess,
 } from "@tarmac/domain";
-import { addIncluded, parseInclude, type Resource } from "@tarmac/jsonapi";
+import { addIncluded, flattenQuery, paginate, parseInclude, parsePage, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
 import { checkHclLiteral } from "../http/hcl-literal";
@@ -315,6 +315,15 @@ export function runsRouter(deps: GatewayDeps): Router {
   router.get("/runs/:id", async (req, res) => {
     const ctx = await loadRunForPrincipal(deps, principalOf(req), req.params.id);
     await sendRun(deps, req, res, 200, ctx);
+  });
+
+  // Policy checks are not run: the list is empty, which keeps the CLI from polling (notes §0.10).
+  router.get("/runs/:id/policy-checks", async (req, res) => {
+    const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
+    const query = req.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const { meta, links } = paginate(page, 0, `${deps.publicUrl}/api/v2/runs/${run.id}/policy-checks`, flattenQuery(query));
+    sendDocument(res, 200, { data: [], links, meta });
   });
 
   return router;
