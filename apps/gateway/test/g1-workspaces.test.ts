@@ -273,6 +273,38 @@ describe("workspace access by token kind and level", () => {
   });
 });
 
+describe("workspace tags", () => {
+  it("lists, adds by name or id, and removes tags", async () => {
+    const id = await createWorkspace(owner.client, org, unique("tagged"), { "tag-names": ["app"] });
+    const add = await owner.client.post(`/workspaces/${id}/relationships/tags`, {
+      data: [
+        { type: "tags", attributes: { name: "Prod" } },
+        { type: "tags", id: "tag-web" },
+        { type: "tags", attributes: { name: "app" } },
+      ],
+    });
+    expect(add.status).toBe(204);
+    const listed = await owner.client.get(`/workspaces/${id}/relationships/tags`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((t: any) => [t.type, t.attributes.name])).toEqual([
+      ["tags", "app"],
+      ["tags", "prod"],
+      ["tags", "web"],
+    ]);
+    expect(listed.body.meta.pagination["total-count"]).toBe(3);
+    const removed = await owner.client.request("DELETE", `/workspaces/${id}/relationships/tags`, { data: [{ type: "tags", attributes: { name: "app" } }] });
+    expect(removed.status).toBe(204);
+    expect((await owner.client.get(`/workspaces/${id}`)).body.data.attributes["tag-names"]).toEqual(["prod", "web"]);
+    const bad = await owner.client.post(`/workspaces/${id}/relationships/tags`, { data: [{ type: "tags", attributes: { name: "has space" } }] });
+    expect(bad.status).toBe(422);
+    const reader = await memberWithAccess(env, owner.client, org, id, "read");
+    expect((await reader.client.get(`/workspaces/${id}/relationships/tags`)).status).toBe(200);
+    expect((await reader.client.post(`/workspaces/${id}/relationships/tags`, { data: [{ type: "tags", attributes: { name: "x" } }] })).status).toBe(404);
+    expect((await owner.client.get(`/workspaces/${id}/tag-bindings`)).body).toEqual({ data: [] });
+    expect((await owner.client.get(`/workspaces/${id}/effective-tag-bindings`)).body).toEqual({ data: [] });
+  });
+});
+
 describe("workspace safe-delete", () => {
   it("deletes an empty workspace and refuses one that manages resources or is locked", async () => {
     const empty = unique("empty");

@@ -74,6 +74,36 @@ const lockBody = z
   .nullable()
   .optional();
 
+const tagName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9:_-]+$/, "Tag names may contain letters, numbers, :, - and _");
+
+// go-tfe sends tags by name ({"type":"tags","attributes":{"name":…}}) or by id.
+const tagsBody = z.object({
+  data: z
+    .array(
+      z.object({
+        type: z.literal("tags"),
+        id: z.string().optional(),
+        attributes: z.object({ name: tagName }).optional(),
+      }),
+    )
+    .min(1, "at least one tag is required"),
+});
+
+/** Tags have no rows of their own: the id is derived from the name. */
+const TAG_ID_PREFIX = "tag-";
+
+function tagNamesOf(body: z.infer<typeof tagsBody>): string[] {
+  return body.data.map((t, i) => {
+    const name = t.attributes?.name ?? (t.id?.startsWith(TAG_ID_PREFIX) ? t.id.slice(TAG_ID_PREFIX.length) : undefined);
+    if (!name || !tagName.safeParse(name).success) throw invalidAttribute("Tag name or id is required", `/data/${i}`);
+    return name.toLowerCase();
+  });
+}
+
 function settingsFrom(a: WorkspaceAttributes): workspacesRepo.WorkspaceSettings {
   const s: workspacesRepo.WorkspaceSettings = {};
   if (a.name !== undefined) s.name = a.name;
@@ -279,6 +309,45 @@ export function workspacesRouter(deps: GatewayDeps): Router {
 
   r.post("/workspaces/:id/actions/safe-delete", safeDestroy);
   r.post("/organizations/:org/workspaces/:name/actions/safe-delete", safeDestroy);
+  r.get("/workspaces/:id/relationships/tags", async (req, res) => {
+    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"));
+    const query = req.query as Record<string, unknown>;
+    const page = parsePage(query);
+    const names = [...workspace.tagNames].sort();
+    sendDocument(res, 200, {
+      data: names.slice(page.offset, page.offset + page.size).map((name) => ({
+        id: `${TAG_ID_PREFIX}${name}`,
+        type: "tags",
+        attributes: { name, "instance-count": 1 },
+      })),
+      ...paginate(page, names.length, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/relationships/tags`, flattenQuery(query)),
+    });
+  });
+
+  const changeTags = (add: boolean) => async (req: Request, res: Response) => {
+    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"), "admin");
+    const names = tagNamesOf(parseBody(tagsBody, req.body));
+    await inTransaction(deps.db, async (tx) => {
+      if (!(await lockWorkspaceForUpdate(tx, loaded.workspace.id))) throw notFound();
+      const ws = await workspacesRepo.findWorkspaceView(tx, loaded.workspace.id);
+      if (!ws) throw notFound();
+      const next = add ? [...new Set([...ws.tagNames, ...names])] : ws.tagNames.filter((t) => !names.includes(t));
+      await workspacesRepo.setTagNames(tx, ws.id, next);
+    });
+    sendEmpty(res, 204);
+  };
+  r.post("/workspaces/:id/relationships/tags", changeTags(true));
+  r.delete("/workspaces/:id/relationships/tags", changeTags(false));
+
+  // Key/value tag bindings are not stored; the CLI's tag lookups get an empty list rather than an error.
+  const noTagBindings = async (req: Request, res: Response) => {
+    await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"));
+    sendDocument(res, 200, { data: [] });
+  };
+  r.get("/workspaces/:id/tag-bindings", noTagBindings);
+  r.get("/workspaces/:id/relationships/tag-bindings", noTagBindings);
+  r.get("/workspaces/:id/effective-tag-bindings", noTagBindings);
+
   r.get("/organizations/:org/workspaces/:name", show);
   r.get("/workspaces/:id", show);
   r.patch("/organizations/:org/workspaces/:name", update);

@@ -1,6 +1,6 @@
 import type { teamsRepo } from "@tarmac/db";
 import type { WorkspaceAccess } from "@tarmac/domain";
-import { toMany, toOne, time, type Resource } from "@tarmac/jsonapi";
+import { toMany, toOne, type Resource } from "@tarmac/jsonapi";
 
 const ORG_ACCESS_KEYS = [
   "manage-policies",
@@ -87,7 +87,6 @@ export function serializeTeamWorkspace(tws: teamsRepo.TeamWorkspaceView): Resour
       access: tws.access,
       ...accessDetails(tws.access),
       "policy-overrides": false,
-      "created-at": time(tws.createdAt),
     },
     relationships: {
       team: toOne("teams", tws.teamId, `/api/v2/teams/${tws.teamId}`),

@@ -150,3 +150,8 @@ export async function setManualLock(tx: Tx, workspaceId: string, lock: ManualLoc
       : { locked: false, lockedReason: null, lockedByUserId: null, lockedByTeamId: null, lockedAt: null },
   });
 }
+
+/** Replaces a workspace's tag names; the caller holds the row lock. */
+export async function setTagNames(tx: Tx, workspaceId: string, tagNames: string[]): Promise<void> {
+  await tx.workspace.update({ where: { id: workspaceId }, data: { tagNames } });
+}
