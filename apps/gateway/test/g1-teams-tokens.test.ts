@@ -290,10 +290,14 @@ describe("team and organization tokens", () => {
     expect((await second.get(`/organizations/${org}`)).status).toBe(401);
   });
 
-  it("gives an owners-team token owner powers and a plain team token member powers", async () => {
+  it("gives owners-team and organization tokens owner powers, and a plain team token member powers", async () => {
     const teams = await owner.client.get(`/organizations/${org}/teams?filter[names]=owners`);
     const ownersToken = await teamToken(owner.client, teams.body.data[0].id);
     expect((await ownersToken.post(`/organizations/${org}/teams`, { data: { type: "teams", attributes: { name: unique("by-owners") } } })).status).toBe(201);
+    const byOrgToken = await (await organizationToken(owner.client, org)).post(`/organizations/${org}/teams`, {
+      data: { type: "teams", attributes: { name: unique("by-org-token") } },
+    });
+    expect(byOrgToken.status).toBe(201);
     const plain = await teamToken(owner.client, await createTeam(owner.client, org));
     expect((await plain.post(`/organizations/${org}/teams`, { data: { type: "teams", attributes: { name: unique("by-plain") } } })).status).toBe(404);
   });
