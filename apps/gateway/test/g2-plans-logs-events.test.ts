@@ -185,9 +185,13 @@ describe("GET /runs/:id includes", () => {
     expect(res.status).toBe(200);
     const byType = Object.fromEntries(res.body.included.map((r: any) => [r.type, r]));
     expect(Object.keys(byType).sort()).toEqual(["applies", "configuration-versions", "plans", "users", "workspaces"]);
-    expect(byType["configuration-versions"].relationships["ingress-attributes"]).toEqual({ data: null });
+    expect(byType["configuration-versions"].relationships["ingress-attributes"].data).toBeNull();
     expect(byType.workspaces.attributes.permissions["can-queue-run"]).toBe(true);
     expect(byType.users.attributes.username).toBe("admin");
+    expect(byType.users.attributes.email).toBe("admin@tarmac.local");
+    const reader = await userWithAccess(env.db, org.id, wsId, "read");
+    const asReader = await new ApiClient(env.gateway.url, reader.token).get(`/runs/${run.id}?include=created_by`);
+    expect(asReader.body.included[0].attributes.email).toBeNull();
     expect(res.body.data.relationships["cost-estimate"].data).toBeNull();
   });
 

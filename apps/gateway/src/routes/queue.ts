@@ -5,7 +5,7 @@ import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { accessIn, organizationVisibility, parseListPage, visibleWorkspaceIds } from "./run-lists";
-import { buildRunDocuments, tokenKindOf } from "./runs";
+import { buildRunDocuments } from "./runs";
 
 /**
  * The organization's execution queue and capacity. The CLI and the tfe provider poll both while a
@@ -24,7 +24,7 @@ export function queueRouter(deps: GatewayDeps): Router {
     const { rows, total, positions } = await runLists.listOrganizationQueue(deps.db, organization.id, visibleWorkspaceIds(visibility), page);
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
-      tokenKind: tokenKindOf(principal),
+      principal,
       accessOf: (run) => accessIn(visibility, run.workspaceId),
       positions,
     });

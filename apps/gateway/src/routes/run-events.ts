@@ -4,13 +4,12 @@ import { inTransaction, runEventsRepo, runsRead } from "@tarmac/db";
 import { isId, newId, notFound } from "@tarmac/domain";
 import { addIncluded, flattenQuery, paginate, parseInclude, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, principalOf, refuseOrganizationToken } from "../http/auth";
+import { actingUserId, principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { serializeComment } from "../serializers/comments";
 import { serializeRunEvent } from "../serializers/run-events";
-import { serializeUser } from "../serializers/runs";
 import { parseListPage } from "./run-lists";
-import { loadRunForPrincipal, zodToUnprocessable } from "./runs";
+import { loadRunForPrincipal, serializeUserFor, zodToUnprocessable } from "./runs";
 
 const createCommentBody = z.object({
   data: z.object({
@@ -26,11 +25,15 @@ const createCommentBody = z.object({
 export function runEventsRouter(deps: GatewayDeps): Router {
   const router = Router();
 
-  async function includedFor(events: readonly { actorId: string | null; commentId: string | null }[], include: Set<string>): Promise<Resource[]> {
+  async function includedFor(
+    principal: Principal,
+    events: readonly { actorId: string | null; commentId: string | null }[],
+    include: Set<string>,
+  ): Promise<Resource[]> {
     const included: Resource[] = [];
     if (include.has("actor")) {
       const users = await runsRead.findUsers(deps.db, events.map((e) => e.actorId));
-      addIncluded(included, users.map(serializeUser));
+      addIncluded(included, users.map(serializeUserFor(principal)));
     }
     if (include.has("comment")) {
       const ids = events.map((e) => e.commentId).filter((c): c is string => typeof c === "string");
@@ -41,11 +44,12 @@ export function runEventsRouter(deps: GatewayDeps): Router {
   }
 
   router.get("/runs/:id/run-events", async (req, res) => {
-    const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
+    const principal = principalOf(req);
+    const { run } = await loadRunForPrincipal(deps, principal, String(req.params.id));
     const query = req.query as Record<string, unknown>;
     const page = parseListPage(query);
     const { rows, total } = await runEventsRepo.listRunEvents(deps.db, run.id, page);
-    const included = await includedFor(rows, parseInclude(query));
+    const included = await includedFor(principal, rows, parseInclude(query));
     const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/runs/${run.id}/run-events`, flattenQuery(query));
     sendDocument(res, 200, { data: rows.map(serializeRunEvent), ...(included.length > 0 ? { included } : {}), links, meta });
   });
@@ -55,8 +59,9 @@ export function runEventsRouter(deps: GatewayDeps): Router {
     if (!isId("re", eventId)) throw notFound("run event not found");
     const event = await runEventsRepo.findRunEvent(deps.db, eventId);
     if (!event) throw notFound("run event not found");
-    await loadRunForPrincipal(deps, principalOf(req), event.runId);
-    const included = await includedFor([event], parseInclude(req.query as Record<string, unknown>));
+    const principal = principalOf(req);
+    await loadRunForPrincipal(deps, principal, event.runId);
+    const included = await includedFor(principal, [event], parseInclude(req.query as Record<string, unknown>));
     sendDocument(res, 200, { data: serializeRunEvent(event), ...(included.length > 0 ? { included } : {}) });
   });
 

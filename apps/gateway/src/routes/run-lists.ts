@@ -25,7 +25,7 @@ import type { GatewayDeps } from "../deps";
 import { organizationRole, principalOf, type Principal } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { loadWorkspaceForPrincipal } from "../http/workspace-access";
-import { buildRunDocuments, tokenKindOf } from "./runs";
+import { buildRunDocuments } from "./runs";
 
 const RANK: Record<WorkspaceAccess, number> = { read: 1, plan: 2, write: 3, admin: 4 };
 
@@ -137,7 +137,7 @@ export function runListsRouter(deps: GatewayDeps): Router {
     const { rows, total } = await runLists.listWorkspaceRuns(deps.db, workspace.id, parseRunListFilter(query, false), page);
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
-      tokenKind: tokenKindOf(principal),
+      principal,
       accessOf: () => access,
     });
     const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/runs`, flattenQuery(query));
@@ -159,7 +159,7 @@ export function runListsRouter(deps: GatewayDeps): Router {
     );
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
-      tokenKind: tokenKindOf(principal),
+      principal,
       accessOf: (run) => accessIn(visibility, run.workspaceId),
     });
     const base = `${deps.publicUrl}/api/v2/organizations/${encodeURIComponent(organization.name)}/runs`;

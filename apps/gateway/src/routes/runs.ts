@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { subjectsFor } from "@tarmac/contracts";
-import { inTransaction, runsRead, runsWrite, type Tx, type WorkspaceModel } from "@tarmac/db";
+import { inTransaction, runsRead, runsWrite, type Tx, type UserModel, type WorkspaceModel } from "@tarmac/db";
 import {
   isId,
   newId,
@@ -21,12 +21,9 @@ import { loadWorkspaceForPrincipal } from "../http/workspace-access";
 import { serializeApply } from "../serializers/applies";
 import { serializeCostEstimate } from "../serializers/cost-estimates";
 import { serializePlan } from "../serializers/plans";
-import {
-  serializeIncludedConfigurationVersion,
-  serializeRun,
-  serializeUser,
-  type RunRow,
-} from "../serializers/runs";
+import { serializeConfigurationVersion } from "../serializers/configuration-versions";
+import { serializeRun, type RunRow } from "../serializers/runs";
+import { serializeUser } from "../serializers/users";
 import { serializeWorkspace } from "../serializers/workspaces";
 
 export type RunContext = { run: RunRow; workspace: WorkspaceModel & { organizationId: string }; access: WorkspaceAccess };
@@ -54,6 +51,13 @@ export function tokenKindOf(p: Principal): TokenKind {
   return p.kind;
 }
 
+/** Users as the principal may see them: the email only to themself and to site admins. */
+export function serializeUserFor(principal: Principal) {
+  const selfId = principal.kind === "user" ? principal.user.id : null;
+  const isSiteAdmin = principal.kind === "user" && principal.user.isSiteAdmin;
+  return (user: UserModel) => serializeUser(user, { showEmail: isSiteAdmin || user.id === selfId, isSelf: user.id === selfId });
+}
+
 /** Include paths a run accepts; anything else is ignored, never a 400 (notes §0.3). */
 function wants(include: Set<string>, path: string): boolean {
   if (include.has(path)) return true;
@@ -63,7 +67,7 @@ function wants(include: Set<string>, path: string): boolean {
 
 export interface RunDocumentOptions {
   include: Set<string>;
-  tokenKind: TokenKind;
+  principal: Principal;
   /** Access on each run's workspace (permissions, and the workspace include). */
   accessOf: (run: RunRow) => WorkspaceAccess | null;
   /** The organization queue reports its own positions. */
@@ -81,11 +85,12 @@ export async function buildRunDocuments(
 ): Promise<{ data: Resource[]; included: Resource[] }> {
   const db = deps.db;
   const now = deps.now();
+  const tokenKind = tokenKindOf(opts.principal);
   const extras = await runsRead.loadRunExtras(db, runs);
   const data = runs.map((run) => {
     const e = extras.get(run.id)!;
     const positionInQueue = opts.positions ? (opts.positions.get(run.id) ?? 0) : e.positionInQueue;
-    return serializeRun(run, { ...e, positionInQueue }, { access: opts.accessOf(run), tokenKind: opts.tokenKind, now });
+    return serializeRun(run, { ...e, positionInQueue }, { access: opts.accessOf(run), tokenKind, now });
   });
   const included: Resource[] = [];
   const { include } = opts;
@@ -102,7 +107,7 @@ export async function buildRunDocuments(
   }
   if (wants(include, "created_by")) {
     const users = await runsRead.findUsers(db, runs.map((r) => r.createdById));
-    addIncluded(included, users.map(serializeUser));
+    addIncluded(included, users.map(serializeUserFor(opts.principal)));
   }
   if (wants(include, "cost_estimate")) {
     const estimates = await runsRead.findCostEstimates(db, runIds);
@@ -110,14 +115,14 @@ export async function buildRunDocuments(
   }
   if (wants(include, "configuration_version")) {
     const cvs = await runsRead.findConfigurationVersions(db, runs.map((r) => r.configurationVersionId));
-    addIncluded(included, cvs.map(serializeIncludedConfigurationVersion));
+    addIncluded(included, cvs.map((cv) => serializeConfigurationVersion(cv)));
   }
   if (wants(include, "workspace")) {
     const views = await runsRead.findWorkspaceViews(db, runs.map((r) => r.workspaceId));
     const accessByWorkspace = new Map(runs.map((r) => [r.workspaceId, opts.accessOf(r)]));
     addIncluded(
       included,
-      views.map((ws) => serializeWorkspace(ws, { access: accessByWorkspace.get(ws.id) ?? null, tokenKind: opts.tokenKind })),
+      views.map((ws) => serializeWorkspace(ws, { access: accessByWorkspace.get(ws.id) ?? null, tokenKind })),
     );
   }
   // task_stages, tf_policy_evaluations and configuration_version.ingress_attributes have nothing to include.
@@ -128,7 +133,7 @@ export async function sendRun(deps: GatewayDeps, req: Request, res: Response, st
   const principal = principalOf(req);
   const { data, included } = await buildRunDocuments(deps, [ctx.run], {
     include: parseInclude(req.query as Record<string, unknown>),
-    tokenKind: tokenKindOf(principal),
+    principal,
     accessOf: () => ctx.access,
   });
   sendDocument(res, status, { data: data[0], ...(included.length > 0 ? { included } : {}) });

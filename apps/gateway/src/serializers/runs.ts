@@ -1,4 +1,4 @@
-import type { ConfigurationVersionModel, runsRead, UserModel } from "@tarmac/db";
+import type { runsRead } from "@tarmac/db";
 import {
   applyIdFor,
   planIdFor,
@@ -104,47 +104,5 @@ export function serializeRun(run: RunRow, extras: RunExtras, ctx: RunSerializeCo
       comments: toMany("comments", extras.commentIds, `${self}/comments`),
     },
     links: { self },
-  };
-}
-
-/** The `users` resource for run includes (created_by, actors): public facts only. */
-export function serializeUser(user: UserModel): Resource {
-  return {
-    id: user.id,
-    type: "users",
-    attributes: {
-      username: user.username,
-      "is-service-account": user.isServiceAccount,
-      "avatar-url": null,
-      "v2-only": true,
-      "is-site-admin": user.isSiteAdmin,
-      permissions: { "can-create-organizations": false, "can-change-email": false, "can-change-username": false },
-    },
-    relationships: {},
-    links: { self: `/api/v2/users/${user.id}` },
-  };
-}
-
-/**
- * The configuration version as a run includes it. `ingress-attributes` is null: API uploads carry
- * no VCS data, and a null relationship includes nothing.
- */
-export function serializeIncludedConfigurationVersion(cv: ConfigurationVersionModel): Resource {
-  return {
-    id: cv.id,
-    type: "configuration-versions",
-    attributes: {
-      "auto-queue-runs": cv.autoQueueRuns,
-      error: cv.error,
-      "error-message": cv.errorMessage,
-      source: cv.source,
-      speculative: cv.speculative,
-      provisional: cv.provisional,
-      status: cv.status,
-      "status-timestamps": (cv.statusTimestamps ?? {}) as Record<string, string>,
-      "changed-files": [],
-    },
-    relationships: { "ingress-attributes": { data: null } },
-    links: { self: `/api/v2/configuration-versions/${cv.id}` },
   };
 }
