@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { createTestDatabase, freePort, REPO_ROOT, waitFor, type TestDatabase } from "@tarmac/testing";
+
+/**
+ * The README's first command: `npm start` prepares the checkout and runs the
+ * gateway, the scheduler and a worker with prefixed logs; SIGINT (Ctrl-C)
+ * stops all three cleanly.
+ */
+describe("npm start", () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it("serves the API with the admin token, runs all three processes, and stops them on Ctrl-C", async () => {
+    const port = await freePort();
+    const prefix = `start${Date.now()}`;
+    const child = spawn("npm", ["start"], {
+      cwd: REPO_ROOT,
+      detached: true,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        TARMAC_ADMIN_TOKEN: "start-test-token",
+        TARMAC_NATS_PREFIX: prefix,
+        TARMAC_QUEUE_PREFIX: prefix,
+        HEALTH_PORT: "0",
+        TARMAC_TERRAFORM_BIN: path.join(REPO_ROOT, "packages/terraform/test/terraform-double/terraform"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      const ping = await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/api/v2/ping`).catch(() => null);
+          return res ?? undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 250, what: "the gateway to answer /api/v2/ping" },
+      );
+      expect(ping.status).toBe(204);
+      expect(ping.headers.get("tfp-api-version")).toBeTruthy();
+      const me = await fetch(`http://127.0.0.1:${port}/api/v2/account/details`, {
+        headers: { Authorization: "Bearer start-test-token" },
+      });
+      expect(me.status).toBe(200);
+      await waitFor(() => (/\[scheduler\]/.test(output) && /\[worker\]/.test(output) ? true : undefined), {
+        timeoutMs: 60_000,
+        what: "prefixed scheduler and worker logs",
+      });
+    } finally {
+      // Ctrl-C reaches the whole foreground process group.
+      process.kill(-child.pid!, "SIGINT");
+    }
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("timeout"), 30_000))]);
+    child.stdout.destroy();
+    child.stderr.destroy();
+    expect(code).not.toBe("timeout");
+    expect(output).not.toMatch(/exited with code [1-9]/);
+    const res = await fetch(`http://127.0.0.1:${port}/api/v2/ping`).catch(() => null);
+    expect(res).toBeNull();
+  }, 180_000);
+});
