@@ -153,6 +153,16 @@ describe("POST /runs", () => {
     expect(explicit.status).toBe(201);
   });
 
+  it("refuses a destroy plan on a workspace that does not allow them", async () => {
+    const ws = await createWorkspace(env.db, org.id);
+    await createConfigurationVersion(env.db, ws.id);
+    await env.db.workspace.update({ where: { id: ws.id }, data: { allowDestroyPlan: false } });
+    const res = await env.admin.post("/runs", runBody(ws.id, { "is-destroy": true }));
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].source.pointer).toBe("/data/attributes/is-destroy");
+    expect((await env.admin.post("/runs", runBody(ws.id))).status).toBe(201);
+  });
+
   it("stores every create option and derives the operation", async () => {
     const ws = await createWorkspace(env.db, org.id);
     await createConfigurationVersion(env.db, ws.id);
@@ -254,6 +264,17 @@ describe("POST /runs", () => {
         const res = await new ApiClient(env.gateway.url, token).post("/runs", runBody(ws.id));
         expect([level, res.status]).toEqual([level, status]);
       }
+    });
+
+    it("never auto-applies a run queued by someone who cannot apply", async () => {
+      const autoWs = await createWorkspace(env.db, org.id, { autoApply: true });
+      await createConfigurationVersion(env.db, autoWs.id);
+      const planner = await userWithAccess(env.db, org.id, autoWs.id, "plan");
+      const asPlanner = new ApiClient(env.gateway.url, planner.token);
+      expect((await asPlanner.post("/runs", runBody(autoWs.id))).body.data.attributes["auto-apply"]).toBe(false);
+      expect((await asPlanner.post("/runs", runBody(autoWs.id, { "auto-apply": true }))).body.data.attributes["auto-apply"]).toBe(false);
+      const writer = await userWithAccess(env.db, org.id, autoWs.id, "write");
+      expect((await new ApiClient(env.gateway.url, writer.token).post("/runs", runBody(autoWs.id))).body.data.attributes["auto-apply"]).toBe(true);
     });
 
     it("404s a user of another organization and an organization token; accepts team tokens with plan access", async () => {

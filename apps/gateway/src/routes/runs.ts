@@ -3,6 +3,7 @@ import { z } from "zod";
 import { subjectsFor } from "@tarmac/contracts";
 import { inTransaction, runsRead, runsWrite, type Tx, type UserModel, type WorkspaceModel } from "@tarmac/db";
 import {
+  canApplyRuns,
   isId,
   newId,
   notFound,
@@ -221,11 +222,16 @@ export interface RunConfigurationVersion {
 }
 
 export interface NewRunInput {
-  workspace: Pick<WorkspaceModel, "id" | "organizationId" | "autoApply" | "terraformVersion">;
+  workspace: Pick<WorkspaceModel, "id" | "organizationId" | "autoApply" | "terraformVersion" | "allowDestroyPlan">;
   /** Must belong to the workspace's organization (a configuration version of another workspace is a promotion). */
   configurationVersion: RunConfigurationVersion;
   attributes: CreateRunAttributes;
   createdById: string | null;
+  /**
+   * Whether whoever queues the run may apply runs: only then does auto-apply take effect
+   * (notes §7.2). Defaults to true (runs queued by the system, e.g. by an upload).
+   */
+  queuedWithApplyPermission?: boolean;
   /** "tfe-api" unless given ("tfe-configuration-version" for runs queued by an upload). */
   source?: string;
 }
@@ -240,6 +246,11 @@ export function buildNewRun(input: NewRunInput): runsWrite.NewRun {
   if (cv.status !== "uploaded") {
     throw unprocessable(`Configuration version is ${cv.status}, not uploaded`, {
       pointer: "/data/relationships/configuration-version/data/id",
+    });
+  }
+  if (a["is-destroy"] && !workspace.allowDestroyPlan) {
+    throw unprocessable("The workspace does not allow destroy plans (allow-destroy-plan is false)", {
+      pointer: "/data/attributes/is-destroy",
     });
   }
   if (a["is-destroy"] && a["refresh-only"]) {
@@ -269,7 +280,8 @@ export function buildNewRun(input: NewRunInput): runsWrite.NewRun {
     message: a.message ?? "Queued manually via the Terraform Enterprise API",
     ...facts,
     refresh: a.refresh ?? true,
-    autoApply: a["auto-apply"] ?? workspace.autoApply,
+    // A run queued by someone who cannot apply never applies by itself (notes §7.2).
+    autoApply: (a["auto-apply"] ?? workspace.autoApply) && (input.queuedWithApplyPermission ?? true),
     allowConfigGeneration: a["allow-config-generation"] ?? false,
     debuggingMode: a["debugging-mode"] ?? false,
     terraformVersion: a["terraform-version"] ?? workspace.terraformVersion,
@@ -313,6 +325,7 @@ export function runsRouter(deps: GatewayDeps): Router {
       ...(cvData ? { configurationVersionId: cvData.id } : {}),
       attributes: body.data.attributes ?? {},
       createdById: principal.kind === "user" ? principal.user.id : null,
+      queuedWithApplyPermission: canApplyRuns(access),
     });
     await sendRun(deps, req, res, 201, { run, workspace, access });
   });
