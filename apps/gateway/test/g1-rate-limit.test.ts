@@ -47,10 +47,10 @@ describe("per-token rate limit", () => {
 
   it("lets a limited token through again after the reset", async () => {
     const burst = await Promise.all(Array.from({ length: 30 }, () => env.admin.get("/account/details")));
-    const last = burst.filter((r) => r.status === 429).pop();
-    if (!last) throw new Error("the burst was never limited");
-    const waitMs = Math.ceil(Number(last.headers.get("x-ratelimit-reset")) * 1000) + 50;
-    await new Promise((r) => setTimeout(r, waitMs));
+    const resets = burst.filter((r) => r.status === 429).map((r) => Number(r.headers.get("x-ratelimit-reset")));
+    expect(resets.length).toBeGreaterThan(0);
+    // Waiting as long as the header says is what go-tfe does; that must be enough.
+    await new Promise((r) => setTimeout(r, Math.ceil(Math.max(...resets) * 1000) + 50));
     expect((await env.admin.get("/account/details")).status).toBe(200);
   });
 });
