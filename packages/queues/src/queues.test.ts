@@ -116,4 +116,50 @@ describe("phase queues", () => {
     expect(aborted).toBe(true);
     expect(Date.now() - t0).toBeLessThan(3_000);
   });
+
+  it("fails a job whose worker died instead of running it again", async () => {
+    // Its own prefix: the stalled checker runs at most once per interval per queue, and the
+    // other tests' workers use the default interval.
+    const ownPrefix = `${prefix}s`;
+    const own = createPhaseQueues({ connection: REDIS_URL, prefix: ownPrefix });
+    const runId = `run-${randomUUID()}`;
+    const runs: string[] = [];
+    const dying = createPhaseWorker({
+      connection: REDIS_URL,
+      prefix: ownPrefix,
+      phase: "plan",
+      concurrency: 1,
+      lockDuration: 1_000,
+      stalledInterval: 500,
+      processor: (job) => {
+        runs.push(`dying:${job.data.runId}`);
+        return new Promise<void>(() => undefined);
+      },
+    });
+    await enqueuePhaseJob(own, jobFor(runId));
+    await waitFor(() => (runs.length === 1 ? true : undefined), { what: "the job to start" });
+    // A crash: the worker's connections go away without finishing or renewing the lock.
+    await dying.worker.close(true);
+
+    const survivor = createPhaseWorker({
+      connection: REDIS_URL,
+      prefix: ownPrefix,
+      phase: "plan",
+      concurrency: 1,
+      lockDuration: 1_000,
+      stalledInterval: 500,
+      processor: async (job) => {
+        runs.push(`survivor:${job.data.runId}`);
+      },
+    });
+    workers.push(survivor);
+    await waitFor(async () => ((await getPhaseJobState(own, "plan", runId)) === "failed" ? true : undefined), {
+      timeoutMs: 15_000,
+      what: "the stalled job to fail",
+    });
+    expect(runs).toEqual([`dying:${runId}`]);
+    await survivor.close(5_000);
+    await own.plan.obliterate({ force: true });
+    await own.close();
+  }, 30_000);
 });
