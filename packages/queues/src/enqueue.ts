@@ -26,7 +26,9 @@ export async function enqueuePhaseJob(queues: Pick<PhaseQueues, "plan" | "apply"
   if (existing) {
     const state = await existing.getState();
     if (!FINAL_STATES.has(state)) return { jobId, added: false };
-    await existing.remove();
+    // Not job.remove(), which throws when a concurrent enqueue already replaced the job and a
+    // worker holds the new one; the add below is then a no-op, as it should be.
+    await queue.remove(jobId);
   }
   // A concurrent enqueue may win the race between getJob and add: BullMQ then keeps
   // the first job and ignores this add, which is the idempotence we want.
