@@ -1,0 +1,102 @@
+import { readFileSync } from "node:fs";
+import { createPublisher, startOutboxRelay, type OutboxRelay } from "@tarmac/events";
+import type { PhaseProgressEvent } from "@tarmac/contracts";
+import { getPhaseJobState } from "@tarmac/queues";
+import { freePort, startApp, waitFor, type StartedProcess } from "@tarmac/testing";
+import {
+  createOrganization,
+  createRun,
+  createWorkspace,
+  NATS_URL,
+  REDIS_URL,
+  startHarness,
+  statusesOf,
+  statusOf,
+  type Harness,
+} from "./fixtures";
+
+/**
+ * The real scheduler processes, driven only by events: the outbox relay (as in the gateway)
+ * publishes run.created, and a stand-in worker publishes phase progress to JetStream.
+ */
+let h: Harness;
+let relay: OutboxRelay;
+const schedulers: StartedProcess[] = [];
+
+async function startScheduler(): Promise<StartedProcess> {
+  const port = await freePort();
+  const proc = await startApp(
+    "scheduler",
+    {
+      DATABASE_URL: h.database.url,
+      REDIS_URL,
+      NATS_URL,
+      TARMAC_NATS_PREFIX: h.subjects.prefix,
+      TARMAC_QUEUE_PREFIX: h.queuePrefix,
+      HEALTH_PORT: String(port),
+      TARMAC_RECONCILE_INTERVAL_MS: "300",
+      TARMAC_GATEWAY_URL: "http://127.0.0.1:9",
+    },
+    { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60_000 },
+  );
+  schedulers.push(proc);
+  return proc;
+}
+
+/**
+ * A crash: SIGKILL to the scheduler's node process itself. startApp runs tsx, which runs the
+ * app in a child process and cannot forward a SIGKILL to it.
+ */
+async function crash(proc: StartedProcess): Promise<void> {
+  const pid = proc.child.pid!;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  for (const child of children) process.kill(child, "SIGKILL");
+  await proc.kill();
+}
+
+let sequence = 0;
+async function report(runId: string, phase: "plan" | "apply", kind: PhaseProgressEvent["kind"], extra: Partial<PhaseProgressEvent> = {}) {
+  const event: PhaseProgressEvent = { type: "phase.progress", runId, phase, kind, attempt: 0, sequence: sequence++, workerId: "w1", at: new Date().toISOString(), ...extra };
+  await createPublisher(h.nc).publish(h.subjects.phaseProgress(runId, phase), event, { msgId: `${runId}:${phase}:${kind}:${event.sequence}` });
+}
+
+const until = (probe: () => Promise<boolean>, what: string) =>
+  waitFor(async () => ((await probe()) ? true : undefined), { timeoutMs: 20_000, what });
+
+beforeAll(async () => {
+  h = await startHarness();
+  relay = startOutboxRelay({ db: h.db, nc: h.nc, subjects: h.subjects, logger: h.ctx.logger, intervalMs: 50 });
+  await Promise.all([startScheduler(), startScheduler()]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(schedulers.map((s) => s.stop(10_000)));
+  await relay.stop();
+  await h.close();
+}, 60_000);
+
+it("two scheduler processes run one workspace's runs one at a time, in order, from events alone", async () => {
+  const org = await createOrganization(h.db);
+  const ws = await createWorkspace(h.db, org);
+  const runs = [await createRun(h, ws), await createRun(h, ws), await createRun(h, ws)];
+  const speculative = await createRun(h, ws, { planOnly: true });
+
+  await until(async () => (await statusOf(h.db, runs[0]!)) === "plan_queued", "first run queued");
+  await until(async () => (await statusOf(h.db, speculative)) === "plan_queued", "speculative run queued");
+  expect(await getPhaseJobState(h.queues, "plan", runs[0]!)).toBe("waiting");
+  // Several reconcile rounds on both processes later, the others still wait.
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(await statusesOf(h.db, runs)).toEqual(["plan_queued", "pending", "pending"]);
+
+  await report(runs[0]!, "plan", "started");
+  await report(runs[0]!, "plan", "finished", { hasChanges: false });
+  await until(async () => (await statusOf(h.db, runs[1]!)) === "plan_queued", "second run queued");
+  expect(await statusesOf(h.db, runs)).toEqual(["planned_and_finished", "plan_queued", "pending"]);
+
+  // One replica dies; the other carries on.
+  await crash(schedulers[0]!);
+  await report(runs[1]!, "plan", "started");
+  await report(runs[1]!, "plan", "errored", { message: "terraform failed" });
+  await until(async () => (await statusOf(h.db, runs[2]!)) === "plan_queued", "third run queued");
+  expect(await statusesOf(h.db, runs)).toEqual(["planned_and_finished", "errored", "plan_queued"]);
+}, 90_000);
