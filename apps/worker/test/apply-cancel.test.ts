@@ -139,9 +139,8 @@ describe("signals and failures", () => {
   it("refuses a configuration archive that escapes its directory", async () => {
     const { create } = await import("tar");
     const { mkdtemp, writeFile, readFile, mkdir } = await import("node:fs/promises");
-    const os = await import("node:os");
     const path = await import("node:path");
-    const dir = await mkdtemp(path.join(os.tmpdir(), "evil-"));
+    const dir = await mkdtemp(path.join(env.workDir, "evil-"));
     await mkdir(path.join(dir, "inner"));
     await writeFile(path.join(dir, "inner", "main.tf"), `resource "null_resource" "a" {}\n`);
     await writeFile(path.join(dir, "escape.tf"), "# outside\n");

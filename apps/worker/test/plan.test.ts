@@ -92,9 +92,8 @@ describe("plan jobs", () => {
       `resource "null_resource" "b" {}`,
     ].join("\n");
     const { mkdtemp } = await import("node:fs/promises");
-    const os = await import("node:os");
     const path = await import("node:path");
-    const recordDir = await mkdtemp(path.join(os.tmpdir(), "tf-record-"));
+    const recordDir = await mkdtemp(path.join(env.workDir, "tf-record-"));
     const record = path.join(recordDir, "record.jsonl");
     const f = await createRunFixture(env, {
       files: { "main.tf": config },
@@ -136,9 +135,8 @@ describe("plan jobs", () => {
 
   it("plans a destroy with -destroy and without refresh when the run asks", async () => {
     const { mkdtemp } = await import("node:fs/promises");
-    const os = await import("node:os");
     const path = await import("node:path");
-    const record = path.join(await mkdtemp(path.join(os.tmpdir(), "tf-record-")), "record.jsonl");
+    const record = path.join(await mkdtemp(path.join(env.workDir, "tf-record-")), "record.jsonl");
     const f = await createRunFixture(env, {
       variables: [{ key: "TF_DOUBLE_RECORD", value: record, category: "env" }],
       run: { isDestroy: true, refresh: false },
