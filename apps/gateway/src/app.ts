@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from "express";
 import type { GatewayDeps } from "./deps";
 import { authenticate } from "./http/auth";
 import { errorHandler, notFoundHandler } from "./http/errors";
+import { guardInput } from "./http/input-guard";
 import { rateLimit } from "./http/rate-limit";
 import { metaRouter, TFP_API_VERSION } from "./routes/meta";
 import { apiRouters, capabilityRouters } from "./routes";
@@ -30,6 +31,7 @@ export function createApp(deps: GatewayDeps, extraRouters: express.Router[] = []
     express.json({ type: () => true, limit: "5mb", strict: false }),
     authenticate(deps.db),
     rateLimit(deps),
+    guardInput,
     ...apiRouters(deps),
   );
   app.use(notFoundHandler);

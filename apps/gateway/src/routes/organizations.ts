@@ -9,7 +9,6 @@ import { invalidAttribute, jsonApiDocument, parseBody, pathParam, resourceName, 
 import { sendDocument, sendEmpty } from "../http/respond";
 import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
 import { serializeEntitlementSet, serializeOrganization } from "../serializers/organizations";
-import { GUARDED_PATHS, guardInput } from "../http/input-guard";
 
 const NAME_MAX = 90;
 
@@ -43,7 +42,6 @@ const nameTaken = () => invalidAttribute("Name has already been taken", "/data/a
 
 export function organizationsRouter(deps: GatewayDeps): Router {
   const r = Router();
-  r.use(GUARDED_PATHS, guardInput);
 
   // Any user may create an organization and becomes its owner (HCP); team and organization tokens may not.
   r.post("/organizations", async (req, res) => {

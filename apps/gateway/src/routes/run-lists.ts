@@ -1,5 +1,5 @@
 import { Router, type Request } from "express";
-import { auth, runLists, runsRead, type Db } from "@tarmac/db";
+import { organizationsRepo, runLists, runsRead, type Db } from "@tarmac/db";
 import {
   isId,
   isRunStatus,
@@ -22,9 +22,9 @@ import {
   type Page,
 } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { organizationRole, principalOf, type Principal } from "../http/auth";
+import { principalOf, type Principal } from "../http/auth";
 import { sendDocument } from "../http/respond";
-import { loadWorkspaceForPrincipal } from "../http/workspace-access";
+import { loadWorkspaceForPrincipal, organizationContext } from "../http/workspace-access";
 import { buildRunDocuments } from "./runs";
 
 const RANK: Record<WorkspaceAccess, number> = { read: 1, plan: 2, write: 3, admin: 4 };
@@ -42,14 +42,12 @@ export async function organizationVisibility(
   organizationName: string,
 ): Promise<{ organization: { id: string; name: string }; visibility: OrganizationVisibility }> {
   if (organizationName.includes("\u0000")) throw notFound("organization not found");
-  const organization = await runsRead.findOrganizationByName(db, organizationName);
+  const organization = await organizationsRepo.findOrganizationByName(db, organizationName);
   if (!organization) throw notFound("organization not found");
-  const role = await organizationRole(db, principal, organization.id);
-  if (role === null) throw notFound("organization not found");
-  if (role === "owner") return { organization, visibility: { all: "admin" } };
-  let teamIds: string[] = [];
-  if (principal.kind === "team") teamIds = [principal.team.id];
-  else if (principal.kind === "user") teamIds = (await auth.userTeamsInOrganization(db, principal.user.id, organization.id)).map((t) => t.id);
+  const ctx = await organizationContext(db, principal, organization);
+  if (ctx === null) throw notFound("organization not found");
+  if (ctx.role === "owner" || ctx.managesWorkspaces) return { organization, visibility: { all: "admin" } };
+  const teamIds = ctx.teamIds;
   const grants = await runsRead.teamAccessInOrganization(db, organization.id, teamIds);
   const byWorkspace = new Map<string, WorkspaceAccess>();
   for (const g of grants) {

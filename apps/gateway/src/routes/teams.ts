@@ -15,7 +15,6 @@ import {
 } from "../http/workspace-access";
 import { serializeTeam, serializeTeamWorkspace } from "../serializers/teams";
 import { serializeUser } from "../serializers/users";
-import { GUARDED_PATHS, guardInput } from "../http/input-guard";
 
 const organizationAccess = z
   .object({ "manage-workspaces": z.boolean().optional() })
@@ -103,7 +102,6 @@ async function resolveUsers(deps: GatewayDeps, refs: string[]): Promise<string[]
 
 export function teamsRouter(deps: GatewayDeps): Router {
   const r = Router();
-  r.use(GUARDED_PATHS, guardInput);
 
   r.post("/organizations/:name/teams", async (req, res) => {
     const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });

@@ -8,7 +8,6 @@ import { invalidAttribute, jsonApiDocument, parseBody, pathParam, withUniqueAs }
 import { sendDocument, sendEmpty } from "../http/respond";
 import { loadWorkspaceForPrincipal } from "../http/workspace-access";
 import { serializeVariable } from "../serializers/variables";
-import { GUARDED_PATHS, guardInput } from "../http/input-guard";
 
 const category = z.enum(["terraform", "env"], { error: "Category must be one of terraform, env" });
 
@@ -53,7 +52,6 @@ const keyTaken = () => invalidAttribute("Key has already been taken", "/data/att
  */
 export function variablesRouter(deps: GatewayDeps): Router {
   const r = Router();
-  r.use(GUARDED_PATHS, guardInput);
 
   r.get("/workspaces/:id/vars", async (req, res) => {
     const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"), "read");

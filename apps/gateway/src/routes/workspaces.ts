@@ -30,7 +30,6 @@ import { serializeRun } from "../serializers/runs";
 import { serializeTeam } from "../serializers/teams";
 import { serializeUser } from "../serializers/users";
 import { holdingRunId, isWorkspaceLocked, lockHolder, serializeWorkspace } from "../serializers/workspaces";
-import { GUARDED_PATHS, guardInput } from "../http/input-guard";
 
 const NAME_MAX = 90;
 
@@ -213,7 +212,6 @@ function mayRelease(p: Principal, ws: workspacesRepo.WorkspaceView): boolean {
 
 export function workspacesRouter(deps: GatewayDeps): Router {
   const r = Router();
-  r.use(GUARDED_PATHS, guardInput);
 
   r.post("/organizations/:org/workspaces", async (req, res) => {
     const p = principalOf(req);

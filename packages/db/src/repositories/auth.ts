@@ -30,32 +30,6 @@ export async function findTokenOwner(db: Db | Tx, token: string, now = new Date(
   }
 }
 
-/** The teams of an organization a user belongs to, with the owners flag. */
-export async function userTeamsInOrganization(
-  db: Db | Tx,
-  userId: string,
-  organizationId: string,
-): Promise<{ id: string; isOwners: boolean }[]> {
-  return db.team.findMany({
-    where: { organizationId, memberships: { some: { userId } } },
-    select: { id: true, isOwners: true },
-  });
-}
-
-/** Team access levels granted on one workspace to any of the given teams. */
-export async function teamAccessOnWorkspace(
-  db: Db | Tx,
-  workspaceId: string,
-  teamIds: string[],
-): Promise<("read" | "plan" | "write" | "admin")[]> {
-  if (teamIds.length === 0) return [];
-  const rows = await db.teamWorkspaceAccess.findMany({
-    where: { workspaceId, teamId: { in: teamIds } },
-    select: { access: true },
-  });
-  return rows.map((r) => r.access);
-}
-
 /**
  * Makes sure a site-admin user owns the given API token, so scripts can
  * authenticate from the first second (TARMAC_ADMIN_TOKEN). Idempotent.
