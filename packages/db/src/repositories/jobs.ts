@@ -113,10 +113,12 @@ export async function storeAppliedState(db: Db, runId: string, state: Buffer): P
   return inTransaction(db, async (tx) => {
     const run = await tx.run.findUnique({
       where: { id: runId },
-      select: { workspaceId: true, status: true, createdById: true, confirmedById: true, apply: { select: { status: true } } },
+      select: { workspaceId: true, status: true, createdById: true, confirmedById: true, apply: { select: { startedAt: true } } },
     });
     if (!run) return { ok: false, reason: "not_found" };
-    const applyStarted = run.apply !== null && run.apply.status !== "pending";
+    // A run that ended during its apply (errored, canceled) still owes its state; one that
+    // ended before any apply started has none to give.
+    const applyStarted = run.apply?.startedAt != null;
     if (!STATE_UPLOAD_STATUSES.has(run.status) || (run.status !== "applying" && run.status !== "apply_queued" && !applyStarted)) {
       return { ok: false, reason: "not_applying" };
     }
