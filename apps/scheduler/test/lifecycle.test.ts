@@ -1,7 +1,7 @@
 import { subscribeSignals } from "@tarmac/events";
 import type { PhaseSignal } from "@tarmac/contracts";
 import { statusTimestampKey } from "@tarmac/domain";
-import { getPhaseJobState } from "@tarmac/queues";
+import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
 import { waitFor } from "@tarmac/testing";
 import { DEFAULT_PRICE_TABLE, estimateCost, handleEvent, handleWorkspaceChanged } from "../src/engine";
 import {
@@ -11,6 +11,7 @@ import {
   createWorkspace,
   gatewayTransition,
   progress,
+  REDIS_URL,
   startHarness,
   statusesOf,
   statusOf,
@@ -81,6 +82,26 @@ describe("cost estimation", () => {
     await gatewayTransition(h, run, "cost_estimated", "confirmed");
     await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "cost_estimated", to: "confirmed", at: new Date().toISOString() });
     expect(await statusOf(h.db, run)).toBe("apply_queued");
+  });
+});
+
+describe("dispatch", () => {
+  it("never enqueues a phase again because a late status event arrives after its job finished", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws, { autoApply: true });
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    await completePlan(h, run, true);
+    expect(await statusOf(h.db, run)).toBe("apply_queued");
+    const worker = createPhaseWorker({ connection: REDIS_URL, prefix: h.queuePrefix, phase: "apply", concurrency: 1, processor: async () => {} });
+    try {
+      await waitFor(async () => ((await getPhaseJobState(h.queues, "apply", run)) === "completed" ? true : undefined), { what: "apply job done" });
+    } finally {
+      await worker.close(5_000);
+    }
+    // The relay delivers the plan's outcome (→ apply_queued) only now, before the worker's progress.
+    await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "confirmed", to: "apply_queued", at: new Date().toISOString() });
+    expect(await getPhaseJobState(h.queues, "apply", run)).toBe("completed");
   });
 });
 

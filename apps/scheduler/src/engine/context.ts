@@ -31,7 +31,11 @@ export interface SchedulerContext {
 
 /** Side effects outside Postgres, performed only after the transaction that decided them commits. */
 export type Effect =
-  | { kind: "enqueue"; phase: Phase; runId: string; traceparent?: string }
+  /**
+   * Adds the phase's job unless one exists in any state: a finished job means the phase ran
+   * already and only the reconcile loop may decide to run it again (`replaceFinished`).
+   */
+  | { kind: "enqueue"; phase: Phase; runId: string; replaceFinished?: boolean }
   | { kind: "remove-job"; phase: Phase; runId: string }
   | { kind: "signal"; phase: Phase; runId: string; signal: "SIGINT" | "SIGKILL" }
   | { kind: "promote"; organizationId: string }

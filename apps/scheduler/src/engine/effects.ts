@@ -1,7 +1,7 @@
 import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
 import { inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
 import { publishSignal } from "@tarmac/events";
-import { enqueuePhaseJob, removePhaseJob } from "@tarmac/queues";
+import { enqueuePhaseJob, getPhaseJobState, removePhaseJob } from "@tarmac/queues";
 import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
 import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
@@ -40,7 +40,10 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
     seen.add(key);
     switch (effect.kind) {
       case "enqueue": {
-        const traceparent = effect.traceparent ?? traceHeaders().traceparent;
+        // Never re-run a phase behind the reconcile loop's back: a status event processed after
+        // a fast worker already finished the job must not start it again (an apply twice).
+        if (!effect.replaceFinished && (await getPhaseJobState(ctx.queues, effect.phase, effect.runId)) !== null) break;
+        const traceparent = traceHeaders().traceparent;
         await enqueuePhaseJob(ctx.queues, {
           runId: effect.runId,
           phase: effect.phase,

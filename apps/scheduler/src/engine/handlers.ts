@@ -7,6 +7,7 @@ import type {
   WorkspaceLockChangedEvent,
   WorkspaceQueueChangedEvent,
 } from "@tarmac/contracts";
+import { phasesRepo } from "@tarmac/db";
 import { isFinalStatus, type RunStatus } from "@tarmac/domain";
 import type { SchedulerContext } from "./context";
 import { withRunWorkspace, withWorkspace } from "./effects";
@@ -46,7 +47,15 @@ export async function handleRunActionRequested(ctx: SchedulerContext, event: Run
         else if (run.status === "applying") effects.add({ kind: "signal", phase: "apply", runId: run.id, signal: "SIGINT" });
         else if (NOT_STARTED.includes(run.status)) {
           if (await moveRun(tx, ctx, run, "canceled", { canceledAt: ctx.now() })) await driveRun(tx, ctx, run, effects);
-        } else await driveRun(tx, ctx, run, effects);
+        } else {
+          // Ended by the gateway (force-execute cancels runs ahead) while terraform may still run.
+          for (const phase of ["plan", "apply"] as const) {
+            if ((await phasesRepo.findPhase(tx, phase, run.id))?.status === "running") {
+              effects.add({ kind: "signal", phase, runId: run.id, signal: "SIGINT" });
+            }
+          }
+          await driveRun(tx, ctx, run, effects);
+        }
         return;
       case "force-cancel":
         if (!isFinalStatus(run.status)) await moveRun(tx, ctx, run, "force_canceled", { canceledAt: ctx.now() });

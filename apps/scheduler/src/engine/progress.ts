@@ -40,6 +40,13 @@ export async function handlePhaseProgress(ctx: SchedulerContext, event: PhasePro
     return;
   }
   await withRunWorkspace(ctx, event.runId, async (tx, run, effects) => {
+    if (isFinalStatus(run.status) && (event.kind === "finished" || event.kind === "errored" || event.kind === "canceled")) {
+      // The run ended without waiting for terraform (canceled by force-execute, failed by the
+      // reconcile loop): still record how the phase itself ended.
+      const status = event.kind === "finished" ? "finished" : event.kind;
+      await phasesRepo.finishPhase(tx, event.phase, run.id, { status, at: eventTime(ctx, event.at) });
+      return;
+    }
     switch (event.kind) {
       case "started":
         if (isFinalStatus(run.status)) {

@@ -38,7 +38,7 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
       if (run.status !== queued.status) return;
       // A finished plan job whose run never started planning is safe to run again; an apply is not.
       if (state === null || (state === "completed" && phase === "plan")) {
-        effects.add({ kind: "enqueue", phase, runId: run.id });
+        effects.add({ kind: "enqueue", phase, runId: run.id, replaceFinished: true });
         report.reenqueued++;
         return;
       }
