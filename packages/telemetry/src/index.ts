@@ -1,4 +1,4 @@
-export { startTelemetry, tracesUrl } from "./sdk";
+export { redactCapabilityPath, startTelemetry, tracesUrl } from "./sdk";
 export type { Telemetry, TelemetryOptions } from "./sdk";
 export { REDACTED_PATHS, activeTraceFields, createLogger } from "./logger";
 export type { Logger, LoggerOptions } from "./logger";

@@ -30,6 +30,16 @@ type Instrumentation = Exclude<NodeSDKConfiguration["instrumentations"][number],
 
 const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
 
+/**
+ * Capability URLs carry their secret in the path (/_jobs/<run>/<secret>/…,
+ * /_archivist/<kind>/<id>/<secret>); span attributes must not.
+ */
+export function redactCapabilityPath(path: string): string {
+  return path
+    .replace(/^(\/_jobs\/[^/?]+\/)[^/?]+/, "$1[REDACTED]")
+    .replace(/^(\/_archivist\/[^/?]+\/[^/?]+\/)[^/?]+/, "$1[REDACTED]");
+}
+
 let isStarted = false;
 
 export function tracesUrl(otlpEndpoint: string): string {
@@ -55,6 +65,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     new HttpInstrumentation({
       // Probes arrive every few seconds from every orchestrator; tracing them buries real traffic.
       ignoreIncomingRequestHook: (request) => PROBE_PATHS.has((request.url ?? "").split("?")[0] ?? ""),
+      startIncomingSpanHook: (request) => {
+        const target = request.url ?? "";
+        const redacted = redactCapabilityPath(target);
+        return redacted === target ? {} : { "http.target": redacted, "url.path": redacted.split("?")[0] ?? "", "http.url": redacted };
+      },
     }),
     new ExpressInstrumentation(),
     // Query parameters may carry secrets: keep enhancedDatabaseReporting off (its default).

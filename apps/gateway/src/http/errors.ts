@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { isTarmacError, TarmacError } from "@tarmac/domain";
 import { errorDocument, errorObject, MEDIA_TYPE } from "@tarmac/jsonapi";
-import type { Logger } from "@tarmac/telemetry";
+import { redactCapabilityPath, type Logger } from "@tarmac/telemetry";
 
 function send(res: Parameters<ErrorRequestHandler>[2], status: number, body: unknown): void {
   res.status(status).type(`${MEDIA_TYPE}; charset=utf-8`).send(JSON.stringify(body));
@@ -43,7 +43,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       send(res, bp.status, errorDocument([errorObject(bp.status, "bad request", bp.message)]));
       return;
     }
-    logger.error({ err, method: req.method, path: req.path }, "request failed");
+    logger.error({ err, method: req.method, path: redactCapabilityPath(req.path) }, "request failed");
     send(res, 500, errorDocument([errorObject(500, "internal server error")]));
   };
 }
