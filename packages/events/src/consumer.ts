@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import { tarmacEvent, type Subjects, type TarmacEvent } from "@tarmac/contracts";
 import { extractTraceContext, withSpan } from "@tarmac/telemetry";
@@ -78,7 +78,7 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
     filter,
     name: options.filterSubjects.length === 1 ? durableName : `${durableName}-${i}`,
   }));
-  for (const { filter, name } of durables) {
+  async function ensureDurable(name: string, filter: string): Promise<void> {
     const config: Partial<ConsumerConfig> = {
       durable_name: name,
       filter_subject: filter,
@@ -98,13 +98,13 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
       await jsm.consumers.update(stream, name, updatable);
     }
   }
+  for (const { filter, name } of durables) await ensureDurable(name, filter);
 
   const js = jetstream(nc);
-  const streams = await Promise.all(
-    durables.map(async ({ name }) => (await js.consumers.get(stream, name)).consume({ max_messages: Math.max(concurrency, 1) })),
-  );
   const inFlight = new Set<Promise<void>>();
   const waiters: (() => void)[] = [];
+  let isStopped = false;
+  const open = new Set<ConsumerMessages>();
 
   async function process(msg: JsMsg): Promise<void> {
     const deliveryCount = msg.info.deliveryCount;
@@ -142,7 +142,7 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
     }
   }
 
-  const loops = streams.map(async (messages) => {
+  async function pump(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
       while (inFlight.size >= concurrency) {
         await new Promise<void>((resolve) => waiters.push(resolve));
@@ -155,11 +155,57 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
         });
       inFlight.add(task);
     }
-  });
+  }
+
+  /**
+   * A pull loop on a deleted consumer (or stream) waits forever by default; end it instead, so
+   * keepConsuming creates the durable again and reopens.
+   */
+  function watchForLoss(name: string, messages: ConsumerMessages): void {
+    void (async () => {
+      for await (const status of messages.status()) {
+        if (status.type === "consumer_deleted" || status.type === "consumer_not_found" || status.type === "stream_not_found") {
+          logger.warn({ durableName: name, status: status.type }, "consumer lost; recreating");
+          await messages.close();
+          return;
+        }
+      }
+    })().catch((error: unknown) => logger.warn({ durableName: name, error: errorMessage(error) }, "consumer status watch ended"));
+  }
+
+  /** Keeps one durable's pull loop alive: if it ends while we still run, it is opened again. */
+  async function keepConsuming(name: string, filter: string, first: ConsumerMessages): Promise<void> {
+    let messages: ConsumerMessages | undefined = first;
+    while (!isStopped) {
+      try {
+        // The durable may have been deleted (an operator, a stream re-creation): create it again.
+        if (!messages) await ensureDurable(name, filter);
+        messages ??= await (await js.consumers.get(stream, name)).consume({ max_messages: Math.max(concurrency, 1) });
+        if (isStopped) {
+          await messages.close();
+          break;
+        }
+        open.add(messages);
+        watchForLoss(name, messages);
+        await pump(messages);
+      } catch (error) {
+        if (!isStopped) logger.error({ durableName: name, error: errorMessage(error) }, "consumer stopped; reopening");
+      }
+      if (messages) open.delete(messages);
+      messages = undefined;
+      if (!isStopped) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+
+  const firsts = await Promise.all(
+    durables.map(async ({ name }) => (await js.consumers.get(stream, name)).consume({ max_messages: Math.max(concurrency, 1) })),
+  );
+  const loops = durables.map(({ name, filter }, i) => keepConsuming(name, filter, firsts[i]!));
 
   return {
     async stop() {
-      await Promise.all(streams.map((messages) => messages.close()));
+      isStopped = true;
+      await Promise.all([...open].map((messages) => messages.close()));
       await Promise.all(loops);
       await Promise.all([...inFlight]);
     },

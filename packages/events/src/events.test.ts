@@ -171,3 +171,29 @@ describe("consumeDurable", () => {
     }
   });
 });
+
+describe("consumeDurable resilience", () => {
+  it("recreates its durable when it is deleted and keeps consuming", async () => {
+    const runId = `run-del${randomBytes(3).toString("hex")}`;
+    const handled: string[] = [];
+    const consumer = await consumeDurable({
+      nc,
+      subjects,
+      durableName: "deleted-durable-test",
+      filterSubjects: [subjects.runStatusChanged(runId)],
+      logger: silent,
+      handler: async (event) => void handled.push(event.type === "run.status_changed" ? event.to : ""),
+    });
+    try {
+      const publisher = createPublisher(nc);
+      await publisher.publish(subjects.runStatusChanged(runId), statusEvent(runId, "planning"), { msgId: `${runId}-1` });
+      await waitFor(() => (handled.length === 1 ? true : undefined), { what: "first event" });
+      const jsm = await jetstreamManager(nc);
+      await jsm.consumers.delete(subjects.streamName, "deleted-durable-test");
+      await publisher.publish(subjects.runStatusChanged(runId), statusEvent(runId, "planned"), { msgId: `${runId}-2` });
+      await waitFor(() => (handled.includes("planned") ? true : undefined), { what: "event after the durable was recreated", timeoutMs: 20_000 });
+    } finally {
+      await consumer.stop();
+    }
+  }, 30_000);
+});

@@ -31,8 +31,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, logger } = options;
   const intervalMs = options.intervalMs ?? 100;
   const batch = options.batch ?? 200;
-  // Few attempts here: a row that fails stays in the outbox and the next round retries it.
-  const publisher = options.publisher ?? createPublisher(options.nc, { logger, maxAttempts: 3 });
+  // Few, short attempts: a row that fails stays in the outbox and the next round retries it,
+  // and the claiming transaction must end well within its timeout.
+  const publisher = options.publisher ?? createPublisher(options.nc, { logger, maxAttempts: 2, ackTimeoutMs: 3_000 });
   let isStopped = false;
   let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
