@@ -236,6 +236,22 @@ describe("workspace access by token kind and level", () => {
     expect((await owner.client.get(`/workspaces/${id}`)).status).toBe(404);
   });
 
+  it("accepts terraform versions and version constraints, and refuses anything else with a 422", async () => {
+    const id = await createWorkspace(owner.client, org);
+    for (const v of ["latest", "1.9.4", "0.11.1", "~> 1.9", ">= 1.5, < 2.0", "1.10.0-beta1"]) {
+      const ok = await owner.client.patch(`/workspaces/${id}`, { data: { type: "workspaces", attributes: { "terraform-version": v } } });
+      expect(ok.status).toBe(200);
+      expect(ok.body.data.attributes["terraform-version"]).toBe(v);
+    }
+    for (const v of ["nonexisting", "1.x", "~>", "1.2.3 4"]) {
+      const bad = await owner.client.patch(`/workspaces/${id}`, { data: { type: "workspaces", attributes: { "terraform-version": v } } });
+      expect(bad.status).toBe(422);
+    }
+    const created = await owner.client.post(`/organizations/${org}/workspaces`, { data: { type: "workspaces", attributes: { name: `tv-${Date.now()}`, "terraform-version": "nonexisting" } } });
+    expect(created.status).toBe(422);
+    expect((await owner.client.get(`/workspaces/${id}`)).body.data.attributes["terraform-version"]).toBe("1.10.0-beta1");
+  });
+
   it("gives team tokens their team's access", async () => {
     const id = await createWorkspace(owner.client, org);
     const team = await createTeam(owner.client, org);

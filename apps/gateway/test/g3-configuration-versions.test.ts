@@ -103,7 +103,8 @@ describe("configuration versions", () => {
 
     const read = await env.admin.get(`/configuration-versions/${cv.id}?include=ingress_attributes,run`);
     expect(read.status).toBe(200);
-    expect(read.body.data.attributes).not.toHaveProperty("upload-url");
+    // A pending version shows its upload URL to whoever may upload (HCP, and go-tfe's tests).
+    expect(read.body.data.attributes["upload-url"]).toBe(cv.attributes["upload-url"]);
     const listed = await env.admin.get(`/workspaces/${ws.id}/configuration-versions`);
     expect(listed.body.data.every((x: { attributes: object }) => !("upload-url" in x.attributes))).toBe(true);
   });
@@ -125,6 +126,7 @@ describe("configuration versions", () => {
 
     const read = await env.admin.get(`/configuration-versions/${cv.id}`);
     expect(read.body.data.attributes.status).toBe("uploaded");
+    expect(read.body.data.attributes).not.toHaveProperty("upload-url");
     expect(read.body.data.attributes["status-timestamps"]["uploaded-at"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
 
     const download = await fetch(`${env.gateway.url}/api/v2/configuration-versions/${cv.id}/download`, {

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { configurationVersionsRepo } from "@tarmac/db";
-import { conflict, notFound, type WorkspaceAccess } from "@tarmac/domain";
+import { accessAtLeast, conflict, notFound, type WorkspaceAccess } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { actingUserId, principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
@@ -85,8 +85,15 @@ export function configurationVersionsRouter(deps: GatewayDeps): Router {
   // include=ingress_attributes and include=run are accepted and ignored: API uploads have no
   // ingress attributes, and unknown includes must never fail (notes §0.3).
   router.get("/configuration-versions/:id", async (req: Request<{ id: string }>, res) => {
-    const cv = await loadConfigurationVersion(deps, principalOf(req), req.params.id);
-    sendDocument(res, 200, { data: serializeConfigurationVersion(cv) });
+    const principal = principalOf(req);
+    const cv = await configurationVersionsRepo.findConfigurationVersion(deps.db, req.params.id);
+    if (!cv) throw notFound("configuration version not found");
+    const { access } = await loadWorkspaceForPrincipal(deps, principal, cv.workspaceId, "read");
+    // HCP's docs hide upload-url after the create response, but HCP itself (and go-tfe's own
+    // tests) show it on a pending version to whoever may upload, so a client that lost the
+    // create response can still upload.
+    const mayUpload = cv.status === "pending" && principal.kind !== "organization" && accessAtLeast(access, "plan");
+    sendDocument(res, 200, { data: serializeConfigurationVersion(cv, mayUpload ? { uploadUrl: uploadUrl(cv.id, deps) } : {}) });
   });
 
   router.get("/configuration-versions/:id/ingress-attributes", async (req: Request<{ id: string }>) => {

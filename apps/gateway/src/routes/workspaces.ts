@@ -33,11 +33,16 @@ import { holdingRunId, isWorkspaceLocked, lockHolder, serializeWorkspace } from 
 
 const NAME_MAX = 90;
 
+// "latest", a version, or a version constraint ("~> 1.9", ">= 1.5, < 2.0"), as HCP accepts;
+// anything else is a 422 rather than a workspace no run could ever plan with.
+const VERSION_PART = String.raw`\s*(?:(?:=|!=|>=|<=|>|<|~>)\s*)?v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?\s*`;
+const TERRAFORM_VERSION = new RegExp(`^(?:latest|${VERSION_PART}(?:,${VERSION_PART})*)$`);
+
 const workspaceAttributes = z.object({
   name: resourceName(NAME_MAX).optional(),
   description: z.string().max(4096).nullable().optional(),
   "auto-apply": z.boolean().optional(),
-  "terraform-version": z.string().min(1).max(100).optional(),
+  "terraform-version": z.string().min(1).max(100).regex(TERRAFORM_VERSION, "Terraform version is not a valid version or version constraint").optional(),
   "working-directory": z.string().max(1024).nullable().optional(),
   "execution-mode": z.enum(["remote", "local", "agent"]).optional(),
   /** Deprecated boolean form of execution-mode. */
