@@ -67,7 +67,15 @@ async function main(): Promise<void> {
   // Intake: events and the reconcile loop start only once every dependency answered.
   const consumers = await startConsumers(ctx, { concurrency: env.TARMAC_SCHEDULER_CONCURRENCY });
   shutdown.onShutdown("consumers", () => Promise.all(consumers.map((c) => c.stop())).then(() => undefined), "intake");
-  const reconcile = startReconcileLoop(ctx, env.TARMAC_RECONCILE_INTERVAL_MS);
+  // One replica reconciles per interval (a Redis lease); if it dies, another takes over next round.
+  const replicaId = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const leaseKey = `${env.TARMAC_QUEUE_PREFIX}:scheduler:reconcile-lease`;
+  const lease = async () => {
+    const ttl = Math.max(Math.floor(env.TARMAC_RECONCILE_INTERVAL_MS * 0.9), 100);
+    if ((await redis.set(leaseKey, replicaId, "PX", ttl, "NX")) === "OK") return true;
+    return (await redis.get(leaseKey)) === replicaId;
+  };
+  const reconcile = startReconcileLoop(ctx, env.TARMAC_RECONCILE_INTERVAL_MS, lease);
   shutdown.onShutdown("reconcile", () => reconcile.stop(), "intake");
   logger.info({ healthPort: health.port, prefix: subjects.prefix, queuePrefix: env.TARMAC_QUEUE_PREFIX }, "scheduler started");
 }

@@ -100,3 +100,15 @@ it("two scheduler processes run one workspace's runs one at a time, in order, fr
   await until(async () => (await statusOf(h.db, runs[2]!)) === "plan_queued", "third run queued");
   expect(await statusesOf(h.db, runs)).toEqual(["planned_and_finished", "errored", "plan_queued"]);
 }, 90_000);
+
+it("starts a run whose run.created event was lost, through the surviving replica's reconcile loop", async () => {
+  await relay.stop();
+  const org = await createOrganization(h.db);
+  const ws = await createWorkspace(h.db, org);
+  const run = await createRun(h, ws);
+  // The event never reaches NATS.
+  await h.db.outboxEvent.updateMany({ where: { publishedAt: null }, data: { publishedAt: new Date() } });
+  relay = startOutboxRelay({ db: h.db, nc: h.nc, subjects: h.subjects, logger: h.ctx.logger, intervalMs: 50 });
+  await until(async () => (await statusOf(h.db, run)) === "plan_queued", "run started by reconcile");
+  expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
+}, 30_000);

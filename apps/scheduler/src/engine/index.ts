@@ -6,5 +6,5 @@ export { driveRun, decideAfterPlanStage } from "./lifecycle";
 export { performEffects, withWorkspace, withRunWorkspace, jobUrlFor } from "./effects";
 export { handleEvent, handleWorkspaceChanged } from "./handlers";
 export { handlePhaseProgress } from "./progress";
-export { reconcileOnce, startReconcileLoop, type ReconcileReport, type ReconcileLoop } from "./reconcile";
+export { reconcileOnce, startReconcileLoop, type ReconcileReport, type ReconcileLoop, type ReconcileLease } from "./reconcile";
 export { startConsumers, type ConsumerOptions } from "./consumers";

@@ -103,16 +103,24 @@ export interface ReconcileLoop {
   stop(): Promise<void>;
 }
 
+/**
+ * Decides whether this replica reconciles this round. Only an economy: reconcile is safe on
+ * every replica at once (row locks, compare-and-set), so a lost lease costs duplicate reads.
+ */
+export type ReconcileLease = () => Promise<boolean>;
+
 /** Runs reconcileOnce every `intervalMs`; a failed round is logged and the next one retries. */
-export function startReconcileLoop(ctx: SchedulerContext, intervalMs: number): ReconcileLoop {
+export function startReconcileLoop(ctx: SchedulerContext, intervalMs: number, lease?: ReconcileLease): ReconcileLoop {
   let isStopped = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   const loop = (async () => {
     while (!isStopped) {
       try {
-        const report = await reconcileOnce(ctx);
-        if (Object.values(report).some((n) => n > 0)) ctx.logger.info(report, "reconciled");
+        if (!lease || (await lease())) {
+          const report = await reconcileOnce(ctx);
+          if (Object.values(report).some((n) => n > 0)) ctx.logger.info(report, "reconciled");
+        }
       } catch (error) {
         ctx.logger.error({ error: errorMessage(error) }, "reconcile round failed");
       }
