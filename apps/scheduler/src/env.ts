@@ -24,8 +24,10 @@ export const schedulerEnvSchema = z.object({
   TARMAC_HEARTBEAT_TIMEOUT_MS: positiveInt(30_000),
   /** How long a queued run's finished BullMQ job may sit before the reconcile loop acts on it. */
   TARMAC_RECONCILE_GRACE_MS: durationMs(10_000),
-  /** Handlers running at once per consumer in this process. */
-  TARMAC_SCHEDULER_CONCURRENCY: positiveInt(8),
+  /** Handlers running at once per consumer in this process (six consumers). */
+  TARMAC_SCHEDULER_CONCURRENCY: positiveInt(4),
+  /** PostgreSQL connections of this process; each handler holds one for its transaction. */
+  TARMAC_DB_POOL_SIZE: positiveInt(20),
 });
 
 export type SchedulerEnv = z.infer<typeof schedulerEnvSchema>;

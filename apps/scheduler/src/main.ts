@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
   shutdown.installSignalHandlers();
 
-  const db = createDb({ databaseUrl: env.DATABASE_URL });
+  const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.TARMAC_DB_POOL_SIZE });
   shutdown.onShutdown("prisma", () => db.$disconnect(), "clients");
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");

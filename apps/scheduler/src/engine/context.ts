@@ -38,8 +38,7 @@ export type Effect =
   | { kind: "enqueue"; phase: Phase; runId: string; replaceFinished?: boolean }
   | { kind: "remove-job"; phase: Phase; runId: string }
   | { kind: "signal"; phase: Phase; runId: string; signal: "SIGINT" | "SIGKILL" }
-  | { kind: "promote"; organizationId: string }
-  | { kind: "advance"; workspaceId: string };
+  | { kind: "promote"; organizationId: string };
 
 export class Effects {
   readonly list: Effect[] = [];

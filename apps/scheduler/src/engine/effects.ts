@@ -4,7 +4,7 @@ import { publishSignal } from "@tarmac/events";
 import { enqueuePhaseJob, getPhaseJobState, removePhaseJob } from "@tarmac/queues";
 import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
-import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
+import { promoteQueuing } from "./workspace-queue";
 
 /** The job URL a worker uses for everything about one run; its secret lives in the path. */
 export function jobUrlFor(ctx: SchedulerContext, runId: string): string {
@@ -20,8 +20,6 @@ function effectKey(effect: Effect): string {
       return `signal:${effect.phase}:${effect.runId}:${effect.signal}`;
     case "promote":
       return `promote:${effect.organizationId}`;
-    case "advance":
-      return `advance:${effect.workspaceId}`;
   }
 }
 
@@ -32,7 +30,7 @@ function effectKey(effect: Effect): string {
  */
 export async function performEffects(ctx: SchedulerContext, effects: Effects): Promise<void> {
   const seen = new Set<string>();
-  // Promotions and advances may add more effects; process the growing list in order.
+  // Promotions add more effects; process the growing list in order.
   for (let i = 0; i < effects.list.length; i++) {
     const effect = effects.list[i]!;
     const key = effectKey(effect);
@@ -59,13 +57,9 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
         publishSignal(ctx.nc, ctx.subjects, { runId: effect.runId, phase: effect.phase, signal: effect.signal });
         break;
       case "promote":
+        // Adds enqueue effects to the list this loop is walking.
         await promoteQueuing(ctx, effect.organizationId, effects);
         break;
-      case "advance": {
-        const outcome = await decideLocked(ctx, effect.workspaceId, (tx, fx) => advanceWorkspace(tx, ctx, effect.workspaceId, fx));
-        if (outcome.found) effects.list.push(...outcome.effects.list);
-        break;
-      }
     }
   }
 }
