@@ -77,6 +77,11 @@ export TARMAC_TERRAFORM_BIN="$root/packages/terraform/test/terraform-double/terr
 export TARMAC_RATE_LIMIT_PER_SECOND=30 TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE=30
 export TARMAC_FORCE_CANCEL_COOL_OFF_MS="${TARMAC_FORCE_CANCEL_COOL_OFF_MS:-5000}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
+for p in "$PORT" $((PORT + 1)) $((PORT + 2)); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "port $p is already in use: set CONFORMANCE_PORT to a base port with two free ports after it"; exit 1
+  fi
+done
 tsx="$root/node_modules/.bin/tsx"
 start_app() { # name health-port
   HEALTH_PORT="$2" setsid "$tsx" "apps/$1/src/main.ts" >"$work/$1.log" 2>&1 &
@@ -85,13 +90,17 @@ start_app() { # name health-port
 start_app gateway 0
 start_app scheduler $((PORT + 1))
 start_app worker $((PORT + 2))
-for url in "http://127.0.0.1:$PORT/readyz" "http://127.0.0.1:$((PORT + 1))/readyz" "http://127.0.0.1:$((PORT + 2))/readyz"; do
-  for i in $(seq 1 120); do
-    curl -fsS -o /dev/null "$url" 2>/dev/null && break
-    [ "$i" -eq 120 ] && { echo "not ready: $url"; exit 1; }
-    sleep 0.5
-  done
-done
+node --input-type=module - "http://127.0.0.1:$PORT/readyz" "http://127.0.0.1:$((PORT + 1))/readyz" "http://127.0.0.1:$((PORT + 2))/readyz" <<'EOF_NODE' || exit 1
+for (const url of process.argv.slice(2)) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) { console.error(`not ready: ${url}`); process.exit(1); }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+EOF_NODE
 echo "   ready"
 
 export TFE_ADDRESS="http://127.0.0.1:$PORT" TFE_TOKEN="$TOKEN"
