@@ -26,6 +26,11 @@ export const schedulerEnvSchema = z.object({
   TARMAC_RECONCILE_GRACE_MS: durationMs(10_000),
   /** Handlers running at once per consumer in this process (six consumers). */
   TARMAC_SCHEDULER_CONCURRENCY: positiveInt(4),
+  /**
+   * How long an event a replica took may stay unacknowledged before JetStream hands it to
+   * another replica: the delay after a replica crashes mid-event.
+   */
+  TARMAC_EVENT_ACK_WAIT_MS: positiveInt(30_000),
   /** PostgreSQL connections of this process; each handler holds one for its transaction. */
   TARMAC_DB_POOL_SIZE: positiveInt(20),
 });

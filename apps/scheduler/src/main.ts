@@ -65,7 +65,10 @@ async function main(): Promise<void> {
   };
 
   // Intake: events and the reconcile loop start only once every dependency answered.
-  const consumers = await startConsumers(ctx, { concurrency: env.TARMAC_SCHEDULER_CONCURRENCY });
+  const consumers = await startConsumers(ctx, {
+    concurrency: env.TARMAC_SCHEDULER_CONCURRENCY,
+    ackWaitMs: env.TARMAC_EVENT_ACK_WAIT_MS,
+  });
   shutdown.onShutdown("consumers", () => Promise.all(consumers.map((c) => c.stop())).then(() => undefined), "intake");
   // One replica reconciles per interval (a Redis lease); if it dies, another takes over next round.
   const replicaId = `${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createPublisher, startOutboxRelay, type OutboxRelay } from "@tarmac/events";
 import type { PhaseProgressEvent } from "@tarmac/contracts";
-import { getPhaseJobState } from "@tarmac/queues";
+import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
 import { freePort, startApp, waitFor, type StartedProcess } from "@tarmac/testing";
 import {
   createOrganization,
@@ -35,6 +35,8 @@ async function startScheduler(): Promise<StartedProcess> {
       TARMAC_QUEUE_PREFIX: h.queuePrefix,
       HEALTH_PORT: String(port),
       TARMAC_RECONCILE_INTERVAL_MS: "300",
+      // Events the crashed replica had taken come back this soon.
+      TARMAC_EVENT_ACK_WAIT_MS: "3000",
       TARMAC_GATEWAY_URL: "http://127.0.0.1:9",
     },
     { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60_000 },
@@ -112,3 +114,52 @@ it("starts a run whose run.created event was lost, through the surviving replica
   await until(async () => (await statusOf(h.db, run)) === "plan_queued", "run started by reconcile");
   expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
 }, 30_000);
+
+it("keeps at most one active run per workspace while a stand-in worker runs jobs as fast as it can", async () => {
+  const org = await createOrganization(h.db);
+  const workspaces = [await createWorkspace(h.db, org), await createWorkspace(h.db, org)];
+  // The worker's side, reduced to its events: every job starts and finishes at once.
+  const workers = (["plan", "apply"] as const).map((phase) =>
+    createPhaseWorker({
+      connection: REDIS_URL,
+      prefix: h.queuePrefix,
+      phase,
+      concurrency: 4,
+      processor: async (job) => {
+        await report(job.data.runId, phase, "started");
+        await report(job.data.runId, phase, "finished", phase === "plan" ? { hasChanges: true, resourceAdditions: 1 } : { resourceAdditions: 1 });
+      },
+    }),
+  );
+  const violations: string[] = [];
+  let isWatching = true;
+  const watcher = (async () => {
+    while (isWatching) {
+      const rows = await h.db.$queryRaw<{ workspace_id: string; n: bigint }[]>`
+        SELECT workspace_id, count(*) AS n FROM runs
+        WHERE NOT plan_only AND status NOT IN ('pending', 'applied', 'planned_and_finished', 'discarded', 'errored', 'canceled', 'force_canceled', 'policy_soft_failed')
+        GROUP BY workspace_id HAVING count(*) > 1`;
+      for (const r of rows) violations.push(`${r.workspace_id}: ${r.n} active runs`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    const runs: string[][] = [[], []];
+    for (let i = 0; i < 4; i++) {
+      for (const [w, ws] of workspaces.entries()) runs[w]!.push(await createRun(h, ws, { autoApply: true }));
+    }
+    await until(async () => (await statusesOf(h.db, runs.flat())).every((s) => s === "applied"), "every run applied");
+    for (const list of runs) {
+      const rows = await h.db.run.findMany({ where: { id: { in: list } }, orderBy: { seq: "asc" }, select: { statusTimestamps: true } });
+      const planQueued = rows.map((r) => (r.statusTimestamps as Record<string, string>)["plan-queued-at"] ?? "");
+      const appliedAt = rows.map((r) => (r.statusTimestamps as Record<string, string>)["applied-at"] ?? "");
+      // Each run was queued no earlier than its predecessor was applied.
+      for (let i = 1; i < rows.length; i++) expect(planQueued[i]! >= appliedAt[i - 1]!).toBe(true);
+    }
+  } finally {
+    isWatching = false;
+    await watcher;
+    await Promise.all(workers.map((w) => w.close(5_000)));
+  }
+  expect(violations).toEqual([]);
+}, 60_000);

@@ -7,6 +7,7 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** Durable name prefix; replicas of one deployment share it and so share the work. */
   durablePrefix?: string;
+  ackWaitMs?: number;
 }
 
 /**
@@ -35,6 +36,7 @@ export async function startConsumers(ctx: SchedulerContext, options: ConsumerOpt
           filterSubjects,
           logger: ctx.logger,
           ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+          ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
           handler: (event) => handleEvent(ctx, event),
         }),
       );
