@@ -89,6 +89,8 @@ describe("per-workspace ordering", () => {
     expect(await statusOf(h.db, run)).toBe("planned_and_finished");
     const statusEvents = await h.db.outboxEvent.count({ where: { subject: h.subjects.runStatusChanged(run) } });
     expect(statusEvents).toBe(3); // plan_queued, planning, planned_and_finished
+    const history = await h.db.runEvent.findMany({ where: { runId: run }, orderBy: { createdAt: "asc" }, select: { action: true } });
+    expect(history.map((e) => e.action)).toEqual(["created", "planned_and_finished"]);
   });
 
   it("auto-applies a run whose creator may apply", async () => {

@@ -1,7 +1,23 @@
-import { transitionRun, type Prisma, type Tx } from "@tarmac/db";
-import type { RunStatus } from "@tarmac/domain";
+import { runEventsRepo, transitionRun, type Prisma, type Tx } from "@tarmac/db";
+import { newId, type RunStatus } from "@tarmac/domain";
 import { injectTraceContext } from "@tarmac/telemetry";
 import type { SchedulerContext } from "./context";
+
+/**
+ * Statuses the scheduler reaches that the run's history (run-events) records, one event per
+ * status change as tfe-client-notes §6.1 suggests. The gateway records the user's actions.
+ */
+const RECORDED: Partial<Record<RunStatus, string>> = {
+  planned: "Plan finished; waiting for confirmation",
+  planned_and_finished: "Plan finished; nothing to apply",
+  planned_and_saved: "Plan finished and saved",
+  cost_estimated: "Cost estimated",
+  confirmed: "Run confirmed automatically",
+  applied: "Apply finished",
+  errored: "Run errored",
+  canceled: "Run canceled",
+  discarded: "Run discarded",
+};
 
 export interface MovableRun {
   id: string;
@@ -39,5 +55,9 @@ export async function moveRun(
     return false;
   }
   run.status = to;
+  const description = RECORDED[to];
+  if (description) {
+    await runEventsRepo.insertRunEvent(tx, { id: newId("re"), runId: run.id, action: to, description, actorId: null, at: ctx.now() });
+  }
   return true;
 }
