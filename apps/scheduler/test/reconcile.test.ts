@@ -117,3 +117,19 @@ describe("reconcile", () => {
     expect(await statusOf(h.db, run)).toBe("errored");
   });
 });
+
+describe("outbox pruning", () => {
+  it("deletes published outbox rows older than a day and keeps the rest", async () => {
+    const old = new Date(Date.now() - 2 * 24 * 3600_000);
+    await h.db.outboxEvent.createMany({
+      data: [
+        { msgId: "prune-old-published", subject: "x", payload: {}, publishedAt: old, createdAt: old },
+        { msgId: "prune-old-unpublished", subject: "x", payload: {}, createdAt: old },
+        { msgId: "prune-new-published", subject: "x", payload: {}, publishedAt: new Date() },
+      ],
+    });
+    await reconcileOnce(h.ctx);
+    const left = await h.db.outboxEvent.findMany({ where: { msgId: { startsWith: "prune-" } }, select: { msgId: true } });
+    expect(left.map((r) => r.msgId).sort()).toEqual(["prune-new-published", "prune-old-unpublished"]);
+  });
+});

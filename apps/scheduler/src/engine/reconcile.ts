@@ -1,4 +1,4 @@
-import { phasesRepo, schedulerRepo } from "@tarmac/db";
+import { phasesRepo, pruneOutbox, schedulerRepo } from "@tarmac/db";
 import { getPhaseJobState } from "@tarmac/queues";
 import { errorMessage } from "./errors";
 import { Effects, type SchedulerContext } from "./context";
@@ -8,6 +8,7 @@ import { moveRun } from "./transitions";
 import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
 
 export interface ReconcileReport {
+  prunedOutbox: number;
   reenqueued: number;
   erroredQueued: number;
   stalePhases: number;
@@ -17,6 +18,7 @@ export interface ReconcileReport {
 }
 
 const BATCH = 500;
+const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Re-derives from Postgres everything an event or a job may have lost (DESIGN invariant 3).
@@ -24,7 +26,7 @@ const BATCH = 500;
  * and is a compare-and-set; job ids make re-enqueueing idempotent.
  */
 export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileReport> {
-  const report: ReconcileReport = { reenqueued: 0, erroredQueued: 0, stalePhases: 0, driven: 0, advancedWorkspaces: 0, promoted: 0 };
+  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, driven: 0, advancedWorkspaces: 0, promoted: 0 };
   const now = ctx.now();
   const graceCutoff = new Date(now.getTime() - ctx.settings.reconcileGraceMs);
 
@@ -89,6 +91,9 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
     await withWorkspace(ctx, workspaceId, (tx, effects) => advanceWorkspace(tx, ctx, workspaceId, effects));
     report.advancedWorkspaces++;
   }
+
+  // Published outbox rows are only kept for inspection; JetStream holds the events now.
+  report.prunedOutbox = await pruneOutbox(ctx.db, new Date(now.getTime() - OUTBOX_RETENTION_MS));
 
   // Queuing runs of organizations that have free slots again.
   for (const organizationId of await schedulerRepo.listOrganizationsWithQueuingRuns(ctx.db)) {
