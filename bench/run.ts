@@ -1,0 +1,458 @@
+/**
+ * Tarmac's benchmarks: `npx tsx bench/run.ts` (see bench/README.md). Starts the real gateway,
+ * scheduler and worker on a dedicated database seeded with a million runs, measures each scenario
+ * and its baseline in the same run, prints a Markdown table and writes bench/results/latest.md
+ * (and a JSON copy). Asserts nothing: the numbers are the output.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import { Redis } from "ioredis";
+import { subjectsFor } from "@tarmac/contracts";
+import { connectNats, deleteStream } from "@tarmac/events";
+import { createTestDatabase, freePort, REPO_ROOT, waitFor, type TestDatabase } from "@tarmac/testing";
+import { ANALYSIS } from "./lib/analysis";
+import { startMemorySampler, type MemoryPeak } from "./lib/procs";
+import { machine, markdownTable, ms, rps, x, type Row } from "./lib/report";
+import { seedRuns, type SeedResult } from "./lib/seed";
+import {
+  createOrganization,
+  createWorkspace,
+  lockWorkspace,
+  makeArchive,
+  NATS_URL,
+  REDIS_URL,
+  startEngine,
+  startGatewayFor,
+  stopEngine,
+  uploadConfiguration,
+  type Stack,
+} from "./lib/stack";
+import { fmt, ratio } from "./lib/stats";
+import { hasWrk } from "./lib/wrk";
+import { benchApiReads, benchRunCreation, type LoadSettings } from "./scenarios/api";
+import { benchEvents, statusEventLatency, subscribeStatuses, type EventLatency, type StatusSubscriber } from "./scenarios/events";
+import { preparePipeline, runFloor, runPipeline, type PipelineResult } from "./scenarios/pipeline";
+
+const int = (name: string, def: number) => {
+  const v = process.env[name];
+  return v === undefined || v === "" ? def : Number.parseInt(v, 10);
+};
+
+const settings = {
+  totalRuns: int("BENCH_RUNS", 1_000_000),
+  load: { connections: int("BENCH_CONNECTIONS", 50), durationS: int("BENCH_DURATION_S", 10), warmupS: int("BENCH_WARMUP_S", 2) } as LoadSettings,
+  createWorkspaces: int("BENCH_CREATE_WORKSPACES", 20),
+  events: int("BENCH_EVENTS", 200),
+  pipelineWorkspaces: int("BENCH_PIPELINE_WORKSPACES", 100),
+  runsPerWorkspace: int("BENCH_PIPELINE_RUNS_PER_WORKSPACE", 10),
+  pipelineTimeoutS: int("BENCH_PIPELINE_TIMEOUT_S", 330),
+  floorRuns: int("BENCH_FLOOR_RUNS", 120),
+  workerConcurrency: int("WORKER_CONCURRENCY", 4),
+  scenarios: new Set((process.env.BENCH_SCENARIOS ?? "reads,create,events,pipeline").split(",").map((s) => s.trim())),
+};
+
+const t0 = Date.now();
+const log = (msg: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
+
+interface Results {
+  seed?: SeedResult;
+  reads?: Awaited<ReturnType<typeof benchApiReads>>;
+  create?: Awaited<ReturnType<typeof benchRunCreation>>;
+  events?: EventLatency;
+  pipeline?: Omit<PipelineResult, "runIds">;
+  eventsUnderLoad?: EventLatency;
+  floor?: Awaited<ReturnType<typeof runFloor>>;
+  memory?: MemoryPeak[];
+}
+
+async function startBaseline(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "tsx"), [path.join(__dirname, "baseline-server.ts")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), POOL_SIZE: "10" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => ((await fetch(`${url}/healthz`).catch(() => null))?.status === 200 ? true : undefined), {
+    timeoutMs: 30_000,
+    what: "the baseline server",
+  });
+  return { url, child };
+}
+
+async function organizationIdOf(databaseUrl: string, name: string): Promise<string> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    return (await c.query<{ id: string }>("SELECT id FROM organizations WHERE name = $1", [name])).rows[0]!.id;
+  } finally {
+    await c.end();
+  }
+}
+
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function rowsOf(r: Results): Row[] {
+  const rows: Row[] = [];
+  const rel = (a: number, b: number) => x(ratio(a, b));
+  if (r.reads) {
+    const { getRun, listRuns, bareList } = r.reads;
+    const runRatio = ratio(getRun.product.rps, getRun.baseline.rps);
+    rows.push({
+      scenario: "1. GET /runs/:id",
+      metric: "throughput",
+      tarmac: rps(getRun.product.rps),
+      baseline: rps(getRun.baseline.rps),
+      ratio: x(runRatio),
+      target: "≥ 0.5× baseline",
+      met: runRatio >= 0.5,
+      miss: `${fmt(runRatio, 2)}× instead of 0.5× (${fmt((0.5 - runRatio) * getRun.baseline.rps, 0)} req/s short)`,
+    });
+    rows.push({ scenario: "1. GET /runs/:id", metric: "p50", tarmac: ms(getRun.product.p50Ms), baseline: ms(getRun.baseline.p50Ms), ratio: rel(getRun.product.p50Ms, getRun.baseline.p50Ms), target: "", met: null });
+    rows.push({
+      scenario: "1. GET /runs/:id",
+      metric: "p99",
+      tarmac: ms(getRun.product.p99Ms),
+      baseline: ms(getRun.baseline.p99Ms),
+      ratio: rel(getRun.product.p99Ms, getRun.baseline.p99Ms),
+      target: "< 20 ms",
+      met: getRun.product.p99Ms < 20,
+      miss: `${ms(getRun.product.p99Ms)} (${fmt(getRun.product.p99Ms / 20, 1)}× the 20 ms target)`,
+    });
+    rows.push({ scenario: "1. GET /workspaces/:id/runs", metric: "throughput", tarmac: rps(listRuns.product.rps), baseline: rps(listRuns.baseline.rps), ratio: rel(listRuns.product.rps, listRuns.baseline.rps), target: "", met: null });
+    rows.push({ scenario: "1. GET /workspaces/:id/runs", metric: "p50", tarmac: ms(listRuns.product.p50Ms), baseline: ms(listRuns.baseline.p50Ms), ratio: rel(listRuns.product.p50Ms, listRuns.baseline.p50Ms), target: "", met: null });
+    rows.push({
+      scenario: "1. GET /workspaces/:id/runs",
+      metric: "p99",
+      tarmac: ms(listRuns.product.p99Ms),
+      baseline: ms(listRuns.baseline.p99Ms),
+      ratio: rel(listRuns.product.p99Ms, listRuns.baseline.p99Ms),
+      target: "< 50 ms",
+      met: listRuns.product.p99Ms < 50,
+      miss: `${ms(listRuns.product.p99Ms)} (${fmt(listRuns.product.p99Ms / 50, 1)}× the 50 ms target)`,
+    });
+    rows.push({
+      scenario: "1. (reference) bare page of 20",
+      metric: "req/s · p50 · p99",
+      tarmac: "",
+      baseline: `${rps(bareList.rps)} · ${ms(bareList.p50Ms)} · ${ms(bareList.p99Ms)}`,
+      ratio: "",
+      target: "",
+      met: null,
+    });
+  }
+  if (r.create) {
+    const { product, baseline } = r.create;
+    const q = ratio(product.rps, baseline.rps);
+    rows.push({
+      scenario: "2. POST /runs",
+      metric: "throughput",
+      tarmac: rps(product.rps),
+      baseline: rps(baseline.rps),
+      ratio: x(q),
+      target: "≥ 0.33× bare insert",
+      met: q >= 1 / 3,
+      miss: `${fmt(q, 2)}× instead of 0.33× (${fmt((1 / 3 - q) * baseline.rps, 0)} runs/s short)`,
+    });
+    rows.push({ scenario: "2. POST /runs", metric: "p50", tarmac: ms(product.p50Ms), baseline: ms(baseline.p50Ms), ratio: rel(product.p50Ms, baseline.p50Ms), target: "", met: null });
+    rows.push({ scenario: "2. POST /runs", metric: "p99", tarmac: ms(product.p99Ms), baseline: ms(baseline.p99Ms), ratio: rel(product.p99Ms, baseline.p99Ms), target: "", met: null });
+  }
+  if (r.pipeline) {
+    const p = r.pipeline;
+    const floor = r.floor;
+    const q = floor ? ratio(p.runsPerSecond, floor.runsPerSecond) : Number.NaN;
+    rows.push({
+      scenario: "3. Pipeline",
+      metric: `runs completed/s (${p.completed}/${p.runs} in ${fmt(p.seconds, 0)} s)`,
+      tarmac: `${fmt(p.runsPerSecond, 2)} runs/s`,
+      baseline: floor ? `${fmt(floor.runsPerSecond, 2)} runs/s` : "n/a",
+      ratio: x(q),
+      target: "≥ 0.5× floor",
+      met: Number.isFinite(q) ? q >= 0.5 : null,
+      miss: `${fmt(q, 2)}× the floor instead of 0.5×`,
+    });
+    rows.push({
+      scenario: "3. Pipeline",
+      metric: `scheduling latency p50 (final → next planning, n=${p.toPlanning.count})`,
+      tarmac: ms(p.toPlanning.p50Ms),
+      baseline: "0 ms",
+      ratio: "",
+      target: "",
+      met: null,
+    });
+    rows.push({
+      scenario: "3. Pipeline",
+      metric: "scheduling latency p99 (final → next planning)",
+      tarmac: ms(p.toPlanning.p99Ms),
+      baseline: "0 ms",
+      ratio: "",
+      target: "< 100 ms",
+      met: p.toPlanning.p99Ms < 100,
+      miss: `${ms(p.toPlanning.p99Ms)} (${fmt(p.toPlanning.p99Ms / 100, 1)}× the 100 ms target)`,
+    });
+    rows.push({
+      scenario: "3. Pipeline",
+      metric: "final → next plan_queued p50 · p99 (scheduler decision)",
+      tarmac: `${ms(p.toQueued.p50Ms)} · ${ms(p.toQueued.p99Ms)}`,
+      baseline: "",
+      ratio: "",
+      target: "",
+      met: null,
+    });
+  }
+  if (r.events) {
+    const e = r.events;
+    rows.push({ scenario: "4. Events (quiet)", metric: `commit → subscriber p50 (n=${e.count}, missing ${e.missing})`, tarmac: ms(e.p50Ms), baseline: "", ratio: "", target: "", met: null });
+    rows.push({
+      scenario: "4. Events (quiet)",
+      metric: "commit → subscriber p99",
+      tarmac: ms(e.p99Ms),
+      baseline: "",
+      ratio: "",
+      target: "< 50 ms",
+      met: e.p99Ms < 50 && e.missing === 0,
+      miss: `${ms(e.p99Ms)} (${fmt(e.p99Ms / 50, 1)}× the 50 ms target)${e.missing ? `, ${e.missing} never arrived` : ""}`,
+    });
+  }
+  if (r.eventsUnderLoad) {
+    const e = r.eventsUnderLoad;
+    rows.push({
+      scenario: "4. Events (during 3)",
+      metric: `commit → subscriber p50 · p99 (n=${e.count}, missing ${e.missing})`,
+      tarmac: `${ms(e.p50Ms)} · ${ms(e.p99Ms)}`,
+      baseline: "",
+      ratio: "",
+      target: "",
+      met: null,
+    });
+  }
+  for (const m of r.memory ?? []) {
+    rows.push({
+      scenario: "5. Memory (during 3)",
+      metric: `${m.name}: peak RSS (process · with launcher and children)`,
+      tarmac: `${fmt(m.processMb, 0)} MB · ${fmt(m.treeMb, 0)} MB`,
+      baseline: "",
+      ratio: "",
+      target: "< 200 MB",
+      met: m.processMb < 200,
+      miss: `${m.name} peaked at ${fmt(m.processMb, 0)} MB (${fmt(m.processMb - 200, 0)} MB over)`,
+    });
+  }
+  return rows;
+}
+
+function missedSection(rows: Row[]): string {
+  const missed = rows.filter((r) => r.met === false);
+  if (missed.length === 0) return "Every target was met in this run.\n";
+  return missed
+    .map((r) => {
+      const key = r.scenario.startsWith("5.") ? "5" : `${r.scenario} ${r.metric}`;
+      const why = ANALYSIS.find((a) => key.startsWith(a.match))?.why ?? "";
+      return `- **${r.scenario}, ${r.metric}**: ${r.miss ?? "missed"}.${why ? ` ${why}` : ""}`;
+    })
+    .join("\n");
+}
+
+function renderMarkdown(r: Results, rows: Row[], startedAt: Date, info: Record<string, string>): string {
+  const m = machine();
+  const p = r.pipeline;
+  return `# Tarmac benchmark results
+
+Run ${startedAt.toISOString()} with \`npx tsx bench/run.ts\` in ${fmt((Date.now() - t0) / 1000, 0)} s.
+
+Machine: ${m.cores} cores (${m.cpu}), ${m.memory} memory, Linux ${m.kernel}, Node ${m.node}, ${info.postgres}.
+Load average when the run started: ${info.load} (other work on the machine makes every number noisier).
+
+Settings: ${settings.load.connections} connections for ${settings.load.durationS} s per HTTP measurement (wrk, after a ${settings.load.warmupS} s warm-up);
+${fmt(r.seed?.organizationRuns ?? 0, 0)} runs in the organization, ${fmt(r.seed?.benchWorkspaceRuns ?? 0, 0)} in the benchmarked workspace (seeded in ${fmt(r.seed?.seconds ?? 0, 0)} s);
+pipeline: ${settings.pipelineWorkspaces} auto-apply workspaces × ${settings.runsPerWorkspace} runs, WORKER_CONCURRENCY=${settings.workerConcurrency}
+(${settings.workerConcurrency} plan and ${settings.workerConcurrency} apply jobs at once), one gateway, one scheduler, one worker;
+floor: ${r.floor?.runs ?? 0} runs of the same terraform test-double invocations (7 per run) on ${settings.workerConcurrency * 2} lanes, no orchestration.
+${p ? `Pipeline outcome: ${Object.entries(p.byStatus).map(([s, n]) => `${n} ${s}`).join(", ")}${p.timedOut ? " (timed out before every run was final)" : ""}.` : ""}
+
+${markdownTable(rows)}
+
+## Missed targets
+
+${missedSection(rows)}
+`;
+}
+
+async function main(): Promise<void> {
+  if (!(await hasWrk())) throw new Error("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)");
+  const startedAt = new Date();
+  const info: Record<string, string> = { load: os.loadavg().map((l) => l.toFixed(2)).join(", ") };
+  const results: Results = {};
+  let database: TestDatabase | undefined;
+  let stack: Stack | undefined;
+  let baseline: ChildProcess | undefined;
+  let sub: StatusSubscriber | undefined;
+  try {
+    database = await createTestDatabase();
+    log(`database ${database.name}`);
+    stack = await startGatewayFor(database.url);
+    const { api } = stack;
+    log(`gateway at ${stack.gateway.url}, deployment prefix ${stack.prefix}`);
+
+    const orgName = `bench-${stack.prefix}`;
+    await createOrganization(api, orgName);
+    // The API addresses organizations by name; rows reference the internal id.
+    const organizationId = await organizationIdOf(database.url, orgName);
+    const account = await api.get("/account/details");
+    const userId = account.body.data.id as string;
+    const archive = await makeArchive({ "main.tf": 'resource "null_resource" "a" {}\n' });
+    const readsWs = await createWorkspace(api, orgName, "reads");
+    const readsCv = await uploadConfiguration(api, readsWs, archive);
+
+    log(`seeding ${settings.totalRuns} runs`);
+    results.seed = await seedRuns({
+      databaseUrl: database.url,
+      organizationId,
+      userId,
+      benchWorkspaceId: readsWs,
+      benchConfigurationVersionId: readsCv,
+      totalRuns: settings.totalRuns,
+      fillerWorkspaces: 99,
+    });
+    log(`seeded in ${results.seed.seconds.toFixed(1)} s: ${results.seed.organizationRuns} runs, ${results.seed.phaseRows} phase rows`);
+    const pg = new Client({ connectionString: database.url });
+    await pg.connect();
+    let runIds: string[];
+    try {
+      info.postgres = `PostgreSQL ${(await pg.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v}`;
+      runIds = (
+        await pg.query<{ id: string }>("SELECT id FROM runs WHERE workspace_id = $1 ORDER BY random() LIMIT 1000", [readsWs])
+      ).rows.map((r) => r.id);
+    } finally {
+      await pg.end();
+    }
+
+    await startEngine(stack, database.url, settings.workerConcurrency);
+    log("scheduler and worker ready");
+    const started = await startBaseline(database.url);
+    baseline = started.child;
+    sub = await subscribeStatuses(NATS_URL, stack.prefix);
+
+    if (settings.scenarios.has("reads")) {
+      log("scenario 1: API reads");
+      results.reads = await benchApiReads({
+        settings: settings.load,
+        gatewayUrl: stack.gateway.url,
+        baselineUrl: started.url,
+        token: stack.gateway.adminToken,
+        runIds,
+        workspaceId: readsWs,
+      });
+    }
+    if (settings.scenarios.has("create")) {
+      log("scenario 2: run creation");
+      const targets: { workspaceId: string; configurationVersionId: string }[] = [];
+      for (let i = 0; i < settings.createWorkspaces; i++) {
+        const ws = await createWorkspace(api, orgName, `create-${String(i).padStart(2, "0")}`);
+        targets.push({ workspaceId: ws, configurationVersionId: await uploadConfiguration(api, ws, archive) });
+        // Locked: the created runs stay pending instead of being planned during the measurement.
+        await lockWorkspace(api, ws);
+      }
+      results.create = await benchRunCreation({
+        settings: settings.load,
+        gatewayUrl: stack.gateway.url,
+        baselineUrl: started.url,
+        token: stack.gateway.adminToken,
+        organizationId,
+        targets,
+      });
+    }
+    baseline.kill("SIGTERM");
+    baseline = undefined;
+    if (settings.scenarios.has("events")) {
+      log("scenario 4: events");
+      const ws = await createWorkspace(api, orgName, "events");
+      const cv = await uploadConfiguration(api, ws, archive);
+      await lockWorkspace(api, ws);
+      results.events = await benchEvents({ api, databaseUrl: database.url, sub, workspaceId: ws, configurationVersionId: cv, count: settings.events, gapMs: 25 });
+    }
+    if (settings.scenarios.has("pipeline")) {
+      log("scenario 3: pipeline (setup)");
+      const workspaces = await preparePipeline(api, orgName, settings.pipelineWorkspaces);
+      log(`scenario 3: pipeline, ${settings.pipelineWorkspaces * settings.runsPerWorkspace} runs`);
+      const sampler = startMemorySampler([
+        { name: "gateway", launcherPid: stack.gateway.process.child.pid! },
+        { name: "scheduler", launcherPid: stack.scheduler!.child.pid! },
+        { name: "worker", launcherPid: stack.worker!.child.pid! },
+      ]);
+      let lastLog = 0;
+      const pipeline = await runPipeline({
+        api,
+        databaseUrl: database.url,
+        workspaces,
+        runsPerWorkspace: settings.runsPerWorkspace,
+        timeoutS: settings.pipelineTimeoutS,
+        onProgress: (done, total) => {
+          if (Date.now() - lastLog > 15_000) {
+            lastLog = Date.now();
+            log(`  ${done}/${total} runs final`);
+          }
+        },
+      });
+      results.memory = sampler.stop();
+      const { runIds: pipelineRuns, ...rest } = pipeline;
+      results.pipeline = rest;
+      log(`pipeline: ${pipeline.completed} runs in ${pipeline.seconds.toFixed(0)} s`);
+      await new Promise((r) => setTimeout(r, 1000));
+      results.eventsUnderLoad = await statusEventLatency(database.url, sub, pipelineRuns);
+      // The floor gets the machine to itself.
+      await stopEngine(stack);
+      log(`floor: ${settings.floorRuns} runs of bare test-double invocations`);
+      results.floor = await runFloor(settings.floorRuns, settings.workerConcurrency * 2);
+    }
+  } catch (err) {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    throw err;
+  } finally {
+    baseline?.kill("SIGTERM");
+    await sub?.close().catch(() => undefined);
+    if (stack) {
+      await stopEngine(stack).catch(() => undefined);
+      await stack.gateway.process.stop().catch(() => undefined);
+      const nc = await connectNats(NATS_URL, "tarmac-bench-cleanup");
+      await deleteStream(nc, subjectsFor(stack.prefix).streamName).catch(() => undefined);
+      await nc.drain();
+      await deleteRedisKeys(stack.prefix).catch(() => undefined);
+    }
+    if (database && !process.env.BENCH_KEEP_DB) await database.drop();
+    else if (database) log(`kept database ${database.url}`);
+  }
+
+  const rows = rowsOf(results);
+  const markdown = renderMarkdown(results, rows, startedAt, info);
+  const dir = path.join(__dirname, "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "latest.md"), markdown);
+  const json = { startedAt: startedAt.toISOString(), machine: machine(), info, settings: { ...settings, scenarios: [...settings.scenarios] }, results };
+  writeFileSync(path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`), JSON.stringify(json, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+  process.stdout.write(`${markdown}\n`);
+  log("done");
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

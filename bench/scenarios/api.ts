@@ -1,0 +1,93 @@
+import { runWrk, type WrkResult } from "../lib/wrk";
+import { sleep } from "../lib/stats";
+
+export interface LoadSettings {
+  connections: number;
+  durationS: number;
+  /** A short run before each measurement, so both sides are measured warm (JIT, pools, caches). */
+  warmupS: number;
+}
+
+export interface Measured {
+  product: WrkResult;
+  baseline: WrkResult;
+}
+
+async function measure(settings: LoadSettings, opts: Parameters<typeof runWrk>[0]): Promise<WrkResult> {
+  if (settings.warmupS > 0) await runWrk({ ...opts, durationS: settings.warmupS });
+  await sleep(500);
+  return runWrk({ ...opts, connections: settings.connections, durationS: settings.durationS });
+}
+
+const auth = (token: string) => ({ Authorization: `Bearer ${token}`, Accept: "application/vnd.api+json" });
+
+/** Scenario 1: the two hot reads against the select-by-id baseline. */
+export async function benchApiReads(input: {
+  settings: LoadSettings;
+  gatewayUrl: string;
+  baselineUrl: string;
+  token: string;
+  runIds: string[];
+  workspaceId: string;
+}): Promise<{ getRun: Measured; listRuns: Measured; bareList: WrkResult }> {
+  const { settings } = input;
+  const base = { connections: settings.connections, durationS: settings.durationS };
+  const baseline = await measure(settings, { ...base, url: `${input.baselineUrl}/`, paths: input.runIds.map((id) => `/runs/${id}`) });
+  const getRun = await measure(settings, {
+    ...base,
+    url: `${input.gatewayUrl}/`,
+    headers: auth(input.token),
+    paths: input.runIds.map((id) => `/api/v2/runs/${id}`),
+  });
+  const listRuns = await measure(settings, {
+    ...base,
+    url: `${input.gatewayUrl}/api/v2/workspaces/${input.workspaceId}/runs?page%5Bsize%5D=20`,
+    headers: auth(input.token),
+  });
+  const bareList = await measure(settings, { ...base, url: `${input.baselineUrl}/workspaces/${input.workspaceId}/runs` });
+  return { getRun: { product: getRun, baseline }, listRuns: { product: listRuns, baseline }, bareList };
+}
+
+/** Scenario 2: POST /api/v2/runs against a bare INSERT, spread over locked workspaces so runs stay pending. */
+export async function benchRunCreation(input: {
+  settings: LoadSettings;
+  gatewayUrl: string;
+  baselineUrl: string;
+  token: string;
+  organizationId: string;
+  targets: { workspaceId: string; configurationVersionId: string }[];
+}): Promise<Measured> {
+  const { settings } = input;
+  const base = { connections: settings.connections, durationS: settings.durationS, method: "POST" as const };
+  const apiBodies = input.targets.map((t) =>
+    JSON.stringify({
+      data: {
+        type: "runs",
+        attributes: { message: "benchmark" },
+        relationships: {
+          workspace: { data: { type: "workspaces", id: t.workspaceId } },
+          "configuration-version": { data: { type: "configuration-versions", id: t.configurationVersionId } },
+        },
+      },
+    }),
+  );
+  const bareBodies = input.targets.map((t) =>
+    JSON.stringify({ organizationId: input.organizationId, workspaceId: t.workspaceId, configurationVersionId: t.configurationVersionId }),
+  );
+  // The API first: the bare rows would otherwise count as runs ahead in each new run's queue position.
+  const product = await measure(settings, {
+    ...base,
+    url: `${input.gatewayUrl}/api/v2/runs`,
+    headers: { ...auth(input.token), "Content-Type": "application/vnd.api+json" },
+    bodies: apiBodies,
+    paths: ["/api/v2/runs"],
+  });
+  const baseline = await measure(settings, {
+    ...base,
+    url: `${input.baselineUrl}/runs`,
+    headers: { "Content-Type": "application/json" },
+    bodies: bareBodies,
+    paths: ["/runs"],
+  });
+  return { product, baseline };
+}
