@@ -25,14 +25,18 @@ async function main(): Promise<void> {
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 
   await pingDb(db);
-  const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
-  const nc = await connectNats(env.NATS_URL, "tarmac-gateway");
-  shutdown.onShutdown("nats", () => nc.drain(), "clients");
-  await ensureStream(nc, subjects);
+  // The gateway talks to NATS only to relay its outbox; with the relay off (another process
+  // relays, or a test reads the outbox itself) it needs no NATS at all.
+  const natsChecks: Record<string, () => Promise<void>> = {};
   if (env.TARMAC_OUTBOX_RELAY === "on") {
+    const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
+    const nc = await connectNats(env.NATS_URL, "tarmac-gateway");
+    shutdown.onShutdown("nats", () => nc.drain(), "clients");
+    await ensureStream(nc, subjects);
     const relay = startOutboxRelay({ db, nc, subjects, logger });
     // After HTTP intake stops, so the last requests' events still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
+    natsChecks.nats = () => pingNats(nc);
   }
   if (env.TARMAC_ADMIN_TOKEN) {
     await auth.ensureAdminToken(db, env.TARMAC_ADMIN_TOKEN);
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
     checks: {
       postgres: () => pingDb(db),
       redis: async () => void (await redis.ping()),
-      nats: () => pingNats(nc),
+      ...natsChecks,
     },
   });
   const app = createApp(deps, [health]);
