@@ -29,7 +29,10 @@ export const gatewayEnvSchema = z.object({
   TARMAC_PUBLIC_URL: optionalString,
   TARMAC_ADMIN_TOKEN: optionalString,
   /** Key material for sensitive variable values (AES-256-GCM). */
-  TARMAC_ENCRYPTION_KEY: z.string().default("tarmac-development-key-change-me"),
+  TARMAC_ENCRYPTION_KEY: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? "tarmac-development-key-change-me" : v)),
   /** Requests per second per token (HCP: 30). 0 disables. */
   TARMAC_RATE_LIMIT_PER_SECOND: intFrom(30),
   /** Requests per minute per token on the two run-list endpoints (HCP: 30). 0 disables. */

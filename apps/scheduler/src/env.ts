@@ -15,7 +15,10 @@ export const schedulerEnvSchema = z.object({
   TARMAC_GATEWAY_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
   TARMAC_PUBLIC_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
   /** The deployment key capability secrets derive from; the gateway must use the same one. */
-  TARMAC_ENCRYPTION_KEY: z.string().default("tarmac-development-key-change-me"),
+  TARMAC_ENCRYPTION_KEY: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? "tarmac-development-key-change-me" : v)),
   HEALTH_PORT: port(8081, { allowZero: true }),
   TARMAC_RECONCILE_INTERVAL_MS: positiveInt(5_000),
   TARMAC_PLAN_TIMEOUT_MS: positiveInt(2 * HOUR_MS),

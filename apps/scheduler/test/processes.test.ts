@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { createPublisher, startOutboxRelay, type OutboxRelay } from "@tarmac/events";
 import type { PhaseProgressEvent } from "@tarmac/contracts";
 import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
@@ -45,16 +44,8 @@ async function startScheduler(): Promise<StartedProcess> {
   return proc;
 }
 
-/**
- * A crash: SIGKILL to the scheduler's node process itself. startApp runs tsx, which runs the
- * app in a child process and cannot forward a SIGKILL to it.
- */
-async function crash(proc: StartedProcess): Promise<void> {
-  const pid = proc.child.pid!;
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  for (const child of children) process.kill(child, "SIGKILL");
-  await proc.kill();
-}
+/** A crash: SIGKILL to the scheduler's whole process group (tsx and the app's node process). */
+const crash = (proc: StartedProcess): Promise<void> => proc.kill();
 
 let sequence = 0;
 async function report(runId: string, phase: "plan" | "apply", kind: PhaseProgressEvent["kind"], extra: Partial<PhaseProgressEvent> = {}) {

@@ -45,7 +45,17 @@ export async function startApp(
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: tsx runs the app in a child node process and cannot
+    // forward SIGKILL, so SIGKILL goes to the whole group.
+    detached: true,
   });
+  const signalGroup = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
@@ -58,15 +68,16 @@ export async function startApp(
     output: () => out,
     stop: async (graceMs = 10_000) => {
       if (done) return child.exitCode;
+      // tsx relays SIGTERM to the app; signalling the group would deliver it twice.
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      const timer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
       const code = await exited;
       clearTimeout(timer);
       return code;
     },
     kill: async () => {
       if (done) return;
-      child.kill("SIGKILL");
+      signalGroup("SIGKILL");
       await exited;
     },
   };
