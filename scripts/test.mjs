@@ -9,6 +9,8 @@ await prepare({ database: false });
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 try {
   execFileSync(bin("turbo"), ["run", "typecheck", "--output-logs=errors-only", "--concurrency=2"], { cwd: root, stdio: "inherit" });
+  // Cross-workspace tests (tests/) belong to no workspace: typecheck them here.
+  execFileSync(bin("tsc"), ["-p", "tests"], { cwd: root, stdio: "inherit" });
   execFileSync(bin("jest"), ["--ci", ...process.argv.slice(2)], { cwd: root, stdio: "inherit" });
 } catch (err) {
   process.exit(typeof err.status === "number" ? err.status : 1);

@@ -1,45 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { createDb, type Db } from "@tarmac/db";
-import { ApiClient, createTestDatabase, startGateway, type StartedGateway, type TestDatabase } from "@tarmac/testing";
+import type { Db } from "@tarmac/db";
+import { ApiClient, startGatewayTestEnv, type GatewayTestEnv } from "@tarmac/testing";
 
 /**
  * Fixtures for the tests of the API around runs. Everything is created through
  * the HTTP API itself (users through the admin API, tokens through the token
  * endpoints); the database handle is only for asserting on stored rows.
  */
-export interface ApiTestEnv {
-  db: Db;
-  database: TestDatabase;
-  gateway: StartedGateway;
-  admin: ApiClient;
-  prefix: string;
-  close(): Promise<void>;
-}
-
-export async function startApiTestEnv(env: Record<string, string> = {}): Promise<ApiTestEnv> {
-  const database = await createTestDatabase();
-  const prefix = `t${randomBytes(4).toString("hex")}`;
-  const gateway = await startGateway(database.url, {
-    TARMAC_NATS_PREFIX: prefix,
-    TARMAC_RATE_LIMIT_PER_SECOND: "0",
-    TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
-    TARMAC_OUTBOX_RELAY: "off",
-    ...env,
-  });
-  const db = createDb({ databaseUrl: database.url, poolSize: 2 });
-  return {
-    db,
-    database,
-    gateway,
-    prefix,
-    admin: new ApiClient(gateway.url, gateway.adminToken),
-    async close() {
-      await gateway.process.stop();
-      await db.$disconnect();
-      await database.drop();
-    },
-  };
-}
+export type ApiTestEnv = GatewayTestEnv;
+export const startApiTestEnv = (env: Record<string, string> = {}): Promise<ApiTestEnv> => startGatewayTestEnv(env);
 
 export const unique = (base: string) => `${base}-${randomBytes(3).toString("hex")}`;
 

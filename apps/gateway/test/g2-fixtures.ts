@@ -1,46 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { createDb, hashSecret, type Db } from "@tarmac/db";
+import { hashSecret, type Db } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
-import { ApiClient, createTestDatabase, startGateway, type StartedGateway, type TestDatabase } from "@tarmac/testing";
+import { ApiClient, startGatewayTestEnv, type GatewayTestEnv } from "@tarmac/testing";
 
 /**
  * Fixtures for the Runs API tests. Organizations, teams, tokens, workspaces and configuration
  * versions are written straight to the database: these tests are about runs, and the engine is
  * not running, so tests also move runs between statuses by writing them.
  */
-export interface RunsTestEnv {
-  db: Db;
-  database: TestDatabase;
-  gateway: StartedGateway;
-  admin: ApiClient;
-  prefix: string;
-  close(): Promise<void>;
-}
-
-export async function startRunsTestEnv(env: Record<string, string> = {}): Promise<RunsTestEnv> {
-  const database = await createTestDatabase();
-  const prefix = `t${randomBytes(4).toString("hex")}`;
-  const gateway = await startGateway(database.url, {
-    TARMAC_NATS_PREFIX: prefix,
-    TARMAC_RATE_LIMIT_PER_SECOND: "0",
-    TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
-    TARMAC_OUTBOX_RELAY: "off",
-    ...env,
-  });
-  const db = createDb({ databaseUrl: database.url, poolSize: 3 });
-  return {
-    db,
-    database,
-    gateway,
-    prefix,
-    admin: new ApiClient(gateway.url, gateway.adminToken),
-    async close() {
-      await gateway.process.stop();
-      await db.$disconnect();
-      await database.drop();
-    },
-  };
-}
+export type RunsTestEnv = GatewayTestEnv;
+export const startRunsTestEnv = (env: Record<string, string> = {}): Promise<RunsTestEnv> => startGatewayTestEnv(env);
 
 const suffix = () => randomBytes(4).toString("hex");
 

@@ -1,48 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { createDb, hashSecret, type Db } from "@tarmac/db";
+import { hashSecret, type Db } from "@tarmac/db";
 import { newId } from "@tarmac/domain";
-import { ApiClient, createTestDatabase, startGateway, type StartedGateway, type TestDatabase } from "@tarmac/testing";
+import { ApiClient, startGatewayTestEnv, type GatewayTestEnv } from "@tarmac/testing";
 
 /**
  * Fixtures for the configuration-version and state-version tests: the gateway
  * on its own database, with organizations, teams, tokens and workspaces written
  * straight to the database (these tests are about what happens inside them).
  */
-export interface G3Env {
-  db: Db;
-  database: TestDatabase;
-  gateway: StartedGateway;
-  admin: ApiClient;
-  anonymous: ApiClient;
-  prefix: string;
-  close(): Promise<void>;
-}
-
-export async function startG3Env(env: Record<string, string> = {}): Promise<G3Env> {
-  const database = await createTestDatabase();
-  const prefix = `t${randomBytes(4).toString("hex")}`;
-  const gateway = await startGateway(database.url, {
-    TARMAC_NATS_PREFIX: prefix,
-    TARMAC_RATE_LIMIT_PER_SECOND: "0",
-    TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
-    TARMAC_OUTBOX_RELAY: "off",
-    ...env,
-  });
-  const db = createDb({ databaseUrl: database.url, poolSize: 3 });
-  return {
-    db,
-    database,
-    gateway,
-    prefix,
-    admin: new ApiClient(gateway.url, gateway.adminToken),
-    anonymous: new ApiClient(gateway.url),
-    async close() {
-      await gateway.process.stop();
-      await db.$disconnect();
-      await database.drop();
-    },
-  };
-}
+export type G3Env = GatewayTestEnv;
+export const startG3Env = (env: Record<string, string> = {}): Promise<G3Env> => startGatewayTestEnv(env);
 
 const suffix = (): string => randomBytes(4).toString("hex");
 

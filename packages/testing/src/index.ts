@@ -2,3 +2,4 @@ export * from "./database";
 export * from "./wait";
 export * from "./processes";
 export * from "./api-client";
+export * from "./gateway-env";
