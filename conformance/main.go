@@ -204,6 +204,26 @@ func readAll(r io.Reader, running func() bool) (string, bool, error) {
 	}
 }
 
+// waitForLog reads a running plan's log through go-tfe's LogReader until it contains text.
+func waitForLog(planID, text string, timeout time.Duration) error {
+	c, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	logs, err := client.Plans.Logs(c, planID)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	buf := make([]byte, 512)
+	for !strings.Contains(b.String(), text) {
+		n, err := logs.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return fmt.Errorf("plan log without %q (%v):\n%s", text, err, b.String())
+		}
+	}
+	return nil
+}
+
 func expectNotFound(err error) error {
 	if err != tfe.ErrResourceNotFound {
 		return fmt.Errorf("expected go-tfe's ErrResourceNotFound, got %v", err)
@@ -327,7 +347,7 @@ func main() {
 		if !run1.HasChanges || !run1.Actions.IsConfirmable || !run1.Actions.IsDiscardable || run1.Actions.IsForceCancelable {
 			return fmt.Errorf("has-changes %v, actions %+v", run1.HasChanges, run1.Actions)
 		}
-		if run1.StatusTimestamps == nil || run1.StatusTimestamps.PlanQueuabledAt.IsZero() || run1.StatusTimestamps.PlannedAt.IsZero() {
+		if run1.StatusTimestamps == nil || run1.StatusTimestamps.PlanQueuabledAt.IsZero() || run1.StatusTimestamps.PlanningAt.IsZero() {
 			return fmt.Errorf("status-timestamps %+v", run1.StatusTimestamps)
 		}
 		return nil
@@ -346,6 +366,23 @@ func main() {
 		}
 		if p.StatusTimestamps == nil || p.StatusTimestamps.FinishedAt.IsZero() || p.StatusTimestamps.StartedAt.IsZero() {
 			return fmt.Errorf("plan status-timestamps %+v", p.StatusTimestamps)
+		}
+		return nil
+	})
+
+	step("the run was cost estimated (organizations estimate costs by default, as in HCP)", func() error {
+		if err := need(run1); err != nil {
+			return err
+		}
+		if run1.Status != tfe.RunCostEstimated || run1.CostEstimate == nil || run1.CostEstimate.ID == "" {
+			return fmt.Errorf("status %q, cost-estimate %+v", run1.Status, run1.CostEstimate)
+		}
+		ce, err := client.CostEstimates.Read(ctx, run1.CostEstimate.ID)
+		if err != nil {
+			return err
+		}
+		if ce.Status != tfe.CostEstimateFinished || ce.ResourcesCount != 2 || ce.ProposedMonthlyCost == "" {
+			return fmt.Errorf("cost estimate %+v", ce)
 		}
 		return nil
 	})
@@ -572,6 +609,10 @@ func main() {
 			return err
 		}
 		if r, err = waitRun(r.ID, 30*time.Second, status(tfe.RunPlanning)); err != nil {
+			return err
+		}
+		// The interrupt must reach `terraform plan` (which ignores it), not `terraform init` before it.
+		if err := waitForLog(r.Plan.ID, "Still planning", 30*time.Second); err != nil {
 			return err
 		}
 		if r.Actions.IsForceCancelable || !r.Permissions.CanForceCancel {

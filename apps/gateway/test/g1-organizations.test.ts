@@ -66,6 +66,20 @@ describe("organizations", () => {
     expect(owners.relationships.users.data).toEqual([{ type: "users", id: alice.id }]);
   });
 
+  it("turns cost estimation on by default, as HCP does, unless the request turns it off", async () => {
+    const on = unique("est");
+    const created = await alice.client.post("/organizations", { data: { type: "organizations", attributes: { name: on, email: "ops@acme.test" } } });
+    expect(created.status).toBe(201);
+    expect(created.body.data.attributes["cost-estimation-enabled"]).toBe(true);
+    expect((await alice.client.get(`/organizations/${on}`)).body.data.attributes["cost-estimation-enabled"]).toBe(true);
+    const off = unique("noest");
+    const refused = await alice.client.post("/organizations", {
+      data: { type: "organizations", attributes: { name: off, email: "ops@acme.test", "cost-estimation-enabled": false } },
+    });
+    expect(refused.body.data.attributes["cost-estimation-enabled"]).toBe(false);
+    expect((await alice.client.get(`/organizations/${off}/entitlement-set`)).body.data.attributes["cost-estimation"]).toBe(false);
+  });
+
   it("refuses organization creation to team and organization tokens with a 404", async () => {
     const org = await createOrganization(alice.client);
     const team = await createTeam(alice.client, org);
@@ -147,7 +161,7 @@ describe("organizations", () => {
     expect(res.body.data).toMatchObject({
       id,
       type: "entitlement-sets",
-      attributes: { operations: true, "state-storage": true, teams: true, "cost-estimation": false, sentinel: false, "private-module-registry": false },
+      attributes: { operations: true, "state-storage": true, teams: true, "cost-estimation": true, sentinel: false, "private-module-registry": false },
     });
   });
 

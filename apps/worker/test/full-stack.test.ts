@@ -48,7 +48,9 @@ afterAll(async () => {
 
 async function createRun(files: Record<string, string>): Promise<{ runId: string; wsId: string }> {
   const org = `org-${randomBytes(3).toString("hex")}`;
-  expect((await api.post("/organizations", { data: { type: "organizations", attributes: { name: org, email: `${org}@example.com` } } })).status).toBe(201);
+  // Cost estimation (on by default, as in HCP) would add a stage after `planned`; these tests follow plan and apply.
+  const attributes = { name: org, email: `${org}@example.com`, "cost-estimation-enabled": false };
+  expect((await api.post("/organizations", { data: { type: "organizations", attributes } })).status).toBe(201);
   const ws = await api.post(`/organizations/${org}/workspaces`, { data: { type: "workspaces", attributes: { name: "app" } } });
   expect(ws.status).toBe(201);
   const wsId = ws.body.data.id as string;

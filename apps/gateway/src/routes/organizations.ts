@@ -53,7 +53,8 @@ export function organizationsRouter(deps: GatewayDeps): Router {
       if (await organizationsRepo.isOrganizationNameTaken(tx, attrs.name)) throw nameTaken();
       const { organization } = await organizationsRepo.createOrganization(
         tx,
-        { ...settingsFrom(attrs), name: attrs.name, email: attrs.email },
+        // HCP's documented default: cost estimation on unless the request turns it off.
+        { costEstimationEnabled: true, ...settingsFrom(attrs), name: attrs.name, email: attrs.email },
         p.user.id,
       );
       return organization;
