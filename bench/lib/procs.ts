@@ -72,14 +72,19 @@ export interface MemoryPeak {
   name: string;
   /** Peak RSS of the app's own node process (VmHWM since the reset, else the sampled maximum), MB. */
   processMb: number;
+  /** RSS of the app's process when scenario 3 started, MB: what it holds before the work. */
+  startMb: number;
   /** Largest sampled sum of RSS over the launcher, the app and every child (terraform), MB. */
   treeMb: number;
 }
 
 /** Samples the RSS of each app (and its process tree) until stopped. */
 export function startMemorySampler(apps: { name: string; launcherPid: number }[], intervalMs = 200) {
-  const tracked = apps.map((a) => ({ ...a, pid: appPid(a.launcherPid), maxKb: 0, maxTreeKb: 0, reset: false }));
-  for (const t of tracked) t.reset = resetPeak(t.pid);
+  const tracked = apps.map((a) => ({ ...a, pid: appPid(a.launcherPid), startKb: 0, maxKb: 0, maxTreeKb: 0, reset: false }));
+  for (const t of tracked) {
+    t.startKb = statusKb(t.pid, "VmRSS") ?? 0;
+    t.reset = resetPeak(t.pid);
+  }
   const sample = () => {
     const tree = parents();
     for (const t of tracked) {
@@ -98,7 +103,7 @@ export function startMemorySampler(apps: { name: string; launcherPid: number }[]
       sample();
       return tracked.map((t) => {
         const hwm = t.reset ? statusKb(t.pid, "VmHWM") : null;
-        return { name: t.name, processMb: Math.max(hwm ?? 0, t.maxKb) / 1024, treeMb: t.maxTreeKb / 1024 };
+        return { name: t.name, processMb: Math.max(hwm ?? 0, t.maxKb) / 1024, startMb: t.startKb / 1024, treeMb: t.maxTreeKb / 1024 };
       });
     },
   };

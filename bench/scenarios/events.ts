@@ -2,7 +2,7 @@ import { Client } from "pg";
 import type { ApiClient } from "@tarmac/testing";
 import { connectNats, type NatsConnection } from "@tarmac/events";
 import { createRun } from "../lib/stack";
-import { percentile, sleep } from "../lib/stats";
+import { mapLimit, percentile, sleep } from "../lib/stats";
 
 /** What an outside subscriber saw: each status message's receive time, keyed by its JetStream msgId. */
 export interface StatusSubscriber {
@@ -75,8 +75,11 @@ export async function benchEvents(input: {
   count: number;
   gapMs: number;
 }): Promise<EventLatency> {
-  const runIds: string[] = [];
-  for (let i = 0; i < input.count; i++) runIds.push(await createRun(input.api, input.workspaceId, input.configurationVersionId));
+  const runIds = await mapLimit(
+    Array.from({ length: input.count }, (_, i) => i),
+    8,
+    () => createRun(input.api, input.workspaceId, input.configurationVersionId),
+  );
   for (const id of runIds) {
     const res = await input.api.post(`/runs/${id}/actions/discard`, { comment: "benchmark" });
     if (res.status !== 202) throw new Error(`discard ${id}: ${res.status} ${res.text.slice(0, 300)}`);
