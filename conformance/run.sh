@@ -112,14 +112,25 @@ if [ "$only" != "workflow" ]; then
 echo "== go-tfe's own tests: $GO_TESTS"
 (cd "$pkg" && go tool test2json -t "$work/gotfe.test" -test.v -test.count=1 -test.timeout=40m) >"$work/gotfe.json" 2>&1 || true
 cp "$work/gotfe.json" "${CONFORMANCE_EVENTS_OUT:-/dev/null}" 2>/dev/null || true
-node "$here/report.mjs" "$work/gotfe.json" "$here/known-results.txt" || status=1
+node "$here/report.mjs" "$work/gotfe.json" "$here/known-results.txt" | tee "$work/gotfe.summary" || status=1
 fi
 
 if [ "$only" != "gotfe" ]; then
   echo "== workflow program (go-tfe calls only)"
-  "$work/workflow" || status=1
+  "$work/workflow" | tee "$work/workflow.summary" || status=1
 fi
 
 stop_stack
+# Both suites together; each printed its own "N passed, M failed" above.
+total_passed=0 total_failed=0
+for f in "$work/gotfe.summary" "$work/workflow.summary"; do
+  [ -f "$f" ] || continue
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$f" | tail -n 1)"
+  if [ -z "$line" ]; then total_failed=$((total_failed + 1)); continue; fi
+  total_passed=$((total_passed + ${line%% passed*}))
+  rest="${line#*passed, }"
+  total_failed=$((total_failed + ${rest%% failed*}))
+done
+echo "== total: $total_passed passed, $total_failed failed"
 if [ "$status" -eq 0 ]; then echo "== conformance: PASSED"; else echo "== conformance: FAILED"; fi
 exit "$status"
