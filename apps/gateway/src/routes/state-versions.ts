@@ -20,7 +20,8 @@ const createBody = jsonApiDocument(
     md5: z.string().regex(/^[0-9a-fA-F]{32}$/, "must be the hex MD5 of the state"),
     state: z.string().min(1),
     lineage: z.string().optional(),
-    force: z.boolean().optional(),
+    // go-tfe sends `"force": null` when unset.
+    force: z.boolean().nullish(),
     // Sent by newer clients; the JSON state form is not stored (hosted-json-state-download-url is null).
     "json-state": z.string().optional(),
     "json-state-outputs": z.string().optional(),
