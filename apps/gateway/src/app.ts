@@ -4,6 +4,7 @@ import { authenticate } from "./http/auth";
 import { errorHandler, notFoundHandler } from "./http/errors";
 import { guardInput } from "./http/input-guard";
 import { rateLimit } from "./http/rate-limit";
+import { traceRequests } from "./http/tracing";
 import { metaRouter, TFP_API_VERSION } from "./routes/meta";
 import { apiRouters, capabilityRouters } from "./routes";
 
@@ -22,6 +23,7 @@ export function createApp(deps: GatewayDeps, extraRouters: express.Router[] = []
   app.set("etag", false);
   // page[number]=2 must parse as {page: {number: "2"}}.
   app.set("query parser", "extended");
+  app.use(traceRequests);
   app.use(apiVersionHeader);
   for (const r of extraRouters) app.use(r);
   app.use(metaRouter());

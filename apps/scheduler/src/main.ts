@@ -1,9 +1,6 @@
-// Telemetry starts before anything else is required, so pg and ioredis get instrumented.
-import { createLogger, startTelemetry } from "@tarmac/telemetry";
-const telemetry = startTelemetry({
-  serviceName: process.env.OTEL_SERVICE_NAME ?? "tarmac-scheduler",
-  ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
-});
+// Telemetry starts before anything else is loaded (see instrument.ts).
+import { telemetry } from "./instrument";
+import { createLogger } from "@tarmac/telemetry";
 
 import { Redis } from "ioredis";
 import { subjectsFor } from "@tarmac/contracts";

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import type { Phase, PhaseSignal, Subjects } from "@tarmac/contracts";
 import { applyIdFor, planIdFor } from "@tarmac/domain";
 import { subscribeSignals, type NatsConnection, type Publisher } from "@tarmac/events";
-import type { Logger } from "@tarmac/telemetry";
+import { withSpan, type Logger } from "@tarmac/telemetry";
 import {
   buildApplyArgs,
   buildInitArgs,
@@ -245,7 +245,12 @@ async function terraform(ctx: StepContext, bin: string, args: string[], cwd: str
   if (ctx.control.signal === "SIGKILL") handle.kill();
   else if (ctx.control.signal || ctx.control.shuttingDown) handle.interrupt();
   try {
-    const exit = await handle.promise;
+    // One span per command, so a run's trace shows where its time went (init, plan, show, apply).
+    const exit = await withSpan(`terraform ${args.find((a) => !a.startsWith("-")) ?? ""}`.trim(), { "tarmac.terraform.args": args.filter((a) => a.startsWith("-") && !a.startsWith("-var")).join(" ") }, async (span) => {
+      const result = await handle.promise;
+      span.setAttribute("tarmac.terraform.exit_code", result.exitCode ?? -1);
+      return result;
+    });
     return { exit, output: Buffer.concat(chunks), stdout: Buffer.concat(stdout) };
   } finally {
     ctx.control.current = null;

@@ -1,3 +1,4 @@
+import { injectTraceContext } from "@tarmac/telemetry";
 import { Router, type Request } from "express";
 import { subjectsFor, type RunAction } from "@tarmac/contracts";
 import { inTransaction, lockWorkspaceForUpdate, runEventsRepo, runsWrite, transitionRun, type Tx } from "@tarmac/db";
@@ -98,6 +99,7 @@ export function runActionsRouter(deps: GatewayDeps): Router {
       actorId: input.actorId,
       at: input.at,
       requestId: input.requestId,
+      headers: injectTraceContext({}),
     });
   }
 

@@ -1,3 +1,4 @@
+import { injectTraceContext } from "@tarmac/telemetry";
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { subjectsFor } from "@tarmac/contracts";
@@ -308,7 +309,10 @@ export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise
   if (!cv || cv.organizationId !== input.workspace.organizationId) throw notFound("configuration version not found");
   const run = buildNewRun({ ...input, configurationVersion: cv });
   const subjects = subjectsFor(deps.env.TARMAC_NATS_PREFIX);
-  return inTransaction(deps.db, (tx) => runsWrite.createRun(tx, run, deps.now(), subjects, newId("re")));
+  // The outbox row carries the request's trace context: the scheduler's handling, the job and the
+  // worker's terraform commands all continue this request's trace.
+  const headers = injectTraceContext({});
+  return inTransaction(deps.db, (tx) => runsWrite.createRun(tx, run, deps.now(), subjects, newId("re"), headers));
 }
 
 export function runsRouter(deps: GatewayDeps): Router {

@@ -1,3 +1,4 @@
+import { injectTraceContext } from "@tarmac/telemetry";
 import { Router, type Request, type Response } from "express";
 import { isValidCapability, subjectsFor } from "@tarmac/contracts";
 import { configurationVersionsRepo } from "@tarmac/db";
@@ -89,7 +90,7 @@ export function uploadRouter(deps: GatewayDeps): Router {
       deps.logger.info({ configurationVersionId: cvId, reason: verdict.message }, "configuration archive refused");
       throw unprocessable(verdict.message);
     }
-    const result = await configurationVersionsRepo.completeUpload(deps.db, { id: cvId, archive, at, subjects });
+    const result = await configurationVersionsRepo.completeUpload(deps.db, { id: cvId, archive, at, subjects, headers: injectTraceContext({}) });
     if (!result.ok) {
       if (result.reason === "not_found") throw notFound();
       throw conflict("configuration version is no longer pending");

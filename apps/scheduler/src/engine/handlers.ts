@@ -7,7 +7,7 @@ import type {
   WorkspaceLockChangedEvent,
   WorkspaceQueueChangedEvent,
 } from "@tarmac/contracts";
-import { phasesRepo } from "@tarmac/db";
+import { phasesRepo, schedulerRepo } from "@tarmac/db";
 import { isFinalStatus, type RunStatus } from "@tarmac/domain";
 import type { SchedulerContext } from "./context";
 import { withRunWorkspace, withWorkspace } from "./effects";
@@ -83,6 +83,9 @@ export async function handleQueueChanged(ctx: SchedulerContext, event: Workspace
 }
 
 export async function handleConfigurationUploaded(ctx: SchedulerContext, event: ConfigurationUploadedEvent): Promise<void> {
+  // Runs created after the upload are started by their own run.created event, in the trace of
+  // the request that created them; the upload only starts runs that were waiting for it.
+  if (event.status === "uploaded" && !(await schedulerRepo.hasRunWaitingForUpload(ctx.db, event.configurationVersionId, new Date(event.at)))) return;
   await handleWorkspaceChanged(ctx, event.workspaceId);
 }
 

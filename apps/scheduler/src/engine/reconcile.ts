@@ -87,7 +87,7 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
   }
 
   // Heads of idle workspaces (a run.created or a release was lost).
-  for (const workspaceId of await schedulerRepo.listIdleWorkspacesWithWaitingRuns(ctx.db, BATCH)) {
+  for (const workspaceId of await schedulerRepo.listIdleWorkspacesWithWaitingRuns(ctx.db, BATCH, graceCutoff)) {
     await withWorkspace(ctx, workspaceId, (tx, effects) => advanceWorkspace(tx, ctx, workspaceId, effects));
     report.advancedWorkspaces++;
   }

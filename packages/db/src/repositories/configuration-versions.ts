@@ -106,11 +106,19 @@ function stampPatch(key: string, at: Date): string {
   return JSON.stringify({ [key]: statusTimestampValue(at) });
 }
 
-async function enqueueUploaded(tx: Tx, subjects: Subjects, cv: { id: string; workspaceId: string }, status: "uploaded" | "errored", at: Date): Promise<void> {
+async function enqueueUploaded(
+  tx: Tx,
+  subjects: Subjects,
+  cv: { id: string; workspaceId: string },
+  status: "uploaded" | "errored",
+  at: Date,
+  headers?: Record<string, string>,
+): Promise<void> {
   await enqueueOutbox(tx, {
     subject: subjects.configurationUploaded(cv.id),
     payload: { type: "configuration_version.uploaded", configurationVersionId: cv.id, workspaceId: cv.workspaceId, status, at: at.toISOString() },
     msgId: `cv-uploaded:${cv.id}:${status}`,
+    ...(headers ? { headers } : {}),
   });
 }
 
@@ -126,9 +134,9 @@ export type UploadResult =
  */
 export async function completeUpload(
   db: Db,
-  input: { id: string; archive: Buffer; at: Date; subjects: Subjects },
+  input: { id: string; archive: Buffer; at: Date; subjects: Subjects; headers?: Record<string, string> },
 ): Promise<UploadResult> {
-  const { id, archive, at, subjects } = input;
+  const { id, archive, at, subjects, headers } = input;
   return inTransaction(db, async (tx): Promise<UploadResult> => {
     // The row lock makes a concurrent second upload wait, then find the version no longer pending.
     const rows = await tx.$queryRaw<{ status: string }[]>`SELECT status::text AS status FROM configuration_versions WHERE id = ${id} FOR UPDATE`;
@@ -144,7 +152,7 @@ export async function completeUpload(
       where: { id },
       include: { workspace: { select: { id: true, organizationId: true, autoApply: true, terraformVersion: true } } },
     });
-    await enqueueUploaded(tx, subjects, cv, "uploaded", at);
+    await enqueueUploaded(tx, subjects, cv, "uploaded", at, headers);
     if (!cv.autoQueueRuns) return { ok: true, runId: null };
     const facts = { planOnly: cv.speculative, savePlan: false, refreshOnly: false, isDestroy: false, allowEmptyApply: false };
     const run = await createRun(
@@ -172,6 +180,7 @@ export async function completeUpload(
       at,
       subjects,
       newId("re"),
+      headers,
     );
     return { ok: true, runId: run.id };
   });

@@ -38,7 +38,15 @@ export interface NewRun {
  * Inserts a pending run with its plan and apply, makes its configuration version the workspace's
  * latest, and records the `created` run event and the run.created outbox event.
  */
-export async function createRun(tx: Tx, run: NewRun, at: Date, subjects: Subjects, eventId: string): Promise<RunModel> {
+/** `headers`: the writer's trace context (traceparent), so the scheduler continues the request's trace. */
+export async function createRun(
+  tx: Tx,
+  run: NewRun,
+  at: Date,
+  subjects: Subjects,
+  eventId: string,
+  headers?: Record<string, string>,
+): Promise<RunModel> {
   const stamp = statusTimestampValue(at);
   const row = await tx.run.create({
     data: {
@@ -70,6 +78,7 @@ export async function createRun(tx: Tx, run: NewRun, at: Date, subjects: Subject
       at: at.toISOString(),
     },
     msgId: `run-created:${run.id}`,
+    ...(headers ? { headers } : {}),
   });
   return row;
 }
@@ -129,7 +138,15 @@ export async function unfinishedRunsAhead(tx: Tx, workspaceId: string, seq: bigi
 export async function enqueueActionRequested(
   tx: Tx,
   subjects: Subjects,
-  input: { runId: string; workspaceId: string; action: "apply" | "discard" | "cancel" | "force-cancel" | "force-execute"; actorId: string | null; at: Date; requestId: string },
+  input: {
+    runId: string;
+    workspaceId: string;
+    action: "apply" | "discard" | "cancel" | "force-cancel" | "force-execute";
+    actorId: string | null;
+    at: Date;
+    requestId: string;
+    headers?: Record<string, string>;
+  },
 ): Promise<void> {
   await enqueueOutbox(tx, {
     subject: subjects.runActionRequested(input.runId),
@@ -142,6 +159,7 @@ export async function enqueueActionRequested(
       at: input.at.toISOString(),
     },
     msgId: `run-action:${input.runId}:${input.action}:${input.requestId}`,
+    ...(input.headers ? { headers: input.headers } : {}),
   });
 }
 

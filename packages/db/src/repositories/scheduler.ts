@@ -174,15 +174,33 @@ export async function listRunsNeedingDrive(db: Db | Tx, before: Date, limit: num
  * Workspaces with runs waiting to start whose current run (if any) no longer holds them:
  * the head of such a queue must be started.
  */
-export async function listIdleWorkspacesWithWaitingRuns(db: Db | Tx, limit: number): Promise<string[]> {
+/**
+ * Workspaces whose next run could start but has not. Only runs waiting since before
+ * `waitingSince`: a newer run's own event is still on its way and starts it (continuing the
+ * trace of the request that created it).
+ */
+export async function listIdleWorkspacesWithWaitingRuns(db: Db | Tx, limit: number, waitingSince: Date = new Date()): Promise<string[]> {
   const rows = await db.$queryRaw<{ workspace_id: string }[]>`
     SELECT DISTINCT r.workspace_id FROM runs r
     JOIN workspaces w ON w.id = r.workspace_id
     LEFT JOIN runs c ON c.id = w.current_run_id
     WHERE (r.status = 'pending' OR (r.status = 'confirmed' AND r.save_plan AND NOT r.plan_only))
+      AND r.status_changed_at < ${waitingSince}
       AND (r.plan_only OR r.save_plan OR c.id IS NULL OR c.id = r.id OR c.status IN
         ('pending', 'applied', 'planned_and_finished', 'policy_soft_failed', 'discarded', 'errored', 'canceled', 'force_canceled', 'planned_and_saved')
         OR c.plan_only OR (c.save_plan AND c.status NOT IN ('confirmed', 'apply_queued', 'applying')))
     LIMIT ${limit}`;
   return rows.map((r) => r.workspace_id);
+}
+
+/**
+ * Whether a run of the workspace waits on this configuration version and was created before
+ * its upload completed: only such a run needs the upload's event to start. A run created later
+ * is started by its own run.created event.
+ */
+export async function hasRunWaitingForUpload(db: Db | Tx, configurationVersionId: string, uploadedAt: Date): Promise<boolean> {
+  const count = await db.run.count({
+    where: { configurationVersionId, status: "pending", createdAt: { lt: uploadedAt } },
+  });
+  return count > 0;
 }
