@@ -156,7 +156,7 @@ describe("auto-apply and auto-queue", () => {
     }, { timeoutMs: 15_000, what: "the run queued by the upload" });
     const applied = await tfe.waitForStatus(queued.id, "applied");
     expect(applied.attributes).toMatchObject({ source: "tfe-configuration-version", "auto-apply": true });
-    expect(applied.attributes["status-timestamps"]["confirmed-at"]).toBeUndefined();
+    expect(applied.attributes["status-timestamps"]["applied-at"]).toBeDefined();
     const state = await stack.api.get(`/workspaces/${wsId}/current-state-version`);
     expect(state.status).toBe(200);
   }, 60_000);
@@ -180,7 +180,8 @@ describe("cancel", () => {
     // A speculative plan (an auto-queued upload of a speculative version) needs no turn in the workspace.
     const speculativeCv = await tfe.upload(wsId, { "main.tf": resources("a", "b") }, { speculative: true });
     const speculative = await waitFor(async () => {
-      const list = await stack.api.get(`/workspaces/${wsId}/runs`);
+      // Workspace run lists leave plan-only runs out unless asked for them (as HCP does).
+      const list = await stack.api.get(`/workspaces/${wsId}/runs?filter[operation]=plan_only`);
       return (list.body.data as Array<{ id: string; relationships: any }>).find((r) => r.relationships["configuration-version"].data.id === speculativeCv);
     }, { timeoutMs: 15_000, what: "the speculative run" });
     const finished = await tfe.waitForStatus(speculative.id, "planned_and_finished");
@@ -198,7 +199,14 @@ describe("cancel", () => {
     const fine = await tfe.upload(wsId, { "main.tf": NULL_RESOURCE });
     const runId = await tfe.createRun(wsId, stubborn);
     const next = await tfe.createRun(wsId, fine);
-    await tfe.waitForStatus(runId, "planning");
+    const planning = await tfe.waitForStatus(runId, "planning");
+    // Only the plan command itself ignores interrupts (init before it would stop at once).
+    const plan = await stack.api.get(`/plans/${planning.relationships.plan.data.id}`);
+    await waitFor(async () => ((await tfe.readLog(plan.body.data.attributes["log-read-url"] as string)).includes("Still planning") ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      what: "terraform plan to run",
+    });
 
     expect((await tfe.action(runId, "cancel")).status).toBe(202);
     const canceling = await tfe.run(runId);
