@@ -60,6 +60,12 @@ describe("one trace", () => {
     const services = new Set(spans.map((s) => s.service));
     expect(services).toEqual(new Set(["tarmac-gateway", "tarmac-scheduler", "tarmac-worker"]));
     expect(spans.filter((s) => s.service === "tarmac-worker").map((s) => s.name)).toEqual(expect.arrayContaining(["terraform init", "terraform plan", "terraform show"]));
+    // Each hop's first span is a child of the previous process's span: NATS headers, then the BullMQ job's traceparent.
+    const serviceOf = (spanId: string) => spans.find((s) => s.spanId === spanId)?.service;
+    const runCreated = spans.find((s) => s.service === "tarmac-scheduler" && s.name.includes("run-created"));
+    expect(runCreated && serviceOf(runCreated.parentSpanId)).toBe("tarmac-gateway");
+    const planJob = spans.find((s) => s.service === "tarmac-worker" && s.name === "plan job");
+    expect(planJob && serviceOf(planJob.parentSpanId)).toBe("tarmac-scheduler");
     expect((await tfe.action(runId, "discard")).status).toBe(202);
   }, 60_000);
 });
