@@ -24,3 +24,4 @@ export * as schedulerRepo from "./repositories/scheduler";
 export * as phasesRepo from "./repositories/phases";
 export * as configurationVersionsRepo from "./repositories/configuration-versions";
 export * as stateVersionsRepo from "./repositories/state-versions";
+export * as sshKeysRepo from "./repositories/ssh-keys";

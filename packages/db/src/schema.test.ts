@@ -30,8 +30,17 @@ describe("the storage schema", () => {
     const user = await db.user.create({ data: { id: "user-1", username: "alice", email: "alice@acme.test" } });
     const team = await db.team.create({ data: { id: "team-1", organizationId: org.id, name: "owners", isOwners: true } });
     await db.teamMembership.create({ data: { teamId: team.id, userId: user.id } });
+    const sshKey = await db.sshKey.create({ data: { id: "sshkey-1", organizationId: org.id, name: "deploy", value: "v1:encrypted" } });
     const ws = await db.workspace.create({
-      data: { id: "ws-1", organizationId: org.id, name: "prod", autoApply: true, workingDirectory: "infra" },
+      data: {
+        id: "ws-1",
+        organizationId: org.id,
+        name: "prod",
+        autoApply: true,
+        workingDirectory: "infra",
+        sshKeyId: sshKey.id,
+        triggerPrefixes: ["modules/"],
+      },
     });
     await db.teamWorkspaceAccess.create({ data: { id: "tws-1", teamId: team.id, workspaceId: ws.id, access: "write" } });
     for (const [id, kind, owner] of [
@@ -86,8 +95,11 @@ describe("the storage schema", () => {
         teamAccess: { include: { team: { include: { memberships: true, tokens: true } } } },
         variables: true,
         organization: { include: { tokens: true } },
+        sshKey: true,
       },
     });
+    expect(loaded.sshKey?.name).toBe("deploy");
+    expect(loaded.triggerPrefixes).toEqual(["modules/"]);
     expect(loaded.currentRun?.status).toBe("pending");
     expect(loaded.currentRun?.refresh).toBe(true);
     expect(loaded.currentRun?.message).toBe("Queued manually via the Terraform Enterprise API");

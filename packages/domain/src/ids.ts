@@ -28,6 +28,8 @@ export const ID_PREFIXES = [
   "var",
   "varset",
   "nc",
+  "sshkey",
+  "tws",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];

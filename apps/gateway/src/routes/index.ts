@@ -6,6 +6,7 @@ import { teamsRouter } from "./teams";
 import { tokensRouter } from "./tokens";
 import { workspacesRouter } from "./workspaces";
 import { variablesRouter } from "./variables";
+import { sshKeysRouter } from "./ssh-keys";
 import { runsRouter } from "./runs";
 import { runActionsRouter } from "./run-actions";
 import { runListsRouter } from "./run-lists";
@@ -21,7 +22,7 @@ import { uploadRouter } from "./uploads";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
-  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps)];
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps)];
 }
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */

@@ -7,6 +7,7 @@ import {
   lockWorkspaceForUpdate,
   newSecret,
   runsRead,
+  sshKeysRepo,
   teamsRepo,
   usersRepo,
   workspacesRepo,
@@ -51,6 +52,7 @@ const workspaceAttributes = z.object({
   "queue-all-runs": z.boolean().optional(),
   "allow-destroy-plan": z.boolean().optional(),
   "file-triggers-enabled": z.boolean().optional(),
+  "trigger-prefixes": z.array(z.string().max(1024)).max(100).optional(),
   "global-remote-state": z.boolean().optional(),
   // Accepted for compatibility; Tarmac always serves plain-text logs (notes §0.12).
   "structured-run-output-enabled": z.boolean().optional(),
@@ -60,6 +62,8 @@ const workspaceAttributes = z.object({
 });
 
 type WorkspaceAttributes = z.infer<typeof workspaceAttributes>;
+
+const sshKeyRelationshipBody = jsonApiDocument("workspaces", z.object({ id: z.string().min(1).max(64).nullable().optional() }));
 
 const createBody = jsonApiDocument("workspaces", workspaceAttributes.extend({ name: resourceName(NAME_MAX) }));
 const updateBody = jsonApiDocument("workspaces", workspaceAttributes);
@@ -122,6 +126,7 @@ function settingsFrom(a: WorkspaceAttributes): workspacesRepo.WorkspaceSettings 
   if (a["allow-destroy-plan"] !== undefined) s.allowDestroyPlan = a["allow-destroy-plan"];
   if (a["file-triggers-enabled"] !== undefined) s.fileTriggersEnabled = a["file-triggers-enabled"];
   if (a["global-remote-state"] !== undefined) s.globalRemoteState = a["global-remote-state"];
+  if (a["trigger-prefixes"] !== undefined) s.triggerPrefixes = a["trigger-prefixes"];
   if (a["tag-names"] !== undefined) s.tagNames = [...new Set(a["tag-names"].map((t) => t.toLowerCase()))];
   return s;
 }
@@ -359,6 +364,23 @@ export function workspacesRouter(deps: GatewayDeps): Router {
   r.delete("/workspaces/:id", destroy);
 
   // Locking (notes §5.2, §5.3). Decisions run under the workspace row lock, with the outbox event in the same transaction.
+
+  // go-tfe assigns with {"data":{"type":"workspaces","attributes":{"id":"sshkey-…"}}} and unassigns with id null.
+  r.patch("/workspaces/:id/relationships/ssh-key", async (req, res) => {
+    const p = principalOf(req);
+    const loaded = await loadWorkspaceForPrincipal(deps, p, pathParam(req, "id"), "admin");
+    const keyId = parseBody(sshKeyRelationshipBody, req.body).data.attributes.id ?? null;
+    if (keyId !== null) {
+      const key = await sshKeysRepo.findSshKey(deps.db, keyId);
+      if (!key || key.organizationId !== loaded.workspace.organizationId) {
+        throw invalidAttribute("SSH key not found in this organization", "/data/attributes/id");
+      }
+    }
+    await sshKeysRepo.setWorkspaceSshKey(deps.db, loaded.workspace.id, keyId);
+    const workspace = await workspacesRepo.findWorkspaceView(deps.db, loaded.workspace.id);
+    if (!workspace) throw notFound();
+    await sendWorkspace(deps, req, res, 200, { ...loaded, workspace });
+  });
 
   r.post("/workspaces/:id/actions/lock", async (req, res) => {
     const p = principalOf(req);

@@ -81,7 +81,7 @@ export function serializeWorkspace(ws: WorkspaceView, ctx: WorkspaceSerializeCon
       "structured-run-output-enabled": ws.structuredRunOutputEnabled,
       "file-triggers-enabled": ws.fileTriggersEnabled,
       "global-remote-state": ws.globalRemoteState,
-      "trigger-prefixes": [],
+      "trigger-prefixes": ws.triggerPrefixes,
       "trigger-patterns": [],
       source: ws.source,
       "source-name": null,
@@ -120,7 +120,7 @@ export function serializeWorkspace(ws: WorkspaceView, ctx: WorkspaceSerializeCon
       vars: rel("vars"),
       "remote-state-consumers": rel("relationships/remote-state-consumers"),
       readme: { data: null },
-      "ssh-key": { data: null },
+      "ssh-key": toOne("ssh-keys", ws.sshKeyId),
       "current-assessment-result": { data: null },
     },
     links: {

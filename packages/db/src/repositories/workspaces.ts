@@ -104,6 +104,7 @@ export type WorkspaceSettings = Partial<
     | "allowDestroyPlan"
     | "fileTriggersEnabled"
     | "globalRemoteState"
+    | "triggerPrefixes"
     | "source"
     | "tagNames"
     | "agentPoolName"
