@@ -70,6 +70,15 @@ describe("one trace", () => {
   }, 60_000);
 });
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const at = (run: { attributes: Record<string, any> }, key: string) => {
   const value = run.attributes["status-timestamps"]?.[key] as string | undefined;
   if (!value) throw new Error(`no ${key} in ${JSON.stringify(run.attributes["status-timestamps"])}`);
@@ -197,10 +206,18 @@ describe("cancel", () => {
     expect((await tfe.action(runId, "cancel", "stop")).status).toBe(202);
     await tfe.waitForStatus(runId, "canceled", 20_000);
     expect((await stack.api.get(`/plans/${planning.relationships.plan.data.id}`)).body.data.attributes.status).toBe("canceled");
+    // terraform was interrupted (SIGINT) and stopped gracefully; the worker stored its final log.
+    const final = await waitFor(async () => {
+      const text = await tfe.readLog(logUrl);
+      return text.endsWith("\x03") ? text : undefined;
+    }, { timeoutMs: 10_000, what: "the canceled plan's final log" });
+    expect(final).toContain("Interrupt received");
   }, 90_000);
 
   it("force-cancels a plan that ignores the interrupt once the cool-off passed, and the workspace moves on", async () => {
     const { wsId } = await tfe.createWorkspace();
+    const marker = `m${hex(4)}`;
+    await tfe.addVariable(wsId, { key: "TF_VAR_marker", value: marker, category: "env" });
     const stubborn = await tfe.upload(wsId, { "main.tf": NULL_RESOURCE, "terraform-double.json": slowPlan(60, 60) });
     const fine = await tfe.upload(wsId, { "main.tf": NULL_RESOURCE });
     const runId = await tfe.createRun(wsId, stubborn);
@@ -227,6 +244,10 @@ describe("cancel", () => {
     await waitFor(async () => ((await tfe.run(runId)).attributes.actions["is-force-cancelable"] ? true : undefined), { timeoutMs: 5_000, what: "is-force-cancelable" });
     expect((await tfe.action(runId, "force-cancel", "kill it")).status).toBe(202);
     await tfe.waitForStatus(runId, "force_canceled", 10_000);
+    // The worker killed terraform rather than waiting out its 60 seconds.
+    const [stubbornPlan] = plansMarked(await stack.invocations(), marker);
+    expect(stubbornPlan).toBeDefined();
+    await waitFor(() => (isAlive(stubbornPlan!.pid) ? undefined : true), { timeoutMs: 10_000, what: "terraform to be killed" });
     await tfe.waitForStatus(next, "planned");
     expect((await tfe.action(next, "discard")).status).toBe(202);
   }, 90_000);
