@@ -25,8 +25,7 @@ function commonEnv(prefix: string, key: string): Record<string, string> {
 
 const keyOf = (prefix: string) => `bench-key-${prefix}`;
 
-export async function startGatewayFor(databaseUrl: string): Promise<Stack> {
-  const prefix = `bench${randomBytes(4).toString("hex")}`;
+export async function startGatewayFor(databaseUrl: string, prefix = `bench${randomBytes(4).toString("hex")}`): Promise<Stack> {
   const gateway = await startGateway(databaseUrl, {
     ...commonEnv(prefix, keyOf(prefix)),
     // The benchmark token must never be throttled: both limits off.
@@ -61,6 +60,19 @@ export async function startEngine(stack: Stack, databaseUrl: string, workerConcu
   );
 }
 
+/**
+ * Fresh processes of the same deployment (database, prefix, key): a process's memory and caches
+ * then show what the next scenario does, not what earlier ones left behind.
+ */
+export async function restartStack(stack: Stack, databaseUrl: string, workerConcurrency: number): Promise<Stack> {
+  await stopEngine(stack);
+  await stack.gateway.process.stop(15_000);
+  await rm(stack.workDir, { recursive: true, force: true });
+  const fresh = await startGatewayFor(databaseUrl, stack.prefix);
+  await startEngine(fresh, databaseUrl, workerConcurrency);
+  return fresh;
+}
+
 export async function stopEngine(stack: Stack): Promise<void> {
   await stack.worker?.stop(15_000);
   await stack.scheduler?.stop(15_000);
@@ -83,6 +95,19 @@ export async function makeArchive(files: Record<string, string>): Promise<Buffer
   }
 }
 
+/**
+ * Setup calls (not measured) are retried on a 5xx a few times: a transient failure on a busy
+ * machine must not throw away a nine-minute run. Each retry is reported.
+ */
+async function retrying<R extends { status: number; text: string }>(what: string, call: () => Promise<R>): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await call();
+    if (res.status < 500 || attempt === 3) return res;
+    process.stderr.write(`[bench] ${what}: ${res.status} ${res.text.slice(0, 300)}; retrying\n`);
+    await new Promise((r) => setTimeout(r, 1000 * attempt));
+  }
+}
+
 function expectStatus(what: string, res: { status: number; text: string }, status: number): void {
   if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
 }
@@ -94,16 +119,20 @@ export async function createOrganization(api: ApiClient, name: string): Promise<
 }
 
 export async function createWorkspace(api: ApiClient, org: string, name: string, attributes: Record<string, unknown> = {}): Promise<string> {
-  const res = await api.post(`/organizations/${org}/workspaces`, { data: { type: "workspaces", attributes: { name, ...attributes } } });
+  const res = await retrying(`create workspace ${name}`, () =>
+    api.post(`/organizations/${org}/workspaces`, { data: { type: "workspaces", attributes: { name, ...attributes } } }),
+  );
   expectStatus(`create workspace ${name}`, res, 201);
   return res.body.data.id as string;
 }
 
 /** A configuration version with the archive uploaded through its upload-url. */
 export async function uploadConfiguration(api: ApiClient, workspaceId: string, archive: Buffer): Promise<string> {
-  const cv = await api.post(`/workspaces/${workspaceId}/configuration-versions`, {
-    data: { type: "configuration-versions", attributes: { "auto-queue-runs": false } },
-  });
+  const cv = await retrying("create configuration version", () =>
+    api.post(`/workspaces/${workspaceId}/configuration-versions`, {
+      data: { type: "configuration-versions", attributes: { "auto-queue-runs": false } },
+    }),
+  );
   expectStatus("create configuration version", cv, 201);
   const upload = await fetch(cv.body.data.attributes["upload-url"] as string, { method: "PUT", body: new Uint8Array(archive) });
   if (upload.status !== 200) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
@@ -111,7 +140,7 @@ export async function uploadConfiguration(api: ApiClient, workspaceId: string, a
 }
 
 export async function lockWorkspace(api: ApiClient, workspaceId: string): Promise<void> {
-  expectStatus("lock workspace", await api.post(`/workspaces/${workspaceId}/actions/lock`, { reason: "benchmark" }), 200);
+  expectStatus("lock workspace", await retrying("lock workspace", () => api.post(`/workspaces/${workspaceId}/actions/lock`, { reason: "benchmark" })), 200);
 }
 
 export function runBody(workspaceId: string, cvId: string, attributes: Record<string, unknown> = {}): object {
@@ -128,7 +157,7 @@ export function runBody(workspaceId: string, cvId: string, attributes: Record<st
 }
 
 export async function createRun(api: ApiClient, workspaceId: string, cvId: string, attributes: Record<string, unknown> = {}): Promise<string> {
-  const res = await api.post("/runs", runBody(workspaceId, cvId, attributes));
+  const res = await retrying("create run", () => api.post("/runs", runBody(workspaceId, cvId, attributes)));
   expectStatus("create run", res, 201);
   return res.body.data.id as string;
 }
