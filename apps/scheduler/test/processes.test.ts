@@ -103,7 +103,8 @@ it("starts a run whose run.created event was lost, through the surviving replica
   await h.db.outboxEvent.updateMany({ where: { publishedAt: null }, data: { publishedAt: new Date() } });
   relay = startOutboxRelay({ db: h.db, nc: h.nc, subjects: h.subjects, logger: h.ctx.logger, intervalMs: 50 });
   await until(async () => (await statusOf(h.db, run)) === "plan_queued", "run started by reconcile");
-  expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
+  // The job is enqueued after the transition commits.
+  await until(async () => (await getPhaseJobState(h.queues, "plan", run)) === "waiting", "plan job enqueued");
 }, 30_000);
 
 it("keeps at most one active run per workspace while a stand-in worker runs jobs as fast as it can", async () => {
