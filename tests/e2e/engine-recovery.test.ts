@@ -16,7 +16,7 @@ beforeAll(async () => {
   stack = await startStack({ schedulers: 2, workers: 1 });
   tfe = new Tfe(stack.api);
   queues = createPhaseQueues({ connection: REDIS_URL, prefix: stack.queuePrefix });
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await queues?.close();
@@ -76,7 +76,7 @@ describe("recovery", () => {
     // The dead worker's job is not run again behind the scheduler's back.
     expect(await tfe.status(doomed)).toBe("errored");
     expect((await tfe.action(next, "discard")).status).toBe(202);
-  }, 90_000);
+  }, 150_000);
 });
 
 describe("two schedulers", () => {

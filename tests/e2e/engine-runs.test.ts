@@ -20,7 +20,7 @@ beforeAll(async () => {
     },
   });
   tfe = new Tfe(stack.api);
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await stack?.stop();

@@ -13,7 +13,6 @@ import {
   createTestDatabase,
   freePort,
   startApp,
-  startGateway,
   waitFor,
   type StartedGateway,
   type StartedProcess,
@@ -58,6 +57,8 @@ export const FAST_ENGINE_ENV = {
   TARMAC_RECONCILE_GRACE_MS: "2000",
 };
 
+const START_TIMEOUT_MS = 90_000;
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const database: TestDatabase = await createTestDatabase();
   const prefix = `e2e${hex(4)}`;
@@ -71,12 +72,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     NATS_URL,
     ...options.env,
   };
-  const gateway = await startGateway(database.url, {
-    ...common,
-    TARMAC_RATE_LIMIT_PER_SECOND: "0",
-    TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
-    TARMAC_FORCE_CANCEL_COOL_OFF_MS: "1000",
+  const gatewayPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const adminToken = `admin-${hex(12)}`;
+  // As startGateway does, with more patience: on a loaded 2-core machine tsx alone can take half a minute.
+  const gatewayProcess = await startApp(
+    "gateway",
+    {
+      ...common,
+      PORT: String(gatewayPort),
+      DATABASE_URL: database.url,
+      TARMAC_PUBLIC_URL: gatewayUrl,
+      TARMAC_ADMIN_TOKEN: adminToken,
+      TARMAC_RATE_LIMIT_PER_SECOND: "0",
+      TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
+      TARMAC_FORCE_CANCEL_COOL_OFF_MS: "1000",
+    },
+    { readyUrl: `${gatewayUrl}/readyz`, timeoutMs: START_TIMEOUT_MS },
+  ).catch(async (err: unknown) => {
+    await database.drop();
+    throw err;
   });
+  const gateway: StartedGateway = { url: gatewayUrl, adminToken, process: gatewayProcess };
   const schedulers: StartedProcess[] = [];
   const workers: StartedProcess[] = [];
 
@@ -85,7 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const scheduler = await startApp(
       "scheduler",
       { ...common, ...FAST_ENGINE_ENV, DATABASE_URL: database.url, TARMAC_GATEWAY_URL: gateway.url, HEALTH_PORT: String(port), TARMAC_DB_POOL_SIZE: "8" },
-      { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60_000 },
+      { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: START_TIMEOUT_MS },
     );
     schedulers.push(scheduler);
     return scheduler;
@@ -105,8 +122,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         TARMAC_HEARTBEAT_INTERVAL_MS: "500",
         WORKER_CONCURRENCY: "3",
         SHUTDOWN_TIMEOUT_MS: "4000",
+        // Live logs sit under an unprefixed Redis key; the durable copy is the blob.
+        TARMAC_LIVE_LOG_TTL_MS: "600000",
       },
-      { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: 60_000 },
+      { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: START_TIMEOUT_MS },
     );
     workers.push(worker);
     return worker;
