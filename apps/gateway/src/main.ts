@@ -1,10 +1,6 @@
-// Telemetry starts before anything else is required, so http/express/pg/ioredis get instrumented.
-import { startTelemetry, createLogger } from "@tarmac/telemetry";
-const telemetry = startTelemetry({
-  serviceName: process.env.OTEL_SERVICE_NAME ?? "tarmac-gateway",
-  ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
-});
-
+// First import: telemetry must start before http/express/pg/ioredis load (see instrument.ts).
+import { telemetry } from "./instrument";
+import { createLogger } from "@tarmac/telemetry";
 import { Redis } from "ioredis";
 import { auth, createDb, pingDb } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
@@ -46,6 +42,7 @@ async function main(): Promise<void> {
   const publicUrl = (env.TARMAC_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, "");
   const deps = { db, redis, env, logger, publicUrl, secretKey: env.TARMAC_ENCRYPTION_KEY, now: () => new Date() };
   const health = healthRouter({
+    isShuttingDown: () => shutdown.isShuttingDown,
     checks: {
       postgres: () => pingDb(db),
       redis: async () => void (await redis.ping()),
