@@ -50,6 +50,7 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     match: "5",
     title: "Memory",
     why:
-      "The apps run TypeScript through tsx (as the Dockerfile does): the transpiler, each module's source and source map stay resident; add the OpenTelemetry SDK and Prisma's WASM query compiler. Running compiled JavaScript (`tsc`/esbuild output with `node dist/main.js`) and loading telemetry instrumentations only when an OTLP endpoint is set are the first levers; `--max-old-space-size` bounds the heap, not the RSS.",
+      "The target is missed before any work: the figure in parentheses is the RSS of a freshly started process, already above or near 200 MB for the gateway and the scheduler. The apps run TypeScript through tsx (as the Dockerfile does), so the transpiler and every module's source and source map stay resident, next to the OpenTelemetry SDK and its instrumentations and Prisma's WASM query compiler; the rest is heap growth under load. " +
+      "Not profiled further here; the first experiments: run compiled JavaScript (`node dist/main.js`), load the telemetry SDK only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and take a heap snapshot of a loaded scheduler.",
   },
 ];

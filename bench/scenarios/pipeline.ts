@@ -58,6 +58,7 @@ export interface PipelineResult {
   toQueued: { count: number; p50Ms: number; p99Ms: number };
   runIds: string[];
   timedOut: boolean;
+  timeoutS: number;
 }
 
 const FINAL = FINAL_STATUSES as readonly string[];
@@ -73,7 +74,8 @@ export async function runPipeline(input: {
   databaseUrl: string;
   workspaces: PipelineWorkspace[];
   runsPerWorkspace: number;
-  timeoutS: number;
+  /** The time box, read when the clock starts (so it can take what the run has left). */
+  timeoutS: number | (() => number);
   onProgress?: (done: number, total: number) => void;
   /** Called once every run is queued, just before the workspaces are unlocked (the clock starts). */
   onQueued?: () => void;
@@ -92,6 +94,7 @@ export async function runPipeline(input: {
     runIds.push(...ids);
   }
   input.onQueued?.();
+  const timeoutS = typeof input.timeoutS === "function" ? input.timeoutS() : input.timeoutS;
   const started = Date.now();
   await mapLimit(workspaces, 8, async (w) => {
     const res = await input.api.post(`/workspaces/${w.workspaceId}/actions/unlock`);
@@ -110,7 +113,7 @@ export async function runPipeline(input: {
       completed = Number(rows[0]!.n);
       input.onProgress?.(completed, total);
       if (completed >= total) break;
-      if (Date.now() - started > input.timeoutS * 1000) {
+      if (Date.now() - started > timeoutS * 1000) {
         timedOut = true;
         break;
       }
@@ -162,6 +165,7 @@ export async function runPipeline(input: {
       toQueued: { count: toQueued.length, p50Ms: percentile(toQueued, 50), p99Ms: percentile(toQueued, 99) },
       runIds,
       timedOut,
+      timeoutS,
     };
   } finally {
     await c.end();
