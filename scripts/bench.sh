@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm run bench`: the benchmarks (bench/README.md). wrk, the load generator, comes from Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v wrk >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+exec node_modules/.bin/tsx bench/run.ts "$@"
