@@ -59,12 +59,29 @@ export async function listWorkspaceRuns(
   filter: RunListFilter,
   page: PageWindow,
 ): Promise<{ rows: RunModel[]; total: number }> {
-  const where: Prisma.RunWhereInput = { AND: [{ workspaceId }, ...whereFor(filter)] };
+  const conditions = whereFor(filter);
+  const where: Prisma.RunWhereInput = { AND: [{ workspaceId }, ...conditions] };
   const [rows, total] = await Promise.all([
     db.run.findMany({ where, orderBy: { seq: "desc" }, skip: page.offset, take: page.size }),
-    db.run.count({ where }),
+    isDefaultView(filter, conditions) ? countVisibleRuns(db, workspaceId) : db.run.count({ where }),
   ]);
   return { rows, total };
+}
+
+/** The unfiltered list, which hides plan-only runs: the request nearly every client makes. */
+function isDefaultView(filter: RunListFilter, conditions: Prisma.RunWhereInput[]): boolean {
+  return filter.excludePlanOnly === true && filter.operations === undefined && conditions.length === 1;
+}
+
+/**
+ * The literal `plan_only = false` lets the planner prove the partial index
+ * runs_workspace_id_seq_visible_idx (migration 20261128000000) and count with an index-only scan;
+ * Prisma's count wraps the query in a subquery that doubles its cost.
+ */
+async function countVisibleRuns(db: Db | Tx, workspaceId: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM runs WHERE workspace_id = ${workspaceId} AND plan_only = false`;
+  return Number(row?.n ?? 0);
 }
 
 /**
