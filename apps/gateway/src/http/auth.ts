@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { auth, type Db, type TokenOwner } from "@tarmac/db";
+import { auth, hashSecret, type Db, type TokenOwner } from "@tarmac/db";
 import { TarmacError } from "@tarmac/domain";
 
 export type Principal = TokenOwner;
@@ -13,13 +13,43 @@ declare global {
   }
 }
 
+/**
+ * Resolved tokens, kept TOKEN_CACHE_TTL_MS so a burst of requests costs one lookup. The price: a
+ * token revoked (or whose team or organization was deleted or renamed) through another replica is
+ * honoured for up to TOKEN_CACHE_TTL_MS there; the replica that revokes clears its own cache
+ * (clearTokenCache). Unknown tokens are not cached, so a new token works at once everywhere.
+ * Keyed by the token's hash, so the process keeps no bearer secret.
+ */
+export const TOKEN_CACHE_TTL_MS = 2_000;
+const TOKEN_CACHE_MAX = 10_000;
+const tokenCache = new Map<string, { owner: Principal; expiresAt: number }>();
+
+/** Forgets every resolved token; call after revoking tokens or deleting their owners. */
+export function clearTokenCache(): void {
+  tokenCache.clear();
+}
+
+async function resolveToken(db: Db, token: string): Promise<Principal | null> {
+  const now = Date.now();
+  const key = hashSecret(token);
+  const hit = tokenCache.get(key);
+  if (hit && hit.expiresAt > now) return hit.owner;
+  if (hit) tokenCache.delete(key);
+  const owner = await auth.findTokenOwner(db, token);
+  if (!owner) return null;
+  // Clearing on overflow keeps the bound without LRU bookkeeping; it only costs lookups.
+  if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+  tokenCache.set(key, { owner, expiresAt: now + TOKEN_CACHE_TTL_MS });
+  return owner;
+}
+
 /** 401 is only for a missing or invalid token (notes §1.2). */
 export function authenticate(db: Db): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new TarmacError("unauthorized");
-    const owner = await auth.findTokenOwner(db, match[1]);
+    const owner = await resolveToken(db, match[1]);
     if (!owner) throw new TarmacError("unauthorized");
     req.principal = owner;
     next();

@@ -4,7 +4,7 @@ import { inTransaction, organizationsRepo, teamsRepo, tokensRepo, usersRepo } fr
 import { notFound } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, principalOf, type Principal } from "../http/auth";
+import { actingUserId, clearTokenCache, principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, parseBody, pathParam } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
 import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
@@ -108,6 +108,7 @@ export function tokensRouter(deps: GatewayDeps): Router {
     const token = await tokensRepo.findToken(deps.db, pathParam(req, "id"));
     if (!token || !(await mayManageToken(deps, principalOf(req), token))) throw notFound();
     await tokensRepo.deleteToken(deps.db, token.id);
+    clearTokenCache();
     sendEmpty(res, 204);
   });
 
@@ -118,6 +119,8 @@ export function tokensRouter(deps: GatewayDeps): Router {
     const { token, value } = await inTransaction(deps.db, (tx) =>
       tokensRepo.issueToken(tx, { subject: { kind: "team", teamId: team.id }, ...opts, createdById: actingUserId(p) }),
     );
+    // The team's previous token is revoked.
+    clearTokenCache();
     sendDocument(res, 201, { data: serializeToken(token, value) });
   });
 
@@ -131,6 +134,7 @@ export function tokensRouter(deps: GatewayDeps): Router {
   r.delete("/teams/:id/authentication-token", async (req, res) => {
     const team = await loadOwnedTeam(deps, principalOf(req), pathParam(req, "id"));
     if ((await tokensRepo.deleteTeamToken(deps.db, team.id)) === 0) throw notFound();
+    clearTokenCache();
     sendEmpty(res, 204);
   });
 
@@ -145,6 +149,8 @@ export function tokensRouter(deps: GatewayDeps): Router {
         createdById: actingUserId(p),
       }),
     );
+    // The organization's previous token is revoked.
+    clearTokenCache();
     sendDocument(res, 201, { data: serializeToken(token, value) });
   });
 
@@ -158,6 +164,7 @@ export function tokensRouter(deps: GatewayDeps): Router {
   r.delete("/organizations/:name/authentication-token", async (req, res) => {
     const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });
     if ((await tokensRepo.deleteOrganizationToken(deps.db, ctx.organization.id)) === 0) throw notFound();
+    clearTokenCache();
     sendEmpty(res, 204);
   });
 

@@ -7,27 +7,61 @@ export type TokenOwner =
   | { kind: "team"; tokenId: string; team: { id: string; name: string; organizationId: string; isOwners: boolean } }
   | { kind: "organization"; tokenId: string; organizationId: string; organizationName: string };
 
-/** Looks a bearer token up by its hash; expired or orphaned tokens are not found. */
+interface TokenOwnerRow {
+  id: string;
+  kind: "user" | "team" | "organization";
+  expired_at: Date | null;
+  user_id: string | null;
+  username: string | null;
+  email: string | null;
+  is_site_admin: boolean | null;
+  team_id: string | null;
+  team_name: string | null;
+  team_organization_id: string | null;
+  is_owners: boolean | null;
+  organization_id: string | null;
+  organization_name: string | null;
+}
+
+/**
+ * Looks a bearer token up by its hash; expired or orphaned tokens are not found. One statement:
+ * every API request starts here, and Prisma's include would load each relation separately.
+ */
 export async function findTokenOwner(db: Db | Tx, token: string, now = new Date()): Promise<TokenOwner | null> {
-  const row = await db.apiToken.findUnique({
-    where: { tokenHash: hashSecret(token) },
-    include: {
-      user: { select: { id: true, username: true, email: true, isSiteAdmin: true } },
-      team: { select: { id: true, name: true, organizationId: true, isOwners: true } },
-      organization: { select: { id: true, name: true } },
-    },
-  });
-  if (!row || (row.expiredAt && row.expiredAt <= now)) return null;
+  const [row] = await db.$queryRaw<TokenOwnerRow[]>`
+    SELECT t.id, t.kind::text AS kind, t.expired_at,
+           u.id AS user_id, u.username, u.email, u.is_site_admin,
+           tm.id AS team_id, tm.name AS team_name, tm.organization_id AS team_organization_id, tm.is_owners,
+           o.id AS organization_id, o.name AS organization_name
+    FROM api_tokens t
+    LEFT JOIN users u ON u.id = t.user_id
+    LEFT JOIN teams tm ON tm.id = t.team_id
+    LEFT JOIN organizations o ON o.id = t.organization_id
+    WHERE t.token_hash = ${hashSecret(token)}`;
+  if (!row || (row.expired_at && row.expired_at <= now)) return null;
   switch (row.kind) {
     case "user":
-      return row.user ? { kind: "user", tokenId: row.id, user: row.user } : null;
+      return row.user_id !== null
+        ? {
+            kind: "user",
+            tokenId: row.id,
+            user: { id: row.user_id, username: row.username ?? "", email: row.email ?? "", isSiteAdmin: row.is_site_admin === true },
+          }
+        : null;
     case "team":
-      return row.team ? { kind: "team", tokenId: row.id, team: row.team } : null;
+      return row.team_id !== null
+        ? {
+            kind: "team",
+            tokenId: row.id,
+            team: { id: row.team_id, name: row.team_name ?? "", organizationId: row.team_organization_id ?? "", isOwners: row.is_owners === true },
+          }
+        : null;
     case "organization":
-      return row.organization
-        ? { kind: "organization", tokenId: row.id, organizationId: row.organization.id, organizationName: row.organization.name }
+      return row.organization_id !== null
+        ? { kind: "organization", tokenId: row.id, organizationId: row.organization_id, organizationName: row.organization_name ?? "" }
         : null;
   }
+  return null;
 }
 
 /**
