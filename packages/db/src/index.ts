@@ -25,3 +25,4 @@ export * as phasesRepo from "./repositories/phases";
 export * as configurationVersionsRepo from "./repositories/configuration-versions";
 export * as stateVersionsRepo from "./repositories/state-versions";
 export * as sshKeysRepo from "./repositories/ssh-keys";
+export * as workspaceAccessRepo from "./repositories/workspace-access";

@@ -1,4 +1,4 @@
-import { organizationsRepo, teamsRepo, workspacesRepo, type Db, type Tx } from "@tarmac/db";
+import { organizationsRepo, teamsRepo, workspaceAccessRepo, workspacesRepo, type Db, type Tx } from "@tarmac/db";
 import { accessAtLeast, notFound, type WorkspaceAccess } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import type { Principal } from "./auth";
@@ -120,4 +120,31 @@ export async function loadWorkspaceForPrincipal(
   const access = (await workspaceAccessMap(db, ctx, [workspace.id])).get(workspace.id) ?? null;
   if (access === null || !accessAtLeast(access, minimum)) throw notFound();
   return { workspace, access, organization: ctx };
+}
+
+/**
+ * The principal's access on one workspace known by id and organization, in at most one statement
+ * and without loading the workspace or its organization: the same rules as organizationContext
+ * and workspaceAccessMap, for checks (run reads) that need nothing else.
+ */
+export async function workspaceAccessOf(
+  db: Db | Tx,
+  p: Principal,
+  workspace: { id: string; organizationId: string },
+): Promise<WorkspaceAccess | null> {
+  switch (p.kind) {
+    case "organization":
+      return p.organizationId === workspace.organizationId ? "admin" : null;
+    case "user":
+      if (p.user.isSiteAdmin) return "admin";
+      break;
+    case "team":
+      if (p.team.organizationId !== workspace.organizationId) return null;
+      break;
+  }
+  const subject = p.kind === "user" ? { userId: p.user.id } : { teamId: p.team.id };
+  const teams = await workspaceAccessRepo.teamStandingsOnWorkspace(db, subject, workspace.organizationId, workspace.id);
+  if (teams.length === 0) return null;
+  if (teams.some((t) => t.isOwners || t.manageWorkspaces)) return "admin";
+  return best(teams.flatMap((t) => (t.access === null ? [] : [t.access])));
 }

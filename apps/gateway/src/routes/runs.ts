@@ -4,6 +4,7 @@ import { z } from "zod";
 import { subjectsFor } from "@tarmac/contracts";
 import { inTransaction, runsRead, runsWrite, type Tx, type UserModel, type WorkspaceModel } from "@tarmac/db";
 import {
+  accessAtLeast,
   canApplyRuns,
   isId,
   newId,
@@ -19,7 +20,7 @@ import type { GatewayDeps } from "../deps";
 import { principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
 import { checkHclLiteral } from "../http/hcl-literal";
 import { sendDocument } from "../http/respond";
-import { loadWorkspaceForPrincipal } from "../http/workspace-access";
+import { loadWorkspaceForPrincipal, workspaceAccessOf } from "../http/workspace-access";
 import { serializeApply } from "../serializers/applies";
 import { serializeCostEstimate } from "../serializers/cost-estimates";
 import { serializePlan } from "../serializers/plans";
@@ -28,7 +29,8 @@ import { serializeRun, type RunRow } from "../serializers/runs";
 import { serializeUser } from "../serializers/users";
 import { serializeWorkspace } from "../serializers/workspaces";
 
-export type RunContext = { run: RunRow; workspace: WorkspaceModel & { organizationId: string }; access: WorkspaceAccess };
+/** The run's workspace is only its identity: the run document and the access check need no more. */
+export type RunContext = { run: RunRow; workspace: { id: string; organizationId: string }; access: WorkspaceAccess };
 
 /**
  * A run the principal may see with at least `minimum` access on its workspace. Anything else is a
@@ -45,7 +47,9 @@ export async function loadRunForPrincipal(
   if (!isId("run", runId)) throw notFound("run not found");
   const run = await runsRead.findRun(tx ?? deps.db, runId);
   if (!run) throw notFound("run not found");
-  const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, run.workspaceId, minimum, tx);
+  const workspace = { id: run.workspaceId, organizationId: run.organizationId };
+  const access = await workspaceAccessOf(tx ?? deps.db, principal, workspace);
+  if (access === null || !accessAtLeast(access, minimum)) throw notFound("run not found");
   return { run, workspace, access };
 }
 

@@ -122,23 +122,33 @@ export async function positionsInQueue(
   return out;
 }
 
-/** Cost estimate, run events, comments and queue position of a page of runs, in four queries. */
+/**
+ * Cost estimate, run events and comments of a page of runs in one statement, plus the queue
+ * position of its pending runs (a second one, only when some run is pending).
+ */
 export async function loadRunExtras(db: Db | Tx, runs: readonly RunRow[]): Promise<Map<string, RunExtras>> {
   const out = new Map<string, RunExtras>();
   if (runs.length === 0) return out;
   const ids = runs.map((r) => r.id);
-  const [estimates, events, comments, positions] = await Promise.all([
-    db.costEstimate.findMany({ where: { runId: { in: ids } }, select: { id: true, runId: true } }),
-    db.runEvent.findMany({ where: { runId: { in: ids } }, select: { id: true, runId: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
-    db.comment.findMany({ where: { runId: { in: ids } }, select: { id: true, runId: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+  const [related, positions] = await Promise.all([
+    db.$queryRaw<{ run_id: string; cost_estimate_id: string | null; event_ids: string[]; comment_ids: string[] }[]>`
+      SELECT r.id AS run_id,
+        (SELECT ce.id FROM cost_estimates ce WHERE ce.run_id = r.id) AS cost_estimate_id,
+        ARRAY(SELECT e.id FROM run_events e WHERE e.run_id = r.id ORDER BY e.created_at, e.id) AS event_ids,
+        ARRAY(SELECT c.id FROM comments c WHERE c.run_id = r.id ORDER BY c.created_at, c.id) AS comment_ids
+      FROM unnest(${ids}::text[]) AS r(id)`,
     positionsInQueue(db, runs),
   ]);
   for (const r of runs) {
     out.set(r.id, { costEstimateId: null, eventIds: [], commentIds: [], positionInQueue: positions.get(r.id) ?? 0 });
   }
-  for (const e of estimates) out.get(e.runId)!.costEstimateId = e.id;
-  for (const e of events) out.get(e.runId)!.eventIds.push(e.id);
-  for (const c of comments) out.get(c.runId)!.commentIds.push(c.id);
+  for (const row of related) {
+    const e = out.get(row.run_id);
+    if (!e) continue;
+    e.costEstimateId = row.cost_estimate_id;
+    e.eventIds = row.event_ids;
+    e.commentIds = row.comment_ids;
+  }
   return out;
 }
 

@@ -1,0 +1,38 @@
+import type { Db, Tx } from "../client";
+
+export type AccessLevel = "read" | "plan" | "write" | "admin";
+
+/** One team of the principal in the workspace's organization, with its grant on the workspace. */
+export interface TeamStanding {
+  teamId: string;
+  isOwners: boolean;
+  manageWorkspaces: boolean;
+  /** The team's grant on the workspace; null when it has none. */
+  access: AccessLevel | null;
+}
+
+/**
+ * Everything an access check on one workspace needs about a user's or a team's teams, in one
+ * statement: run reads check access on every request, and the full workspace view is not needed.
+ */
+export async function teamStandingsOnWorkspace(
+  db: Db | Tx,
+  subject: { userId: string } | { teamId: string },
+  organizationId: string,
+  workspaceId: string,
+): Promise<TeamStanding[]> {
+  const rows =
+    "userId" in subject
+      ? await db.$queryRaw<{ id: string; is_owners: boolean; manage_workspaces: boolean; access: AccessLevel | null }[]>`
+          SELECT t.id, t.is_owners, t.manage_workspaces, a.access::text AS access
+          FROM teams t
+          JOIN team_memberships m ON m.team_id = t.id AND m.user_id = ${subject.userId}
+          LEFT JOIN team_workspace_access a ON a.team_id = t.id AND a.workspace_id = ${workspaceId}
+          WHERE t.organization_id = ${organizationId}`
+      : await db.$queryRaw<{ id: string; is_owners: boolean; manage_workspaces: boolean; access: AccessLevel | null }[]>`
+          SELECT t.id, t.is_owners, t.manage_workspaces, a.access::text AS access
+          FROM teams t
+          LEFT JOIN team_workspace_access a ON a.team_id = t.id AND a.workspace_id = ${workspaceId}
+          WHERE t.id = ${subject.teamId} AND t.organization_id = ${organizationId}`;
+  return rows.map((r) => ({ teamId: r.id, isOwners: r.is_owners, manageWorkspaces: r.manage_workspaces, access: r.access }));
+}
