@@ -11,9 +11,18 @@ export interface DbOptions {
   poolSize?: number;
 }
 
+const databaseUrls = new WeakMap<Db, string>();
+
 export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
   const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
-  return new PrismaClient({ adapter });
+  const db = new PrismaClient({ adapter });
+  databaseUrls.set(db, databaseUrl);
+  return db;
+}
+
+/** The URL a client was created with, for the few features Prisma cannot serve (LISTEN). */
+export function databaseUrlOf(db: Db): string | undefined {
+  return databaseUrls.get(db);
 }
 
 /** Readiness probe: one round trip. */

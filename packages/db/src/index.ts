@@ -26,3 +26,4 @@ export * as configurationVersionsRepo from "./repositories/configuration-version
 export * as stateVersionsRepo from "./repositories/state-versions";
 export * as sshKeysRepo from "./repositories/ssh-keys";
 export * as workspaceAccessRepo from "./repositories/workspace-access";
+export { databaseUrlOf } from "./client";

@@ -27,6 +27,19 @@ export async function enqueueOutbox(tx: Tx, messages: OutboxMessage | OutboxMess
     })),
     skipDuplicates: true,
   });
+  // Delivered at commit (and dropped on rollback): relays LISTENing wake at once instead of
+  // waiting for their next poll.
+  const channels = new Set(list.map((m) => outboxChannel(m.subject)));
+  for (const channel of channels) await tx.$executeRaw`SELECT pg_notify(${channel}, '')`;
+}
+
+/**
+ * The NOTIFY channel of one deployment's outbox, from its NATS prefix or any of its subjects
+ * (their first token), so deployments sharing a database wake only their own relays.
+ */
+export function outboxChannel(prefixOrSubject: string): string {
+  const token = prefixOrSubject.split(".")[0] ?? "";
+  return `tarmac_outbox_${token.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
 }
 
 export interface PendingOutboxEvent {

@@ -81,6 +81,36 @@ describe("outbox relay", () => {
     }
   });
 
+  it("relays a committed row at once, long before its next poll (LISTEN/NOTIFY)", async () => {
+    const relay = startOutboxRelay({ db, nc, subjects, logger: silent, intervalMs: 30_000 });
+    try {
+      // Listening: the relay's dedicated connection has run its LISTEN.
+      await waitFor(
+        async () => {
+          const [row] = await db.$queryRaw<{ n: bigint }[]>`
+            SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`;
+          return Number(row?.n ?? 0) > 0 ? true : undefined;
+        },
+        { what: "relay listening" },
+      );
+      // Whatever the first round found is gone; the relay now sleeps for 30 s.
+      await waitFor(async () => ((await db.outboxEvent.count({ where: { publishedAt: null } })) === 0 ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      await inTransaction(db, (tx) =>
+        enqueueOutbox(tx, { subject: subjects.runStatusChanged("run-n"), payload: statusEvent("run-n", "plan_queued"), msgId: "notify-n" }),
+      );
+      const committedAt = Date.now();
+      await waitFor(
+        async () => ((await db.outboxEvent.findUnique({ where: { msgId: "notify-n" } }))?.publishedAt ? true : undefined),
+        { timeoutMs: 5_000, intervalMs: 10, what: "notified row published" },
+      );
+      expect(Date.now() - committedAt).toBeLessThan(1_000);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("de-duplicates a repeated msgId from a retrying publisher", async () => {
     const publisher = createPublisher(nc);
     const first = await publisher.publish(subjects.runStatusChanged("run-d"), statusEvent("run-d", "planning"), { msgId: "dup-d" });

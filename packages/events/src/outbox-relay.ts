@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Subjects } from "@tarmac/contracts";
-import { claimOutboxBatch, inTransaction, markOutboxPublished, type Db } from "@tarmac/db";
+import { Client } from "pg";
+import { claimOutboxBatch, databaseUrlOf, inTransaction, markOutboxPublished, outboxChannel, type Db } from "@tarmac/db";
 import { errorMessage, type EventsLogger } from "./logger";
 import { createPublisher, type Publisher } from "./publisher";
 
@@ -10,8 +11,15 @@ export interface OutboxRelayOptions {
   /** The deployment's subjects; outbox rows already carry full subjects, this is for logs. */
   subjects?: Pick<Subjects, "prefix">;
   logger: EventsLogger;
-  /** Pause between polls when the outbox is empty. */
+  /**
+   * Pause between polls when the outbox is empty. A fallback: the relay LISTENs for the NOTIFY
+   * enqueueOutbox sends at commit and drains at once.
+   */
   intervalMs?: number;
+  /** For the LISTEN connection; defaults to the URL `db` was created with. None: polling only. */
+  databaseUrl?: string;
+  /** Pause before reconnecting a lost LISTEN connection. */
+  reconnectMs?: number;
   batch?: number;
   publisher?: Publisher;
 }
@@ -37,6 +45,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let isStopped = false;
   let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // Set by a notification that arrives mid-round: its rows may have committed after the claim.
+  let notified = false;
+
+  function poke(): void {
+    notified = true;
+    if (timer) clearTimeout(timer);
+    wake?.();
+  }
 
   async function relayBatch(): Promise<{ published: number; claimed: number }> {
     return inTransaction(db, async (tx) => {
@@ -65,18 +81,26 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  const databaseUrl = options.databaseUrl ?? databaseUrlOf(db);
+  const listener = databaseUrl
+    ? listenForOutbox(databaseUrl, outboxChannel(options.subjects?.prefix ?? "tarmac"), poke, logger, options.reconnectMs ?? 1_000)
+    : undefined;
+
   const loop = (async () => {
     while (!isStopped) {
+      notified = false;
       try {
         await drain();
       } catch (error) {
         logger.error({ error: errorMessage(error) }, "outbox relay round failed");
       }
       if (isStopped) break;
+      if (notified) continue;
       await new Promise<void>((resolve) => {
         wake = resolve;
         timer = setTimeout(resolve, intervalMs);
       });
+      wake = undefined;
     }
   })();
 
@@ -86,7 +110,62 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       isStopped = true;
       if (timer) clearTimeout(timer);
       wake?.();
-      await loop;
+      await Promise.all([loop, listener?.close()]);
+    },
+  };
+}
+
+/**
+ * A dedicated connection LISTENing on the outbox channel (a pooled one could not keep the
+ * LISTEN). Reconnects after an error; each (re)connection pokes once, since notifications sent
+ * while it was down are lost.
+ */
+function listenForOutbox(
+  databaseUrl: string,
+  channel: string,
+  onNotify: () => void,
+  logger: EventsLogger,
+  reconnectMs: number,
+): { close(): Promise<void> } {
+  let closed = false;
+  let current: Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+
+  function lost(client: Client, error: unknown): void {
+    if (closed || current !== client) return;
+    current = undefined;
+    logger.warn({ error: errorMessage(error), channel }, "outbox LISTEN connection lost; polling until it is back");
+    client.end().catch(() => undefined);
+    retry = setTimeout(connect, reconnectMs);
+  }
+
+  function connect(): void {
+    retry = undefined;
+    if (closed) return;
+    const client = new Client({ connectionString: databaseUrl });
+    current = client;
+    client.on("notification", (msg) => {
+      if (msg.channel === channel) onNotify();
+    });
+    client.on("error", (error) => lost(client, error));
+    client.on("end", () => lost(client, new Error("connection ended")));
+    client
+      .connect()
+      .then(() => client.query(`LISTEN "${channel}"`))
+      .then(() => {
+        if (current === client) onNotify();
+      })
+      .catch((error: unknown) => lost(client, error));
+  }
+
+  connect();
+  return {
+    async close() {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const client = current;
+      current = undefined;
+      await client?.end().catch(() => undefined);
     },
   };
 }
