@@ -1,5 +1,5 @@
 import { Router, type Request } from "express";
-import { organizationsRepo, runLists, runsRead, type Db } from "@tarmac/db";
+import { organizationsRepo, runLists, runsRead, workspaceAccessRepo, type Db } from "@tarmac/db";
 import {
   isId,
   isRunStatus,
@@ -24,7 +24,7 @@ import {
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
 import { sendDocument } from "../http/respond";
-import { loadWorkspaceForPrincipal, organizationContext } from "../http/workspace-access";
+import { organizationContext, workspaceAccessOf } from "../http/workspace-access";
 import { buildRunDocuments } from "./runs";
 
 const RANK: Record<WorkspaceAccess, number> = { read: 1, plan: 2, write: 3, admin: 4 };
@@ -129,7 +129,11 @@ export function runListsRouter(deps: GatewayDeps): Router {
     const principal = principalOf(req);
     const workspaceId = String(req.params.id);
     if (!isId("ws", workspaceId)) throw notFound("workspace not found");
-    const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, workspaceId, "read");
+    // The access check needs the workspace's organization only, not the full workspace view.
+    const workspace = await workspaceAccessRepo.findWorkspaceScope(deps.db, workspaceId);
+    if (!workspace) throw notFound("workspace not found");
+    const access = await workspaceAccessOf(deps.db, principal, workspace);
+    if (access === null) throw notFound("workspace not found");
     const query = queryOf(req);
     const page = parseListPage(query);
     const { rows, total } = await runLists.listWorkspaceRuns(deps.db, workspace.id, parseRunListFilter(query, false), page);

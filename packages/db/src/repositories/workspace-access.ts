@@ -36,3 +36,8 @@ export async function teamStandingsOnWorkspace(
           WHERE t.id = ${subject.teamId} AND t.organization_id = ${organizationId}`;
   return rows.map((r) => ({ teamId: r.id, isOwners: r.is_owners, manageWorkspaces: r.manage_workspaces, access: r.access }));
 }
+
+/** A workspace's identity, for access checks that need nothing else of it. */
+export async function findWorkspaceScope(db: Db | Tx, workspaceId: string): Promise<{ id: string; organizationId: string } | null> {
+  return db.workspace.findUnique({ where: { id: workspaceId }, select: { id: true, organizationId: true } });
+}
