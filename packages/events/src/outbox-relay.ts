@@ -12,8 +12,8 @@ export interface OutboxRelayOptions {
   subjects?: Pick<Subjects, "prefix">;
   logger: EventsLogger;
   /**
-   * Pause between polls when the outbox is empty. A fallback: the relay LISTENs for the NOTIFY
-   * enqueueOutbox sends at commit and drains at once.
+   * Pause between polls when the outbox is empty (default 1 s when listening, else 100 ms). A
+   * fallback: the relay LISTENs for the NOTIFY enqueueOutbox sends at commit and drains at once.
    */
   intervalMs?: number;
   /** For the LISTEN connection; defaults to the URL `db` was created with. None: polling only. */
@@ -37,7 +37,6 @@ export interface OutboxRelay {
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, logger } = options;
-  const intervalMs = options.intervalMs ?? 100;
   const batch = options.batch ?? 200;
   // Few, short attempts: a row that fails stays in the outbox and the next round retries it,
   // and the claiming transaction must end well within its timeout.
@@ -85,6 +84,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const listener = databaseUrl
     ? listenForOutbox(databaseUrl, outboxChannel(options.subjects?.prefix ?? "tarmac"), poke, logger, options.reconnectMs ?? 1_000)
     : undefined;
+
+  // Listening, the poll only catches what a lost connection missed: it can be slow.
+  const intervalMs = options.intervalMs ?? (listener ? 1_000 : 100);
 
   const loop = (async () => {
     while (!isStopped) {
