@@ -76,7 +76,8 @@ it("two scheduler processes run one workspace's runs one at a time, in order, fr
 
   await until(async () => (await statusOf(h.db, runs[0]!)) === "plan_queued", "first run queued");
   await until(async () => (await statusOf(h.db, speculative)) === "plan_queued", "speculative run queued");
-  expect(await getPhaseJobState(h.queues, "plan", runs[0]!)).toBe("waiting");
+  // Jobs are enqueued after the transition commits.
+  await until(async () => (await getPhaseJobState(h.queues, "plan", runs[0]!)) === "waiting", "first plan job enqueued");
   // Several reconcile rounds on both processes later, the others still wait.
   await new Promise((r) => setTimeout(r, 1_000));
   expect(await statusesOf(h.db, runs)).toEqual(["plan_queued", "pending", "pending"]);
