@@ -4,7 +4,7 @@ import { inTransaction, organizationsRepo } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage, parseStringParam } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { principalOf } from "../http/auth";
+import { clearTokenCache, principalOf } from "../http/auth";
 import { invalidAttribute, jsonApiDocument, parseBody, pathParam, resourceName, withUniqueAs } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
 import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
@@ -110,6 +110,7 @@ export function organizationsRouter(deps: GatewayDeps): Router {
     if (p.kind === "organization") throw notFound();
     const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "name"), { ownerOnly: true });
     await organizationsRepo.deleteOrganization(deps.db, ctx.organization.id);
+    clearTokenCache();
     sendEmpty(res, 204);
   });
 

@@ -4,7 +4,7 @@ import { inTransaction, organizationsRepo, teamsRepo, usersRepo } from "@tarmac/
 import { notFound, TarmacError, WORKSPACE_ACCESS_LEVELS } from "@tarmac/domain";
 import { addIncluded, flattenQuery, paginate, parseInclude, parseListParam, parsePage, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { principalOf, type Principal } from "../http/auth";
+import { clearTokenCache, principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, jsonApiDocument, parseBody, pathParam, relationshipTo, resourceName, withUniqueAs } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
 import {
@@ -173,6 +173,7 @@ export function teamsRouter(deps: GatewayDeps): Router {
     const { team } = await loadTeam(deps, principalOf(req), pathParam(req, "id"), { ownerOnly: true });
     if (team.isOwners) throw new TarmacError("unprocessable", { detail: "The owners team cannot be deleted" });
     await teamsRepo.deleteTeam(deps.db, team.id);
+    clearTokenCache();
     sendEmpty(res, 204);
   });
 
