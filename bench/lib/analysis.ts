@@ -1,50 +1,49 @@
 /**
- * What limits each target when it is missed: diagnoses from reading the code, SQL statement logs
- * and CPU profiles of the gateway under these benchmarks, with the product change that would
- * address it. `match` is the start of "<scenario> <metric>" of a table row.
+ * What limits each target when it is missed: diagnoses from the code as of this file's last
+ * change (statement logs, EXPLAIN ANALYZE and CPU profiles taken while writing these benchmarks),
+ * with the product change that would address it. `match` is the start of "<scenario> <metric>".
  */
-const READ_PATH =
-  "The gateway is CPU-bound: one `GET /runs/:id` runs 16 SQL statements (the baseline: 1), each planned by Prisma's WASM query compiler (about a third of the gateway's CPU in a profile): " +
-  "4 for the token (`auth.findTokenOwner` includes user, team and organization, and Prisma loads each relation, even a null one, with its own query), " +
-  "7 for `loadWorkspaceForPrincipal` (the full workspace view: organization, current run, locked-by user and team, latest run; the access check needs the workspace's organization only), " +
-  "2 for `organizationRole`, 3 for `runsRead.loadRunExtras` (cost estimate, comments, run events). " +
-  "Product changes: resolve the token with one joined query (raw SQL, or `relationLoadStrategy: \"join\"`) and cache token → owner in-process for a few seconds; " +
-  "load only `{id, organizationId}` of the run's workspace for the access check; fetch the three run extras in one statement (three `array_agg` subselects). That is 16 → about 5 statements.";
-
 export const ANALYSIS: { match: string; title: string; why: string }[] = [
-  { match: "1. GET /runs/:id", title: "GET /runs/:id", why: READ_PATH },
+  {
+    match: "1. GET /runs/:id",
+    title: "GET /runs/:id",
+    why:
+      "Since the read-path changes of 00:15–00:23 (token owners cached in-process, access and run in one statement, the document's relations in one), a request runs 2 SQL statements against the baseline's 1 (statement log), so the database is no longer the limit: the single gateway process is CPU-bound on the machine's two cores, which it shares with wrk and PostgreSQL (express, the JSON:API run document, Prisma's WASM query compiler, which took about a third of the gateway's CPU in an earlier profile), and at 50 connections p99 is queueing in that one event loop. " +
+      "Levers: a second gateway process (two replicas or node cluster) so requests use both cores, and a fresh CPU profile of this endpoint to find what is left per request.",
+  },
   {
     match: "1. GET /workspaces/:id/runs",
     title: "GET /workspaces/:id/runs",
     why:
-      "On top of the per-request overhead of `GET /runs/:id`, every page counts its total: `listWorkspaceRuns` runs `count(*)` over the workspace's runs with `plan_only = false`, and no index holds `plan_only`, so each request reads all 100,000 of the workspace's runs from the heap: 62,500 pages, the whole 1,000,000-row table (EXPLAIN ANALYZE: 380–640 ms per count on this machine; the page itself takes 0.3 ms). " +
-      "Product change: a partial index `CREATE INDEX runs_workspace_id_seq_visible_idx ON runs (workspace_id, seq DESC) WHERE plan_only = false;` makes the count an index-only scan (measured 43 ms, 605 pages) and serves the page too; to reach the target the total must not be counted per request at all: a per-workspace run counter maintained with the run insert, or a count capped at a few pages.",
+      "A page runs 4 statements (workspace access, the total, the page, the relations). The total is now an index-only count over `runs_workspace_id_seq_visible_idx` (migration 20261128000000): about 43 ms for the workspace's 100,000 runs in EXPLAIN ANALYZE on this machine, against 380–640 ms from the heap before; the page itself takes 0.3 ms. Counting 100,000 index entries on every request still cannot give a p99 under 50 ms at 50 connections on two cores. " +
+      "Product change: do not count per request: keep a per-workspace run counter (maintained in the run-creation transaction), or count at most a few pages and report the rest as an estimate.",
   },
   {
     match: "2. POST /runs",
     title: "POST /runs",
     why:
-      "One `POST /runs` runs about 27 SQL statements against the bare insert's 1 (statement log): the read path's 13 before any write (token 4, workspace view and access 9), the configuration version, the workspace again, then the transaction (run, plan, apply, workspace's latest configuration version, run event, outbox row) and the run document's 3 extras; each goes through Prisma's query compiler on the gateway's one CPU-bound event loop. " +
-      "Product changes: the read-path changes above (about 10 statements fewer), and build the response from the rows just written instead of re-reading the extras of a run that has none.",
+      "A creation runs 17 SQL statements against the bare insert's 1 (statement log): the full workspace view (8 reads: organization, current run, locked-by team and user, latest run, owners' team…), the configuration version, the workspace again, then run, plan, apply, workspace update, run event and outbox writes, and the run document; each statement goes through Prisma's query compiler in the CPU-bound gateway. " +
+      "Product change: check access with the workspace's id and organization only (as the run reads and the run list now do: 8 → 1 statements), and build the response from the rows just written.",
   },
   {
     match: "3. Pipeline runs completed",
     title: "Pipeline throughput",
     why:
-      "On two cores the pipeline shares the CPU with terraform: per run it adds two BullMQ jobs, about seven status transitions (each a transaction with an outbox row, relayed to JetStream and consumed by the scheduler), the job-file transfers through the gateway (configuration download, plan file, JSON plan, logs, state) and sandbox set-up, all in the same two cores the floor has to itself.",
+      "On two cores the pipeline shares the CPU with terraform: per run it adds two BullMQ jobs, about seven status transitions (each a transaction with an outbox row, relayed to JetStream and consumed by the scheduler), the job-file transfers through the gateway (configuration download, plan file, JSON plan, logs, state) and sandbox set-up, all on the cores the floor has to itself.",
   },
   {
     match: "3. Pipeline scheduling latency",
     title: "Pipeline scheduling latency",
     why:
-      "With 100 workspaces always holding a next run, the next run waits for an organization slot (run concurrency 10: it goes `queuing`) and then for one of the worker's 4 plan slots: the figure is mostly capacity queueing, not scheduling. The row 'leaves pending' is the scheduler's own reaction; its share is event transport (outbox relay poll, JetStream, consumer) plus the workspace transaction.",
+      "With 100 workspaces always holding a next run, that run waits for an organization slot (run concurrency 10: it goes `queuing`) and then for one of the worker's 4 plan slots, so final → planning is mostly capacity queueing, not scheduling. The row 'leaves pending' is the scheduler's own reaction; its share is event transport (outbox relay, JetStream, durable consumer) and the workspace transaction, on two cores saturated by terraform. " +
+      "To measure the scheduler alone the capacity must exceed the workspaces (organization run concurrency ≥ 100 and enough workers), which this machine cannot run.",
   },
   {
     match: "4. Events",
     title: "Events",
     why:
-      "The outbox relay (`packages/events/src/outbox-relay.ts`) polls every 100 ms when the outbox is empty, so a status change waits 0–100 ms (50 ms on average) before it is published. " +
-      "Product change: wake the relay on commit with LISTEN/NOTIFY (`pg_notify('tarmac_outbox', '')` in `enqueueOutbox`, delivered at commit; the relay LISTENs on a dedicated connection and keeps the poll as a fallback), or at least wake the gateway's own relay right after its own commits.",
+      "The outbox relay wakes on commit (LISTEN/NOTIFY, since 00:18) instead of polling every 100 ms; what remains is the relay's claim transaction and the acknowledged JetStream publish, run inside the gateway process that also serves requests, on a machine whose load average was well above its two cores. " +
+      "Lever: run the relay in its own process (`TARMAC_OUTBOX_RELAY=off` on the gateways plus one relay process) so a busy event loop does not delay it.",
   },
   {
     match: "5",
