@@ -58,7 +58,7 @@ export interface RunPermissions {
 
 /**
  * The run's `permissions` attribute. Clients dereference it without a nil check (notes §0.2), so it
- * is always complete. Policy overrides are not implemented, hence never allowed.
+ * is always complete. Tarmac runs no policy checks, so there is never one to override.
  */
 export function runPermissions(access: WorkspaceAccess | null, tokenKind: TokenKind = "user"): RunPermissions {
   const mayAct = tokenKind !== "organization";
