@@ -1,39 +1,58 @@
 import type { tokensRepo, usersRepo } from "@tarmac/db";
 import { time, toOne, type Resource } from "@tarmac/jsonapi";
 
+interface UserFacts {
+  username: string;
+  email: string | null;
+  isServiceAccount: boolean;
+  isSiteAdmin: boolean;
+  isSelf: boolean;
+}
+
+/** The attributes every `users` resource carries, stored user or service account alike. */
+function userAttributes(u: UserFacts): Record<string, unknown> {
+  return {
+    username: u.username,
+    email: u.email,
+    "is-service-account": u.isServiceAccount,
+    "is-site-admin": u.isSiteAdmin,
+    "is-admin": u.isSiteAdmin,
+    "auth-method": "tfe",
+    "avatar-url": null,
+    "v2-only": true,
+    "is-sso-login": false,
+    "is-confirmed": true,
+    "two-factor": { enabled: false, verified: false },
+    "unconfirmed-email": null,
+    permissions: {
+      "can-create-organization": !u.isServiceAccount,
+      "can-view-organizations": true,
+      "can-change-email": u.isSelf,
+      "can-change-username": u.isSelf,
+      "can-change-password": u.isSelf,
+      "can-manage-sessions": u.isSelf,
+      "can-manage-user-tokens": u.isSelf,
+      "can-update-user": u.isSelf,
+      "can-view-settings": u.isSiteAdmin,
+      "can-view-profile": u.isSelf,
+      "can-reenable-2fa-by-unlinking": false,
+      "can-manage-hcp-accounts": false,
+    },
+  };
+}
+
 /** A `users` resource. The email is shown to the user themself and to site admins only. */
 export function serializeUser(user: usersRepo.User, opts: { showEmail: boolean; isSelf: boolean }): Resource {
   return {
     id: user.id,
     type: "users",
-    attributes: {
+    attributes: userAttributes({
       username: user.username,
       email: opts.showEmail ? user.email : null,
-      "is-service-account": user.isServiceAccount,
-      "is-site-admin": user.isSiteAdmin,
-      "is-admin": user.isSiteAdmin,
-      "auth-method": "tfe",
-      "avatar-url": null,
-      "v2-only": true,
-      "is-sso-login": false,
-      "is-confirmed": true,
-      "two-factor": { enabled: false, verified: false },
-      "unconfirmed-email": null,
-      permissions: {
-        "can-create-organization": !user.isServiceAccount,
-        "can-view-organizations": true,
-        "can-change-email": opts.isSelf,
-        "can-change-username": opts.isSelf,
-        "can-change-password": opts.isSelf,
-        "can-manage-sessions": opts.isSelf,
-        "can-manage-user-tokens": opts.isSelf,
-        "can-update-user": opts.isSelf,
-        "can-view-settings": user.isSiteAdmin,
-        "can-view-profile": opts.isSelf,
-        "can-reenable-2fa-by-unlinking": false,
-        "can-manage-hcp-accounts": false,
-      },
-    },
+      isServiceAccount: user.isServiceAccount,
+      isSiteAdmin: user.isSiteAdmin,
+      isSelf: opts.isSelf,
+    }),
     relationships: {
       "authentication-tokens": { links: { related: `/api/v2/users/${user.id}/authentication-tokens` } },
     },
@@ -49,34 +68,7 @@ export function serializeServiceAccount(id: string, username: string): Resource 
   return {
     id,
     type: "users",
-    attributes: {
-      username,
-      email: null,
-      "is-service-account": true,
-      "is-site-admin": false,
-      "is-admin": false,
-      "auth-method": "tfe",
-      "avatar-url": null,
-      "v2-only": true,
-      "is-sso-login": false,
-      "is-confirmed": true,
-      "two-factor": { enabled: false, verified: false },
-      "unconfirmed-email": null,
-      permissions: {
-        "can-create-organization": false,
-        "can-view-organizations": true,
-        "can-change-email": false,
-        "can-change-username": false,
-        "can-change-password": false,
-        "can-manage-sessions": false,
-        "can-manage-user-tokens": false,
-        "can-update-user": false,
-        "can-view-settings": false,
-        "can-view-profile": false,
-        "can-reenable-2fa-by-unlinking": false,
-        "can-manage-hcp-accounts": false,
-      },
-    },
+    attributes: userAttributes({ username, email: null, isServiceAccount: true, isSiteAdmin: false, isSelf: false }),
     relationships: {},
     links: { self: `/api/v2/account/details` },
   };

@@ -40,10 +40,6 @@ export async function findWorkspaces(db: Db | Tx, ids: readonly string[]): Promi
   return db.workspace.findMany({ where: { id: { in: [...new Set(ids)] } } });
 }
 
-export async function findOrganizationByName(db: Db | Tx, name: string): Promise<{ id: string; name: string } | null> {
-  return db.organization.findUnique({ where: { name }, select: { id: true, name: true } });
-}
-
 export async function findConfigurationVersion(db: Db | Tx, id: string): Promise<(ConfigurationVersionModel & { organizationId: string }) | null> {
   const cv = await db.configurationVersion.findUnique({
     where: { id },
