@@ -92,6 +92,8 @@ export interface CreateStateVersionInput {
   createdById?: string | null;
   /** The JSON state (`terraform show -json` form), when the client sent it inline. */
   jsonState?: Buffer | null;
+  /** The client's `force` (`terraform state push -force`): the serial need not exceed the current one. */
+  force?: boolean;
 }
 
 /** The columns a state's bytes determine: written at an inline create, or when a pending version's upload arrives. */
@@ -148,7 +150,7 @@ export async function makeCurrent(tx: Tx, workspaceId: string, stateVersionId: s
  * Records a state version and makes it the workspace's current one (with its resource count),
  * in the caller's transaction. A retry with the same bytes returns the version already
  * recorded (`created: false`); any other state whose serial is not above the current one is a
- * 409, and an unreadable state a 422 (TarmacErrors).
+ * 409 (unless forced), and an unreadable state a 422 (TarmacErrors).
  */
 export async function createStateVersion(tx: Tx, input: CreateStateVersionInput): Promise<{ id: string; created: boolean }> {
   const parsed = parseStateFile(input.state);
@@ -166,7 +168,7 @@ export async function createStateVersion(tx: Tx, input: CreateStateVersionInput)
     select: { currentStateVersion: { select: { serial: true } } },
   });
   const currentSerial = ws.currentStateVersion?.serial;
-  if (currentSerial !== undefined && parsed.serial <= currentSerial) {
+  if (!input.force && currentSerial !== undefined && parsed.serial <= currentSerial) {
     throw conflict(`serial ${parsed.serial} is not greater than the current state's serial ${currentSerial}`);
   }
   await releaseUnfinishedVersions(tx, input.workspaceId, parsed.serial);
@@ -181,6 +183,7 @@ export async function createStateVersion(tx: Tx, input: CreateStateVersionInput)
       status: "finalized",
       ...stateSummaryData(parsed, input.state, stateBlobId),
       jsonStateBlobId,
+      force: input.force ?? false,
       createdById: input.createdById ?? null,
       outputs: { create: outputRows(parsed) },
     },
