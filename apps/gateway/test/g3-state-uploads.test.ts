@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { newId } from "@tarmac/domain";
 import type { ApiClient } from "@tarmac/testing";
 import { createOrganization, createWorkspace, memberWithAccess, startApiTestEnv, type ApiTestEnv } from "./g1-fixtures";
 
@@ -216,6 +217,23 @@ describe("state versions uploaded in two steps", () => {
     expect(await countVersions(wsId)).toBe(0);
     // The holder may.
     expect((await alice.client.post(`/workspaces/${wsId}/state-versions`, uploadBody(state))).status).toBe(201);
+  });
+
+  it("refuses a create while a run holds the workspace: the run's state arrives through its job URL", async () => {
+    const wsId = await createWorkspace(env.admin, org);
+    // A run written straight to the database (the engine is not running here), applying.
+    const ws = await env.db.workspace.findUniqueOrThrow({ where: { id: wsId } });
+    const cvId = newId("cv");
+    await env.db.configurationVersion.create({ data: { id: cvId, workspaceId: wsId, status: "uploaded" } });
+    const runId = newId("run");
+    await env.db.run.create({
+      data: { id: runId, organizationId: ws.organizationId, workspaceId: wsId, configurationVersionId: cvId, status: "applying", operation: "plan_and_apply", terraformVersion: "1.11.4" },
+    });
+    await env.db.workspace.update({ where: { id: wsId }, data: { currentRunId: runId } });
+    const res = await env.admin.post(`/workspaces/${wsId}/state-versions`, uploadBody(rawState(1)));
+    expect(res.status).toBe(409);
+    expect(res.body.errors[0].detail).toBe(`This workspace is locked by Run ${runId} and will only accept state uploads from them while locked.`);
+    expect(await countVersions(wsId)).toBe(0);
   });
 
   it("accepts one upload of each kind: a second is a 409, and a bad secret a 404", async () => {
