@@ -308,6 +308,15 @@ describe("state versions uploaded in two steps", () => {
     expect((await put(forced.body.data.attributes["hosted-state-upload-url"], foreign)).status).toBe(200);
     expect((await env.admin.get(`/workspaces/${wsId}/current-state-version`)).body.data.id).toBe(forced.body.data.id);
     expect(await countVersions(wsId)).toBe(2);
+
+    // `-force` also goes back to a serial the workspace already had (the pushed file's serial + 1).
+    const older = rawState(3, { value: "restored" });
+    const restored = await env.admin.post(`/workspaces/${wsId}/state-versions`, uploadBody(older, { force: true }));
+    expect(restored.status).toBe(201);
+    expect((await put(restored.body.data.attributes["hosted-state-upload-url"], older)).status).toBe(200);
+    expect((await env.admin.get(`/workspaces/${wsId}/current-state-version`)).body.data.id).toBe(restored.body.data.id);
+    const list = await env.admin.get(`/workspaces/${wsId}/state-versions`);
+    expect(list.body.data.map((v: { id: string }) => v.id)).toEqual([restored.body.data.id, forced.body.data.id, created.body.data.id]);
   });
 
   it("stores inline JSON state sent with a one-step create", async () => {

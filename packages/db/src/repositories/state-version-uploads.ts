@@ -49,11 +49,12 @@ export async function checkAgainstCurrent(
 
 /** Records a pending version, in the caller's transaction (which holds the workspace row lock). */
 export async function createPendingStateVersion(tx: Tx, input: CreatePendingInput): Promise<{ id: string }> {
-  const same = await tx.stateVersion.findUnique({
-    where: { workspaceId_serial: { workspaceId: input.workspaceId, serial: input.serial } },
-    select: { status: true, md5: true },
+  const same = await tx.stateVersion.findFirst({
+    where: { workspaceId: input.workspaceId, serial: input.serial, status: "finalized" },
+    orderBy: { createdAt: "desc" },
+    select: { md5: true },
   });
-  if (same?.status === "finalized") {
+  if (same && !input.force) {
     throw conflict(
       same.md5 === input.md5
         ? `a state version with serial ${input.serial} already exists`

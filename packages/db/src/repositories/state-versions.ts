@@ -3,6 +3,7 @@ import { conflict, newId, unprocessable } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import type { StateVersionModel, StateVersionOutputModel } from "../generated/prisma/models";
 import { getBlob, putBlob } from "../blobs";
+import { lockWorkspaceForUpdate } from "../runs";
 
 /**
  * State versions: terraform state files stored as blobs, with the summary HCP shows (resources,
@@ -155,12 +156,15 @@ export async function makeCurrent(tx: Tx, workspaceId: string, stateVersionId: s
 export async function createStateVersion(tx: Tx, input: CreateStateVersionInput): Promise<{ id: string; created: boolean }> {
   const parsed = parseStateFile(input.state);
   const sha256 = createHash("sha256").update(input.state).digest("hex");
-  const same = await tx.stateVersion.findUnique({
-    where: { workspaceId_serial: { workspaceId: input.workspaceId, serial: parsed.serial } },
-    select: { id: true, status: true, stateBlob: { select: { sha256: true } } },
+  // Orders this create against other creates and uploads of the workspace's state.
+  await lockWorkspaceForUpdate(tx, input.workspaceId);
+  const same = await tx.stateVersion.findFirst({
+    where: { workspaceId: input.workspaceId, serial: parsed.serial, status: "finalized" },
+    orderBy: { createdAt: "desc" },
+    select: { id: true, stateBlob: { select: { sha256: true } } },
   });
-  if (same?.status === "finalized") {
-    if (same.stateBlob?.sha256 === sha256) return { id: same.id, created: false };
+  if (same && same.stateBlob?.sha256 === sha256) return { id: same.id, created: false };
+  if (same && !input.force) {
     throw conflict(`The MD5 hash of the state provided does not match what is currently known for the same serial number (${parsed.serial}).`);
   }
   const ws = await tx.workspace.findUniqueOrThrow({
@@ -214,7 +218,7 @@ export async function findCurrentStateVersion(db: Db | Tx, workspaceId: string):
   return ws?.currentStateVersionId ? findStateVersion(db, ws.currentStateVersionId) : null;
 }
 
-/** Newest first (highest serial), with the total for pagination. */
+/** Newest first (a forced push may go back in serial), with the total for pagination. */
 export async function listStateVersions(
   db: Db | Tx,
   workspaceId: string,
@@ -223,7 +227,7 @@ export async function listStateVersions(
   const [rows, total] = await Promise.all([
     db.stateVersion.findMany({
       where: { workspaceId },
-      orderBy: [{ serial: "desc" }],
+      orderBy: [{ createdAt: "desc" }, { serial: "desc" }],
       skip: page.offset,
       take: page.size,
       include: rowInclude,
