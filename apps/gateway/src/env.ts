@@ -41,6 +41,10 @@ export const gatewayEnvSchema = z.object({
   /** Largest configuration archive accepted, compressed and unpacked. */
   TARMAC_MAX_ARCHIVE_BYTES: intFrom(100 * 1024 * 1024),
   TARMAC_MAX_UNPACKED_BYTES: intFrom(512 * 1024 * 1024),
+  /** Largest state (or JSON state) accepted at a state version's upload URL. */
+  TARMAC_MAX_STATE_BYTES: intFrom(100 * 1024 * 1024),
+  /** Seconds sent as x-terraform-snapshot-interval (intermediate state snapshots during local applies). 0 disables. */
+  TARMAC_STATE_SNAPSHOT_INTERVAL_SECONDS: intFrom(300),
   /** Deployment prefix of NATS subjects (and of per-deployment Redis keys such as rate-limit counters). */
   TARMAC_NATS_PREFIX: z.string().default("tarmac"),
   TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),

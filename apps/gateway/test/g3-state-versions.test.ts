@@ -130,6 +130,8 @@ describe("state versions", () => {
   });
 
   it("creates a state version over the API, making it current", async () => {
+    // HCP accepts state only from the holder of the workspace lock (g3-state-uploads tests the rule).
+    expect((await env.admin.post(`/workspaces/${ws.id}/actions/lock`, { reason: "state" })).status).toBe(200);
     const state = stateFile(2);
     // go-tfe sends an unset force flag as null.
     const created = await env.admin.post(`/workspaces/${ws.id}/state-versions`, createBody(state, { force: null }));
@@ -160,6 +162,7 @@ describe("state versions", () => {
     expect((await env.admin.post(`/workspaces/${ws.id}/state-versions`, createBody(foreign, { force: true }))).status).toBe(201);
     const notJson = Buffer.from("not json");
     expect((await env.admin.post(`/workspaces/${ws.id}/state-versions`, createBody(Buffer.from(JSON.stringify({ serial: 9, lineage: LINEAGE })), { state: notJson.toString("base64"), md5: createHash("md5").update(notJson).digest("hex") }))).status).toBe(422);
+    expect((await env.admin.post(`/workspaces/${ws.id}/actions/unlock`)).status).toBe(200);
   });
 
   it("lists versions newest first, by workspace id and by HCP's name filters", async () => {
@@ -185,7 +188,9 @@ describe("state versions", () => {
     const next = stateFile(10, { lineage: "another-lineage" });
     expect((await reader.post(`/workspaces/${ws.id}/state-versions`, createBody(next))).status).toBe(404);
     const writer = env.admin.withToken(await teamToken(env.db, org.id, ws.id, "write"));
+    expect((await writer.post(`/workspaces/${ws.id}/actions/lock`, {})).status).toBe(200);
     expect((await writer.post(`/workspaces/${ws.id}/state-versions`, createBody(next))).status).toBe(201);
+    expect((await writer.post(`/workspaces/${ws.id}/actions/unlock`)).status).toBe(200);
 
     const other = await createOrganization(env.db);
     const otherWs = await createWorkspace(env.db, other.id);

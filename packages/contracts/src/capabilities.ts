@@ -6,7 +6,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * notes §0.6–0.7). The secret is an HMAC of the purpose and resource id under
  * the deployment key, so every process can mint and check one without storing it.
  */
-export const CAPABILITY_PURPOSES = ["log", "upload", "job", "download"] as const;
+export const CAPABILITY_PURPOSES = ["log", "upload", "job", "download", "state-upload", "json-state-upload"] as const;
 export type CapabilityPurpose = (typeof CAPABILITY_PURPOSES)[number];
 
 export function capabilitySecret(key: string, purpose: CapabilityPurpose, id: string): string {
@@ -27,6 +27,10 @@ export const capabilityPaths = {
   upload: (cvId: string, secret: string) => `/_archivist/uploads/${cvId}/${secret}`,
   /** The worker's view of one run: configuration, state, artifacts, logs. */
   job: (runId: string, secret: string) => `/_jobs/${runId}/${secret}`,
+  /** PUT: a pending state version's raw state (`hosted-state-upload-url`). */
+  stateUpload: (svId: string, secret: string) => `/_archivist/state-versions/${svId}/state/${secret}`,
+  /** PUT: a state version's JSON state, the `terraform show -json` form (`hosted-json-state-upload-url`). */
+  jsonStateUpload: (svId: string, secret: string) => `/_archivist/state-versions/${svId}/json-state/${secret}`,
 } as const;
 
 /** Redis key of a phase's live log while it runs (id: plan or apply id). */

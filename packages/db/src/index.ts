@@ -24,6 +24,7 @@ export * as schedulerRepo from "./repositories/scheduler";
 export * as phasesRepo from "./repositories/phases";
 export * as configurationVersionsRepo from "./repositories/configuration-versions";
 export * as stateVersionsRepo from "./repositories/state-versions";
+export * as stateVersionUploadsRepo from "./repositories/state-version-uploads";
 export * as sshKeysRepo from "./repositories/ssh-keys";
 export * as workspaceAccessRepo from "./repositories/workspace-access";
 export { databaseUrlOf } from "./client";

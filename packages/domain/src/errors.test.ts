@@ -26,6 +26,7 @@ describe("TarmacError", () => {
       unprocessable: [422, "unprocessable entity"],
       rate_limited: [429, "Too many requests"],
       internal: [500, "internal server error"],
+      service_unavailable: [503, "service unavailable"],
     });
   });
 
@@ -54,6 +55,8 @@ describe("TarmacError", () => {
     expect(notFound().isExpected).toBe(true);
     expect(new TarmacError("rate_limited").isExpected).toBe(true);
     expect(new TarmacError("internal").isExpected).toBe(false);
+    // A 503 asking the client to retry is an answer, not an incident.
+    expect(new TarmacError("service_unavailable").isExpected).toBe(true);
   });
 
   it("has constructors for the common answers", () => {

@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   "unprocessable",
   "rate_limited",
   "internal",
+  "service_unavailable",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -35,6 +36,8 @@ export function httpStatusForCode(code: ErrorCode): number {
       return 429;
     case "internal":
       return 500;
+    case "service_unavailable":
+      return 503;
   }
 }
 
@@ -61,6 +64,8 @@ export function defaultTitleForCode(code: ErrorCode): string {
       return "Too many requests";
     case "internal":
       return "internal server error";
+    case "service_unavailable":
+      return "service unavailable";
   }
 }
 
@@ -102,9 +107,10 @@ export class TarmacError extends Error {
     this.source = options.source;
   }
 
-  /** 4xx errors are answers to the client; only 5xx ones are incidents worth a stack trace. */
+  /** 4xx errors are answers to the client; 5xx ones are incidents worth a stack trace. */
   get isExpected(): boolean {
-    return this.status < 500;
+    // A 503 asking the client to retry (a state upload still pending) is an answer too.
+    return this.status < 500 || this.code === "service_unavailable";
   }
 }
 

@@ -19,6 +19,7 @@ import { stateVersionsRouter } from "./state-versions";
 import { archivistRouter } from "./archivist";
 import { jobsRouter } from "./jobs";
 import { uploadRouter } from "./uploads";
+import { stateVersionUploadRouter } from "./state-version-uploads";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
@@ -27,5 +28,5 @@ export function apiRouters(deps: GatewayDeps): Router[] {
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */
 export function capabilityRouters(deps: GatewayDeps): Router[] {
-  return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps)];
+  return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps), stateVersionUploadRouter(deps)];
 }

@@ -1,32 +1,15 @@
-import { createHash } from "node:crypto";
 import { Router, type Request, type Response } from "express";
-import { z } from "zod";
-import { inTransaction, stateVersionsRepo } from "@tarmac/db";
-import { conflict, notFound, unprocessable, type WorkspaceAccess } from "@tarmac/domain";
+import { stateVersionsRepo } from "@tarmac/db";
+import { notFound, unprocessable, type WorkspaceAccess } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage, type Page } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, principalOf, type Principal } from "../http/auth";
-import { jsonApiDocument, parseBody } from "../http/request-body";
+import { principalOf, type Principal } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { loadWorkspaceForPrincipal } from "../http/workspace-access";
 import { serializeStateVersion, serializeStateVersionOutput } from "../serializers/state-versions";
+import { registerStateVersionCreate, setSnapshotInterval } from "./state-version-create";
 
 type StateVersionRow = stateVersionsRepo.StateVersionRow;
-
-const createBody = jsonApiDocument(
-  "state-versions",
-  z.object({
-    serial: z.number().int().nonnegative(),
-    md5: z.string().regex(/^[0-9a-fA-F]{32}$/, "must be the hex MD5 of the state"),
-    state: z.string().min(1),
-    lineage: z.string().optional(),
-    // go-tfe sends `"force": null` when unset.
-    force: z.boolean().nullish(),
-    // Sent by newer clients; the JSON state form is not stored (hosted-json-state-download-url is null).
-    "json-state": z.string().optional(),
-    "json-state-outputs": z.string().optional(),
-  }),
-);
 
 async function loadStateVersion(
   deps: GatewayDeps,
@@ -44,10 +27,10 @@ function paginateList<T>(items: T[], page: Page): T[] {
   return items.slice(page.offset, page.offset + page.size);
 }
 
-/** State versions (notes §10): reads, downloads (bearer token required, §0.7), outputs, and HCP's create. */
+/** State versions (notes §10): reads, downloads (bearer token required, §0.7), outputs, and HCP's create (state-version-create.ts). */
 export function stateVersionsRouter(deps: GatewayDeps): Router {
   const router = Router();
-  const ctx = { publicUrl: deps.publicUrl };
+  const ctx = { publicUrl: deps.publicUrl, secretKey: deps.secretKey };
 
   const sendList = async (req: Request, res: Response, workspaceId: string, baseUrl: string): Promise<void> => {
     const query = req.query as Record<string, unknown>;
@@ -77,6 +60,7 @@ export function stateVersionsRouter(deps: GatewayDeps): Router {
     const sv = await stateVersionsRepo.findCurrentStateVersion(deps.db, workspace.id);
     // 404 means "no state yet"; terraform init treats it as an empty workspace (notes §9.4).
     if (!sv) throw notFound("the workspace has no state version");
+    setSnapshotInterval(deps, res);
     sendDocument(res, 200, { data: serializeStateVersion(sv, ctx) });
   });
 
@@ -105,6 +89,14 @@ export function stateVersionsRouter(deps: GatewayDeps): Router {
     res.status(200).type("application/json").send(state);
   });
 
+  // The JSON state (`terraform show -json` form) the client uploaded; authenticated like the raw state.
+  router.get("/state-versions/:id/json-download", async (req: Request<{ id: string }>, res) => {
+    const sv = await loadStateVersion(deps, principalOf(req), req.params.id);
+    const jsonState = await stateVersionsRepo.readJsonState(deps.db, sv.id);
+    if (!jsonState) throw notFound("the state version has no JSON state");
+    res.status(200).type("application/json").send(jsonState);
+  });
+
   router.get("/state-versions/:id/outputs", async (req: Request<{ id: string }>, res) => {
     const sv = await loadStateVersion(deps, principalOf(req), req.params.id);
     const query = req.query as Record<string, unknown>;
@@ -126,36 +118,7 @@ export function stateVersionsRouter(deps: GatewayDeps): Router {
     sendDocument(res, 200, { data: resource });
   });
 
-  // How the CLI and the tfe provider migrate state (HCP requires the caller to hold the lock; we
-  // require write access, which includes state write).
-  router.post("/workspaces/:id/state-versions", async (req: Request<{ id: string }>, res) => {
-    const principal = principalOf(req);
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principal, req.params.id, "write");
-    const attrs = parseBody(createBody, req.body).data.attributes;
-    const state = Buffer.from(attrs.state, "base64");
-    if (state.length === 0) throw unprocessable("state must be base64-encoded", { pointer: "/data/attributes/state" });
-    if (createHash("md5").update(state).digest("hex") !== attrs.md5.toLowerCase()) {
-      throw unprocessable("md5 does not match the state", { pointer: "/data/attributes/md5" });
-    }
-    const parsed = stateVersionsRepo.parseStateFile(state);
-    if (parsed.serial !== attrs.serial) {
-      throw unprocessable(`serial ${attrs.serial} does not match the state's serial ${parsed.serial}`, { pointer: "/data/attributes/serial" });
-    }
-    if (attrs.lineage !== undefined && parsed.lineage !== null && attrs.lineage !== parsed.lineage) {
-      throw unprocessable("lineage does not match the state's lineage", { pointer: "/data/attributes/lineage" });
-    }
-    const result = await inTransaction(deps.db, async (tx) => {
-      const current = await stateVersionsRepo.findCurrentStateVersion(tx, workspace.id);
-      const lineage = attrs.lineage ?? parsed.lineage;
-      if (!attrs.force && current?.lineage && lineage && current.lineage !== lineage) {
-        throw conflict(`lineage ${lineage} differs from the current state's lineage ${current.lineage}`);
-      }
-      return stateVersionsRepo.createStateVersion(tx, { workspaceId: workspace.id, state, createdById: actingUserId(principal) });
-    });
-    const sv = await stateVersionsRepo.findStateVersion(deps.db, result.id);
-    if (!sv) throw notFound("state version not found");
-    sendDocument(res, result.created ? 201 : 200, { data: serializeStateVersion(sv, ctx) });
-  });
+  registerStateVersionCreate(router, deps, ctx);
 
   return router;
 }

@@ -31,6 +31,8 @@ import { serializeRun } from "../serializers/runs";
 import { serializeTeam } from "../serializers/teams";
 import { serializeUser } from "../serializers/users";
 import { holdingRunId, isWorkspaceLocked, lockHolder, serializeWorkspace } from "../serializers/workspaces";
+import { stateVersionUploadsRepo } from "@tarmac/db";
+import { statePendingError } from "../http/state-lock";
 
 const NAME_MAX = 90;
 
@@ -419,6 +421,9 @@ export function workspacesRouter(deps: GatewayDeps): Router {
       if (!force && !mayRelease(p, ws)) {
         throw conflict(`Unable to unlock workspace. The workspace ${lockedByText(ws)}.`);
       }
+      // A pending state version keeps the lock until its upload lands; force-unlock abandons it.
+      if (force) await stateVersionUploadsRepo.discardPendingStateVersions(tx, ws.id);
+      else if (await stateVersionUploadsRepo.isLatestStateVersionPending(tx, ws.id)) throw statePendingError(req.get("Terraform-Version"));
       await workspacesRepo.setManualLock(tx, ws.id, null);
       await enqueueOutbox(tx, [
         lockChangedEvent(deps, ws.id, false, null, at),

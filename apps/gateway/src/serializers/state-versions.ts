@@ -1,5 +1,12 @@
+import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
 import type { stateVersionsRepo, StateVersionOutputModel } from "@tarmac/db";
 import { time, toMany, toOne, type Resource } from "@tarmac/jsonapi";
+
+export interface StateVersionSerializeContext {
+  publicUrl: string;
+  /** Mints the upload capability URLs of pending versions. */
+  secretKey: string;
+}
 
 export function stateVersionPath(id: string): string {
   return `/api/v2/state-versions/${id}`;
@@ -13,23 +20,32 @@ function simpleType(type: unknown): string {
 }
 
 /**
- * A `state-versions` resource (notes §10). The download URL is absolute and
- * authenticated: the CLI fetches it with its bearer token (notes §0.7).
+ * A `state-versions` resource (notes §10). The download URLs are absolute and authenticated:
+ * the CLI fetches state with its bearer token (notes §0.7). The upload URLs are capability URLs
+ * (go-tfe PUTs to them without a token) and, as on HCP, shown only until that content arrives:
+ * a pending version shows both; once finalized, neither. `md5`, `lineage`, `state` and `force`
+ * are write-only in HCP's schema and never sent back.
  */
-export function serializeStateVersion(sv: stateVersionsRepo.StateVersionRow, ctx: { publicUrl: string }): Resource {
+export function serializeStateVersion(sv: stateVersionsRepo.StateVersionRow, ctx: StateVersionSerializeContext): Resource {
   const self = stateVersionPath(sv.id);
+  const pending = sv.status === "pending";
+  const hasState = sv.stateBlobId !== null;
   return {
     id: sv.id,
     type: "state-versions",
     attributes: {
       "created-at": time(sv.createdAt),
-      size: sv.size,
+      size: hasState ? sv.size : null,
       serial: sv.serial,
       status: sv.status,
-      "hosted-state-download-url": sv.stateBlobId ? `${ctx.publicUrl}${self}/download` : null,
-      "hosted-json-state-download-url": null,
-      "hosted-state-upload-url": null,
-      "hosted-json-state-upload-url": null,
+      "hosted-state-download-url": hasState ? `${ctx.publicUrl}${self}/download` : null,
+      "hosted-json-state-download-url": sv.jsonStateBlobId ? `${ctx.publicUrl}${self}/json-download` : null,
+      "hosted-state-upload-url":
+        pending && !hasState ? `${ctx.publicUrl}${capabilityPaths.stateUpload(sv.id, capabilitySecret(ctx.secretKey, "state-upload", sv.id))}` : null,
+      "hosted-json-state-upload-url":
+        pending && !sv.jsonStateBlobId
+          ? `${ctx.publicUrl}${capabilityPaths.jsonStateUpload(sv.id, capabilitySecret(ctx.secretKey, "json-state-upload", sv.id))}`
+          : null,
       "resources-processed": sv.resourcesProcessed,
       "terraform-version": sv.terraformVersion,
       modules: sv.modules,
@@ -39,6 +55,7 @@ export function serializeStateVersion(sv: stateVersionsRepo.StateVersionRow, ctx
       "vcs-commit-sha": null,
       "vcs-commit-url": null,
       intermediate: false,
+      "billable-rum-count": null,
     },
     relationships: {
       run: toOne("runs", sv.runId),

@@ -3,6 +3,7 @@ import { conflict, newId, unprocessable } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import type { StateVersionModel, StateVersionOutputModel } from "../generated/prisma/models";
 import { getBlob, putBlob } from "../blobs";
+import { lockWorkspaceForUpdate } from "../runs";
 
 /**
  * State versions: terraform state files stored as blobs, with the summary HCP shows (resources,
@@ -90,66 +91,108 @@ export interface CreateStateVersionInput {
   runId?: string | null;
   state: Buffer;
   createdById?: string | null;
+  /** The JSON state (`terraform show -json` form), when the client sent it inline. */
+  jsonState?: Buffer | null;
+  /** The client's `force` (`terraform state push -force`): the serial need not exceed the current one. */
+  force?: boolean;
+}
+
+/** The columns a state's bytes determine: written at an inline create, or when a pending version's upload arrives. */
+export function stateSummaryData(parsed: ParsedState, state: Buffer, stateBlobId: string) {
+  return {
+    serial: parsed.serial,
+    lineage: parsed.lineage,
+    terraformVersion: parsed.terraformVersion,
+    stateBlobId,
+    md5: createHash("md5").update(state).digest("hex"),
+    size: state.length,
+    resources: parsed.resources as object[],
+    modules: parsed.modules,
+    providers: parsed.providers,
+    resourcesProcessed: true,
+  };
+}
+
+export function outputRows(parsed: ParsedState) {
+  return parsed.outputs.map((o) => ({
+    id: newId("wsout"),
+    name: o.name,
+    sensitive: o.sensitive,
+    type: o.type as never,
+    value: o.value as never,
+  }));
+}
+
+/**
+ * Frees a serial held by a version that never received its state (pending, or discarded by a
+ * force-unlock): a client whose upload failed retries with the same serial, and the serial
+ * belongs to whichever version is finalized with it. Other pending versions of the workspace
+ * are discarded: they can no longer become current once a newer version exists.
+ */
+export async function releaseUnfinishedVersions(tx: Tx, workspaceId: string, serial: number): Promise<void> {
+  const stale = await tx.stateVersion.findMany({
+    where: { workspaceId, serial, status: { not: "finalized" } },
+    select: { id: true, jsonStateBlobId: true },
+  });
+  if (stale.length > 0) {
+    await tx.stateVersion.deleteMany({ where: { id: { in: stale.map((s) => s.id) } } });
+    const blobIds = stale.flatMap((s) => (s.jsonStateBlobId ? [s.jsonStateBlobId] : []));
+    if (blobIds.length > 0) await tx.blob.deleteMany({ where: { id: { in: blobIds } } });
+  }
+  await tx.stateVersion.updateMany({ where: { workspaceId, status: "pending" }, data: { status: "discarded" } });
+}
+
+/** Makes a finalized version the workspace's current one. */
+export async function makeCurrent(tx: Tx, workspaceId: string, stateVersionId: string, resourceCount: number): Promise<void> {
+  await tx.workspace.update({ where: { id: workspaceId }, data: { currentStateVersionId: stateVersionId, resourceCount } });
 }
 
 /**
  * Records a state version and makes it the workspace's current one (with its resource count),
  * in the caller's transaction. A retry with the same bytes returns the version already
  * recorded (`created: false`); any other state whose serial is not above the current one is a
- * 409, and an unreadable state a 422 (TarmacErrors).
+ * 409 (unless forced), and an unreadable state a 422 (TarmacErrors).
  */
 export async function createStateVersion(tx: Tx, input: CreateStateVersionInput): Promise<{ id: string; created: boolean }> {
   const parsed = parseStateFile(input.state);
   const sha256 = createHash("sha256").update(input.state).digest("hex");
-  const same = await tx.stateVersion.findUnique({
-    where: { workspaceId_serial: { workspaceId: input.workspaceId, serial: parsed.serial } },
+  // Orders this create against other creates and uploads of the workspace's state.
+  await lockWorkspaceForUpdate(tx, input.workspaceId);
+  const same = await tx.stateVersion.findFirst({
+    where: { workspaceId: input.workspaceId, serial: parsed.serial, status: "finalized" },
+    orderBy: { createdAt: "desc" },
     select: { id: true, stateBlob: { select: { sha256: true } } },
   });
-  if (same) {
-    if (same.stateBlob?.sha256 === sha256) return { id: same.id, created: false };
-    throw conflict(`a state version with serial ${parsed.serial} already exists`);
+  if (same && same.stateBlob?.sha256 === sha256) return { id: same.id, created: false };
+  if (same && !input.force) {
+    throw conflict(`The MD5 hash of the state provided does not match what is currently known for the same serial number (${parsed.serial}).`);
   }
   const ws = await tx.workspace.findUniqueOrThrow({
     where: { id: input.workspaceId },
     select: { currentStateVersion: { select: { serial: true } } },
   });
   const currentSerial = ws.currentStateVersion?.serial;
-  if (currentSerial !== undefined && parsed.serial <= currentSerial) {
+  if (!input.force && currentSerial !== undefined && parsed.serial <= currentSerial) {
     throw conflict(`serial ${parsed.serial} is not greater than the current state's serial ${currentSerial}`);
   }
+  await releaseUnfinishedVersions(tx, input.workspaceId, parsed.serial);
   const stateBlobId = await putBlob(tx, input.state, "application/json");
+  const jsonStateBlobId = input.jsonState ? await putBlob(tx, input.jsonState, "application/json") : null;
   const id = newId("sv");
   await tx.stateVersion.create({
     data: {
       id,
       workspaceId: input.workspaceId,
       runId: input.runId ?? null,
-      serial: parsed.serial,
-      lineage: parsed.lineage,
       status: "finalized",
-      terraformVersion: parsed.terraformVersion,
-      stateBlobId,
-      size: input.state.length,
-      resources: parsed.resources as object[],
-      modules: parsed.modules,
-      providers: parsed.providers,
-      resourcesProcessed: true,
+      ...stateSummaryData(parsed, input.state, stateBlobId),
+      jsonStateBlobId,
+      force: input.force ?? false,
       createdById: input.createdById ?? null,
-      outputs: {
-        create: parsed.outputs.map((o) => ({
-          id: newId("wsout"),
-          name: o.name,
-          sensitive: o.sensitive,
-          type: o.type as never,
-          value: o.value as never,
-        })),
-      },
+      outputs: { create: outputRows(parsed) },
     },
   });
-  await tx.workspace.update({
-    where: { id: input.workspaceId },
-    data: { currentStateVersionId: id, resourceCount: parsed.resourceCount },
-  });
+  await makeCurrent(tx, input.workspaceId, id, parsed.resourceCount);
   return { id, created: true };
 }
 
@@ -175,7 +218,7 @@ export async function findCurrentStateVersion(db: Db | Tx, workspaceId: string):
   return ws?.currentStateVersionId ? findStateVersion(db, ws.currentStateVersionId) : null;
 }
 
-/** Newest first (highest serial), with the total for pagination. */
+/** Newest first (a forced push may go back in serial), with the total for pagination. */
 export async function listStateVersions(
   db: Db | Tx,
   workspaceId: string,
@@ -184,7 +227,7 @@ export async function listStateVersions(
   const [rows, total] = await Promise.all([
     db.stateVersion.findMany({
       where: { workspaceId },
-      orderBy: [{ serial: "desc" }],
+      orderBy: [{ createdAt: "desc" }, { serial: "desc" }],
       skip: page.offset,
       take: page.size,
       include: rowInclude,
@@ -198,6 +241,14 @@ export async function readState(db: Db | Tx, id: string): Promise<Buffer | null>
   const sv = await db.stateVersion.findUnique({ where: { id }, select: { stateBlobId: true } });
   if (!sv?.stateBlobId) return null;
   const blob = await getBlob(db as Tx, sv.stateBlobId);
+  return blob?.data ?? null;
+}
+
+/** The JSON state (`terraform show -json` form), when the client uploaded it. */
+export async function readJsonState(db: Db | Tx, id: string): Promise<Buffer | null> {
+  const sv = await db.stateVersion.findUnique({ where: { id }, select: { jsonStateBlobId: true } });
+  if (!sv?.jsonStateBlobId) return null;
+  const blob = await getBlob(db as Tx, sv.jsonStateBlobId);
   return blob?.data ?? null;
 }
 
