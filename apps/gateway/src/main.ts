@@ -6,12 +6,14 @@ import { auth, createDb, pingDb } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
+import { resolveDeploymentKeys } from "@tarmac/config";
 import { loadGatewayEnv } from "./env";
 import { createApp } from "./app";
 
 async function main(): Promise<void> {
   const env = loadGatewayEnv();
   const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL });
+  const keys = resolveDeploymentKeys(env, (message, fields) => logger.warn(fields ?? {}, message));
   const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
   shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
 
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
   }
 
   const publicUrl = (env.TARMAC_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, "");
-  const deps = { db, redis, env, logger, publicUrl, secretKey: env.TARMAC_ENCRYPTION_KEY, now: () => new Date() };
+  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date() };
   const health = healthRouter({
     isShuttingDown: () => shutdown.isShuttingDown,
     checks: {
