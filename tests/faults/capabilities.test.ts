@@ -7,7 +7,7 @@ import {
   type CapabilityPurpose,
   type KeyRing,
 } from "@tarmac/contracts";
-import { encryptValue, putBlob } from "@tarmac/db";
+import { decryptValue, encryptValue, putBlob } from "@tarmac/db";
 import { applyIdFor, newId, planIdFor, type RunStatus } from "@tarmac/domain";
 import { startGateway, startGatewayTestEnv, type GatewayTestEnv, type StartedGateway } from "@tarmac/testing";
 
@@ -174,7 +174,7 @@ describe("key rotation", () => {
     await rotated?.process.stop();
   });
 
-  it("keeps URLs and sensitive values of the old key readable, and mints under the new one", async () => {
+  it("keeps URLs and sensitive values of the old key readable, re-encrypts stored values, and mints under the new key", async () => {
     const f = await createFixture("planning"); // its sensitive variable is encrypted under the old key
     const newKey = randomBytes(32).toString("base64url");
     rotated = await startGateway(env.database.url, {
@@ -187,6 +187,9 @@ describe("key rotation", () => {
     const spec = await fetch(`${oldJob}/spec`);
     expect(spec.status).toBe(200);
     expect(((await spec.json()) as { variables: Array<{ value: string }> }).variables[0]?.value).toBe("very-secret");
+    // At start the rotated gateway moved the stored value to the new key.
+    const stored = await env.db.workspaceVariable.findFirstOrThrow({ where: { workspaceId: f.workspaceId, key: "token" } });
+    expect(decryptValue(stored.value, { current: newKey, previous: [] })).toBe("very-secret");
     const newJob = rotated.url + capabilityPaths.job(f.runId, "plan", mintCapability({ current: newKey, previous: [] }, "job", jobCapabilityId(f.runId, "plan"), HOUR));
     expect((await fetch(`${newJob}/spec`)).status).toBe(200);
     // The gateway that only knows the old key does not accept what the new key minted.

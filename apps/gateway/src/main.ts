@@ -2,7 +2,7 @@
 import { telemetry } from "./instrument";
 import { createLogger } from "@tarmac/telemetry";
 import { Redis } from "ioredis";
-import { auth, createDb, pingDb } from "@tarmac/db";
+import { auth, createDb, pingDb, reencryptUnderCurrentKey } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
@@ -35,6 +35,11 @@ async function main(): Promise<void> {
     // After HTTP intake stops, so the last requests' events still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
     natsChecks.nats = () => pingNats(nc);
+  }
+  if (keys.previous.length > 0) {
+    // A rotation is under way: move stored secrets to the current key (see README).
+    const rotated = await reencryptUnderCurrentKey(db, keys);
+    logger.info(rotated, "stored secrets re-encrypted under the current key");
   }
   if (env.TARMAC_ADMIN_TOKEN) {
     await auth.ensureAdminToken(db, env.TARMAC_ADMIN_TOKEN);
