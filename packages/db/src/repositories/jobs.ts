@@ -77,6 +77,9 @@ type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "logBlobId";
  */
 export type StoreOnceResult = "stored" | "unchanged" | "conflict" | "not_found";
 
+/** Thrown inside a store's transaction to roll back its blob when a concurrent first upload won. */
+class StoreRaceLost extends Error {}
+
 const sha256Of = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
 async function sameBytes(tx: Tx, blobId: string, data: Buffer): Promise<boolean> {
@@ -101,8 +104,6 @@ async function storePlanBlobOnce(db: Db, runId: string, column: PlanBlobColumn, 
     throw err;
   });
 }
-
-class StoreRaceLost extends Error {}
 
 export async function storePlanFile(db: Db, runId: string, data: Buffer): Promise<StoreOnceResult> {
   return storePlanBlobOnce(db, runId, "planFileBlobId", data, "application/octet-stream");
