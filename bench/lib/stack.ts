@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -23,7 +23,9 @@ function commonEnv(prefix: string, key: string): Record<string, string> {
   return { TARMAC_NATS_PREFIX: prefix, TARMAC_QUEUE_PREFIX: prefix, TARMAC_ENCRYPTION_KEY: key, REDIS_URL, NATS_URL, LOG_LEVEL: "warn" };
 }
 
-const keyOf = (prefix: string) => `bench-key-${prefix}`;
+// One deployment key per benchmark stack, 43 characters like a production key.
+const KEY_SALT = randomBytes(16).toString("hex");
+const keyOf = (prefix: string) => createHash("sha256").update(`${KEY_SALT}:${prefix}`).digest("base64url");
 
 export async function startGatewayFor(databaseUrl: string, prefix = `bench${randomBytes(4).toString("hex")}`): Promise<Stack> {
   const gateway = await startGateway(databaseUrl, {

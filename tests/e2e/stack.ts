@@ -67,7 +67,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const common = {
     TARMAC_NATS_PREFIX: prefix,
     TARMAC_QUEUE_PREFIX: prefix,
-    TARMAC_ENCRYPTION_KEY: `key-${hex(8)}`,
+    TARMAC_ENCRYPTION_KEY: randomBytes(32).toString("base64url"),
     REDIS_URL,
     NATS_URL,
     ...options.env,
@@ -93,7 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await database.drop();
     throw err;
   });
-  const gateway: StartedGateway = { url: gatewayUrl, adminToken, process: gatewayProcess };
+  const gateway: StartedGateway = { url: gatewayUrl, adminToken, process: gatewayProcess, keys: { current: common.TARMAC_ENCRYPTION_KEY, previous: [] } };
   const schedulers: StartedProcess[] = [];
   const workers: StartedProcess[] = [];
 

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Db } from "@tarmac/db";
+import type { KeyRing } from "@tarmac/contracts";
 import type { Logger } from "@tarmac/telemetry";
 import type { GatewayEnv } from "./env";
 
@@ -11,7 +12,7 @@ export interface GatewayDeps {
   logger: Logger;
   /** Absolute base URL without a trailing slash, e.g. "http://127.0.0.1:8080". */
   publicUrl: string;
-  /** Key for capability URL secrets and variable encryption. */
-  secretKey: string;
+  /** Deployment keys: capability URL secrets and sensitive values (`current` writes, all read). */
+  keys: KeyRing;
   now: () => Date;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonEnv, databaseEnv, natsEnv, parseEnv, port, redisEnv } from "@tarmac/config";
+import { commonEnv, databaseEnv, deploymentKeyEnv, natsEnv, parseEnv, port, redisEnv } from "@tarmac/config";
 
 const optionalString = z
   .string()
@@ -28,11 +28,8 @@ export const gatewayEnvSchema = z.object({
   /** Absolute base URL clients reach the gateway at; capability URLs are built on it. */
   TARMAC_PUBLIC_URL: optionalString,
   TARMAC_ADMIN_TOKEN: optionalString,
-  /** Key material for sensitive variable values (AES-256-GCM). */
-  TARMAC_ENCRYPTION_KEY: z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined || v.trim() === "" ? "tarmac-development-key-change-me" : v)),
+  /** TARMAC_ENCRYPTION_KEY(S_OLD): capability URL secrets and sensitive values (AES-256-GCM). */
+  ...deploymentKeyEnv,
   /** Requests per second per token (HCP: 30). 0 disables. */
   TARMAC_RATE_LIMIT_PER_SECOND: intFrom(30),
   /** Requests per minute per token on the two run-list endpoints (HCP: 30). 0 disables. */

@@ -2,16 +2,18 @@
 import { telemetry } from "./instrument";
 import { createLogger } from "@tarmac/telemetry";
 import { Redis } from "ioredis";
-import { auth, createDb, pingDb } from "@tarmac/db";
+import { auth, createDb, pingDb, reencryptUnderCurrentKey } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
+import { resolveDeploymentKeys } from "@tarmac/config";
 import { loadGatewayEnv } from "./env";
 import { createApp } from "./app";
 
 async function main(): Promise<void> {
   const env = loadGatewayEnv();
   const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL });
+  const keys = resolveDeploymentKeys(env, (message, fields) => logger.warn(fields ?? {}, message));
   const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
   shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
 
@@ -34,13 +36,18 @@ async function main(): Promise<void> {
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
     natsChecks.nats = () => pingNats(nc);
   }
+  if (keys.previous.length > 0) {
+    // A rotation is under way: move stored secrets to the current key (see README).
+    const rotated = await reencryptUnderCurrentKey(db, keys);
+    logger.info(rotated, "stored secrets re-encrypted under the current key");
+  }
   if (env.TARMAC_ADMIN_TOKEN) {
     await auth.ensureAdminToken(db, env.TARMAC_ADMIN_TOKEN);
     logger.info("admin token ensured");
   }
 
   const publicUrl = (env.TARMAC_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, "");
-  const deps = { db, redis, env, logger, publicUrl, secretKey: env.TARMAC_ENCRYPTION_KEY, now: () => new Date() };
+  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date() };
   const health = healthRouter({
     isShuttingDown: () => shutdown.isShuttingDown,
     checks: {

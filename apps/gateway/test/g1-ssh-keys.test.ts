@@ -26,7 +26,7 @@ describe("SSH keys and workspace trigger prefixes", () => {
     const id = created.body.data.id as string;
     const row = await env.db.sshKey.findUniqueOrThrow({ where: { id } });
     expect(row.value).not.toContain("secret");
-    expect(decryptValue(row.value, "tarmac-development-key-change-me")).toBe("-----BEGIN KEY-----secret");
+    expect(decryptValue(row.value, env.gateway.keys)).toBe("-----BEGIN KEY-----secret");
 
     const list = await env.admin.get(`/organizations/${org}/ssh-keys`);
     expect(list.status).toBe(200);

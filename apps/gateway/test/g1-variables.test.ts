@@ -5,8 +5,6 @@ let env: ApiTestEnv;
 let owner: TestUser;
 let org: string;
 
-// The gateway's default key (TARMAC_ENCRYPTION_KEY unset in tests).
-const DEFAULT_KEY = "tarmac-development-key-change-me";
 
 beforeAll(async () => {
   env = await startApiTestEnv();
@@ -61,13 +59,13 @@ describe("workspace variables", () => {
 
     const row = await env.db.workspaceVariable.findUniqueOrThrow({ where: { id: created.body.data.id } });
     expect(row.value).not.toContain(secret);
-    expect(decryptValue(row.value, DEFAULT_KEY)).toBe(secret);
+    expect(decryptValue(row.value, env.gateway.keys)).toBe(secret);
 
     const renamed = await owner.client.patch(`/workspaces/${ws}/vars/${created.body.data.id}`, varBody({ description: "rotated" }));
     expect(renamed.status).toBe(200);
     expect(renamed.body.data.attributes.value).toBeNull();
     const kept = await env.db.workspaceVariable.findUniqueOrThrow({ where: { id: created.body.data.id } });
-    expect(decryptValue(kept.value, DEFAULT_KEY)).toBe(secret);
+    expect(decryptValue(kept.value, env.gateway.keys)).toBe(secret);
 
     const unsensitive = await owner.client.patch(`/workspaces/${ws}/vars/${created.body.data.id}`, varBody({ sensitive: false }));
     expect(unsensitive.status).toBe(422);
@@ -81,7 +79,7 @@ describe("workspace variables", () => {
     expect(upd.status).toBe(200);
     expect(upd.body.data.attributes).toMatchObject({ sensitive: true, value: null });
     const row = await env.db.workspaceVariable.findUniqueOrThrow({ where: { id: created.body.data.id } });
-    expect(decryptValue(row.value, DEFAULT_KEY)).toBe("plain-now");
+    expect(decryptValue(row.value, env.gateway.keys)).toBe("plain-now");
   });
 
   it("rejects duplicate keys within a category, bad categories and bad keys with 422", async () => {

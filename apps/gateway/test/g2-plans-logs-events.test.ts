@@ -70,7 +70,7 @@ describe("plans and applies", () => {
       relationships: { "state-versions": { data: [] } },
       links: { self: `/api/v2/plans/${run.planId}`, "json-output": `/api/v2/plans/${run.planId}/json-output` },
     });
-    expect(plan.attributes["log-read-url"]).toMatch(new RegExp(`^${env.gateway.url}/_archivist/logs/${run.planId}/[A-Za-z0-9_-]+$`));
+    expect(plan.attributes["log-read-url"]).toMatch(new RegExp(`^${env.gateway.url}/_archivist/logs/${run.planId}/[0-9a-z]+\\.[A-Za-z0-9_-]{43}$`));
     expect(plan.attributes["status-timestamps"]).toHaveProperty("pending-at");
     const viaRun = await env.admin.get(`/runs/${run.id}/plan`);
     expect(viaRun.body.data).toEqual(plan);

@@ -97,7 +97,7 @@ describe("configuration versions", () => {
       "error-message": null,
       "changed-files": [],
     });
-    expect(cv.attributes["upload-url"]).toMatch(new RegExp(`^${env.gateway.url}/_archivist/uploads/${cv.id}/[A-Za-z0-9_-]+$`));
+    expect(cv.attributes["upload-url"]).toMatch(new RegExp(`^${env.gateway.url}/_archivist/uploads/${cv.id}/[0-9a-z]+\\.[A-Za-z0-9_-]{43}$`));
     expect(cv.relationships["ingress-attributes"]).toEqual({ data: null, links: { related: `/api/v2/configuration-versions/${cv.id}/ingress-attributes` } });
     expect(cv.links).toEqual({ self: `/api/v2/configuration-versions/${cv.id}`, download: `/api/v2/configuration-versions/${cv.id}/download` });
 

@@ -108,8 +108,8 @@ describe("state versions uploaded in two steps", () => {
     // Capability URLs: absolute, the secret in the path, never the state version's API path.
     const uploadUrl: string = sv.attributes["hosted-state-upload-url"];
     const jsonUploadUrl: string = sv.attributes["hosted-json-state-upload-url"];
-    expect(uploadUrl).toMatch(new RegExp(`^${env.gateway.url}/_archivist/state-versions/${sv.id}/state/[A-Za-z0-9_-]{20,}$`));
-    expect(jsonUploadUrl).toMatch(new RegExp(`^${env.gateway.url}/_archivist/state-versions/${sv.id}/json-state/[A-Za-z0-9_-]{20,}$`));
+    expect(uploadUrl).toMatch(new RegExp(`^${env.gateway.url}/_archivist/state-versions/${sv.id}/state/[0-9a-z]+\\.[A-Za-z0-9_-]{43}$`));
+    expect(jsonUploadUrl).toMatch(new RegExp(`^${env.gateway.url}/_archivist/state-versions/${sv.id}/json-state/[0-9a-z]+\\.[A-Za-z0-9_-]{43}$`));
     // Write-only attributes are never sent back.
     expect(sv.attributes).not.toHaveProperty("md5");
     expect(sv.attributes).not.toHaveProperty("lineage");

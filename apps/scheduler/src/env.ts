@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonEnv, databaseEnv, durationMs, natsEnv, parseEnv, port, positiveInt, redisEnv, url } from "@tarmac/config";
+import { commonEnv, databaseEnv, deploymentKeyEnv, durationMs, natsEnv, parseEnv, port, positiveInt, redisEnv, url } from "@tarmac/config";
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -14,11 +14,8 @@ export const schedulerEnvSchema = z.object({
   /** Base URL workers reach the gateway at (its job capability URLs hang off it). */
   TARMAC_GATEWAY_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
   TARMAC_PUBLIC_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
-  /** The deployment key capability secrets derive from; the gateway must use the same one. */
-  TARMAC_ENCRYPTION_KEY: z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined || v.trim() === "" ? "tarmac-development-key-change-me" : v)),
+  /** The deployment key job URLs are minted under; the gateway must use the same one. */
+  ...deploymentKeyEnv,
   HEALTH_PORT: port(8081, { allowZero: true }),
   TARMAC_RECONCILE_INTERVAL_MS: positiveInt(5_000),
   TARMAC_PLAN_TIMEOUT_MS: positiveInt(2 * HOUR_MS),

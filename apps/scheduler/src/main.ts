@@ -9,11 +9,13 @@ import { connectNats, ensureStream, pingNats } from "@tarmac/events";
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseQueues } from "@tarmac/queues";
 import { DEFAULT_PRICE_TABLE, startConsumers, startReconcileLoop, type SchedulerContext } from "./engine";
+import { resolveDeploymentKeys } from "@tarmac/config";
 import { gatewayBaseUrl, loadSchedulerEnv } from "./env";
 
 async function main(): Promise<void> {
   const env = loadSchedulerEnv();
   const logger = createLogger({ name: "scheduler", level: env.LOG_LEVEL });
+  const keys = resolveDeploymentKeys(env, (message, fields) => logger.warn(fields ?? {}, message));
   const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
   shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
   shutdown.installSignalHandlers();
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
     now: () => new Date(),
     settings: {
       gatewayUrl: gatewayBaseUrl(env),
-      capabilityKey: env.TARMAC_ENCRYPTION_KEY,
+      capabilityKeys: keys,
       heartbeatTimeoutMs: env.TARMAC_HEARTBEAT_TIMEOUT_MS,
       planTimeoutMs: env.TARMAC_PLAN_TIMEOUT_MS,
       applyTimeoutMs: env.TARMAC_APPLY_TIMEOUT_MS,

@@ -37,7 +37,7 @@ export async function startHarness(settings: Partial<SchedulerSettings> = {}): P
   const logger = createLogger({ name: "scheduler-test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const full: SchedulerSettings = {
     gatewayUrl: "http://127.0.0.1:9",
-    capabilityKey: "test-key",
+    capabilityKeys: { current: randomBytes(32).toString("base64url"), previous: [] },
     heartbeatTimeoutMs: 30_000,
     planTimeoutMs: 2 * 3600_000,
     applyTimeoutMs: 24 * 3600_000,

@@ -39,7 +39,8 @@ describe("reconcile", () => {
     expect(report.reenqueued).toBeGreaterThanOrEqual(1);
     expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
     const job = await h.queues.plan.getJob(jobIdFor("plan", run));
-    expect(job?.data.jobUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:9/_jobs/${run}/[A-Za-z0-9_-]+$`));
+    // A fresh job URL for the plan phase, with its expiry and MAC in the path.
+    expect(job?.data.jobUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:9/_jobs/${run}/plan/[0-9a-z]+\\.[A-Za-z0-9_-]{43}$`));
   });
 
   it("errors a phase whose worker stopped heartbeating and starts the next run", async () => {

@@ -28,7 +28,7 @@ describe("apply jobs", () => {
     const f = await planRun();
     // The scheduler would move the run on after the plan; here the test plays its part.
     await env.db.run.update({ where: { id: f.runId }, data: { status: "applying" } });
-    await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "apply", jobUrl: env.jobUrl(f.runId) });
+    await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "apply", jobUrl: env.jobUrl(f.runId, "apply") });
 
     const final = await env.waitForFinal(f.runId, "apply");
     expect(final).toMatchObject({ kind: "finished", resourceAdditions: 1, resourceChanges: 0, resourceDestructions: 0 });
@@ -63,7 +63,7 @@ describe("apply cancel", () => {
       },
     });
     await env.db.run.update({ where: { id: f.runId }, data: { status: "applying" } });
-    await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "apply", jobUrl: env.jobUrl(f.runId) });
+    await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "apply", jobUrl: env.jobUrl(f.runId, "apply") });
     await waitFor(
       async () => ((await env.redis.getBuffer(liveLogKey(f.applyId)))?.toString("utf8").includes("Creation complete") ? true : undefined),
       { timeoutMs: 15_000, what: "the first resource to be created" },

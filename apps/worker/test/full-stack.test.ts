@@ -15,7 +15,7 @@ let scheduler: StartedProcess;
 let worker: StartedProcess;
 let api: ApiClient;
 const prefix = `tfs${randomBytes(4).toString("hex")}`;
-const key = `key-${randomBytes(8).toString("hex")}`;
+const key = randomBytes(32).toString("base64url");
 
 beforeAll(async () => {
   database = await createTestDatabase();

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { create as createTar } from "tar";
-import { capabilityPaths, capabilitySecret, subjectsFor, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
+import { capabilityPaths, jobCapabilityId, mintCapability, subjectsFor, type KeyRing, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
 import { createDb, encryptValue, putBlob, type Db } from "@tarmac/db";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
 import { connectNats, createPublisher, deleteStream, ensureStream, type NatsConnection } from "@tarmac/events";
@@ -26,7 +26,8 @@ export interface WorkerTestEnv {
   db: Db;
   database: TestDatabase;
   gateway: StartedGateway;
-  secretKey: string;
+  /** The gateway's deployment keys (the scheduler's part: minting job URLs). */
+  keys: KeyRing;
   natsPrefix: string;
   queuePrefix: string;
   subjects: Subjects;
@@ -36,7 +37,8 @@ export interface WorkerTestEnv {
   /** Every phase.progress event seen on NATS, in arrival order. */
   events: PhaseProgressEvent[];
   workDir: string;
-  jobUrl(runId: string): string;
+  /** A job URL as the scheduler mints it, for one phase (plan unless said otherwise). */
+  jobUrl(runId: string, phase?: "plan" | "apply"): string;
   /** Starts in-process queue workers running the real job service. */
   startWorkers(overrides?: Partial<PhaseServiceDeps>): PhaseWorker[];
   serviceDeps(overrides?: Partial<PhaseServiceDeps>): PhaseServiceDeps;
@@ -49,10 +51,10 @@ export async function startWorkerTestEnv(): Promise<WorkerTestEnv> {
   const database = await createTestDatabase();
   const natsPrefix = `tw${hex(4)}`;
   const queuePrefix = `twq${hex(4)}`;
-  const secretKey = `test-key-${hex(8)}`;
+  const keys: KeyRing = { current: randomBytes(32).toString("base64url"), previous: [] };
   const gateway = await startGateway(database.url, {
     TARMAC_NATS_PREFIX: natsPrefix,
-    TARMAC_ENCRYPTION_KEY: secretKey,
+    TARMAC_ENCRYPTION_KEY: keys.current,
     TARMAC_OUTBOX_RELAY: "off",
   });
   const db = createDb({ databaseUrl: database.url, poolSize: 3 });
@@ -94,7 +96,7 @@ export async function startWorkerTestEnv(): Promise<WorkerTestEnv> {
     db,
     database,
     gateway,
-    secretKey,
+    keys,
     natsPrefix,
     queuePrefix,
     subjects,
@@ -103,7 +105,8 @@ export async function startWorkerTestEnv(): Promise<WorkerTestEnv> {
     queues,
     events,
     workDir,
-    jobUrl: (runId) => gateway.url + capabilityPaths.job(runId, capabilitySecret(secretKey, "job", runId)),
+    jobUrl: (runId, phase = "plan") =>
+      gateway.url + capabilityPaths.job(runId, phase, mintCapability(keys, "job", jobCapabilityId(runId, phase), 3_600_000)),
     serviceDeps,
     startWorkers(overrides = {}) {
       const processor = createPhaseProcessor(serviceDeps(overrides));
@@ -207,7 +210,7 @@ export async function createRunFixture(env: WorkerTestEnv, opts: FixtureOptions 
           id: newId("var"),
           workspaceId,
           key: v.key,
-          value: v.sensitive ? encryptValue(v.value, env.secretKey) : v.value,
+          value: v.sensitive ? encryptValue(v.value, env.keys.current) : v.value,
           category: v.category,
           hcl: v.hcl ?? false,
           sensitive: v.sensitive ?? false,

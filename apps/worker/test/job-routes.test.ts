@@ -18,12 +18,17 @@ describe("job capability routes", () => {
   it("answers 404 to a wrong secret, and to a secret minted for another run", async () => {
     const a = await createRunFixture(env);
     const b = await createRunFixture(env);
-    const wrong = await fetch(`${env.gateway.url}${capabilityPaths.job(a.runId, "not-the-secret")}/spec`);
+    const wrong = await fetch(`${env.gateway.url}${capabilityPaths.job(a.runId, "plan", "not-the-secret")}/spec`);
     expect(wrong.status).toBe(404);
     expect(((await wrong.json()) as { errors: Array<{ status: string }> }).errors[0]?.status).toBe("404");
     const secretOfB = env.jobUrl(b.runId).split("/").at(-1)!;
-    const crossed = await fetch(`${env.gateway.url}${capabilityPaths.job(a.runId, secretOfB)}/configuration`);
+    const crossed = await fetch(`${env.gateway.url}${capabilityPaths.job(a.runId, "plan", secretOfB)}/configuration`);
     expect(crossed.status).toBe(404);
+    // A plan's secret does not open the apply phase of the same run.
+    const secretOfPlan = env.jobUrl(a.runId, "plan").split("/").at(-1)!;
+    await env.db.run.update({ where: { id: a.runId }, data: { status: "applying" } });
+    const otherPhase = await fetch(`${env.gateway.url}${capabilityPaths.job(a.runId, "apply", secretOfPlan)}/spec`);
+    expect(otherPhase.status).toBe(404);
   });
 
   it("serves the job spec with run flags and decrypted workspace variables", async () => {
@@ -63,13 +68,17 @@ describe("job capability routes", () => {
     expect((await fetch(`${env.jobUrl(f.runId)}/plan-file`)).status).toBe(404);
   });
 
-  it("stores a plan file and serves it back, replacing an earlier upload", async () => {
+  it("stores a plan file once: a retry of the same bytes is accepted, other bytes are refused", async () => {
     const f = await createRunFixture(env);
     const put = (body: string) => fetch(`${env.jobUrl(f.runId)}/plan-file`, { method: "PUT", body });
     expect((await put("first")).status).toBe(204);
-    expect((await put("second")).status).toBe(204);
-    const got = await fetch(`${env.jobUrl(f.runId)}/plan-file`);
-    expect(await got.text()).toBe("second");
+    expect((await put("first")).status).toBe(204);
+    expect((await put("second")).status).toBe(409);
+    // Only the apply phase reads the plan file back.
+    expect((await fetch(`${env.jobUrl(f.runId)}/plan-file`)).status).toBe(404);
+    await env.db.run.update({ where: { id: f.runId }, data: { status: "apply_queued" } });
+    const got = await fetch(`${env.jobUrl(f.runId, "apply")}/plan-file`);
+    expect(await got.text()).toBe("first");
     expect(await env.db.blob.count({ where: { planFiles: { some: { runId: f.runId } } } })).toBe(1);
   });
 
@@ -84,7 +93,7 @@ describe("job capability routes", () => {
 
   it("accepts state only from an applying run, idempotently, and refuses a conflicting serial", async () => {
     const f = await createRunFixture(env);
-    const put = (body: string) => fetch(`${env.jobUrl(f.runId)}/state`, { method: "PUT", body });
+    const put = (body: string) => fetch(`${env.jobUrl(f.runId, "apply")}/state`, { method: "PUT", body });
     expect((await put(state(1))).status).toBe(409);
     await env.db.run.update({ where: { id: f.runId }, data: { status: "applying" } });
     expect((await put("nope")).status).toBe(422);
@@ -97,7 +106,7 @@ describe("job capability routes", () => {
     expect((await put(state(1, { lineage: "other" }))).status).toBe(409);
     expect(await env.db.stateVersion.count({ where: { workspaceId: f.workspaceId } })).toBe(1);
 
-    const served = await fetch(`${env.jobUrl(f.runId)}/state`);
+    const served = await fetch(`${env.jobUrl(f.runId, "apply")}/state`);
     expect(served.status).toBe(200);
     expect(await served.text()).toBe(state(1));
   });

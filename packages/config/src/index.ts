@@ -11,3 +11,13 @@ export {
   natsEnv,
   redisEnv,
 } from "./common-env";
+export {
+  DEFAULT_KEY_FILE,
+  MIN_KEY_LENGTH,
+  PUBLIC_KEYS,
+  deploymentKeyEnv,
+  isProduction,
+  readOrCreateKeyFile,
+  resolveDeploymentKeys,
+} from "./deployment-keys";
+export type { DeploymentKeyInput, DeploymentKeys } from "./deployment-keys";

@@ -28,3 +28,4 @@ export * as stateVersionUploadsRepo from "./repositories/state-version-uploads";
 export * as sshKeysRepo from "./repositories/ssh-keys";
 export * as workspaceAccessRepo from "./repositories/workspace-access";
 export { databaseUrlOf } from "./client";
+export * from "./secrets-rotation";

@@ -26,12 +26,29 @@ export function encryptValue(plaintext: string, secret: string): string {
   return ["v1", iv.toString("base64url"), tag.toString("base64url"), ciphertext.toString("base64url")].join(":");
 }
 
-export function decryptValue(stored: string, secret: string): string {
+/** The deployment keys, newest first in effect: `current` encrypts, every key may decrypt. */
+export interface DecryptionKeys {
+  current: string;
+  previous: readonly string[];
+}
+
+/**
+ * Decrypts under the current key, then under each earlier one (after a rotation, values
+ * written before it are still readable). GCM's tag tells a wrong key from a right one.
+ */
+export function decryptValue(stored: string, keys: DecryptionKeys): string {
   const [version, iv, tag, ciphertext] = stored.split(":");
   if (version !== "v1" || iv === undefined || tag === undefined || ciphertext === undefined) {
     throw new Error("encrypted value has an unknown format");
   }
-  const decipher = createDecipheriv("aes-256-gcm", keyFrom(secret), Buffer.from(iv, "base64url"));
-  decipher.setAuthTag(Buffer.from(tag, "base64url"));
-  return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
+  for (const secret of [keys.current, ...keys.previous]) {
+    const decipher = createDecipheriv("aes-256-gcm", keyFrom(secret), Buffer.from(iv, "base64url"));
+    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
+    } catch {
+      // Not this key: the authentication tag does not match; try the next one.
+    }
+  }
+  throw new Error("encrypted value does not decrypt under any configured key (TARMAC_ENCRYPTION_KEY, TARMAC_ENCRYPTION_KEYS_OLD)");
 }

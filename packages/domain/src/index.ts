@@ -8,3 +8,4 @@ export * from "./workspace-queue";
 export * from "./status-timestamps";
 export * from "./ids";
 export * from "./errors";
+export * from "./job-phases";

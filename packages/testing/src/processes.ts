@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
 import { REPO_ROOT } from "./database";
@@ -33,6 +34,12 @@ export interface StartedProcess {
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
 /**
+ * The deployment key apps started by this test file get unless a test gives its own: random
+ * per file, so no test depends on a development key file or a published key.
+ */
+export const TEST_ENCRYPTION_KEY = randomBytes(32).toString("base64url");
+
+/**
  * Starts one of the real apps (`tsx apps/<app>/src/main.ts`) with the given
  * environment on top of ours. `readyUrl`, when given, is polled until it answers 200.
  */
@@ -43,7 +50,7 @@ export async function startApp(
 ): Promise<StartedProcess> {
   const child = spawn(TSX, [path.join(REPO_ROOT, "apps", app, "src", "main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    env: { ...process.env, LOG_LEVEL: "warn", TARMAC_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: tsx runs the app in a child node process and cannot
     // forward SIGKILL, so SIGKILL goes to the whole group.
@@ -103,6 +110,8 @@ export interface StartedGateway {
   url: string;
   adminToken: string;
   process: StartedProcess;
+  /** The keys it runs with: tests mint capability URLs and decrypt values with them. */
+  keys: { current: string; previous: string[] };
 }
 
 /** The real gateway on a free port against the given database, with an admin token. */
@@ -121,5 +130,9 @@ export async function startGateway(databaseUrl: string, env: Record<string, stri
     },
     { readyUrl: `${url}/readyz` },
   );
-  return { url, adminToken, process };
+  const keys = {
+    current: env.TARMAC_ENCRYPTION_KEY ?? TEST_ENCRYPTION_KEY,
+    previous: (env.TARMAC_ENCRYPTION_KEYS_OLD ?? "").split(",").filter((k) => k !== ""),
+  };
+  return { url, adminToken, process, keys };
 }

@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from "express";
-import { isValidCapability, liveLogKey } from "@tarmac/contracts";
+import { liveLogKey, verifyCapability } from "@tarmac/contracts";
 import { runsRead } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
@@ -24,7 +24,7 @@ export function logReadHandler(deps: GatewayDeps): RequestHandler {
   return async (req, res) => {
     const id = String(req.params.id);
     const secret = String(req.params.secret);
-    if (!isValidCapability(deps.secretKey, "log", id, secret)) throw notFound();
+    if (!verifyCapability(deps.keys, "log", id, secret, deps.now())) throw notFound();
     const phase = await runsRead.phaseLogBlobId(deps.db, id);
     if (!phase) throw notFound();
     const offset = nonNegativeInt(req.query.offset, 0);

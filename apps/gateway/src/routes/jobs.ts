@@ -1,22 +1,24 @@
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
-import { isValidCapability, jobSpec, type JobSpec } from "@tarmac/contracts";
+import { jobSpec, type JobSpec } from "@tarmac/contracts";
 import { decryptValue, jobsRepo } from "@tarmac/db";
 import { applyIdFor, conflict, notFound, planIdFor, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
+import { jobCapability, onlyPhase, phaseOf, refuseRepeatedUpload, type JobParams } from "./job-capability";
 
 /**
- * The worker's view of one run (`capabilityPaths.job(runId, secret)`): the job spec, the
- * configuration and state to run terraform on, and the artifacts it uploads back. Workers hold
- * no database credentials; the HMAC secret in the path is the whole authorization, so anything
- * unauthorized answers 404 exactly like a missing run.
+ * The worker's view of one phase of one run (`capabilityPaths.job(runId, phase, secret)`): the
+ * job spec, the configuration and state to run terraform on, and the artifacts it uploads back.
+ * Workers hold no database credentials; the HMAC secret in the path is the whole authorization
+ * (see job-capability.ts: forged or expired answers 404, a phase that has ended 409). Each
+ * artifact is written once per phase.
  */
 
 /** Largest upload accepted (plan file, JSON plan, state, final log). */
 export const JOB_UPLOAD_LIMIT_BYTES = 100 * 1024 * 1024;
 
-const BASE = "/_jobs/:runId/:secret";
+const BASE = "/_jobs/:runId/:phase/:secret";
 
-type Params = { runId: string; secret: string };
+type Params = JobParams;
 
 const rawBody = express.raw({ type: () => true, limit: JOB_UPLOAD_LIMIT_BYTES });
 
@@ -39,10 +41,9 @@ function parseJsonBody(req: Request, what: string): unknown {
 export function jobsRouter(deps: GatewayDeps): Router {
   const r = Router();
 
-  const capability: RequestHandler<Params> = (req, _res, next) => {
-    if (!isValidCapability(deps.secretKey, "job", req.params.runId, req.params.secret)) throw notFound();
-    next();
-  };
+  const capability: RequestHandler<Params> = jobCapability(deps);
+  const planOnly = onlyPhase("plan");
+  const applyOnly = onlyPhase("apply");
 
   r.get(`${BASE}/spec`, capability, async (req: Request<Params>, res) => {
     const run = await jobsRepo.findJobRun(deps.db, req.params.runId);
@@ -73,7 +74,7 @@ export function jobsRouter(deps: GatewayDeps): Router {
       // The worker must hand sensitive values to terraform; they travel only over this capability URL.
       variables: run.workspace.variables.map((v) => ({
         key: v.key,
-        value: v.sensitive ? decryptValue(v.value, deps.secretKey) : v.value,
+        value: v.sensitive ? decryptValue(v.value, deps.keys) : v.value,
         category: v.category,
         hcl: v.hcl,
         sensitive: v.sensitive,
@@ -98,38 +99,40 @@ export function jobsRouter(deps: GatewayDeps): Router {
     sendBytes(res, state, "application/json");
   });
 
-  r.get(`${BASE}/plan-file`, capability, async (req: Request<Params>, res) => {
+  r.get(`${BASE}/plan-file`, capability, applyOnly, async (req: Request<Params>, res) => {
     const planFile = await jobsRepo.readPlanFile(deps.db, req.params.runId);
     if (!planFile) throw notFound("The run has no saved plan file.");
     sendBytes(res, planFile, "application/octet-stream");
   });
 
-  r.put(`${BASE}/plan-file`, capability, rawBody, async (req: Request<Params>, res) => {
+  r.put(`${BASE}/plan-file`, capability, planOnly, rawBody, async (req: Request<Params>, res) => {
     const data = bodyOf(req);
     if (data.length === 0) throw unprocessable("The plan file is empty.");
-    if (!(await jobsRepo.storePlanFile(deps.db, req.params.runId, data))) throw notFound();
+    refuseRepeatedUpload(await jobsRepo.storePlanFile(deps.db, req.params.runId, data), "plan file");
     res.status(204).end();
   });
 
-  r.put(`${BASE}/plan-json`, capability, rawBody, async (req: Request<Params>, res) => {
+  r.put(`${BASE}/plan-json`, capability, planOnly, rawBody, async (req: Request<Params>, res) => {
     const doc = parseJsonBody(req, "JSON plan");
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw unprocessable("The JSON plan must be an object.");
-    if (!(await jobsRepo.storePlanJson(deps.db, req.params.runId, bodyOf(req)))) throw notFound();
+    refuseRepeatedUpload(await jobsRepo.storePlanJson(deps.db, req.params.runId, bodyOf(req)), "JSON plan");
     res.status(204).end();
   });
 
-  r.put(`${BASE}/state`, capability, rawBody, async (req: Request<Params>, res) => {
+  r.put(`${BASE}/state`, capability, applyOnly, rawBody, async (req: Request<Params>, res) => {
     parseJsonBody(req, "state");
     const result = await jobsRepo.storeAppliedState(deps.db, req.params.runId, bodyOf(req));
     if (!result.ok && result.reason === "not_found") throw notFound();
+    if (!result.ok && result.reason === "already_uploaded") throw conflict("This apply already uploaded its state.");
     if (!result.ok) throw conflict("The run is not applying; only an apply writes state.");
     res.status(result.created ? 201 : 200).json({ "state-version-id": result.stateVersionId });
   });
 
-  r.put(`${BASE}/logs/:phase`, capability, rawBody, async (req: Request<Params & { phase: string }>, res) => {
-    const phase = req.params.phase;
-    if (phase !== "plan" && phase !== "apply") throw notFound();
-    if (!(await jobsRepo.storePhaseLog(deps.db, req.params.runId, phase, bodyOf(req)))) throw notFound();
+  // A phase writes its own log only.
+  r.put(`${BASE}/logs/:logPhase`, capability, rawBody, async (req: Request<Params & { logPhase: string }>, res) => {
+    const phase = phaseOf(res);
+    if (req.params.logPhase !== phase) throw notFound();
+    refuseRepeatedUpload(await jobsRepo.storePhaseLog(deps.db, req.params.runId, phase, bodyOf(req)), "final log");
     res.status(204).end();
   });
 

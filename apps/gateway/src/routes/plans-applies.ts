@@ -14,7 +14,7 @@ import { loadRunForPrincipal } from "./runs";
  */
 export function plansAppliesRouter(deps: GatewayDeps): Router {
   const router = Router();
-  const phaseCtx = { publicUrl: deps.publicUrl, secretKey: deps.secretKey };
+  const phaseCtx = { publicUrl: deps.publicUrl, keys: deps.keys, now: deps.now };
 
   async function sendPlan(req: Request, res: Response, runId: string | null): Promise<void> {
     if (runId === null) throw notFound("plan not found");

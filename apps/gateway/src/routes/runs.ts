@@ -102,7 +102,7 @@ export async function buildRunDocuments(
   const { include } = opts;
   if (include.size === 0 || runs.length === 0) return { data, included };
   const runIds = runs.map((r) => r.id);
-  const phaseCtx = { publicUrl: deps.publicUrl, secretKey: deps.secretKey };
+  const phaseCtx = { publicUrl: deps.publicUrl, keys: deps.keys, now: deps.now };
   if (wants(include, "plan") || wants(include, "apply")) {
     const { plans, applies } = await runsRead.findPlansAndApplies(db, runIds);
     if (wants(include, "plan")) addIncluded(included, plans.map((p) => serializePlan(p, phaseCtx)));

@@ -47,7 +47,7 @@ export function sshKeysRouter(deps: GatewayDeps): Router {
   r.post("/organizations/:org/ssh-keys", async (req, res) => {
     const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "org"), { ownerOnly: true });
     const { name, value: plaintext } = parseBody(createBody, req.body).data.attributes;
-    const key = await sshKeysRepo.createSshKey(deps.db, ctx.organization.id, name, encryptValue(plaintext, deps.secretKey));
+    const key = await sshKeysRepo.createSshKey(deps.db, ctx.organization.id, name, encryptValue(plaintext, deps.keys.current));
     sendDocument(res, 201, { data: serializeSshKey(key) });
   });
 
@@ -60,7 +60,7 @@ export function sshKeysRouter(deps: GatewayDeps): Router {
     const attrs = parseBody(updateBody, req.body).data.attributes;
     const updated = await sshKeysRepo.updateSshKey(deps.db, key.id, {
       ...(attrs.name !== undefined ? { name: attrs.name } : {}),
-      ...(attrs.value !== undefined ? { encryptedValue: encryptValue(attrs.value, deps.secretKey) } : {}),
+      ...(attrs.value !== undefined ? { encryptedValue: encryptValue(attrs.value, deps.keys.current) } : {}),
     });
     sendDocument(res, 200, { data: serializeSshKey(updated) });
   });

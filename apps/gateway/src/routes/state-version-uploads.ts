@@ -1,5 +1,5 @@
 import express, { Router, type Request } from "express";
-import { isValidCapability } from "@tarmac/contracts";
+import { verifyCapability } from "@tarmac/contracts";
 import { stateVersionUploadsRepo } from "@tarmac/db";
 import { notFound, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
@@ -19,7 +19,7 @@ export function stateVersionUploadRouter(deps: GatewayDeps): Router {
   const bodyOf = (req: Request): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
 
   router.put("/_archivist/state-versions/:svId/state/:secret", rawBody, async (req: Request<Params>, res) => {
-    if (!isValidCapability(deps.secretKey, "state-upload", req.params.svId, req.params.secret)) throw notFound();
+    if (!verifyCapability(deps.keys, "state-upload", req.params.svId, req.params.secret, deps.now())) throw notFound();
     const state = bodyOf(req);
     if (state.length === 0) throw unprocessable("the state is empty");
     await stateVersionUploadsRepo.finalizeStateVersion(deps.db, req.params.svId, state);
@@ -27,7 +27,7 @@ export function stateVersionUploadRouter(deps: GatewayDeps): Router {
   });
 
   router.put("/_archivist/state-versions/:svId/json-state/:secret", rawBody, async (req: Request<Params>, res) => {
-    if (!isValidCapability(deps.secretKey, "json-state-upload", req.params.svId, req.params.secret)) throw notFound();
+    if (!verifyCapability(deps.keys, "json-state-upload", req.params.svId, req.params.secret, deps.now())) throw notFound();
     const jsonState = bodyOf(req);
     if (jsonState.length === 0) throw unprocessable("the JSON state is empty");
     await stateVersionUploadsRepo.storeJsonState(deps.db, req.params.svId, jsonState);

@@ -30,7 +30,7 @@ function paginateList<T>(items: T[], page: Page): T[] {
 /** State versions (notes §10): reads, downloads (bearer token required, §0.7), outputs, and HCP's create (state-version-create.ts). */
 export function stateVersionsRouter(deps: GatewayDeps): Router {
   const router = Router();
-  const ctx = { publicUrl: deps.publicUrl, secretKey: deps.secretKey };
+  const ctx = { publicUrl: deps.publicUrl, keys: deps.keys, now: deps.now };
 
   const sendList = async (req: Request, res: Response, workspaceId: string, baseUrl: string): Promise<void> => {
     const query = req.query as Record<string, unknown>;

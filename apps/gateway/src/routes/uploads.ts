@@ -1,6 +1,6 @@
 import { injectTraceContext } from "@tarmac/telemetry";
 import { Router, type Request, type Response } from "express";
-import { isValidCapability, subjectsFor } from "@tarmac/contracts";
+import { subjectsFor, verifyCapability } from "@tarmac/contracts";
 import { configurationVersionsRepo } from "@tarmac/db";
 import { conflict, notFound, TarmacError, unprocessable } from "@tarmac/domain";
 import { DEFAULT_MAX_ENTRIES, inspectArchive } from "../archive";
@@ -66,7 +66,7 @@ export function uploadRouter(deps: GatewayDeps): Router {
 
   router.put("/_archivist/uploads/:cvId/:secret", async (req: Request<Params>, res) => {
     const { cvId, secret } = req.params;
-    if (!isValidCapability(deps.secretKey, "upload", cvId, secret)) throw notFound();
+    if (!verifyCapability(deps.keys, "upload", cvId, secret, deps.now())) throw notFound();
     const cv = await configurationVersionsRepo.findConfigurationVersion(deps.db, cvId);
     if (!cv) throw notFound();
     if (cv.status !== "pending") throw conflict(`configuration version is ${cv.status}; only a pending one accepts an upload`);

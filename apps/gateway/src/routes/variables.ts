@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
-import { decryptValue, encryptValue, inTransaction, variablesRepo } from "@tarmac/db";
+import { decryptValue, encryptValue, inTransaction, variablesRepo, type DecryptionKeys } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
@@ -71,7 +71,7 @@ export function variablesRouter(deps: GatewayDeps): Router {
           if (await variablesRepo.isVariableKeyTaken(tx, workspace.id, a.category, a.key)) throw keyTaken();
           return variablesRepo.createVariable(tx, workspace.id, {
             key: a.key,
-            value: sensitive ? encryptValue(value, deps.secretKey) : value,
+            value: sensitive ? encryptValue(value, deps.keys.current) : value,
             description: a.description ?? null,
             category: a.category,
             hcl: a.hcl ?? false,
@@ -106,7 +106,7 @@ export function variablesRouter(deps: GatewayDeps): Router {
     const plain = a.value ?? (current.sensitive ? null : current.value);
     const patch: Partial<variablesRepo.VariableData> = { key, category: cat, sensitive };
     if (plain !== null && (a.value !== undefined || sensitive !== current.sensitive)) {
-      patch.value = sensitive ? encryptValue(plain, deps.secretKey) : plain;
+      patch.value = sensitive ? encryptValue(plain, deps.keys.current) : plain;
     }
     if (a.description !== undefined) patch.description = a.description;
     if (a.hcl !== undefined) patch.hcl = a.hcl;
@@ -133,6 +133,6 @@ export function variablesRouter(deps: GatewayDeps): Router {
 }
 
 /** The plaintext of a stored variable value (for run execution; never for API responses). */
-export function variablePlaintext(v: variablesRepo.WorkspaceVariable, secretKey: string): string {
-  return v.sensitive ? decryptValue(v.value, secretKey) : v.value;
+export function variablePlaintext(v: variablesRepo.WorkspaceVariable, keys: DecryptionKeys): string {
+  return v.sensitive ? decryptValue(v.value, keys) : v.value;
 }

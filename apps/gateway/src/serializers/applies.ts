@@ -16,7 +16,7 @@ export function serializeApply(apply: ApplyModel, stateVersionIds: readonly stri
       "resource-changes": apply.resourceChanges,
       "resource-destructions": apply.resourceDestructions,
       "resource-imports": apply.resourceImports,
-      "log-read-url": logReadUrl(apply.id, ctx),
+      "log-read-url": logReadUrl(apply.id, apply.status, ctx),
       "execution-details": { mode: "remote" },
       "structured-run-output-enabled": false,
     },

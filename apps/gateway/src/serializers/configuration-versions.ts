@@ -1,4 +1,4 @@
-import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
+import { CAPABILITY_TTL_MS, capabilityPaths, mintCapability, type KeyRing } from "@tarmac/contracts";
 import type { ConfigurationVersionModel } from "@tarmac/db";
 import type { Resource } from "@tarmac/jsonapi";
 
@@ -6,9 +6,9 @@ export function configurationVersionPath(id: string): string {
   return `/api/v2/configuration-versions/${id}`;
 }
 
-/** The capability URL the tar.gz is PUT to (no bearer token is sent to it, notes §0.7). */
-export function uploadUrl(cvId: string, ctx: { publicUrl: string; secretKey: string }): string {
-  return ctx.publicUrl + capabilityPaths.upload(cvId, capabilitySecret(ctx.secretKey, "upload", cvId));
+/** The capability URL the tar.gz is PUT to (no bearer token is sent to it, notes §0.7); it expires. */
+export function uploadUrl(cvId: string, ctx: { publicUrl: string; keys: KeyRing; now: () => Date }): string {
+  return ctx.publicUrl + capabilityPaths.upload(cvId, mintCapability(ctx.keys, "upload", cvId, CAPABILITY_TTL_MS.upload, ctx.now()));
 }
 
 /**

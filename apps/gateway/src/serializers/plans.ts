@@ -1,18 +1,24 @@
-import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
+import { CAPABILITY_TTL_MS, capabilityPaths, mintCapability, type KeyRing } from "@tarmac/contracts";
 import type { PlanModel } from "@tarmac/db";
 import { toMany, type Resource } from "@tarmac/jsonapi";
 
 export interface PhaseSerializeContext {
   publicUrl: string;
-  secretKey: string;
+  keys: KeyRing;
+  now: () => Date;
 }
 
+const FINAL_PHASE_STATUSES: ReadonlySet<string> = new Set(["finished", "errored", "canceled", "unreachable"]);
+
 /**
- * The absolute capability URL of a phase's log. It exists from creation: go-tfe errors on an
- * empty one (notes §3.4) and replaces its query string, so the secret is in the path (§0.6).
+ * The absolute capability URL of a phase's log, minted afresh on every read. It exists from
+ * creation: go-tfe errors on an empty one (notes §3.4) and replaces its query string, so the
+ * secret is in the path (§0.6). go-tfe polls the URL it read until the phase is final, so a
+ * phase still to finish gets one that outlives it.
  */
-export function logReadUrl(phaseId: string, ctx: PhaseSerializeContext): string {
-  return ctx.publicUrl + capabilityPaths.log(phaseId, capabilitySecret(ctx.secretKey, "log", phaseId));
+export function logReadUrl(phaseId: string, phaseStatus: string, ctx: PhaseSerializeContext): string {
+  const ttlMs = FINAL_PHASE_STATUSES.has(phaseStatus) ? CAPABILITY_TTL_MS.log : CAPABILITY_TTL_MS.liveLog;
+  return ctx.publicUrl + capabilityPaths.log(phaseId, mintCapability(ctx.keys, "log", phaseId, ttlMs, ctx.now()));
 }
 
 export const planPath = (id: string): string => `/api/v2/plans/${id}`;
@@ -32,7 +38,7 @@ export function serializePlan(plan: PlanModel, ctx: PhaseSerializeContext): Reso
       "resource-destructions": plan.resourceDestructions,
       "resource-imports": plan.resourceImports,
       "generated-configuration": false,
-      "log-read-url": logReadUrl(plan.id, ctx),
+      "log-read-url": logReadUrl(plan.id, plan.status, ctx),
       "execution-details": { mode: "remote" },
       "structured-run-output-enabled": false,
       actions: { "is-exportable": false },

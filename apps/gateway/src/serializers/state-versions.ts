@@ -1,11 +1,12 @@
-import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
+import { CAPABILITY_TTL_MS, capabilityPaths, mintCapability, type KeyRing } from "@tarmac/contracts";
 import type { stateVersionsRepo, StateVersionOutputModel } from "@tarmac/db";
 import { time, toMany, toOne, type Resource } from "@tarmac/jsonapi";
 
 export interface StateVersionSerializeContext {
   publicUrl: string;
-  /** Mints the upload capability URLs of pending versions. */
-  secretKey: string;
+  /** Mint the upload capability URLs of pending versions; they expire like configuration uploads. */
+  keys: KeyRing;
+  now: () => Date;
 }
 
 export function stateVersionPath(id: string): string {
@@ -41,10 +42,10 @@ export function serializeStateVersion(sv: stateVersionsRepo.StateVersionRow, ctx
       "hosted-state-download-url": hasState ? `${ctx.publicUrl}${self}/download` : null,
       "hosted-json-state-download-url": sv.jsonStateBlobId ? `${ctx.publicUrl}${self}/json-download` : null,
       "hosted-state-upload-url":
-        pending && !hasState ? `${ctx.publicUrl}${capabilityPaths.stateUpload(sv.id, capabilitySecret(ctx.secretKey, "state-upload", sv.id))}` : null,
+        pending && !hasState ? `${ctx.publicUrl}${capabilityPaths.stateUpload(sv.id, mintCapability(ctx.keys, "state-upload", sv.id, CAPABILITY_TTL_MS.upload, ctx.now()))}` : null,
       "hosted-json-state-upload-url":
         pending && !sv.jsonStateBlobId
-          ? `${ctx.publicUrl}${capabilityPaths.jsonStateUpload(sv.id, capabilitySecret(ctx.secretKey, "json-state-upload", sv.id))}`
+          ? `${ctx.publicUrl}${capabilityPaths.jsonStateUpload(sv.id, mintCapability(ctx.keys, "json-state-upload", sv.id, CAPABILITY_TTL_MS.upload, ctx.now()))}`
           : null,
       "resources-processed": sv.resourcesProcessed,
       "terraform-version": sv.terraformVersion,

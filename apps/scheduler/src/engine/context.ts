@@ -1,4 +1,4 @@
-import type { Phase, Subjects } from "@tarmac/contracts";
+import type { KeyRing, Phase, Subjects } from "@tarmac/contracts";
 import type { Db } from "@tarmac/db";
 import type { NatsConnection } from "@tarmac/events";
 import type { PhaseQueues } from "@tarmac/queues";
@@ -8,8 +8,8 @@ import type { PriceTable } from "./price-table";
 export interface SchedulerSettings {
   /** Base URL of the gateway as workers reach it. */
   gatewayUrl: string;
-  /** Deployment key for capability secrets (TARMAC_ENCRYPTION_KEY). */
-  capabilityKey: string;
+  /** Deployment keys job URLs are minted under (TARMAC_ENCRYPTION_KEY). */
+  capabilityKeys: KeyRing;
   heartbeatTimeoutMs: number;
   planTimeoutMs: number;
   applyTimeoutMs: number;

@@ -1,4 +1,4 @@
-import { capabilityPaths, capabilitySecret } from "@tarmac/contracts";
+import { CAPABILITY_TTL_MS, capabilityPaths, jobCapabilityId, mintCapability, type Phase } from "@tarmac/contracts";
 import { inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
 import { publishSignal } from "@tarmac/events";
 import { enqueuePhaseJob, getPhaseJobState, removePhaseJob } from "@tarmac/queues";
@@ -6,9 +6,16 @@ import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
 import { promoteQueuing } from "./workspace-queue";
 
-/** The job URL a worker uses for everything about one run; its secret lives in the path. */
-export function jobUrlFor(ctx: SchedulerContext, runId: string): string {
-  return ctx.settings.gatewayUrl + capabilityPaths.job(runId, capabilitySecret(ctx.settings.capabilityKey, "job", runId));
+/**
+ * The job URL a worker uses for everything about one phase of one run; its secret lives in the
+ * path. It grants that phase only (the gateway refuses it once the run has left the phase) and
+ * expires after the phase's timeout plus the time a job may wait in its queue.
+ */
+export function jobUrlFor(ctx: SchedulerContext, runId: string, phase: Phase): string {
+  const phaseTimeoutMs = phase === "plan" ? ctx.settings.planTimeoutMs : ctx.settings.applyTimeoutMs;
+  const ttlMs = phaseTimeoutMs + CAPABILITY_TTL_MS.jobQueueAllowance;
+  const secret = mintCapability(ctx.settings.capabilityKeys, "job", jobCapabilityId(runId, phase), ttlMs, ctx.now());
+  return ctx.settings.gatewayUrl + capabilityPaths.job(runId, phase, secret);
 }
 
 function effectKey(effect: Effect): string {
@@ -45,7 +52,7 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
         await enqueuePhaseJob(ctx.queues, {
           runId: effect.runId,
           phase: effect.phase,
-          jobUrl: jobUrlFor(ctx, effect.runId),
+          jobUrl: jobUrlFor(ctx, effect.runId, effect.phase),
           ...(traceparent ? { traceparent } : {}),
         });
         break;

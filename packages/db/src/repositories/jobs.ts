@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { isJobPhaseLive } from "@tarmac/domain";
 import { inTransaction, type Db, type Tx } from "../client";
 import { deleteBlob, getBlob, putBlob } from "../blobs";
 import { createStateVersion } from "./state-versions";
@@ -32,6 +34,14 @@ export async function findJobRun(db: Db | Tx, runId: string) {
 }
 export type JobRun = NonNullable<Awaited<ReturnType<typeof findJobRun>>>;
 
+/** What decides whether a job URL's phase is still alive: the run's status and its phases'. */
+export async function findJobPhaseState(db: Db | Tx, runId: string) {
+  return db.run.findUnique({
+    where: { id: runId },
+    select: { status: true, plan: { select: { status: true } }, apply: { select: { status: true } } },
+  });
+}
+
 export async function runExists(db: Db | Tx, runId: string): Promise<boolean> {
   return (await db.run.count({ where: { id: runId } })) > 0;
 }
@@ -61,66 +71,87 @@ export async function readPlanFile(db: Db | Tx, runId: string): Promise<Buffer |
 type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "logBlobId";
 
 /**
- * Stores a blob and points the plan's column at it, dropping the blob it replaces: a worker
- * that retries an upload (or a re-run phase) leaves no orphan. False when the run has no plan.
+ * `stored` the first time; `unchanged` when the same bytes come again (a worker retrying an
+ * upload whose answer it lost); `conflict` for different bytes: a phase's artifact is written
+ * once, so a leaked job URL cannot replace what the phase produced.
  */
-async function replacePlanBlob(db: Db, runId: string, column: PlanBlobColumn, data: Buffer, contentType: string): Promise<boolean> {
+export type StoreOnceResult = "stored" | "unchanged" | "conflict" | "not_found";
+
+/** Thrown inside a store's transaction to roll back its blob when a concurrent first upload won. */
+class StoreRaceLost extends Error {}
+
+const sha256Of = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
+
+async function sameBytes(tx: Tx, blobId: string, data: Buffer): Promise<boolean> {
+  const blob = await tx.blob.findUnique({ where: { id: blobId }, select: { sha256: true } });
+  return blob?.sha256 === sha256Of(data);
+}
+
+/** Stores a blob and points the plan's column at it, unless the column already holds one. */
+async function storePlanBlobOnce(db: Db, runId: string, column: PlanBlobColumn, data: Buffer, contentType: string): Promise<StoreOnceResult> {
   return inTransaction(db, async (tx) => {
     const plan = await tx.plan.findUnique({ where: { runId }, select: { id: true, [column]: true } });
-    if (!plan) return false;
+    if (!plan) return "not_found";
     const previous = (plan as Record<string, unknown>)[column];
+    if (typeof previous === "string") return (await sameBytes(tx, previous, data)) ? "unchanged" : "conflict";
     const blobId = await putBlob(tx, data, contentType);
-    await tx.plan.update({ where: { runId }, data: { [column]: blobId } });
-    if (typeof previous === "string") await deleteBlob(tx, previous);
-    return true;
+    // Compare-and-set: of two concurrent first uploads, one wins and the other rolls back.
+    const set = await tx.plan.updateMany({ where: { runId, [column]: null }, data: { [column]: blobId } });
+    if (set.count !== 1) throw new StoreRaceLost();
+    return "stored";
+  }).catch((err: unknown) => {
+    if (err instanceof StoreRaceLost) return "conflict" as const;
+    throw err;
   });
 }
 
-export async function storePlanFile(db: Db, runId: string, data: Buffer): Promise<boolean> {
-  return replacePlanBlob(db, runId, "planFileBlobId", data, "application/octet-stream");
+export async function storePlanFile(db: Db, runId: string, data: Buffer): Promise<StoreOnceResult> {
+  return storePlanBlobOnce(db, runId, "planFileBlobId", data, "application/octet-stream");
 }
 
-export async function storePlanJson(db: Db, runId: string, data: Buffer): Promise<boolean> {
-  return replacePlanBlob(db, runId, "jsonBlobId", data, "application/json");
+export async function storePlanJson(db: Db, runId: string, data: Buffer): Promise<StoreOnceResult> {
+  return storePlanBlobOnce(db, runId, "jsonBlobId", data, "application/json");
 }
 
 /** The finished log of a phase (STX … ETX); the log reader serves it instead of the live Redis copy. */
-export async function storePhaseLog(db: Db, runId: string, phase: JobPhase, data: Buffer): Promise<boolean> {
-  if (phase === "plan") return replacePlanBlob(db, runId, "logBlobId", data, "text/plain");
+export async function storePhaseLog(db: Db, runId: string, phase: JobPhase, data: Buffer): Promise<StoreOnceResult> {
+  if (phase === "plan") return storePlanBlobOnce(db, runId, "logBlobId", data, "text/plain");
   return inTransaction(db, async (tx) => {
     const apply = await tx.apply.findUnique({ where: { runId }, select: { logBlobId: true } });
-    if (!apply) return false;
+    if (!apply) return "not_found";
+    if (apply.logBlobId) return (await sameBytes(tx, apply.logBlobId, data)) ? "unchanged" : "conflict";
     const blobId = await putBlob(tx, data, "text/plain");
-    await tx.apply.update({ where: { runId }, data: { logBlobId: blobId } });
-    if (apply.logBlobId) await deleteBlob(tx, apply.logBlobId);
-    return true;
+    const set = await tx.apply.updateMany({ where: { runId, logBlobId: null }, data: { logBlobId: blobId } });
+    if (set.count !== 1) throw new StoreRaceLost();
+    return "stored";
+  }).catch((err: unknown) => {
+    if (err instanceof StoreRaceLost) return "conflict" as const;
+    throw err;
   });
 }
 
-const STATE_UPLOAD_STATUSES = new Set(["apply_queued", "applying", "applied", "errored", "canceled", "force_canceled"]);
-
 export type StoreAppliedStateResult =
   | { ok: true; stateVersionId: string; created: boolean }
-  | { ok: false; reason: "not_found" | "not_applying" };
+  | { ok: false; reason: "not_found" | "not_applying" | "already_uploaded" };
 
 /**
- * The state an apply produced. Only a run that reached its apply phase may write state (a
- * canceled or errored apply still must: terraform saves what it did before stopping). An
+ * The state an apply produced, accepted while the apply phase lives (a canceled apply still
+ * must write it: terraform saves what it did before stopping) and once per apply: a retried
+ * upload of the same bytes returns the recorded version, other bytes are refused. An
  * unreadable state is a 422 and a serial already used by other bytes a 409 (TarmacErrors from
- * createStateVersion); a retried upload of the same bytes returns the recorded version.
+ * createStateVersion).
  */
 export async function storeAppliedState(db: Db, runId: string, state: Buffer): Promise<StoreAppliedStateResult> {
   return inTransaction(db, async (tx) => {
     const run = await tx.run.findUnique({
       where: { id: runId },
-      select: { workspaceId: true, status: true, createdById: true, confirmedById: true, apply: { select: { startedAt: true } } },
+      select: { workspaceId: true, status: true, createdById: true, confirmedById: true, apply: { select: { status: true } } },
     });
     if (!run) return { ok: false, reason: "not_found" };
-    // A run that ended during its apply (errored, canceled) still owes its state; one that
-    // ended before any apply started has none to give.
-    const applyStarted = run.apply?.startedAt != null;
-    if (!STATE_UPLOAD_STATUSES.has(run.status) || (run.status !== "applying" && run.status !== "apply_queued" && !applyStarted)) {
-      return { ok: false, reason: "not_applying" };
+    if (!isJobPhaseLive("apply", run.status, run.apply?.status)) return { ok: false, reason: "not_applying" };
+    const earlier = await tx.stateVersion.findFirst({ where: { runId }, select: { stateBlobId: true } });
+    if (earlier && !(earlier.stateBlobId !== null && (await sameBytes(tx, earlier.stateBlobId, state)))) {
+      return { ok: false, reason: "already_uploaded" };
     }
     const sv = await createStateVersion(tx, {
       workspaceId: run.workspaceId,

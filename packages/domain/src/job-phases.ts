@@ -1,0 +1,19 @@
+import type { RunStatus } from "./statuses";
+
+/**
+ * When a job capability (a worker's job URL for one phase of one run) is still alive. A phase
+ * lives while the run is queued for it or running it, and, after the run ended under a
+ * running terraform (canceled by force-execute, for instance), until the worker reports how
+ * the phase ended: terraform still owes its log and, for an apply, the state it wrote. Once
+ * the phase has ended nothing may be read or written through its URL.
+ */
+export type JobPhase = "plan" | "apply";
+
+const LIVE_RUN_STATUSES: Record<JobPhase, readonly RunStatus[]> = {
+  plan: ["plan_queued", "planning"],
+  apply: ["apply_queued", "applying"],
+};
+
+export function isJobPhaseLive(phase: JobPhase, runStatus: RunStatus, phaseStatus: string | null | undefined): boolean {
+  return LIVE_RUN_STATUSES[phase].includes(runStatus) || phaseStatus === "running";
+}
