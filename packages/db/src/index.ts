@@ -26,4 +26,6 @@ export * as configurationVersionsRepo from "./repositories/configuration-version
 export * as stateVersionsRepo from "./repositories/state-versions";
 export * as sshKeysRepo from "./repositories/ssh-keys";
 export * as workspaceAccessRepo from "./repositories/workspace-access";
+export * as projectsRepo from "./repositories/projects";
+export * as tagsRepo from "./repositories/tags";
 export { databaseUrlOf } from "./client";

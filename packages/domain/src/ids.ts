@@ -30,6 +30,7 @@ export const ID_PREFIXES = [
   "nc",
   "sshkey",
   "tws",
+  "tb",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];
