@@ -70,56 +70,59 @@ ALTER TABLE "project_tag_bindings" ADD CONSTRAINT "project_tag_bindings_project_
 -- One default project per organization.
 CREATE UNIQUE INDEX "projects_one_default_per_organization" ON "projects"("organization_id") WHERE "is_default";
 
--- An HCP-style id ("prj-" + 16 base58 characters) minted in SQL, for rows the
--- database creates itself (default projects, backfilled tag bindings).
-CREATE FUNCTION tarmac_new_id(prefix TEXT) RETURNS TEXT LANGUAGE sql VOLATILE AS $$
-  SELECT prefix || '-' || string_agg(substr('123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz', 1 + floor(random() * 58)::int, 1), '')
-  FROM generate_series(1, 16)
-$$;
+-- Function bodies are E-strings that spell every semicolon as \073: the schema
+-- engine of prisma migrate deploy splits a script at each semicolon, quoted or not.
 
--- The organization's default project, creating it when missing.
-CREATE FUNCTION tarmac_default_project_id(org TEXT) RETURNS TEXT LANGUAGE plpgsql AS $$
+-- An HCP-style id (prefix, dash, 16 base58 characters) minted in SQL, for rows
+-- the database creates itself: default projects and backfilled tag bindings.
+CREATE FUNCTION tarmac_new_id(prefix TEXT) RETURNS TEXT LANGUAGE sql VOLATILE AS E'
+  SELECT prefix || ''-'' || string_agg(substr(''123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'', 1 + floor(random() * 58)::int, 1), '''')
+  FROM generate_series(1, 16)
+';
+
+-- The default project of an organization, created when missing.
+CREATE FUNCTION tarmac_default_project_id(org TEXT) RETURNS TEXT LANGUAGE plpgsql AS E'
 DECLARE
-  found TEXT;
+  found TEXT\073
 BEGIN
-  SELECT id INTO found FROM projects WHERE organization_id = org AND is_default;
+  SELECT id INTO found FROM projects WHERE organization_id = org AND is_default\073
   IF found IS NULL THEN
     INSERT INTO projects (id, organization_id, name, is_default, updated_at)
-    VALUES (tarmac_new_id('prj'), org, 'Default Project', true, CURRENT_TIMESTAMP)
-    ON CONFLICT DO NOTHING;
-    SELECT id INTO found FROM projects WHERE organization_id = org AND is_default;
-  END IF;
-  RETURN found;
+    VALUES (tarmac_new_id(''prj''), org, ''Default Project'', true, CURRENT_TIMESTAMP)
+    ON CONFLICT DO NOTHING\073
+    SELECT id INTO found FROM projects WHERE organization_id = org AND is_default\073
+  END IF\073
+  RETURN found\073
 END
-$$;
+';
 
--- HCP puts every organization's workspaces in projects: an organization starts
--- with its "Default Project", and a workspace inserted without a project joins
--- it, whichever code path inserted the row.
-CREATE FUNCTION tarmac_organization_default_project() RETURNS trigger LANGUAGE plpgsql AS $$
+-- HCP puts every workspace in a project: an organization starts with its
+-- Default Project, and a workspace row inserted without a project joins it,
+-- whichever code path inserted the row.
+CREATE FUNCTION tarmac_organization_default_project() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
-  PERFORM tarmac_default_project_id(NEW.id);
-  RETURN NEW;
+  PERFORM tarmac_default_project_id(NEW.id)\073
+  RETURN NEW\073
 END
-$$;
+';
 
 CREATE TRIGGER organizations_default_project AFTER INSERT ON organizations
   FOR EACH ROW EXECUTE FUNCTION tarmac_organization_default_project();
 
-CREATE FUNCTION tarmac_workspace_default_project() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION tarmac_workspace_default_project() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
   IF NEW.project_id IS NULL THEN
-    NEW.project_id := tarmac_default_project_id(NEW.organization_id);
-  END IF;
-  RETURN NEW;
+    NEW.project_id := tarmac_default_project_id(NEW.organization_id)\073
+  END IF\073
+  RETURN NEW\073
 END
-$$;
+';
 
 CREATE TRIGGER workspaces_default_project BEFORE INSERT OR UPDATE OF project_id ON workspaces
   FOR EACH ROW EXECUTE FUNCTION tarmac_workspace_default_project();
 
--- Backfill: a default project for every existing organization, every workspace in it,
--- and the flat tags already stored become value-less tag bindings.
+-- Backfill: a default project for every existing organization, every workspace
+-- in it, and the flat tags already stored become value-less tag bindings.
 SELECT tarmac_default_project_id(id) FROM organizations;
 UPDATE workspaces SET project_id = tarmac_default_project_id(organization_id) WHERE project_id IS NULL;
 INSERT INTO workspace_tag_bindings (id, workspace_id, key, value)
