@@ -20,6 +20,7 @@ CREATE TABLE "workspace_tag_bindings" (
     "workspace_id" TEXT NOT NULL,
     "key" TEXT NOT NULL,
     "value" TEXT NOT NULL DEFAULT '',
+    "seq" SERIAL NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "workspace_tag_bindings_pkey" PRIMARY KEY ("id")
@@ -31,6 +32,7 @@ CREATE TABLE "project_tag_bindings" (
     "project_id" TEXT NOT NULL,
     "key" TEXT NOT NULL,
     "value" TEXT NOT NULL DEFAULT '',
+    "seq" SERIAL NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "project_tag_bindings_pkey" PRIMARY KEY ("id")

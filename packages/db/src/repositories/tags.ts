@@ -25,7 +25,7 @@ export interface TagBindingRow {
 export type TagTarget = { workspaceId: string } | { projectId: string };
 
 const bindingSelect = { id: true, key: true, value: true, createdAt: true } as const;
-const bindingOrder = [{ createdAt: "asc" as const }, { key: "asc" as const }];
+const bindingOrder = [{ seq: "asc" as const }];
 
 export async function listBindings(db: Db | Tx, target: TagTarget): Promise<TagBindingRow[]> {
   return "workspaceId" in target
