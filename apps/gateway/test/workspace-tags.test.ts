@@ -117,6 +117,22 @@ describe("key/value tag bindings", () => {
     expect(await listNames(`search[tags]=${key}&filter[tagged][0][key]=${key}&filter[tagged][0][value]=v1`)).toEqual([w1]);
   });
 
+  it("treats a key-only binding as the lowercase flat tag, and search[tags] finds valued keys in any case", async () => {
+    // The CLI's tags = ["App"] creates the flat tag "app", then adds the key-only binding "App" when it checks.
+    const name = unique("case");
+    const created = await owner.client.post(`/organizations/${org}/workspaces`, createWithTags(name, ["App"]));
+    const id = created.body.data.id;
+    await owner.client.patch(`/workspaces/${id}/tag-bindings`, { data: [tb("App"), tb("Env", "Prod")] });
+    expect(bindingsOf(await owner.client.get(`/workspaces/${id}/tag-bindings`))).toEqual([
+      ["app", ""],
+      ["Env", "Prod"],
+    ]);
+    expect((await owner.client.get(`/workspaces/${id}`)).body.data.attributes["tag-names"]).toEqual(["app"]);
+    // kvtags mode: search[tags]=Env (lowercased like every flat tag search) with filter[tagged] Env=Prod.
+    expect(await listNames(`search[tags]=Env&filter[tagged][0][key]=Env&filter[tagged][0][value]=Prod`)).toEqual([name]);
+    expect(await listNames(`filter[tagged][0][key]=Env&filter[tagged][0][value]=prod`)).toEqual([]);
+  });
+
   it("PATCH /workspaces/:id/tag-bindings adds or updates by key and answers the whole list", async () => {
     const id = await createWorkspace(owner.client, org);
     const first = await owner.client.patch(`/workspaces/${id}/tag-bindings`, { data: [tb("foo", "bar"), tb("baz", "qux")] });

@@ -62,10 +62,13 @@ export const bindingRefs = z.array(bindingRef).max(1000);
 export function bindingsOf(refs: z.infer<typeof bindingRefs>, pointer: string): tagsRepo.TagBindingInput[] {
   const seen = new Set<string>();
   const out = refs.map((b, i) => {
-    const key = b.attributes.key;
+    const value = b.attributes.value ?? "";
+    // A key-only binding is a flat tag, and flat tags are lowercase: the CLI's tags mode adds
+    // ["Web"] as a key-only binding, which must land on the flat tag "web", not beside it.
+    const key = value === "" ? b.attributes.key.toLowerCase() : b.attributes.key;
     if (seen.has(key)) throw invalidAttribute(`Key ${key} is given more than once`, `${pointer}/${i}/attributes/key`);
     seen.add(key);
-    return { key, value: b.attributes.value ?? "" };
+    return { key, value };
   });
   if (out.length > MAX_TAG_BINDINGS) throw tooManyBindings(pointer);
   return out;

@@ -138,13 +138,15 @@ function bindingWhere(f: TagFilter) {
  * bindings or those it inherits from its project.
  */
 export function workspaceTagWhere(q: { tags?: string[]; excludeTags?: string[]; tagged?: TagFilter[] }): Prisma.WorkspaceWhereInput[] {
-  const has = (f: TagFilter): Prisma.WorkspaceWhereInput => ({
-    OR: [{ tagBindings: { some: bindingWhere(f) } }, { project: { tagBindings: { some: bindingWhere(f) } } }],
+  const has = (where: Prisma.WorkspaceTagBindingWhereInput & Prisma.ProjectTagBindingWhereInput): Prisma.WorkspaceWhereInput => ({
+    OR: [{ tagBindings: { some: where } }, { project: { tagBindings: { some: where } } }],
   });
+  // search[tags] names keys in any case: the CLI's kvtags mode sends its keys there as well as in filter[tagged].
+  const named = (key: string) => has({ key: { equals: key, mode: "insensitive" } });
   const out: Prisma.WorkspaceWhereInput[] = [];
-  for (const key of q.tags ?? []) out.push(has({ key }));
-  for (const f of q.tagged ?? []) out.push(has(f));
-  for (const key of q.excludeTags ?? []) out.push({ NOT: has({ key }) });
+  for (const key of q.tags ?? []) out.push(named(key));
+  for (const f of q.tagged ?? []) out.push(has(bindingWhere(f)));
+  for (const key of q.excludeTags ?? []) out.push({ NOT: named(key) });
   return out;
 }
 
