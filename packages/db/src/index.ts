@@ -28,4 +28,5 @@ export * as sshKeysRepo from "./repositories/ssh-keys";
 export * as workspaceAccessRepo from "./repositories/workspace-access";
 export * as projectsRepo from "./repositories/projects";
 export * as tagsRepo from "./repositories/tags";
+export * as teamProjectsRepo from "./repositories/team-projects";
 export { databaseUrlOf } from "./client";

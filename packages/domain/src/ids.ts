@@ -31,6 +31,7 @@ export const ID_PREFIXES = [
   "sshkey",
   "tws",
   "tb",
+  "tprj",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];

@@ -21,10 +21,11 @@ import { jobsRouter } from "./jobs";
 import { uploadRouter } from "./uploads";
 import { projectsRouter } from "./projects";
 import { workspaceTagsRouter } from "./workspace-tags";
+import { teamProjectsRouter } from "./team-projects";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
-  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps)];
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps)];
 }
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */

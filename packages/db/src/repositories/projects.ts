@@ -44,7 +44,10 @@ export async function listProjectViews(db: Db | Tx, q: ProjectListQuery): Promis
   const and: Prisma.ProjectWhereInput[] = [{ organizationId: q.organizationId }];
   if (q.names) and.push({ name: { in: q.names } });
   if (q.query) and.push({ name: { contains: q.query, mode: "insensitive" } });
-  if (q.teamIds) and.push({ workspaces: { some: { teamAccess: { some: { teamId: { in: q.teamIds } } } } } });
+  if (q.teamIds) {
+    const teamId = { in: q.teamIds };
+    and.push({ OR: [{ teamAccess: { some: { teamId } } }, { workspaces: { some: { teamAccess: { some: { teamId } } } } }] });
+  }
   for (const f of q.tagged ?? []) and.push({ tagBindings: { some: f.value ? { key: f.key, value: f.value } : { key: f.key } } });
   const where: Prisma.ProjectWhereInput = { AND: and };
   const direction = q.descending ? ("desc" as const) : ("asc" as const);
@@ -103,6 +106,8 @@ export async function setWorkspaceProject(tx: Tx, workspaceId: string, projectId
 /** Whether any of these teams can access a workspace of the project (project visibility for members). */
 export async function isProjectVisibleToTeams(db: Db | Tx, projectId: string, teamIds: string[]): Promise<boolean> {
   if (teamIds.length === 0) return false;
+  const grant = await db.teamProjectAccess.findFirst({ where: { projectId, teamId: { in: teamIds } }, select: { id: true } });
+  if (grant) return true;
   const row = await db.workspace.findFirst({
     where: { projectId, teamAccess: { some: { teamId: { in: teamIds } } } },
     select: { id: true },

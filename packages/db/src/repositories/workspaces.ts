@@ -62,7 +62,10 @@ export async function listWorkspaceViews(
   q: WorkspaceListQuery,
 ): Promise<{ items: WorkspaceView[]; total: number }> {
   const and: Prisma.WorkspaceWhereInput[] = [{ organizationId: q.organizationId }];
-  if (q.teamIds) and.push({ teamAccess: { some: { teamId: { in: q.teamIds } } } });
+  if (q.teamIds) {
+    const teamId = { in: q.teamIds };
+    and.push({ OR: [{ teamAccess: { some: { teamId } } }, { project: { teamAccess: { some: { teamId } } } }] });
+  }
   if (q.nameContains) and.push({ name: { contains: q.nameContains, mode: "insensitive" } });
   if (q.wildcardName) and.push(wildcardWhere(q.wildcardName));
   and.push(...workspaceTagWhere(q));
