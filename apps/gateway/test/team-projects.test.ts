@@ -72,6 +72,34 @@ describe("team project access", () => {
     expect(perms).toMatchObject({ "can-queue-run": true, "can-queue-apply": false });
   });
 
+  it("lets maintain and admin grants create workspaces in their project, and only there", async () => {
+    const { org, project, member, team } = await setup();
+    const body = (projectId?: string) => ({
+      data: {
+        type: "workspaces",
+        attributes: { name: unique("by-member") },
+        ...(projectId ? { relationships: { project: { data: { type: "projects", id: projectId } } } } : {}),
+      },
+    });
+    const grant = await owner.client.post("/team-projects", grantBody(team, project, "write"));
+    expect((await member.client.post(`/organizations/${org}/workspaces`, body(project))).status).toBe(404);
+    await owner.client.patch(`/team-projects/${grant.body.data.id}`, { data: { type: "team-projects", attributes: { access: "maintain" } } });
+    const created = await member.client.post(`/organizations/${org}/workspaces`, body(project));
+    expect(created.status).toBe(201);
+    expect(created.body.data.relationships.project.data.id).toBe(project);
+    expect(created.body.data.attributes.permissions["can-update"]).toBe(true);
+    expect((await member.client.post(`/organizations/${org}/workspaces`, body())).status).toBe(404);
+    const defaultId = (await owner.client.get(`/organizations/${org}`)).body.data.relationships["default-project"].data.id;
+    const refused = body(defaultId);
+    expect((await member.client.post(`/organizations/${org}/workspaces`, refused)).status).toBe(404);
+    expect((await owner.client.get(`/organizations/${org}/workspaces/${refused.data.attributes.name}`)).status).toBe(404);
+    // maintain creates but does not move workspaces out of the project.
+    const moved = await member.client.patch(`/workspaces/${created.body.data.id}`, {
+      data: { type: "workspaces", relationships: { project: { data: { type: "projects", id: defaultId } } } },
+    });
+    expect(moved.status).toBe(404);
+  });
+
   it("lists by project, refuses duplicates and bad input with nothing written, and hides grants from non-owners", async () => {
     const { org, project, team, member } = await setup();
     await owner.client.post("/team-projects", grantBody(team, project, "read"));

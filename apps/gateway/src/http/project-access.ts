@@ -1,4 +1,4 @@
-import { organizationsRepo, projectsRepo, type Db, type Tx } from "@tarmac/db";
+import { organizationsRepo, projectsRepo, teamProjectsRepo, type Db, type Tx } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import type { ProjectSerializeContext } from "../serializers/projects";
@@ -61,9 +61,15 @@ export async function resolveWorkspaceProject(
   tx: Tx,
   ctx: OrganizationContext,
   projectId: string | undefined,
+  action: "create" | "move",
 ): Promise<string> {
   if (projectId === undefined) return projectsRepo.defaultProjectId(tx, ctx.organization.id);
   const project = await projectsRepo.findProjectView(tx, projectId);
-  if (!project || project.organizationId !== ctx.organization.id || !canReadAllProjects(ctx)) throw notFound();
+  if (!project || project.organizationId !== ctx.organization.id || !(await mayPlaceWorkspaces(tx, ctx, project.id, action))) throw notFound();
   return project.id;
+}
+
+/** Manage-workspaces teams put workspaces anywhere; other teams where their project access lets them. */
+export async function mayPlaceWorkspaces(db: Db | Tx, ctx: OrganizationContext, projectId: string, action: "create" | "move"): Promise<boolean> {
+  return canReadAllProjects(ctx) || teamProjectsRepo.teamsMayPlaceWorkspaces(db, projectId, ctx.teamIds, action);
 }

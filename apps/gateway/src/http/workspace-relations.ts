@@ -4,7 +4,7 @@ import { projectsRepo, tagsRepo, type Tx } from "@tarmac/db";
 import { addIncluded, parseInclude, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { serializeEffectiveTagBinding, serializeProject } from "../serializers/projects";
-import { canSeeProject, projectContext, resolveWorkspaceProject } from "./project-access";
+import { canSeeProject, mayPlaceWorkspaces, projectContext, resolveWorkspaceProject } from "./project-access";
 import { bindingRefs, bindingsOf, flatTagNamesOf, flatTagName, tagRefs } from "./tag-input";
 import type { OrganizationContext } from "./workspace-access";
 
@@ -54,7 +54,7 @@ export function relationChangesOf(
 
 /** The project a new workspace goes in: checked before the insert. */
 export function projectForCreate(tx: Tx, ctx: OrganizationContext, changes: WorkspaceRelationChanges): Promise<string> {
-  return resolveWorkspaceProject(tx, ctx, changes.projectId);
+  return resolveWorkspaceProject(tx, ctx, changes.projectId, "create");
 }
 
 /** Applies the tag and project changes inside the caller's transaction. */
@@ -65,7 +65,7 @@ export async function applyRelationChanges(
   changes: WorkspaceRelationChanges,
 ): Promise<void> {
   if (changes.projectId !== undefined) {
-    await projectsRepo.setWorkspaceProject(tx, workspaceId, await resolveWorkspaceProject(tx, ctx, changes.projectId));
+    await projectsRepo.setWorkspaceProject(tx, workspaceId, await resolveWorkspaceProject(tx, ctx, changes.projectId, "move"));
   }
   if (changes.bindings) await tagsRepo.replaceBindings(tx, { workspaceId }, changes.bindings);
   if (changes.flatTags) await tagsRepo.replaceFlatTags(tx, workspaceId, changes.flatTags);
@@ -109,4 +109,10 @@ export function parseProjectFilter(query: Record<string, unknown>): string | und
   const filter = query.filter as { project?: { id?: unknown } } | undefined;
   const raw = typeof flat === "string" ? flat : typeof filter === "object" && filter ? filter.project?.id : undefined;
   return typeof raw === "string" && raw !== "" ? raw : undefined;
+}
+
+/** Who may create a workspace: manage-workspaces teams anywhere, others in a project whose access lets them. */
+export async function mayCreateWorkspace(deps: Pick<GatewayDeps, "db">, ctx: OrganizationContext, changes: WorkspaceRelationChanges): Promise<boolean> {
+  if (ctx.managesWorkspaces) return true;
+  return changes.projectId !== undefined && (await mayPlaceWorkspaces(deps.db, ctx, changes.projectId, "create"));
 }

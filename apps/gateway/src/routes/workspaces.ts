@@ -26,7 +26,7 @@ import {
   type OrganizationContext,
   type WorkspaceRef,
 } from "../http/workspace-access";
-import { applyRelationChanges, includeProjectsAndTags, parseProjectFilter, projectForCreate, relationChangesOf, tagNamesAttribute, workspaceRelationships } from "../http/workspace-relations";
+import { applyRelationChanges, includeProjectsAndTags, mayCreateWorkspace, parseProjectFilter, projectForCreate, relationChangesOf, tagNamesAttribute, workspaceRelationships } from "../http/workspace-relations";
 import { parseTaggedFilter } from "../http/tag-input";
 import { serializeOrganization } from "../serializers/organizations";
 import { serializeRun } from "../serializers/runs";
@@ -196,10 +196,10 @@ export function workspacesRouter(deps: GatewayDeps): Router {
   r.post("/organizations/:org/workspaces", async (req, res) => {
     const p = principalOf(req);
     const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "org"));
-    if (!ctx.managesWorkspaces) throw notFound();
     const body = parseBody(createBody, req.body).data;
     const attrs = body.attributes;
     const changes = relationChangesOf(attrs["tag-names"], body.relationships);
+    if (!(await mayCreateWorkspace(deps, ctx, changes))) throw notFound();
     const workspace = await withUniqueAs(
       () =>
         inTransaction(deps.db, async (tx) => {
@@ -211,7 +211,8 @@ export function workspacesRouter(deps: GatewayDeps): Router {
         }),
       nameTaken,
     );
-    await sendWorkspace(deps, req, res, 201, { workspace, access: "admin", organization: ctx });
+    const access = ctx.managesWorkspaces ? "admin" : ((await workspaceAccessMap(deps.db, ctx, [workspace.id])).get(workspace.id) ?? "read");
+    await sendWorkspace(deps, req, res, 201, { workspace, access, organization: ctx });
   });
 
   r.get("/organizations/:org/workspaces", async (req, res) => {

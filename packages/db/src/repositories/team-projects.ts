@@ -82,3 +82,18 @@ export async function projectGrantsOnWorkspaces(
   });
   return workspaces.flatMap((w) => grants.filter((g) => g.projectId === w.projectId).map((g) => ({ workspaceId: w.id, access: g.workspaceLevel })));
 }
+
+/**
+ * Whether one of these teams' grants on the project lets it create (or move) workspaces there:
+ * maintain and admin create, admin moves, custom says so in its workspace-access.
+ */
+export async function teamsMayPlaceWorkspaces(db: Db | Tx, projectId: string, teamIds: string[], action: "create" | "move"): Promise<boolean> {
+  if (teamIds.length === 0) return false;
+  const grants = await db.teamProjectAccess.findMany({ where: { projectId, teamId: { in: teamIds } }, select: { access: true, workspaceAccess: true } });
+  return grants.some((g) => {
+    if (g.access === "admin") return true;
+    if (g.access === "maintain") return action === "create";
+    const custom = g.workspaceAccess;
+    return g.access === "custom" && typeof custom === "object" && custom !== null && !Array.isArray(custom) && custom[action] === true;
+  });
+}
