@@ -99,7 +99,8 @@ describe("workspace create and read", () => {
       "current-configuration-version": { data: null },
       "current-state-version": { data: null },
       "locked-by": { data: null },
-      project: { data: null },
+      // Every workspace is in a project: the organization's default one unless another is named.
+      project: { data: { type: "projects", id: expect.stringMatching(/^prj-/) } },
     });
     expect(ws.links.self).toBe(`/api/v2/workspaces/${ws.id}`);
   });
@@ -316,8 +317,14 @@ describe("workspace tags", () => {
     const reader = await memberWithAccess(env, owner.client, org, id, "read");
     expect((await reader.client.get(`/workspaces/${id}/relationships/tags`)).status).toBe(200);
     expect((await reader.client.post(`/workspaces/${id}/relationships/tags`, { data: [{ type: "tags", attributes: { name: "x" } }] })).status).toBe(404);
-    expect((await owner.client.get(`/workspaces/${id}/tag-bindings`)).body).toEqual({ data: [] });
-    expect((await owner.client.get(`/workspaces/${id}/effective-tag-bindings`)).body).toEqual({ data: [] });
+    // Flat tags are key-only tag bindings, as the CLI's tag check expects.
+    const bindings = await owner.client.get(`/workspaces/${id}/tag-bindings`);
+    expect(bindings.body.data.map((b: any) => [b.type, b.attributes.key, b.attributes.value])).toEqual([
+      ["tag-bindings", "prod", ""],
+      ["tag-bindings", "web", ""],
+    ]);
+    const effective = await owner.client.get(`/workspaces/${id}/effective-tag-bindings`);
+    expect(effective.body.data.map((b: any) => b.attributes.key)).toEqual(["prod", "web"]);
   });
 });
 

@@ -27,5 +27,8 @@ export * as stateVersionsRepo from "./repositories/state-versions";
 export * as stateVersionUploadsRepo from "./repositories/state-version-uploads";
 export * as sshKeysRepo from "./repositories/ssh-keys";
 export * as workspaceAccessRepo from "./repositories/workspace-access";
+export * as projectsRepo from "./repositories/projects";
+export * as tagsRepo from "./repositories/tags";
+export * as teamProjectsRepo from "./repositories/team-projects";
 export { databaseUrlOf } from "./client";
 export * from "./secrets-rotation";

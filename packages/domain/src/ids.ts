@@ -30,6 +30,8 @@ export const ID_PREFIXES = [
   "nc",
   "sshkey",
   "tws",
+  "tb",
+  "tprj",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
-import { inTransaction, organizationsRepo } from "@tarmac/db";
+import { inTransaction, organizationsRepo, projectsRepo } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage, parseStringParam } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
@@ -59,7 +59,8 @@ export function organizationsRouter(deps: GatewayDeps): Router {
       );
       return organization;
     }), nameTaken);
-    sendDocument(res, 201, { data: serializeOrganization(org, { role: "owner", canManageWorkspaces: true }) });
+    const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, org.id);
+    sendDocument(res, 201, { data: serializeOrganization(org, { role: "owner", canManageWorkspaces: true, defaultProjectId }) });
   });
 
   r.get("/organizations", async (req, res) => {
@@ -79,15 +80,19 @@ export function organizationsRouter(deps: GatewayDeps): Router {
     const data = [];
     for (const org of items) {
       const ctx = await organizationContext(deps.db, p, org);
-      if (ctx) data.push(serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces }));
+      if (ctx) {
+        const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, org.id);
+        data.push(serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, defaultProjectId }));
+      }
     }
     sendDocument(res, 200, { data, ...paginate(page, total, `${deps.publicUrl}/api/v2/organizations`, flattenQuery(query)) });
   });
 
   r.get("/organizations/:name", async (req, res) => {
     const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"));
+    const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, ctx.organization.id);
     sendDocument(res, 200, {
-      data: serializeOrganization(ctx.organization, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces }),
+      data: serializeOrganization(ctx.organization, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, defaultProjectId }),
     });
   });
 
@@ -101,7 +106,8 @@ export function organizationsRouter(deps: GatewayDeps): Router {
       }
       return organizationsRepo.updateOrganization(tx, ctx.organization.id, settingsFrom(attrs));
     }), nameTaken);
-    sendDocument(res, 200, { data: serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces }) });
+    const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, org.id);
+    sendDocument(res, 200, { data: serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, defaultProjectId }) });
   });
 
   // Organization tokens may manage their organization but not destroy it.

@@ -26,6 +26,8 @@ import {
   type OrganizationContext,
   type WorkspaceRef,
 } from "../http/workspace-access";
+import { applyRelationChanges, includeProjectsAndTags, mayCreateWorkspace, parseProjectFilter, projectForCreate, relationChangesOf, tagNamesAttribute, workspaceRelationships } from "../http/workspace-relations";
+import { parseTaggedFilter } from "../http/tag-input";
 import { serializeOrganization } from "../serializers/organizations";
 import { serializeRun } from "../serializers/runs";
 import { serializeTeam } from "../serializers/teams";
@@ -58,7 +60,7 @@ const workspaceAttributes = z.object({
   "global-remote-state": z.boolean().optional(),
   // Accepted for compatibility; Tarmac always serves plain-text logs (notes §0.12).
   "structured-run-output-enabled": z.boolean().optional(),
-  "tag-names": z.array(z.string().regex(/^[A-Za-z0-9:_-]+$/, "Tag names may contain letters, numbers, :, - and _").max(255)).optional(),
+  "tag-names": tagNamesAttribute.optional(),
   "source-name": z.string().nullable().optional(),
   "source-url": z.string().nullable().optional(),
 });
@@ -67,8 +69,8 @@ type WorkspaceAttributes = z.infer<typeof workspaceAttributes>;
 
 const sshKeyRelationshipBody = jsonApiDocument("workspaces", z.object({ id: z.string().min(1).max(64).nullable().optional() }));
 
-const createBody = jsonApiDocument("workspaces", workspaceAttributes.extend({ name: resourceName(NAME_MAX) }));
-const updateBody = jsonApiDocument("workspaces", workspaceAttributes);
+const createBody = jsonApiDocument("workspaces", workspaceAttributes.extend({ name: resourceName(NAME_MAX) }), workspaceRelationships);
+const updateBody = jsonApiDocument("workspaces", workspaceAttributes, workspaceRelationships);
 
 // go-tfe marshals WorkspaceLockOptions as {"data":{"type":"","attributes":{"reason":…}}}; the docs say {"reason":…} (notes §1.1).
 const lockBody = z
@@ -83,36 +85,6 @@ const lockBody = z
   })
   .nullable()
   .optional();
-
-const tagName = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9:_-]+$/, "Tag names may contain letters, numbers, :, - and _");
-
-// go-tfe sends tags by name ({"type":"tags","attributes":{"name":…}}) or by id.
-const tagsBody = z.object({
-  data: z
-    .array(
-      z.object({
-        type: z.literal("tags"),
-        id: z.string().optional(),
-        attributes: z.object({ name: tagName }).optional(),
-      }),
-    )
-    .min(1, "at least one tag is required"),
-});
-
-/** Tags have no rows of their own: the id is derived from the name. */
-const TAG_ID_PREFIX = "tag-";
-
-function tagNamesOf(body: z.infer<typeof tagsBody>): string[] {
-  return body.data.map((t, i) => {
-    const name = t.attributes?.name ?? (t.id?.startsWith(TAG_ID_PREFIX) ? t.id.slice(TAG_ID_PREFIX.length) : undefined);
-    if (!name || !tagName.safeParse(name).success) throw invalidAttribute("Tag name or id is required", `/data/${i}`);
-    return name.toLowerCase();
-  });
-}
 
 function settingsFrom(a: WorkspaceAttributes): workspacesRepo.WorkspaceSettings {
   const s: workspacesRepo.WorkspaceSettings = {};
@@ -129,7 +101,6 @@ function settingsFrom(a: WorkspaceAttributes): workspacesRepo.WorkspaceSettings 
   if (a["file-triggers-enabled"] !== undefined) s.fileTriggersEnabled = a["file-triggers-enabled"];
   if (a["global-remote-state"] !== undefined) s.globalRemoteState = a["global-remote-state"];
   if (a["trigger-prefixes"] !== undefined) s.triggerPrefixes = a["trigger-prefixes"];
-  if (a["tag-names"] !== undefined) s.tagNames = [...new Set(a["tag-names"].map((t) => t.toLowerCase()))];
   return s;
 }
 
@@ -189,10 +160,9 @@ async function includedFor(
 async function sendWorkspace(deps: GatewayDeps, req: Request, res: Response, status: number, loaded: LoadedWorkspace) {
   const p = principalOf(req);
   const included = await includedFor(deps, p, req, [loaded], loaded.organization);
-  sendDocument(res, status, {
-    data: serializeWorkspace(loaded.workspace, { access: loaded.access, tokenKind: p.kind }),
-    ...(included.length > 0 ? { included } : {}),
-  });
+  const data = serializeWorkspace(loaded.workspace, { access: loaded.access, tokenKind: p.kind });
+  await includeProjectsAndTags(deps, req, loaded.organization, [data], included);
+  sendDocument(res, status, { data, ...(included.length > 0 ? { included } : {}) });
 }
 
 function lockChangedEvent(deps: GatewayDeps, workspaceId: string, locked: boolean, lockedBy: WorkspaceLockChangedEvent["lockedBy"], at: Date) {
@@ -228,17 +198,23 @@ export function workspacesRouter(deps: GatewayDeps): Router {
   r.post("/organizations/:org/workspaces", async (req, res) => {
     const p = principalOf(req);
     const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "org"));
-    if (!ctx.managesWorkspaces) throw notFound();
-    const attrs = parseBody(createBody, req.body).data.attributes;
+    const body = parseBody(createBody, req.body).data;
+    const attrs = body.attributes;
+    const changes = relationChangesOf(attrs["tag-names"], body.relationships);
+    if (!(await mayCreateWorkspace(deps, ctx, changes))) throw notFound();
     const workspace = await withUniqueAs(
       () =>
         inTransaction(deps.db, async (tx) => {
           if (await workspacesRepo.isWorkspaceNameTaken(tx, ctx.organization.id, attrs.name)) throw nameTaken();
-          return workspacesRepo.createWorkspace(tx, ctx.organization.id, { ...settingsFrom(attrs), name: attrs.name });
+          const projectId = await projectForCreate(tx, ctx, changes);
+          const created = await workspacesRepo.createWorkspace(tx, ctx.organization.id, { ...settingsFrom(attrs), name: attrs.name, projectId });
+          await applyRelationChanges(tx, ctx, created.id, { ...changes, projectId: undefined });
+          return (await workspacesRepo.findWorkspaceView(tx, created.id)) ?? created;
         }),
       nameTaken,
     );
-    await sendWorkspace(deps, req, res, 201, { workspace, access: "admin", organization: ctx });
+    const access = ctx.managesWorkspaces ? "admin" : ((await workspaceAccessMap(deps.db, ctx, [workspace.id])).get(workspace.id) ?? "read");
+    await sendWorkspace(deps, req, res, 201, { workspace, access, organization: ctx });
   });
 
   r.get("/organizations/:org/workspaces", async (req, res) => {
@@ -251,6 +227,8 @@ export function workspacesRouter(deps: GatewayDeps): Router {
     const wildcard = parseStringParam(query, "search", "wildcard-name");
     const tags = parseStringParam(query, "search", "tags");
     const excludeTags = parseStringParam(query, "search", "exclude-tags");
+    const tagged = parseTaggedFilter(query);
+    const projectId = parseProjectFilter(query);
     const splitTags = (s: string | undefined) => s?.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
     const allVisible = ctx.role === "owner" || ctx.managesWorkspaces;
     const { items, total } = await workspacesRepo.listWorkspaceViews(deps.db, {
@@ -260,14 +238,18 @@ export function workspacesRouter(deps: GatewayDeps): Router {
       ...(wildcard ? { wildcardName: wildcard } : {}),
       ...(tags ? { tags: splitTags(tags)! } : {}),
       ...(excludeTags ? { excludeTags: splitTags(excludeTags)! } : {}),
+      ...(tagged.length > 0 ? { tagged } : {}),
+      ...(projectId ? { projectId } : {}),
       offset: page.offset,
       limit: page.size,
     });
     const access = await workspaceAccessMap(deps.db, ctx, items.map((w) => w.id));
     const rows = items.map((w) => ({ workspace: w, access: access.get(w.id) ?? null }));
     const included = await includedFor(deps, p, req, rows, ctx);
+    const data = rows.map((row) => serializeWorkspace(row.workspace, { access: row.access, tokenKind: p.kind }));
+    await includeProjectsAndTags(deps, req, ctx, data, included);
     sendDocument(res, 200, {
-      data: rows.map((row) => serializeWorkspace(row.workspace, { access: row.access, tokenKind: p.kind })),
+      data,
       ...(included.length > 0 ? { included } : {}),
       ...paginate(page, total, `${deps.publicUrl}/api/v2/organizations/${encodeURIComponent(orgName)}/workspaces`, flattenQuery(query)),
     });
@@ -281,7 +263,9 @@ export function workspacesRouter(deps: GatewayDeps): Router {
   const update = async (req: Request, res: Response) => {
     const p = principalOf(req);
     const loaded = await loadWorkspaceForPrincipal(deps, p, refOf(req), "admin");
-    const settings = settingsFrom(parseBody(updateBody, req.body).data.attributes);
+    const body = parseBody(updateBody, req.body).data;
+    const settings = settingsFrom(body.attributes);
+    const changes = relationChangesOf(body.attributes["tag-names"], body.relationships);
     const ws = loaded.workspace;
     const workspace = await withUniqueAs(
       () =>
@@ -289,6 +273,7 @@ export function workspacesRouter(deps: GatewayDeps): Router {
           if (settings.name !== undefined && (await workspacesRepo.isWorkspaceNameTaken(tx, ws.organizationId, settings.name, ws.id))) {
             throw nameTaken();
           }
+          await applyRelationChanges(tx, loaded.organization, ws.id, changes);
           return workspacesRepo.updateWorkspace(tx, ws.id, settings);
         }),
       nameTaken,
@@ -319,45 +304,6 @@ export function workspacesRouter(deps: GatewayDeps): Router {
 
   r.post("/workspaces/:id/actions/safe-delete", safeDestroy);
   r.post("/organizations/:org/workspaces/:name/actions/safe-delete", safeDestroy);
-  r.get("/workspaces/:id/relationships/tags", async (req, res) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"));
-    const query = req.query as Record<string, unknown>;
-    const page = parsePage(query);
-    const names = [...workspace.tagNames].sort();
-    sendDocument(res, 200, {
-      data: names.slice(page.offset, page.offset + page.size).map((name) => ({
-        id: `${TAG_ID_PREFIX}${name}`,
-        type: "tags",
-        attributes: { name, "instance-count": 1 },
-      })),
-      ...paginate(page, names.length, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/relationships/tags`, flattenQuery(query)),
-    });
-  });
-
-  const changeTags = (add: boolean) => async (req: Request, res: Response) => {
-    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"), "admin");
-    const names = tagNamesOf(parseBody(tagsBody, req.body));
-    await inTransaction(deps.db, async (tx) => {
-      if (!(await lockWorkspaceForUpdate(tx, loaded.workspace.id))) throw notFound();
-      const ws = await workspacesRepo.findWorkspaceView(tx, loaded.workspace.id);
-      if (!ws) throw notFound();
-      const next = add ? [...new Set([...ws.tagNames, ...names])] : ws.tagNames.filter((t) => !names.includes(t));
-      await workspacesRepo.setTagNames(tx, ws.id, next);
-    });
-    sendEmpty(res, 204);
-  };
-  r.post("/workspaces/:id/relationships/tags", changeTags(true));
-  r.delete("/workspaces/:id/relationships/tags", changeTags(false));
-
-  // Key/value tag bindings are not stored; the CLI's tag lookups get an empty list rather than an error.
-  const noTagBindings = async (req: Request, res: Response) => {
-    await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"));
-    sendDocument(res, 200, { data: [] });
-  };
-  r.get("/workspaces/:id/tag-bindings", noTagBindings);
-  r.get("/workspaces/:id/relationships/tag-bindings", noTagBindings);
-  r.get("/workspaces/:id/effective-tag-bindings", noTagBindings);
-
   r.get("/organizations/:org/workspaces/:name", show);
   r.get("/workspaces/:id", show);
   r.patch("/organizations/:org/workspaces/:name", update);

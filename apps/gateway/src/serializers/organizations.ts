@@ -5,6 +5,8 @@ export interface OrganizationSerializeContext {
   role: "owner" | "member";
   /** Owners, and members of a team with organization-access manage-workspaces. */
   canManageWorkspaces: boolean;
+  /** go-tfe's Organization.DefaultProject; every organization has one. */
+  defaultProjectId?: string | null;
 }
 
 export function organizationPath(name: string): string {
@@ -42,7 +44,7 @@ export function organizationPermissions(ctx: OrganizationSerializeContext): Reco
     "can-manage-custom-providers": false,
     "can-manage-run-tasks": false,
     "can-read-run-tasks": false,
-    "can-create-project": false,
+    "can-create-project": owner,
   };
 }
 
@@ -87,7 +89,7 @@ export function serializeOrganization(org: organizationsRepo.Organization, ctx: 
       "entitlement-set": toOne("entitlement-sets", org.id, `${self}/entitlement-set`),
       "authentication-token": { links: { related: `${self}/authentication-token` } },
       "oauth-tokens": { links: { related: `${self}/oauth-tokens` } },
-      "default-project": { data: null },
+      "default-project": toOne("projects", ctx.defaultProjectId ?? null, ctx.defaultProjectId ? `/api/v2/projects/${ctx.defaultProjectId}` : undefined),
       "default-agent-pool": { data: null },
     },
     links: { self },

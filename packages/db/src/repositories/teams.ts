@@ -1,4 +1,5 @@
 import { randomBase58, newId } from "@tarmac/domain";
+import { projectGrantsOnWorkspaces } from "./team-projects";
 import type { Db, Tx } from "../client";
 import type { Prisma } from "../generated/prisma/client";
 import type { AccessLevel } from "../generated/prisma/enums";
@@ -140,10 +141,15 @@ export async function teamAccessOnWorkspaces(
   teamIds: string[],
 ): Promise<{ workspaceId: string; access: AccessLevel }[]> {
   if (workspaceIds.length === 0 || teamIds.length === 0) return [];
-  return db.teamWorkspaceAccess.findMany({
-    where: { workspaceId: { in: workspaceIds }, teamId: { in: teamIds } },
-    select: { workspaceId: true, access: true },
-  });
+  const [direct, throughProjects] = await Promise.all([
+    db.teamWorkspaceAccess.findMany({
+      where: { workspaceId: { in: workspaceIds }, teamId: { in: teamIds } },
+      select: { workspaceId: true, access: true },
+    }),
+    // A team's project access reaches every workspace of the project (HCP team-projects).
+    projectGrantsOnWorkspaces(db, workspaceIds, teamIds),
+  ]);
+  return [...direct, ...throughProjects];
 }
 
 export async function findTeamFlags(

@@ -2,7 +2,10 @@ import type { Db, Tx } from "../client";
 
 export type AccessLevel = "read" | "plan" | "write" | "admin";
 
-/** One team of the principal in the workspace's organization, with its grant on the workspace. */
+/**
+ * One team of the principal in the workspace's organization, with its grant on the workspace:
+ * the better of a direct grant and the team's access to the workspace's project.
+ */
 export interface TeamStanding {
   teamId: string;
   isOwners: boolean;
@@ -24,15 +27,17 @@ export async function teamStandingsOnWorkspace(
   const rows =
     "userId" in subject
       ? await db.$queryRaw<{ id: string; is_owners: boolean; manage_workspaces: boolean; access: AccessLevel | null }[]>`
-          SELECT t.id, t.is_owners, t.manage_workspaces, a.access::text AS access
+          SELECT t.id, t.is_owners, t.manage_workspaces, GREATEST(a.access, pa.workspace_level)::text AS access
           FROM teams t
           JOIN team_memberships m ON m.team_id = t.id AND m.user_id = ${subject.userId}
           LEFT JOIN team_workspace_access a ON a.team_id = t.id AND a.workspace_id = ${workspaceId}
+          LEFT JOIN team_project_access pa ON pa.team_id = t.id AND pa.project_id = (SELECT project_id FROM workspaces WHERE id = ${workspaceId})
           WHERE t.organization_id = ${organizationId}`
       : await db.$queryRaw<{ id: string; is_owners: boolean; manage_workspaces: boolean; access: AccessLevel | null }[]>`
-          SELECT t.id, t.is_owners, t.manage_workspaces, a.access::text AS access
+          SELECT t.id, t.is_owners, t.manage_workspaces, GREATEST(a.access, pa.workspace_level)::text AS access
           FROM teams t
           LEFT JOIN team_workspace_access a ON a.team_id = t.id AND a.workspace_id = ${workspaceId}
+          LEFT JOIN team_project_access pa ON pa.team_id = t.id AND pa.project_id = (SELECT project_id FROM workspaces WHERE id = ${workspaceId})
           WHERE t.id = ${subject.teamId} AND t.organization_id = ${organizationId}`;
   return rows.map((r) => ({ teamId: r.id, isOwners: r.is_owners, manageWorkspaces: r.manage_workspaces, access: r.access }));
 }

@@ -1,6 +1,7 @@
 import { newId } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import type { Prisma } from "../generated/prisma/client";
+import { workspaceTagWhere, type TagFilter } from "./tags";
 
 /** Everything the workspace serializer needs in one query. */
 export const workspaceViewInclude = {
@@ -36,6 +37,10 @@ export interface WorkspaceListQuery {
   tags?: string[];
   /** Workspaces carrying none of these tags (`search[exclude-tags]`). */
   excludeTags?: string[];
+  /** Key/value filters (`filter[tagged][i][key]`/`[value]`), all must match. */
+  tagged?: TagFilter[];
+  /** `filter[project][id]`. */
+  projectId?: string;
   /** `search[wildcard-name]`: `*` at either end. */
   wildcardName?: string;
   offset: number;
@@ -57,11 +62,14 @@ export async function listWorkspaceViews(
   q: WorkspaceListQuery,
 ): Promise<{ items: WorkspaceView[]; total: number }> {
   const and: Prisma.WorkspaceWhereInput[] = [{ organizationId: q.organizationId }];
-  if (q.teamIds) and.push({ teamAccess: { some: { teamId: { in: q.teamIds } } } });
+  if (q.teamIds) {
+    const teamId = { in: q.teamIds };
+    and.push({ OR: [{ teamAccess: { some: { teamId } } }, { project: { teamAccess: { some: { teamId } } } }] });
+  }
   if (q.nameContains) and.push({ name: { contains: q.nameContains, mode: "insensitive" } });
   if (q.wildcardName) and.push(wildcardWhere(q.wildcardName));
-  if (q.tags && q.tags.length > 0) and.push({ tagNames: { hasEvery: q.tags } });
-  if (q.excludeTags && q.excludeTags.length > 0) and.push({ NOT: { tagNames: { hasSome: q.excludeTags } } });
+  and.push(...workspaceTagWhere(q));
+  if (q.projectId) and.push({ projectId: q.projectId });
   const where: Prisma.WorkspaceWhereInput = { AND: and };
   const [items, total] = await Promise.all([
     db.workspace.findMany({
@@ -106,8 +114,8 @@ export type WorkspaceSettings = Partial<
     | "globalRemoteState"
     | "triggerPrefixes"
     | "source"
-    | "tagNames"
     | "agentPoolName"
+    | "projectId"
   >
 >;
 
@@ -150,9 +158,4 @@ export async function setManualLock(tx: Tx, workspaceId: string, lock: ManualLoc
       ? { locked: true, lockedReason: lock.reason, lockedByUserId: lock.userId, lockedByTeamId: lock.teamId, lockedAt: lock.at }
       : { locked: false, lockedReason: null, lockedByUserId: null, lockedByTeamId: null, lockedAt: null },
   });
-}
-
-/** Replaces a workspace's tag names; the caller holds the row lock. */
-export async function setTagNames(tx: Tx, workspaceId: string, tagNames: string[]): Promise<void> {
-  await tx.workspace.update({ where: { id: workspaceId }, data: { tagNames } });
 }
