@@ -9,10 +9,12 @@ import {
   buildApplyArgs,
   buildInitArgs,
   buildPlanArgs,
+  buildProvidersSchemaArgs,
   buildShowPlanArgs,
   buildTerraformEnv,
   isPlanSuccess,
   parsePlanJson,
+  pruneProviderSchemas,
   resolveTerraformBin,
   runTerraform,
   type RunningTerraform,
@@ -328,7 +330,27 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
   const planBytes = await readFile(planFile);
   await ctx.client.putPlanFile(planBytes);
   await ctx.client.putPlanJson(show.stdout);
+  await uploadProviderSchemas(ctx, p, show.stdout);
   return { kind: "finished", counts };
+}
+
+/**
+ * The redacted plan the CLI renders (`terraform show`, structured run output) needs the schemas
+ * of the plan's resources. Without them that document is refused, but the run itself is sound,
+ * so a terraform that cannot print them does not fail the plan.
+ */
+async function uploadProviderSchemas(ctx: StepContext, p: Prepared, planJson: Buffer): Promise<void> {
+  const res = await terraform(ctx, p.bin, buildProvidersSchemaArgs(), p.workingDir, p.quietEnv, false);
+  let pruned: Buffer;
+  try {
+    if (res.exit.exitCode !== 0) throw new Error(`terraform providers schema failed (${describeExit(res.exit)}): ${res.output.toString("utf8").slice(0, 300)}`);
+    pruned = Buffer.from(JSON.stringify(pruneProviderSchemas(res.stdout, planJson)));
+  } catch (err) {
+    checkInterrupted(ctx.control);
+    ctx.logger.warn({ error: (err as Error).message }, "provider schemas not available; the redacted plan will be refused");
+    return;
+  }
+  await ctx.client.putProviderSchemas(pruned);
 }
 
 async function executeApply(ctx: StepContext): Promise<PhaseOutcome> {

@@ -50,5 +50,6 @@ export const jobPaths = {
   state: "/state",
   planFile: "/plan-file",
   planJson: "/plan-json",
+  providerSchemas: "/provider-schemas",
   logs: (phase: "plan" | "apply") => `/logs/${phase}`,
 } as const;

@@ -53,3 +53,8 @@ export function buildShowPlanArgs(planFile: string): string[] {
 export function isPlanSuccess(exitCode: number | null): boolean {
   return exitCode === 0 || exitCode === 2;
 }
+
+/** The schemas of the providers the working directory's configuration uses (after init). */
+export function buildProvidersSchemaArgs(): string[] {
+  return ["providers", "schema", "-json"];
+}

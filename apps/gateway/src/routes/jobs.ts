@@ -118,6 +118,13 @@ export function jobsRouter(deps: GatewayDeps): Router {
     res.status(204).end();
   });
 
+  r.put(`${BASE}/provider-schemas`, capability, rawBody, async (req: Request<Params>, res) => {
+    const doc = parseJsonBody(req, "provider schemas document");
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw unprocessable("The provider schemas document must be an object.");
+    if (!(await jobsRepo.storeProviderSchemas(deps.db, req.params.runId, bodyOf(req)))) throw notFound();
+    res.status(204).end();
+  });
+
   r.put(`${BASE}/state`, capability, rawBody, async (req: Request<Params>, res) => {
     parseJsonBody(req, "state");
     const result = await jobsRepo.storeAppliedState(deps.db, req.params.runId, bodyOf(req));

@@ -58,7 +58,7 @@ export async function readPlanFile(db: Db | Tx, runId: string): Promise<Buffer |
   return plan?.planFileBlobId ? ((await getBlob(db, plan.planFileBlobId))?.data ?? null) : null;
 }
 
-type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "logBlobId";
+type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "providerSchemasBlobId" | "logBlobId";
 
 /**
  * Stores a blob and points the plan's column at it, dropping the blob it replaces: a worker
@@ -82,6 +82,11 @@ export async function storePlanFile(db: Db, runId: string, data: Buffer): Promis
 
 export async function storePlanJson(db: Db, runId: string, data: Buffer): Promise<boolean> {
   return replacePlanBlob(db, runId, "jsonBlobId", data, "application/json");
+}
+
+/** `terraform providers schema -json` of the plan's working directory (the redacted plan needs it). */
+export async function storeProviderSchemas(db: Db, runId: string, data: Buffer): Promise<boolean> {
+  return replacePlanBlob(db, runId, "providerSchemasBlobId", data, "application/json");
 }
 
 /** The finished log of a phase (STX … ETX); the log reader serves it instead of the live Redis copy. */
