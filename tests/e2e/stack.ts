@@ -101,7 +101,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const port = await freePort();
     const scheduler = await startApp(
       "scheduler",
-      { ...common, ...FAST_ENGINE_ENV, DATABASE_URL: database.url, TARMAC_GATEWAY_URL: gateway.url, HEALTH_PORT: String(port), TARMAC_DB_POOL_SIZE: "8" },
+      { ...common, ...FAST_ENGINE_ENV, DATABASE_URL: database.url, TARMAC_GATEWAY_URL: gateway.url, SCHEDULER_HEALTH_PORT: String(port), TARMAC_DB_POOL_SIZE: "8" },
       { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: START_TIMEOUT_MS },
     );
     schedulers.push(scheduler);
@@ -118,7 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         TARMAC_TERRAFORM_ENV_PASSTHROUGH: "TF_DOUBLE_RECORD",
         TF_DOUBLE_RECORD: recordFile,
         TARMAC_WORK_DIR: path.join(workDir, `worker-${workers.length}`),
-        HEALTH_PORT: String(port),
+        WORKER_HEALTH_PORT: String(port),
         TARMAC_HEARTBEAT_INTERVAL_MS: "500",
         WORKER_CONCURRENCY: "3",
         SHUTDOWN_TIMEOUT_MS: "4000",

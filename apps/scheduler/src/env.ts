@@ -20,6 +20,8 @@ export const schedulerEnvSchema = z.object({
     .optional()
     .transform((v) => (v === undefined || v.trim() === "" ? "tarmac-development-key-change-me" : v)),
   HEALTH_PORT: port(8081, { allowZero: true }),
+  /** Wins over HEALTH_PORT, so one environment can hold every app's (`npm start`); 0 = any free port. */
+  SCHEDULER_HEALTH_PORT: port(undefined, { allowZero: true }).optional(),
   TARMAC_RECONCILE_INTERVAL_MS: positiveInt(5_000),
   TARMAC_PLAN_TIMEOUT_MS: positiveInt(2 * HOUR_MS),
   TARMAC_APPLY_TIMEOUT_MS: positiveInt(24 * HOUR_MS),

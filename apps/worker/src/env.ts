@@ -29,6 +29,8 @@ export const workerEnvSchema = z.object({
   /** Where per-job sandboxes are created. */
   TARMAC_WORK_DIR: z.string().default(path.join(os.tmpdir(), "tarmac-worker")),
   HEALTH_PORT: port(8082, { allowZero: true }),
+  /** Wins over HEALTH_PORT, so one environment can hold every app's (`npm start`); 0 = any free port. */
+  WORKER_HEALTH_PORT: port(undefined, { allowZero: true }).optional(),
   TARMAC_HEARTBEAT_INTERVAL_MS: positiveInt(5_000),
   TARMAC_WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** How long a live log stays in Redis after its last chunk (the durable copy is the blob). */

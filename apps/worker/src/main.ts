@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   }, "drain");
 
   const health = await startHealthServer({
-    port: env.HEALTH_PORT,
+    port: env.WORKER_HEALTH_PORT ?? env.HEALTH_PORT,
     logger,
     isShuttingDown: () => shutdown.isShuttingDown,
     checks: {
