@@ -26,6 +26,10 @@ export const workerEnvSchema = z.object({
   TARMAC_TERRAFORM_BIN: optionalString,
   /** A directory holding `<version>/terraform` for each installed version. */
   TARMAC_TERRAFORM_VERSIONS_DIR: optionalString,
+  /** A terraform provider filesystem mirror: providers it holds are installed from it only. */
+  TARMAC_PROVIDER_MIRROR_DIR: optionalString,
+  /** terraform's plugin_cache_dir, shared by this worker's runs (created when missing). */
+  TARMAC_PLUGIN_CACHE_DIR: optionalString,
   /** Where per-job sandboxes are created. */
   TARMAC_WORK_DIR: z.string().default(path.join(os.tmpdir(), "tarmac-worker")),
   HEALTH_PORT: port(8082, { allowZero: true }),
@@ -37,7 +41,7 @@ export const workerEnvSchema = z.object({
   TARMAC_LIVE_LOG_TTL_MS: durationMs(24 * 3600 * 1000),
   /**
    * Names of this process's environment variables terraform inherits besides the basics (PATH,
-   * HOME, proxies, TF_CLI_CONFIG_FILE…), comma-separated: the worker's own settings stay private.
+   * HOME, proxies…), comma-separated: the worker's own settings stay private.
    */
   TARMAC_TERRAFORM_ENV_PASSTHROUGH: z
     .string()

@@ -20,6 +20,7 @@ import {
   type RunningTerraform,
   type TerraformExit,
 } from "@tarmac/terraform";
+import { writeCliConfig, type CliConfigOptions } from "./cli-config";
 import { createJobClient, type JobClient } from "./job-client";
 import { PhaseLog } from "./phase-log";
 import { ProgressReporter, type FinishedCounts } from "./progress";
@@ -40,6 +41,8 @@ export interface PhaseServiceDeps {
   liveLogTtlMs: number;
   /** What terraform inherits from the worker's environment (see terraform-env.ts). */
   terraformBaseEnv: Record<string, string>;
+  /** Provider mirror and plugin cache for the CLI configuration written per job (cli-config.ts). */
+  cliConfig?: CliConfigOptions;
 }
 
 export interface PhaseJobInput {
@@ -213,8 +216,9 @@ async function prepare(ctx: StepContext, phase: Phase): Promise<Prepared> {
     ...(ctx.deps.terraformBaseEnv.PATH !== undefined ? { searchPath: ctx.deps.terraformBaseEnv.PATH } : {}),
   });
   if (!resolved.ok) throw new PhaseFailure(resolved.message);
-  const env = buildTerraformEnv({ base: ctx.deps.terraformBaseEnv, variables: prepared.env, debuggingMode: spec.run.debuggingMode });
-  const quietEnv = buildTerraformEnv({ base: ctx.deps.terraformBaseEnv, variables: prepared.env, debuggingMode: false });
+  const base = { ...ctx.deps.terraformBaseEnv, TF_CLI_CONFIG_FILE: await writeCliConfig(ctx.sandbox, ctx.deps.cliConfig ?? {}) };
+  const env = buildTerraformEnv({ base, variables: prepared.env, debuggingMode: spec.run.debuggingMode });
+  const quietEnv = buildTerraformEnv({ base, variables: prepared.env, debuggingMode: false });
   delete quietEnv.TF_LOG;
   return { bin: resolved.path, workingDir: prepared.workingDir, env, quietEnv, initialState: prepared.initialState, spec };
 }
