@@ -34,6 +34,8 @@ export interface StackOptions {
   workers?: number;
   /** Added to every process's environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
   env?: Record<string, string>;
+  /** The workers' terraform: the test double unless given (e.g. "terraform", the real one on PATH). */
+  terraformBin?: string;
 }
 
 export interface Stack {
@@ -114,7 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       {
         ...common,
         DATABASE_URL: "",
-        TARMAC_TERRAFORM_BIN: terraformDoublePath,
+        TARMAC_TERRAFORM_BIN: options.terraformBin ?? terraformDoublePath,
         TARMAC_TERRAFORM_ENV_PASSTHROUGH: "TF_DOUBLE_RECORD",
         TF_DOUBLE_RECORD: recordFile,
         TARMAC_WORK_DIR: path.join(workDir, `worker-${workers.length}`),
