@@ -310,6 +310,7 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
       refreshOnly: run.refreshOnly,
       targetAddrs: run.targetAddrs,
       replaceAddrs: run.replaceAddrs,
+      json: p.spec.workspace.structuredRunOutput === true,
     });
   } catch (err) {
     throw new PhaseFailure((err as Error).message);
@@ -364,7 +365,7 @@ async function executeApply(ctx: StepContext): Promise<PhaseOutcome> {
   await writeFile(planFile, await ctx.client.getPlanFile(), { mode: 0o600 });
   await init(ctx, p);
 
-  const apply = await terraform(ctx, p.bin, buildApplyArgs(planFile), p.workingDir, p.env, true);
+  const apply = await terraform(ctx, p.bin, buildApplyArgs(planFile, { json: p.spec.workspace.structuredRunOutput === true }), p.workingDir, p.env, true);
   // Whatever happened, terraform saved what it did: a canceled or failed apply still changes state.
   await uploadStateIfChanged(ctx, p);
   if (apply.exit.exitCode !== 0) {

@@ -51,6 +51,10 @@ describe("job capability routes", () => {
         { key: "region", value: "eu", category: "terraform", hcl: false, sensitive: false },
       ]),
     );
+    expect(spec.workspace.structuredRunOutput).toBe(false);
+    await env.db.workspace.update({ where: { id: f.workspaceId }, data: { structuredRunOutputEnabled: true } });
+    const again = jobSpec.parse(await (await fetch(`${env.jobUrl(f.runId)}/spec`)).json());
+    expect(again.workspace.structuredRunOutput).toBe(true);
   });
 
   it("serves the configuration archive, and no state for a new workspace", async () => {

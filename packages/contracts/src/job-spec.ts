@@ -38,6 +38,8 @@ export const jobSpec = z.object({
     name: z.string(),
     workingDirectory: z.string().nullable(),
     terraformVersion: z.string(),
+    /** structured-run-output-enabled: logs are terraform's JSON lines, which the CLI renders. */
+    structuredRunOutput: z.boolean().optional(),
   }),
   variables: z.array(jobVariable),
 });

@@ -69,6 +69,7 @@ export function jobsRouter(deps: GatewayDeps): Router {
         name: run.workspace.name,
         workingDirectory: run.workspace.workingDirectory,
         terraformVersion: run.workspace.terraformVersion,
+        structuredRunOutput: run.workspace.structuredRunOutputEnabled,
       },
       // The worker must hand sensitive values to terraform; they travel only over this capability URL.
       variables: run.workspace.variables.map((v) => ({

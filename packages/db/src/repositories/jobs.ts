@@ -20,6 +20,7 @@ export async function findJobRun(db: Db | Tx, runId: string) {
           name: true,
           workingDirectory: true,
           terraformVersion: true,
+          structuredRunOutputEnabled: true,
           currentStateVersionId: true,
           variables: { select: { key: true, value: true, category: true, hcl: true, sensitive: true }, orderBy: { key: "asc" } },
         },

@@ -100,6 +100,7 @@ export type WorkspaceSettings = Partial<
     | "workingDirectory"
     | "executionMode"
     | "speculativeEnabled"
+    | "structuredRunOutputEnabled"
     | "queueAllRuns"
     | "allowDestroyPlan"
     | "fileTriggersEnabled"
