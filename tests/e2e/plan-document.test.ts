@@ -30,7 +30,7 @@ resource "terraform_data" "a" {
 output "visible" { value = "plain" }
 `;
 
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
 
 describe("the redacted plan document", () => {
   it("is terraform's jsonformat.Plan: the plan's changes, redacted, and the schemas to render them", async () => {

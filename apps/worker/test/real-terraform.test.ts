@@ -37,7 +37,7 @@ async function planAndApply(structured: boolean) {
   return {
     planLog: (await blobText(env.db, plan.logBlobId))!.toString("utf8"),
     applyLog: (await blobText(env.db, apply.logBlobId))!.toString("utf8"),
-    schemas: JSON.parse((await blobText(env.db, plan.providerSchemasBlobId))!.toString("utf8")) as Record<string, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+    schemas: JSON.parse((await blobText(env.db, plan.providerSchemasBlobId))!.toString("utf8")) as Record<string, any>,
   };
 }
 

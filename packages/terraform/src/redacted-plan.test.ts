@@ -9,7 +9,7 @@ const planJson = fixture("update-plan.tf1.11.json");
 const schemasJson = fixture("builtin-schemas.tf1.11.json");
 const BUILTIN = "terraform.io/builtin/terraform";
 
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
 
 describe("buildRedactedPlan", () => {
   const doc = buildRedactedPlan(planJson, schemasJson) as Doc;
