@@ -90,7 +90,7 @@ describe("buildRedactedPlan", () => {
 
 describe("redactChange", () => {
   it("keeps null as null, so a created or deleted sensitive value stays a create or delete", () => {
-    expect(redactChange({ before: null, after: "x", before_sensitive: false, after_sensitive: true })).toMatchObject({ before: null, after: REDACTED_VALUE.replace("value", "value, changed") });
+    expect(redactChange({ before: null, after: "x", before_sensitive: false, after_sensitive: true })).toMatchObject({ before: null, after: REDACTED_CHANGED_VALUE });
     expect(redactChange({ before: "x", after: null, before_sensitive: true, after_sensitive: false })).toMatchObject({ before: REDACTED_VALUE, after: null });
   });
 
