@@ -34,6 +34,8 @@ export interface StackOptions {
   workers?: number;
   /** Added to every process's environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
   env?: Record<string, string>;
+  /** The workers' terraform: the test double unless given (e.g. "terraform", the real one on PATH). */
+  terraformBin?: string;
 }
 
 export interface Stack {
@@ -101,7 +103,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const port = await freePort();
     const scheduler = await startApp(
       "scheduler",
-      { ...common, ...FAST_ENGINE_ENV, DATABASE_URL: database.url, TARMAC_GATEWAY_URL: gateway.url, HEALTH_PORT: String(port), TARMAC_DB_POOL_SIZE: "8" },
+      { ...common, ...FAST_ENGINE_ENV, DATABASE_URL: database.url, TARMAC_GATEWAY_URL: gateway.url, SCHEDULER_HEALTH_PORT: String(port), TARMAC_DB_POOL_SIZE: "8" },
       { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: START_TIMEOUT_MS },
     );
     schedulers.push(scheduler);
@@ -114,11 +116,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       {
         ...common,
         DATABASE_URL: "",
-        TARMAC_TERRAFORM_BIN: terraformDoublePath,
+        TARMAC_TERRAFORM_BIN: options.terraformBin ?? terraformDoublePath,
         TARMAC_TERRAFORM_ENV_PASSTHROUGH: "TF_DOUBLE_RECORD",
         TF_DOUBLE_RECORD: recordFile,
         TARMAC_WORK_DIR: path.join(workDir, `worker-${workers.length}`),
-        HEALTH_PORT: String(port),
+        WORKER_HEALTH_PORT: String(port),
         TARMAC_HEARTBEAT_INTERVAL_MS: "500",
         WORKER_CONCURRENCY: "3",
         SHUTDOWN_TIMEOUT_MS: "4000",

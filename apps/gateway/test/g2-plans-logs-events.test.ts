@@ -113,7 +113,8 @@ describe("plans and applies", () => {
     const json = JSON.stringify({ format_version: "1.2", resource_changes: [] });
     const blobId = await putBlob(env.db, Buffer.from(json), "application/json");
     await env.db.plan.update({ where: { id: run.planId }, data: { status: "finished", jsonBlobId: blobId } });
-    for (const path of [`/plans/${run.planId}/json-output`, `/runs/${run.id}/plan/json-output`, `/plans/${run.planId}/json-output-redacted`]) {
+    expect((await env.admin.get(`/plans/${run.planId}/json-output-redacted`)).status).toBe(200);
+    for (const path of [`/plans/${run.planId}/json-output`, `/runs/${run.id}/plan/json-output`]) {
       const res = await env.admin.get(path);
       expect([path, res.status]).toEqual([path, 200]);
       expect(res.text).toBe(json);
@@ -124,6 +125,45 @@ describe("plans and applies", () => {
     expect((await new ApiClient(env.gateway.url, writer.token).get(`/plans/${run.planId}/json-output-redacted`)).status).toBe(200);
     const orgToken = await createOrganizationToken(env.db, org.id);
     expect((await new ApiClient(env.gateway.url, orgToken).get(`/plans/${run.planId}/json-output`)).status).toBe(404);
+  });
+
+  it("serves the redacted plan as terraform's jsonformat.Plan: 204 until finished, 422 without the schemas its changes need", async () => {
+    const run = await newRun();
+    expect((await env.admin.get(`/plans/${run.planId}/json-output-redacted`)).status).toBe(204);
+    const provider = "registry.terraform.io/hashicorp/null";
+    const plan = {
+      format_version: "1.2",
+      variables: { pw: { value: "s3cret" } },
+      resource_changes: [
+        {
+          address: "null_resource.a",
+          mode: "managed",
+          type: "null_resource",
+          name: "a",
+          provider_name: provider,
+          change: { actions: ["create"], before: null, after: { triggers: { pw: "s3cret" } }, after_unknown: { id: true }, before_sensitive: false, after_sensitive: { triggers: { pw: true } } },
+        },
+      ],
+    };
+    const jsonBlobId = await putBlob(env.db, Buffer.from(JSON.stringify(plan)), "application/json");
+    await env.db.plan.update({ where: { id: run.planId }, data: { status: "finished", jsonBlobId } });
+    const refused = await env.admin.get(`/plans/${run.planId}/json-output-redacted`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors[0].detail).toContain("null_resource.a");
+
+    const schemas = { format_version: "1.0", provider_schemas: { [provider]: { provider: { version: 0 }, resource_schemas: { null_resource: { version: 0, block: { attributes: { id: { type: "string", computed: true } } } } } } } };
+    const providerSchemasBlobId = await putBlob(env.db, Buffer.from(JSON.stringify(schemas)), "application/json");
+    await env.db.plan.update({ where: { id: run.planId }, data: { providerSchemasBlobId } });
+    const res = await env.admin.get(`/plans/${run.planId}/json-output-redacted`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    expect(res.text).not.toContain("s3cret");
+    expect(res.body).toEqual({
+      plan_format_version: "1.2",
+      resource_changes: [{ ...plan.resource_changes[0], change: { ...plan.resource_changes[0]!.change, after: { triggers: { pw: "(sensitive value, changed)" } } } }],
+      provider_format_version: "1.0",
+      provider_schemas: schemas.provider_schemas,
+    });
   });
 });
 

@@ -17,6 +17,8 @@ export const schedulerEnvSchema = z.object({
   /** The deployment key job URLs are minted under; the gateway must use the same one. */
   ...deploymentKeyEnv,
   HEALTH_PORT: port(8081, { allowZero: true }),
+  /** Wins over HEALTH_PORT, so one environment can hold every app's (`npm start`); 0 = any free port. */
+  SCHEDULER_HEALTH_PORT: port(undefined, { allowZero: true }).optional(),
   TARMAC_RECONCILE_INTERVAL_MS: positiveInt(5_000),
   TARMAC_PLAN_TIMEOUT_MS: positiveInt(2 * HOUR_MS),
   TARMAC_APPLY_TIMEOUT_MS: positiveInt(24 * HOUR_MS),

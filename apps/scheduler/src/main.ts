@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   shutdown.onShutdown("nats", () => nc.drain(), "clients");
 
   const health = await startHealthServer({
-    port: env.HEALTH_PORT,
+    port: env.SCHEDULER_HEALTH_PORT ?? env.HEALTH_PORT,
     logger,
     isShuttingDown: () => shutdown.isShuttingDown,
     checks: {

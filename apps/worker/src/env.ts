@@ -26,16 +26,22 @@ export const workerEnvSchema = z.object({
   TARMAC_TERRAFORM_BIN: optionalString,
   /** A directory holding `<version>/terraform` for each installed version. */
   TARMAC_TERRAFORM_VERSIONS_DIR: optionalString,
+  /** A terraform provider filesystem mirror: providers it holds are installed from it only. */
+  TARMAC_PROVIDER_MIRROR_DIR: optionalString,
+  /** terraform's plugin_cache_dir, shared by this worker's runs (created when missing). */
+  TARMAC_PLUGIN_CACHE_DIR: optionalString,
   /** Where per-job sandboxes are created. */
   TARMAC_WORK_DIR: z.string().default(path.join(os.tmpdir(), "tarmac-worker")),
   HEALTH_PORT: port(8082, { allowZero: true }),
+  /** Wins over HEALTH_PORT, so one environment can hold every app's (`npm start`); 0 = any free port. */
+  WORKER_HEALTH_PORT: port(undefined, { allowZero: true }).optional(),
   TARMAC_HEARTBEAT_INTERVAL_MS: positiveInt(5_000),
   TARMAC_WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** How long a live log stays in Redis after its last chunk (the durable copy is the blob). */
   TARMAC_LIVE_LOG_TTL_MS: durationMs(24 * 3600 * 1000),
   /**
    * Names of this process's environment variables terraform inherits besides the basics (PATH,
-   * HOME, proxies, TF_CLI_CONFIG_FILE…), comma-separated: the worker's own settings stay private.
+   * HOME, proxies…), comma-separated: the worker's own settings stay private.
    */
   TARMAC_TERRAFORM_ENV_PASSTHROUGH: z
     .string()

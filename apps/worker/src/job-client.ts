@@ -33,6 +33,7 @@ export interface JobClient {
   getPlanFile(): Promise<Buffer>;
   putPlanFile(data: Buffer): Promise<void>;
   putPlanJson(data: Buffer): Promise<void>;
+  putProviderSchemas(data: Buffer): Promise<void>;
   putState(data: Buffer): Promise<void>;
   putLog(phase: "plan" | "apply", data: Buffer): Promise<void>;
 }
@@ -94,6 +95,9 @@ export function createJobClient(jobUrl: string, opts: JobClientOptions = {}): Jo
     },
     async putPlanJson(data) {
       await expectOk(await request("PUT", jobPaths.planJson, data, "application/json"), "PUT plan-json");
+    },
+    async putProviderSchemas(data) {
+      await expectOk(await request("PUT", jobPaths.providerSchemas, data, "application/json"), "PUT provider-schemas");
     },
     async putState(data) {
       await expectOk(await request("PUT", jobPaths.state, data, "application/json"), "PUT state");

@@ -7,12 +7,14 @@ import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, createPublisher, ensureStream, pingNats } from "@tarmac/events";
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseWorker, type PhaseWorker } from "@tarmac/queues";
+import { resolveCliConfigDirs } from "./cli-config";
 import { loadWorkerEnv } from "./env";
 import { createPhaseProcessor } from "./processor";
 import { terraformBaseEnv } from "./terraform-env";
 
 async function main(): Promise<void> {
   const env = loadWorkerEnv();
+  const cliConfig = await resolveCliConfigDirs(env);
   const logger = createLogger({ name: "worker", level: env.LOG_LEVEL });
   const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
   shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,
     liveLogTtlMs: env.TARMAC_LIVE_LOG_TTL_MS,
     terraformBaseEnv: terraformBaseEnv(process.env, env.TARMAC_TERRAFORM_ENV_PASSTHROUGH),
+    cliConfig,
   });
 
   const workers: PhaseWorker[] = (["plan", "apply"] as const).map((phase) =>
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
   }, "drain");
 
   const health = await startHealthServer({
-    port: env.HEALTH_PORT,
+    port: env.WORKER_HEALTH_PORT ?? env.HEALTH_PORT,
     logger,
     isShuttingDown: () => shutdown.isShuttingDown,
     checks: {

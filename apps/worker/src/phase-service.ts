@@ -9,15 +9,18 @@ import {
   buildApplyArgs,
   buildInitArgs,
   buildPlanArgs,
+  buildProvidersSchemaArgs,
   buildShowPlanArgs,
   buildTerraformEnv,
   isPlanSuccess,
   parsePlanJson,
+  pruneProviderSchemas,
   resolveTerraformBin,
   runTerraform,
   type RunningTerraform,
   type TerraformExit,
 } from "@tarmac/terraform";
+import { writeCliConfig, type CliConfigOptions } from "./cli-config";
 import { createJobClient, type JobClient } from "./job-client";
 import { PhaseLog } from "./phase-log";
 import { ProgressReporter, type FinishedCounts } from "./progress";
@@ -38,6 +41,8 @@ export interface PhaseServiceDeps {
   liveLogTtlMs: number;
   /** What terraform inherits from the worker's environment (see terraform-env.ts). */
   terraformBaseEnv: Record<string, string>;
+  /** Provider mirror and plugin cache for the CLI configuration written per job (cli-config.ts). */
+  cliConfig?: CliConfigOptions;
 }
 
 export interface PhaseJobInput {
@@ -211,8 +216,9 @@ async function prepare(ctx: StepContext, phase: Phase): Promise<Prepared> {
     ...(ctx.deps.terraformBaseEnv.PATH !== undefined ? { searchPath: ctx.deps.terraformBaseEnv.PATH } : {}),
   });
   if (!resolved.ok) throw new PhaseFailure(resolved.message);
-  const env = buildTerraformEnv({ base: ctx.deps.terraformBaseEnv, variables: prepared.env, debuggingMode: spec.run.debuggingMode });
-  const quietEnv = buildTerraformEnv({ base: ctx.deps.terraformBaseEnv, variables: prepared.env, debuggingMode: false });
+  const base = { ...ctx.deps.terraformBaseEnv, TF_CLI_CONFIG_FILE: await writeCliConfig(ctx.sandbox, ctx.deps.cliConfig ?? {}) };
+  const env = buildTerraformEnv({ base, variables: prepared.env, debuggingMode: spec.run.debuggingMode });
+  const quietEnv = buildTerraformEnv({ base, variables: prepared.env, debuggingMode: false });
   delete quietEnv.TF_LOG;
   return { bin: resolved.path, workingDir: prepared.workingDir, env, quietEnv, initialState: prepared.initialState, spec };
 }
@@ -304,6 +310,7 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
       refreshOnly: run.refreshOnly,
       targetAddrs: run.targetAddrs,
       replaceAddrs: run.replaceAddrs,
+      json: p.spec.workspace.structuredRunOutput === true,
     });
   } catch (err) {
     throw new PhaseFailure((err as Error).message);
@@ -328,7 +335,27 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
   const planBytes = await readFile(planFile);
   await ctx.client.putPlanFile(planBytes);
   await ctx.client.putPlanJson(show.stdout);
+  await uploadProviderSchemas(ctx, p, show.stdout);
   return { kind: "finished", counts };
+}
+
+/**
+ * The redacted plan the CLI renders (`terraform show`, structured run output) needs the schemas
+ * of the plan's resources. Without them that document is refused, but the run itself is sound,
+ * so a terraform that cannot print them does not fail the plan.
+ */
+async function uploadProviderSchemas(ctx: StepContext, p: Prepared, planJson: Buffer): Promise<void> {
+  const res = await terraform(ctx, p.bin, buildProvidersSchemaArgs(), p.workingDir, p.quietEnv, false);
+  let pruned: Buffer;
+  try {
+    if (res.exit.exitCode !== 0) throw new Error(`terraform providers schema failed (${describeExit(res.exit)}): ${res.output.toString("utf8").slice(0, 300)}`);
+    pruned = Buffer.from(JSON.stringify(pruneProviderSchemas(res.stdout, planJson)));
+  } catch (err) {
+    checkInterrupted(ctx.control);
+    ctx.logger.warn({ error: (err as Error).message }, "provider schemas not available; the redacted plan will be refused");
+    return;
+  }
+  await ctx.client.putProviderSchemas(pruned);
 }
 
 async function executeApply(ctx: StepContext): Promise<PhaseOutcome> {
@@ -338,7 +365,7 @@ async function executeApply(ctx: StepContext): Promise<PhaseOutcome> {
   await writeFile(planFile, await ctx.client.getPlanFile(), { mode: 0o600 });
   await init(ctx, p);
 
-  const apply = await terraform(ctx, p.bin, buildApplyArgs(planFile), p.workingDir, p.env, true);
+  const apply = await terraform(ctx, p.bin, buildApplyArgs(planFile, { json: p.spec.workspace.structuredRunOutput === true }), p.workingDir, p.env, true);
   // Whatever happened, terraform saved what it did: a canceled or failed apply still changes state.
   await uploadStateIfChanged(ctx, p);
   if (apply.exit.exitCode !== 0) {

@@ -19,13 +19,18 @@ export const BASE_PASSTHROUGH = [
   "no_proxy",
   "SSL_CERT_FILE",
   "SSL_CERT_DIR",
-  "TF_CLI_CONFIG_FILE",
-  "TF_PLUGIN_CACHE_DIR",
 ] as const;
+
+/**
+ * Written by the worker for each job (cli-config.ts): the host's CLI configuration and plugin cache
+ * never reach a run, even when listed in the passthrough.
+ */
+const WORKER_OWNED = new Set(["TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR"]);
 
 export function terraformBaseEnv(source: NodeJS.ProcessEnv, extra: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of [...BASE_PASSTHROUGH, ...extra]) {
+    if (WORKER_OWNED.has(name)) continue;
     const value = source[name];
     if (value !== undefined) env[name] = value;
   }

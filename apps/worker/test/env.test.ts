@@ -23,6 +23,12 @@ describe("worker configuration", () => {
     expect(() => loadWorkerEnv({ TARMAC_TERRAFORM_ENV_PASSTHROUGH: "AWS_PROFILE,bad name" })).toThrow(/TARMAC_TERRAFORM_ENV_PASSTHROUGH/);
   });
 
+  it("takes WORKER_HEALTH_PORT over HEALTH_PORT (0 = any free port) and names it when bad", () => {
+    expect(loadWorkerEnv({ HEALTH_PORT: "9002", WORKER_HEALTH_PORT: "0" }).WORKER_HEALTH_PORT).toBe(0);
+    expect(loadWorkerEnv({ HEALTH_PORT: "9002" }).WORKER_HEALTH_PORT).toBeUndefined();
+    expect(() => loadWorkerEnv({ WORKER_HEALTH_PORT: "x" })).toThrow(/WORKER_HEALTH_PORT/);
+  });
+
   it("lets terraform inherit only the basics and the configured passthrough", () => {
     const env = terraformBaseEnv({ PATH: "/bin", REDIS_URL: "redis://secret", NATS_URL: "nats://x", AWS_PROFILE: "prod" }, ["AWS_PROFILE"]);
     expect(env).toEqual({ PATH: "/bin", AWS_PROFILE: "prod" });

@@ -1,5 +1,5 @@
 import { capabilityPaths, jobSpec } from "@tarmac/contracts";
-import { createRunFixture, startWorkerTestEnv, type WorkerTestEnv } from "./helpers";
+import { blobText, createRunFixture, startWorkerTestEnv, type WorkerTestEnv } from "./helpers";
 
 let env: WorkerTestEnv;
 
@@ -56,6 +56,10 @@ describe("job capability routes", () => {
         { key: "region", value: "eu", category: "terraform", hcl: false, sensitive: false },
       ]),
     );
+    expect(spec.workspace.structuredRunOutput).toBe(false);
+    await env.db.workspace.update({ where: { id: f.workspaceId }, data: { structuredRunOutputEnabled: true } });
+    const again = jobSpec.parse(await (await fetch(`${env.jobUrl(f.runId)}/spec`)).json());
+    expect(again.workspace.structuredRunOutput).toBe(true);
   });
 
   it("serves the configuration archive, and no state for a new workspace", async () => {
@@ -89,6 +93,21 @@ describe("job capability routes", () => {
     expect((await fetch(`${env.jobUrl(f.runId)}/logs/destroy`, { method: "PUT", body: "\x02x\x03" })).status).toBe(404);
     const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
     expect(plan.jsonBlobId).toBeNull();
+  });
+
+  it("stores provider schemas, replacing an earlier upload, and refuses a document that is not a JSON object", async () => {
+    const f = await createRunFixture(env);
+    const put = (body: string) => fetch(`${env.jobUrl(f.runId)}/provider-schemas`, { method: "PUT", body });
+    expect((await put("{not json")).status).toBe(422);
+    expect((await put("[1]")).status).toBe(422);
+    expect((await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } })).providerSchemasBlobId).toBeNull();
+    expect((await put('{"format_version":"1.0","provider_schemas":{}}')).status).toBe(204);
+    expect((await put('{"format_version":"1.0","provider_schemas":{"x":{}}}')).status).toBe(204);
+    const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
+    expect((await blobText(env.db, plan.providerSchemasBlobId))?.toString()).toBe('{"format_version":"1.0","provider_schemas":{"x":{}}}');
+    expect(await env.db.blob.count({ where: { planProviderSchemas: { some: { runId: f.runId } } } })).toBe(1);
+    const wrong = env.jobUrl(f.runId).replace(/[^/]+$/, "x".repeat(43));
+    expect((await fetch(`${wrong}/provider-schemas`, { method: "PUT", body: "{}" })).status).toBe(404);
   });
 
   it("accepts state only from an applying run, idempotently, and refuses a conflicting serial", async () => {

@@ -44,6 +44,15 @@ describe("plan jobs", () => {
     const text = log.toString("utf8");
     expect(text).toContain("Terraform v");
     expect(text).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
+
+    // The schemas the redacted plan is rendered with, pruned to the plan's resource types.
+    const schemas = JSON.parse((await blobText(env.db, plan.providerSchemasBlobId))!.toString("utf8")) as {
+      format_version: string;
+      provider_schemas: Record<string, { resource_schemas: Record<string, unknown> }>;
+    };
+    expect(schemas.format_version).toBe("1.0");
+    expect(Object.keys(schemas.provider_schemas)).toEqual(["registry.terraform.io/hashicorp/null"]);
+    expect(Object.keys(schemas.provider_schemas["registry.terraform.io/hashicorp/null"]!.resource_schemas)).toEqual(["null_resource"]);
   });
 
   it("events carry deterministic, distinct message ids and the same attempt", async () => {

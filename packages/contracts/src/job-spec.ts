@@ -38,6 +38,8 @@ export const jobSpec = z.object({
     name: z.string(),
     workingDirectory: z.string().nullable(),
     terraformVersion: z.string(),
+    /** structured-run-output-enabled: logs are terraform's JSON lines, which the CLI renders. */
+    structuredRunOutput: z.boolean().optional(),
   }),
   variables: z.array(jobVariable),
 });
@@ -50,5 +52,6 @@ export const jobPaths = {
   state: "/state",
   planFile: "/plan-file",
   planJson: "/plan-json",
+  providerSchemas: "/provider-schemas",
   logs: (phase: "plan" | "apply") => `/logs/${phase}`,
 } as const;

@@ -26,6 +26,7 @@ describe("terraform command lines", () => {
       "-var-file=/tmp/x.tfvars",
     ]);
     expect(buildPlanArgs({ ...PLAN, refreshOnly: true })).toContain("-refresh-only");
+    expect(buildPlanArgs({ ...PLAN, json: true }).at(-1)).toBe("-json");
   });
 
   it("refuses option combinations terraform rejects", () => {
@@ -35,6 +36,7 @@ describe("terraform command lines", () => {
 
   it("applies a saved plan, inits and shows without prompts", () => {
     expect(buildApplyArgs("run.tfplan")).toEqual(["apply", "-input=false", "-no-color", "-auto-approve", "run.tfplan"]);
+    expect(buildApplyArgs("run.tfplan", { json: true })).toEqual(["apply", "-input=false", "-no-color", "-auto-approve", "-json", "run.tfplan"]);
     expect(buildInitArgs()).toEqual(["init", "-input=false", "-no-color"]);
     expect(buildShowPlanArgs("run.tfplan")).toEqual(["show", "-json", "run.tfplan"]);
   });

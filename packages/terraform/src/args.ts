@@ -13,6 +13,8 @@ export interface PlanArgsOptions {
   targetAddrs: readonly string[];
   replaceAddrs: readonly string[];
   varFiles?: readonly string[];
+  /** Machine-readable UI (`-json`): the log becomes JSON lines, as structured run output wants. */
+  json?: boolean;
 }
 
 export function buildInitArgs(): string[] {
@@ -37,12 +39,13 @@ export function buildPlanArgs(opts: PlanArgsOptions): string[] {
   for (const addr of opts.targetAddrs) args.push(`-target=${addr}`);
   for (const addr of opts.replaceAddrs) args.push(`-replace=${addr}`);
   for (const file of opts.varFiles ?? []) args.push(`-var-file=${file}`);
+  if (opts.json) args.push("-json");
   return args;
 }
 
 /** Applying a saved plan needs no approval prompt; `-auto-approve` is harmless and explicit. */
-export function buildApplyArgs(planFile: string): string[] {
-  return ["apply", "-input=false", "-no-color", "-auto-approve", planFile];
+export function buildApplyArgs(planFile: string, opts: { json?: boolean } = {}): string[] {
+  return ["apply", "-input=false", "-no-color", "-auto-approve", ...(opts.json ? ["-json"] : []), planFile];
 }
 
 export function buildShowPlanArgs(planFile: string): string[] {
@@ -52,4 +55,9 @@ export function buildShowPlanArgs(planFile: string): string[] {
 /** Exit codes of `plan -detailed-exitcode`: 0 no changes, 2 changes, anything else an error. */
 export function isPlanSuccess(exitCode: number | null): boolean {
   return exitCode === 0 || exitCode === 2;
+}
+
+/** The schemas of the providers the working directory's configuration uses (after init). */
+export function buildProvidersSchemaArgs(): string[] {
+  return ["providers", "schema", "-json"];
 }

@@ -13,3 +13,5 @@ export type { RunVariable, WrittenVariables } from "./variables";
 export { writeLocalBackendOverride, BACKEND_OVERRIDE_FILE } from "./backend";
 export { resolveTerraformBin } from "./binary";
 export type { ResolveTerraformBinOptions, ResolvedTerraformBin } from "./binary";
+export { buildRedactedPlan, pruneProviderSchemas, redactChange, PlanDocumentError, REDACTED_VALUE, REDACTED_CHANGED_VALUE } from "./redacted-plan";
+export { buildProvidersSchemaArgs } from "./args";

@@ -48,9 +48,12 @@ export async function startApp(
   env: Record<string, string>,
   { readyUrl, timeoutMs = 30_000 }: { readyUrl?: string; timeoutMs?: number } = {},
 ): Promise<StartedProcess> {
+  // A health port inherited from the developer's shell (or 8081/8082) would collide between
+  // stacks: the app's own variable is always set, from the caller's HEALTH_PORT or 0 (any free port).
+  const healthPort = app === "gateway" ? {} : { [`${app.toUpperCase()}_HEALTH_PORT`]: env[`${app.toUpperCase()}_HEALTH_PORT`] ?? env.HEALTH_PORT ?? "0" };
   const child = spawn(TSX, [path.join(REPO_ROOT, "apps", app, "src", "main.ts")], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", TARMAC_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env },
+    env: { ...process.env, LOG_LEVEL: "warn", TARMAC_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env, ...healthPort },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: tsx runs the app in a child node process and cannot
     // forward SIGKILL, so SIGKILL goes to the whole group.

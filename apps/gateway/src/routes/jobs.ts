@@ -70,6 +70,7 @@ export function jobsRouter(deps: GatewayDeps): Router {
         name: run.workspace.name,
         workingDirectory: run.workspace.workingDirectory,
         terraformVersion: run.workspace.terraformVersion,
+        structuredRunOutput: run.workspace.structuredRunOutputEnabled,
       },
       // The worker must hand sensitive values to terraform; they travel only over this capability URL.
       variables: run.workspace.variables.map((v) => ({
@@ -116,6 +117,13 @@ export function jobsRouter(deps: GatewayDeps): Router {
     const doc = parseJsonBody(req, "JSON plan");
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw unprocessable("The JSON plan must be an object.");
     refuseRepeatedUpload(await jobsRepo.storePlanJson(deps.db, req.params.runId, bodyOf(req)), "JSON plan");
+    res.status(204).end();
+  });
+
+  r.put(`${BASE}/provider-schemas`, capability, planOnly, rawBody, async (req: Request<Params>, res) => {
+    const doc = parseJsonBody(req, "provider schemas document");
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw unprocessable("The provider schemas document must be an object.");
+    refuseRepeatedUpload(await jobsRepo.storeProviderSchemas(deps.db, req.params.runId, bodyOf(req)), "provider schemas document");
     res.status(204).end();
   });
 

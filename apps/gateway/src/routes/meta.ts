@@ -4,6 +4,13 @@ import { Router } from "express";
 export const TFP_API_VERSION = "2.6";
 
 /**
+ * The terraform CLI renders structured run output (the redacted plan) only for HCP Terraform
+ * (`TFP-AppName`) or a TFE release of 202302-1 or later (`X-TFE-Version`, read from the ping by
+ * go-tfe; internal/cloud/backend_plan.go shouldRenderStructuredRunOutput).
+ */
+export const TFE_VERSION = "v202510-1";
+
+/**
  * Discovery and ping are unauthenticated. X-RateLimit-Limit must be 30 or
  * absent: go-tfe builds its client-side limiter from it (notes §0.4).
  */
@@ -24,6 +31,7 @@ export function metaRouter(): Router {
   });
   r.get("/api/v2/ping", (_req, res) => {
     res.set("TFP-API-Version", TFP_API_VERSION);
+    res.set("X-TFE-Version", TFE_VERSION);
     res.set("X-RateLimit-Limit", "30");
     res.status(204).end();
   });

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { runsRead } from "@tarmac/db";
-import { applyIdFor, notFound, planIdFor, runIdForApply, runIdForPlan, type WorkspaceAccess } from "@tarmac/domain";
+import { applyIdFor, notFound, planIdFor, runIdForApply, runIdForPlan, unprocessable, type WorkspaceAccess } from "@tarmac/domain";
+import { buildRedactedPlan, PlanDocumentError } from "@tarmac/terraform";
 import type { GatewayDeps } from "../deps";
 import { principalOf, refuseOrganizationToken } from "../http/auth";
 import { sendDocument, sendEmpty } from "../http/respond";
@@ -50,6 +51,31 @@ export function plansAppliesRouter(deps: GatewayDeps): Router {
     res.status(200).type("application/json").send(bytes);
   }
 
+  /**
+   * terraform's jsonformat.Plan: the JSON plan with sensitive values redacted, plus the provider
+   * schemas the CLI renders it with (see @tarmac/terraform redacted-plan.ts). 204 until finished.
+   */
+  async function sendRedactedPlan(req: Request, res: Response, runId: string | null): Promise<void> {
+    if (runId === null) throw notFound("plan not found");
+    const { run } = await loadRunForPrincipal(deps, principalOf(req), runId, "read");
+    const planId = planIdFor(run.id);
+    const plan = await runsRead.findPlan(deps.db, planId);
+    if (!plan) throw notFound("plan not found");
+    const parts = plan.status === "finished" ? await runsRead.planDocumentParts(deps.db, planId) : null;
+    if (!parts?.planJson) {
+      sendEmpty(res, 204);
+      return;
+    }
+    let doc: Record<string, unknown>;
+    try {
+      doc = buildRedactedPlan(parts.planJson, parts.providerSchemas);
+    } catch (err) {
+      if (err instanceof PlanDocumentError) throw unprocessable(`The redacted plan is not available: ${err.message}.`);
+      throw err;
+    }
+    res.status(200).type("application/json").send(JSON.stringify(doc));
+  }
+
   router.get("/plans/:id", (req, res) => sendPlan(req, res, runIdForPlan(String(req.params.id))));
   router.get("/runs/:id/plan", (req, res) => sendPlan(req, res, String(req.params.id)));
   router.get("/applies/:id", (req, res) => sendApply(req, res, runIdForApply(String(req.params.id))));
@@ -58,9 +84,7 @@ export function plansAppliesRouter(deps: GatewayDeps): Router {
   router.get("/plans/:id/json-output", (req, res) => sendJsonPlan(req, res, runIdForPlan(String(req.params.id)), "admin"));
   router.get("/runs/:id/plan/json-output", (req, res) => sendJsonPlan(req, res, String(req.params.id), "admin"));
   // The CLI fetches the redacted plan to render it for anyone who can read the run.
-  router.get("/plans/:id/json-output-redacted", (req, res) =>
-    sendJsonPlan(req, res, runIdForPlan(String(req.params.id)), "read"),
-  );
+  router.get("/plans/:id/json-output-redacted", (req, res) => sendRedactedPlan(req, res, runIdForPlan(String(req.params.id))));
 
   return router;
 }

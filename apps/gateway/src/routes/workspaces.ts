@@ -96,6 +96,7 @@ function settingsFrom(a: WorkspaceAttributes): workspacesRepo.WorkspaceSettings 
   if (a.operations !== undefined) s.executionMode = a.operations ? "remote" : "local";
   if (a["execution-mode"] !== undefined) s.executionMode = a["execution-mode"];
   if (a["speculative-enabled"] !== undefined) s.speculativeEnabled = a["speculative-enabled"];
+  if (a["structured-run-output-enabled"] !== undefined) s.structuredRunOutputEnabled = a["structured-run-output-enabled"];
   if (a["queue-all-runs"] !== undefined) s.queueAllRuns = a["queue-all-runs"];
   if (a["allow-destroy-plan"] !== undefined) s.allowDestroyPlan = a["allow-destroy-plan"];
   if (a["file-triggers-enabled"] !== undefined) s.fileTriggersEnabled = a["file-triggers-enabled"];

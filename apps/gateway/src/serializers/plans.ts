@@ -23,7 +23,10 @@ export function logReadUrl(phaseId: string, phaseStatus: string, ctx: PhaseSeria
 
 export const planPath = (id: string): string => `/api/v2/plans/${id}`;
 
-/** A `plans` resource (notes §3.1). Logs are plain text, hence structured output off (notes §0.12). */
+/**
+ * A `plans` resource (notes §3.1). `structured-run-output-enabled` stays false here: the CLI reads
+ * the workspace's setting (which makes the worker write JSON-lines logs), not the plan's.
+ */
 export function serializePlan(plan: PlanModel, ctx: PhaseSerializeContext): Resource {
   const self = planPath(plan.id);
   return {

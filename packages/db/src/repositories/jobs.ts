@@ -22,6 +22,7 @@ export async function findJobRun(db: Db | Tx, runId: string) {
           name: true,
           workingDirectory: true,
           terraformVersion: true,
+          structuredRunOutputEnabled: true,
           currentStateVersionId: true,
           variables: { select: { key: true, value: true, category: true, hcl: true, sensitive: true }, orderBy: { key: "asc" } },
         },
@@ -68,7 +69,7 @@ export async function readPlanFile(db: Db | Tx, runId: string): Promise<Buffer |
   return plan?.planFileBlobId ? ((await getBlob(db, plan.planFileBlobId))?.data ?? null) : null;
 }
 
-type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "logBlobId";
+type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "providerSchemasBlobId" | "logBlobId";
 
 /**
  * `stored` the first time; `unchanged` when the same bytes come again (a worker retrying an
@@ -111,6 +112,11 @@ export async function storePlanFile(db: Db, runId: string, data: Buffer): Promis
 
 export async function storePlanJson(db: Db, runId: string, data: Buffer): Promise<StoreOnceResult> {
   return storePlanBlobOnce(db, runId, "jsonBlobId", data, "application/json");
+}
+
+/** `terraform providers schema -json` of the plan's working directory (the redacted plan needs it). */
+export async function storeProviderSchemas(db: Db, runId: string, data: Buffer): Promise<StoreOnceResult> {
+  return storePlanBlobOnce(db, runId, "providerSchemasBlobId", data, "application/json");
 }
 
 /** The finished log of a phase (STX … ETX); the log reader serves it instead of the live Redis copy. */

@@ -224,3 +224,15 @@ export async function planJsonBytes(db: Db | Tx, planId: string): Promise<Buffer
   const blob = await db.blob.findUnique({ where: { id: plan.jsonBlobId }, select: { data: true } });
   return blob ? Buffer.from(blob.data) : null;
 }
+
+/** The JSON plan and the provider schemas it was made with (either null until uploaded). */
+export async function planDocumentParts(db: Db | Tx, planId: string): Promise<{ planJson: Buffer | null; providerSchemas: Buffer | null }> {
+  const plan = await db.plan.findUnique({ where: { id: planId }, select: { jsonBlobId: true, providerSchemasBlobId: true } });
+  const ids = [plan?.jsonBlobId, plan?.providerSchemasBlobId].filter((id): id is string => typeof id === "string");
+  const blobs = ids.length === 0 ? [] : await db.blob.findMany({ where: { id: { in: ids } }, select: { id: true, data: true } });
+  const bytesOf = (id: string | null | undefined) => {
+    const blob = id ? blobs.find((b) => b.id === id) : undefined;
+    return blob ? Buffer.from(blob.data) : null;
+  };
+  return { planJson: bytesOf(plan?.jsonBlobId), providerSchemas: bytesOf(plan?.providerSchemasBlobId) };
+}

@@ -108,6 +108,7 @@ export type WorkspaceSettings = Partial<
     | "workingDirectory"
     | "executionMode"
     | "speculativeEnabled"
+    | "structuredRunOutputEnabled"
     | "queueAllRuns"
     | "allowDestroyPlan"
     | "fileTriggersEnabled"

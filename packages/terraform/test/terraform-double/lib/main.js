@@ -7,6 +7,7 @@ const { DoubleError, Ui, Logger } = require("./ui");
 const { installSignalHandlers } = require("./phase");
 const { init } = require("./init");
 const commands = require("./commands");
+const { providers } = require("./schema");
 
 const SUBCOMMANDS = {
   init,
@@ -16,6 +17,7 @@ const SUBCOMMANDS = {
   output: commands.output,
   validate: commands.validate,
   version: commands.version,
+  providers,
 };
 
 /** Which environment variables a recording keeps: terraform's own settings, never credentials. */
