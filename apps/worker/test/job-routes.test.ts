@@ -95,14 +95,16 @@ describe("job capability routes", () => {
     expect(plan.jsonBlobId).toBeNull();
   });
 
-  it("stores provider schemas, replacing an earlier upload, and refuses a document that is not a JSON object", async () => {
+  it("stores provider schemas once per plan, and refuses a document that is not a JSON object", async () => {
     const f = await createRunFixture(env);
     const put = (body: string) => fetch(`${env.jobUrl(f.runId)}/provider-schemas`, { method: "PUT", body });
     expect((await put("{not json")).status).toBe(422);
     expect((await put("[1]")).status).toBe(422);
     expect((await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } })).providerSchemasBlobId).toBeNull();
-    expect((await put('{"format_version":"1.0","provider_schemas":{}}')).status).toBe(204);
     expect((await put('{"format_version":"1.0","provider_schemas":{"x":{}}}')).status).toBe(204);
+    // A retried upload of the same bytes is accepted; different bytes would replace what the phase produced.
+    expect((await put('{"format_version":"1.0","provider_schemas":{"x":{}}}')).status).toBe(204);
+    expect((await put('{"format_version":"1.0","provider_schemas":{}}')).status).toBe(409);
     const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
     expect((await blobText(env.db, plan.providerSchemasBlobId))?.toString()).toBe('{"format_version":"1.0","provider_schemas":{"x":{}}}');
     expect(await env.db.blob.count({ where: { planProviderSchemas: { some: { runId: f.runId } } } })).toBe(1);
