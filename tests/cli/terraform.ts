@@ -185,3 +185,14 @@ export async function waitForRunStatus(stack: CliStack, runId: string, statuses:
     { timeoutMs, intervalMs: 300, what: `run ${runId} to be ${statuses.join(" or ")}` },
   );
 }
+
+/** The run the CLI announced ("To view this run in a browser, visit: …/runs/run-…"), last one first. */
+export function runIdsIn(output: string): string[] {
+  return [...output.matchAll(/\/runs\/(run-[A-Za-z0-9]+)/g)].map((m) => m[1]!).reverse();
+}
+
+export async function runById(stack: CliStack, runId: string): Promise<{ id: string; attributes: Record<string, any>; relationships: Record<string, any> }> {
+  const res = await stack.api.get(`/runs/${runId}`);
+  if (res.status !== 200) throw new Error(`GET /runs/${runId} answered ${res.status}: ${res.text}`);
+  return res.body.data;
+}
