@@ -82,7 +82,6 @@ describe("terraform force-unlock", () => {
     const lock = await stack.api.post(`/workspaces/${ws!.id}/actions/lock`, { reason: "maintenance" });
     expect(lock.status).toBe(200);
 
-    // A locked workspace refuses new runs' applies to start; the CLI reports the lock on apply.
     const wrong = await user.run(["force-unlock", "-force", `${org}/not-this-one`]);
     expect(wrong.code).toBe(1);
     expect(wrong.output).toContain(`does not match existing lock ID "${org}/${name}"`);
