@@ -50,7 +50,7 @@ describe("terraform state commands", () => {
   });
 
   it("state rm writes a new state version without the resource", async () => {
-    const { user, wsId } = await appliedWorkspace("rm");
+    const { user, name, wsId } = await appliedWorkspace("rm");
     const before = await currentState(stack, wsId);
     const rm = await user.expect(["state", "rm", "terraform_data.b"]);
     expect(rm.stdout).toContain("Removed terraform_data.b");
@@ -61,7 +61,7 @@ describe("terraform state commands", () => {
     expect(after.lineage).toBe(before.lineage);
     expect(lines((await user.expect(["state", "list"])).stdout)).toEqual(["terraform_data.a"]);
     // The workspace is unlocked again after the command.
-    expect((await workspaceByName(stack, org, (await stack.api.get(`/workspaces/${wsId}`)).body.data.attributes.name))!.attributes.locked).toBe(false);
+    expect((await workspaceByName(stack, org, name))!.attributes.locked).toBe(false);
   });
 
   it("state mv renames a resource in the workspace's state", async () => {
@@ -138,7 +138,7 @@ describe("local execution mode", () => {
 });
 
 describe("migrating to the cloud block", () => {
-  it("init -force-copy moves local state into a new workspace", async () => {
+  it("init moves local state into a new workspace once the user confirms", async () => {
     const name = `migrate-${hex(3)}`;
     const user = await new TerraformUser(stack, name).init({ "main.tf": TWO_RESOURCES });
     await user.expect(["init", "-input=false"]);
@@ -146,7 +146,9 @@ describe("migrating to the cloud block", () => {
     const local = JSON.parse((await user.expect(["state", "pull"])).stdout);
 
     await user.write({ "cloud.tf": cloudBlock(stack.hostname, { organization: org, workspace: name }) });
-    const init = await user.expect(["init", "-input=false", "-force-copy"]);
+    // HCP Terraform migrations refuse -force-copy: the user answers the prompt.
+    const init = await user.expect(["init"], 0, { input: "yes\n" });
+    expect(init.stdout).toContain("Do you wish to proceed?");
     expect(init.stdout).toContain("HCP Terraform has been successfully initialized!");
     const ws = await workspaceByName(stack, org, name);
     expect(ws).not.toBeNull();

@@ -56,6 +56,13 @@ output "greeting" {
 }
 `;
 
+export interface RunOptions {
+  env?: Record<string, string>;
+  /** Typed answers to the CLI's prompts, one per line. */
+  input?: string;
+  timeoutMs?: number;
+}
+
 export class TerraformUser {
   readonly dir: string;
   readonly configFile: string;
@@ -100,8 +107,11 @@ export class TerraformUser {
   }
 
   /** Starts `terraform <args>`; the caller waits on `done` (and may signal the child). */
-  spawn(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; done: Promise<TfResult>; output(): string } {
-    const child = spawn("terraform", args, { cwd: this.dir, env: this.env(extraEnv), stdio: ["ignore", "pipe", "pipe"] });
+  spawn(args: string[], extraEnv: Record<string, string> = {}, input?: string): { child: ChildProcess; done: Promise<TfResult>; output(): string } {
+    // Answers to prompts arrive on stdin, as a user would type them; without any, no prompts.
+    const env = this.env(input === undefined ? extraEnv : { TF_INPUT: "1", ...extraEnv });
+    const child = spawn("terraform", args, { cwd: this.dir, env, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -114,8 +124,8 @@ export class TerraformUser {
   }
 
   /** Runs `terraform <args>` to the end, with a deadline (a hung CLI fails the test, not the suite). */
-  async run(args: string[], { env = {}, timeoutMs = 180_000 }: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TfResult> {
-    const { child, done } = this.spawn(args, env);
+  async run(args: string[], { env = {}, input, timeoutMs = 180_000 }: RunOptions = {}): Promise<TfResult> {
+    const { child, done } = this.spawn(args, env, input);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     try {
       return await done;
@@ -125,7 +135,7 @@ export class TerraformUser {
   }
 
   /** Runs and fails with the whole output when the exit code is not `expected`. */
-  async expect(args: string[], expected = 0, opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TfResult> {
+  async expect(args: string[], expected = 0, opts: RunOptions = {}): Promise<TfResult> {
     const result = await this.run(args, opts);
     if (result.code !== expected) {
       throw new Error(`terraform ${args.join(" ")} exited ${result.code}, expected ${expected}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
