@@ -32,8 +32,9 @@ export interface CloudBlock {
 
 export function cloudBlock(hostname: string, c: CloudBlock): string {
   const lines = [`    hostname     = "${hostname}"`, `    organization = "${c.organization}"`];
-  if (c.project) lines.push(`    project      = "${c.project}"`);
   const ws: string[] = [];
+  // `project` belongs inside `workspaces` (terraform's cloud block schema), not beside it.
+  if (c.project) ws.push(`      project = "${c.project}"`);
   if (c.workspace) ws.push(`      name = "${c.workspace}"`);
   if (Array.isArray(c.tags)) ws.push(`      tags = [${c.tags.map((t) => `"${t}"`).join(", ")}]`);
   else if (c.tags) ws.push(`      tags = { ${Object.entries(c.tags).map(([k, v]) => `${k} = "${v}"`).join(", ")} }`);
