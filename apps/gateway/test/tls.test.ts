@@ -148,7 +148,7 @@ describe("gateway over HTTPS", () => {
     expect(health.status).toBe(200);
     const job = await fetch(`http://127.0.0.1:${internalPort}/_jobs/run-AAAAAAAAAAAAAAAA/not-a-secret/spec`);
     expect(job.status).toBe(404);
-    expect((await job.json()).errors).toBeDefined();
+    expect(((await job.json()) as { errors?: unknown[] }).errors).toHaveLength(1);
     const api = await fetch(`http://127.0.0.1:${internalPort}/api/v2/ping`);
     expect(api.status).toBe(404);
     const upload = await fetch(`http://127.0.0.1:${internalPort}/_archivist/uploads/cv-x/y`, { method: "PUT", body: "x" });
