@@ -87,7 +87,7 @@ describe("terraform state commands", () => {
     await writeFile(path.join(user.dir, "stale.tfstate"), JSON.stringify({ ...pulled, serial: pulled.serial - 1 }));
     const stale = await user.run(["state", "push", "stale.tfstate"]);
     expect(stale.code).toBe(1);
-    expect(stale.output).toContain("Failed to write state: cannot overwrite existing state with serial");
+    expect(stale.output).toContain(`Failed to write state: cannot import state with serial ${pulled.serial - 1} over newer state with serial ${pulled.serial + 1}`);
     expect((await currentState(stack, wsId)).serial).toBe(pulled.serial + 1);
   });
 });
