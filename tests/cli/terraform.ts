@@ -13,6 +13,9 @@ import type { CliStack } from "./stack";
 
 export const hex = (n: number) => randomBytes(n).toString("hex");
 
+/** Output as the user reads it: terraform colours its own messages with ANSI escapes. */
+const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
+
 export interface TfResult {
   code: number | null;
   stdout: string;
@@ -119,9 +122,9 @@ export class TerraformUser {
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const done = new Promise<TfResult>((resolve, reject) => {
       child.once("error", reject);
-      child.once("close", (code) => resolve({ code, stdout, stderr, output: stdout + stderr }));
+      child.once("close", (code) => resolve({ code, stdout: plain(stdout), stderr: plain(stderr), output: plain(stdout + stderr) }));
     });
-    return { child, done, output: () => stdout + stderr };
+    return { child, done, output: () => plain(stdout + stderr) };
   }
 
   /** Runs `terraform <args>` to the end, with a deadline (a hung CLI fails the test, not the suite). */
