@@ -44,17 +44,23 @@ describe("Ctrl-C", () => {
     const ws = await workspaceByName(stack, org, name);
 
     const apply = user.spawn(["apply", "-auto-approve"]);
-    const run = await waitFor(async () => (await runsOf(stack, ws!.id)).find((r) => r.attributes.status === "applying"), {
-      timeoutMs: 90_000,
-      intervalMs: 300,
-      what: "the run to be applying",
-    });
-    // The provisioner started: the streamed apply log says so.
-    await waitFor(() => (/terraform_data\.slow \(local-exec\): Executing/.test(apply.output()) ? true : undefined), {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      what: `the local-exec provisioner to start; output so far:\n${apply.output()}`,
-    });
+    let run: { id: string };
+    try {
+      run = await waitFor(async () => (await runsOf(stack, ws!.id)).find((r) => r.attributes.status === "applying"), {
+        timeoutMs: 90_000,
+        intervalMs: 300,
+        what: "the run to be applying",
+      });
+      // The provisioner started: the streamed apply log says so.
+      await waitFor(() => (/terraform_data\.slow \(local-exec\): Executing/.test(apply.output()) ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: "the local-exec provisioner to start",
+      });
+    } catch (err) {
+      apply.child.kill("SIGKILL");
+      throw new Error(`${(err as Error).message}\n--- terraform output ---\n${apply.output()}`);
+    }
     apply.child.kill("SIGINT");
     const result = await apply.done;
 
