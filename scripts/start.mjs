@@ -2,7 +2,9 @@
 // one worker in the foreground with prefixed logs. Ctrl-C stops all three.
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { existsSync } from "node:fs";
 import { prepare, root, DEFAULT_DATABASE_URL } from "./prepare.mjs";
+import { certificatePaths } from "./dev-cert.mjs";
 
 await prepare();
 
@@ -11,10 +13,25 @@ const env = {
   DATABASE_URL: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
   REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
   NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-  PORT: process.env.PORT ?? "8080",
 };
-env.TARMAC_PUBLIC_URL ??= `http://127.0.0.1:${env.PORT}`;
-env.TARMAC_GATEWAY_URL ??= env.TARMAC_PUBLIC_URL;
+// `npm run dev-cert` made a certificate: serve HTTPS with it, unless the TLS variables are
+// set (to other files, or to "" for plain HTTP).
+const devCert = certificatePaths();
+if (env.TARMAC_TLS_CERT_FILE === undefined && env.TARMAC_TLS_KEY_FILE === undefined && existsSync(devCert.cert) && existsSync(devCert.key)) {
+  env.TARMAC_TLS_CERT_FILE = devCert.cert;
+  env.TARMAC_TLS_KEY_FILE = devCert.key;
+  console.log(`[start] HTTPS with ${path.relative(root, devCert.cert)} (npm run dev-cert); terraform CLI: export SSL_CERT_FILE=${devCert.bundle}`);
+}
+const isTls = Boolean(env.TARMAC_TLS_CERT_FILE && env.TARMAC_TLS_KEY_FILE);
+env.PORT ??= isTls ? "8443" : "8080";
+if (isTls) {
+  // Workers reach the gateway over plain HTTP on loopback, whatever certificate it presents.
+  env.TARMAC_INTERNAL_PORT ??= "8083";
+  env.TARMAC_PUBLIC_URL ??= `https://localhost:${env.PORT}`;
+} else {
+  env.TARMAC_PUBLIC_URL ??= `http://127.0.0.1:${env.PORT}`;
+}
+// Unset, the scheduler hands workers the internal listener when there is one, else the public URL.
 
 const tsx = path.join(root, "node_modules", ".bin", "tsx");
 const concurrently = path.join(root, "node_modules", ".bin", "concurrently");

@@ -30,6 +30,9 @@ describe("npm start", () => {
         TARMAC_NATS_PREFIX: prefix,
         TARMAC_QUEUE_PREFIX: prefix,
         HEALTH_PORT: "0",
+        // Plain HTTP even where `npm run dev-cert` left a certificate in .tarmac/.
+        TARMAC_TLS_CERT_FILE: "",
+        TARMAC_TLS_KEY_FILE: "",
         TARMAC_TERRAFORM_BIN: path.join(REPO_ROOT, "packages/terraform/test/terraform-double/terraform"),
       },
       stdio: ["ignore", "pipe", "pipe"],

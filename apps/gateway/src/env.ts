@@ -45,6 +45,12 @@ export const gatewayEnvSchema = z.object({
   /** Deployment prefix of NATS subjects (and of per-deployment Redis keys such as rate-limit counters). */
   TARMAC_NATS_PREFIX: z.string().default("tarmac"),
   TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),
+  /** PEM certificate chain and key: HTTPS on PORT (both or neither, see tls.ts). */
+  TARMAC_TLS_CERT_FILE: optionalString,
+  TARMAC_TLS_KEY_FILE: optionalString,
+  /** Plain-HTTP listener for workers only (job URLs, health); unset: none. */
+  TARMAC_INTERNAL_PORT: port().optional(),
+  TARMAC_INTERNAL_HOST: z.string().min(1).default("127.0.0.1"),
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;

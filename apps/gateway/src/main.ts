@@ -8,10 +8,14 @@ import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
 import { resolveDeploymentKeys } from "@tarmac/config";
 import { loadGatewayEnv } from "./env";
+import { defaultPublicUrl, loadTls } from "./tls";
 import { createApp } from "./app";
+import { createInternalApp } from "./internal-app";
+import { listen } from "./listen";
 
 async function main(): Promise<void> {
   const env = loadGatewayEnv();
+  const tls = loadTls(env);
   const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL });
   const keys = resolveDeploymentKeys(env, (message, fields) => logger.warn(fields ?? {}, message));
   const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
@@ -46,7 +50,7 @@ async function main(): Promise<void> {
     logger.info("admin token ensured");
   }
 
-  const publicUrl = (env.TARMAC_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, "");
+  const publicUrl = (env.TARMAC_PUBLIC_URL ?? defaultPublicUrl(env.PORT, tls !== null)).replace(/\/+$/, "");
   const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date() };
   const health = healthRouter({
     isShuttingDown: () => shutdown.isShuttingDown,
@@ -57,12 +61,14 @@ async function main(): Promise<void> {
     },
   });
   const app = createApp(deps, [health]);
-  const server = app.listen(env.PORT, () => logger.info({ port: env.PORT, publicUrl }, "gateway listening"));
-  shutdown.onShutdown(
-    "http",
-    () => new Promise<void>((resolve) => server.close(() => resolve())),
-    "intake",
-  );
+  const server = await listen(app, { port: env.PORT, tls });
+  logger.info({ port: env.PORT, publicUrl, tls: tls !== null }, "gateway listening");
+  shutdown.onShutdown("http", () => server.close(), "intake");
+  if (env.TARMAC_INTERNAL_PORT !== undefined) {
+    const internal = await listen(createInternalApp(deps, [health]), { port: env.TARMAC_INTERNAL_PORT, host: env.TARMAC_INTERNAL_HOST, tls: null });
+    logger.info({ port: env.TARMAC_INTERNAL_PORT, host: env.TARMAC_INTERNAL_HOST }, "gateway internal listener (workers) listening");
+    shutdown.onShutdown("http-internal", () => internal.close(), "intake");
+  }
   shutdown.installSignalHandlers();
 }
 

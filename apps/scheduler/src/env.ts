@@ -14,6 +14,9 @@ export const schedulerEnvSchema = z.object({
   /** Base URL workers reach the gateway at (its job capability URLs hang off it). */
   TARMAC_GATEWAY_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
   TARMAC_PUBLIC_URL: url(undefined, { protocols: ["http:", "https:"] }).optional(),
+  /** The gateway's internal listener for workers; when set, TARMAC_GATEWAY_URL defaults to it. */
+  TARMAC_INTERNAL_PORT: port().optional(),
+  TARMAC_INTERNAL_HOST: z.string().min(1).default("127.0.0.1"),
   /** The deployment key job URLs are minted under; the gateway must use the same one. */
   ...deploymentKeyEnv,
   HEALTH_PORT: port(8081, { allowZero: true }),
@@ -45,5 +48,14 @@ export function loadSchedulerEnv(env: NodeJS.ProcessEnv = process.env): Schedule
 
 /** The base URL workers use for job capability URLs. */
 export function gatewayBaseUrl(env: SchedulerEnv): string {
-  return (env.TARMAC_GATEWAY_URL ?? env.TARMAC_PUBLIC_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+  return (env.TARMAC_GATEWAY_URL ?? internalGatewayUrl(env) ?? env.TARMAC_PUBLIC_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+}
+
+/** The gateway's plain-HTTP internal listener, as workers on the same network reach it. */
+function internalGatewayUrl(env: SchedulerEnv): string | undefined {
+  if (env.TARMAC_INTERNAL_PORT === undefined) return undefined;
+  const host = env.TARMAC_INTERNAL_HOST;
+  // A wildcard bind is reachable on loopback; an IPv6 literal needs brackets in a URL.
+  const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+  return `http://${reachable}:${env.TARMAC_INTERNAL_PORT}`;
 }

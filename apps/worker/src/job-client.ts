@@ -1,4 +1,5 @@
 import { jobPaths, jobSpec, type JobSpec } from "@tarmac/contracts";
+import { describeFetchError, originOf } from "./fetch-error";
 
 /**
  * The worker's only way to reach Tarmac's storage: the job's capability URL (a secret in the
@@ -63,7 +64,7 @@ export function createJobClient(jobUrl: string, opts: JobClientOptions = {}): Jo
       if (attempt < attempts) await sleep(retryDelayMs * 2 ** (attempt - 1));
     }
     if (lastError instanceof JobApiError) throw lastError;
-    throw new JobApiError(`${method} ${sub} failed: ${(lastError as Error)?.message ?? String(lastError)}`);
+    throw new JobApiError(`${method} ${sub} failed: ${describeFetchError(lastError, originOf(base))}`);
   }
 
   async function expectOk(res: Response, what: string): Promise<Response> {

@@ -3,3 +3,4 @@ export * from "./wait";
 export * from "./processes";
 export * from "./api-client";
 export * from "./gateway-env";
+export * from "./certificates";
