@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, symlink, writeFile, mkdir } from "node:fs/promise
 import os from "node:os";
 import path from "node:path";
 import { create } from "tar";
-import { entryProblem, extractConfiguration, UnsafeArchiveError } from "../src/sandbox/extract";
+import { DEFAULT_EXTRACT_LIMITS, entryProblem, extractConfiguration, UnsafeArchiveError } from "../src/sandbox/extract";
 import { parseApplyCounts } from "../src/phase-service";
 import { resolveWorkingDir } from "../src/sandbox/prepare";
 
@@ -64,7 +64,7 @@ describe("extractConfiguration", () => {
     await create({ gzip: true, file: archive, cwd: src }, ["big.tf"]);
     const out = path.join(dir, "out");
     await mkdir(out);
-    await expect(extractConfiguration(archive, out, { maxUnpackedBytes: 1024, maxEntries: 10 })).rejects.toThrow(/bytes unpacked/);
+    await expect(extractConfiguration(archive, out, { ...DEFAULT_EXTRACT_LIMITS, maxUnpackedBytes: 1024, maxEntries: 10 })).rejects.toThrow(/unpacks to more than 1024 bytes/);
   });
 
   it("refuses bytes that are not a tar.gz", async () => {

@@ -3,45 +3,53 @@ import { Router, type Request, type Response } from "express";
 import { isValidCapability, subjectsFor } from "@tarmac/contracts";
 import { configurationVersionsRepo } from "@tarmac/db";
 import { conflict, notFound, TarmacError, unprocessable } from "@tarmac/domain";
-import { DEFAULT_MAX_ENTRIES, inspectArchive } from "../archive";
+import { archiveLimits, inspectArchive } from "../archive";
 import type { GatewayDeps } from "../deps";
 
 type Params = { cvId: string; secret: string };
 
 class PayloadTooLarge extends TarmacError {
-  constructor(limit: number) {
-    super("payload_too_large", { detail: `The archive is larger than ${limit} bytes.` });
+  constructor(limitOrDetail: number | string) {
+    const detail = typeof limitOrDetail === "number" ? `The archive is larger than ${limitOrDetail} bytes.` : limitOrDetail;
+    super("payload_too_large", { detail });
   }
 }
 
 /**
- * Reads the raw body with a hard cap, chunk by chunk: the declared length is checked first, and a
- * body that streams past the cap is abandoned at once, so memory never exceeds the limit.
+ * Reads the raw body with a hard cap, chunk by chunk, holding it once: with a declared length
+ * the bytes go straight into one buffer of that size (no chunk list, no concatenated copy); a
+ * body that streams past the cap (or past its declared length) is abandoned at once.
  */
 function readCappedBody(req: Request, limit: number): Promise<Buffer> {
   const declared = Number(req.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new PayloadTooLarge(limit));
+  const hasDeclared = req.get("content-length") !== undefined && Number.isSafeInteger(declared) && declared >= 0;
+  if (hasDeclared && declared > limit) return Promise.reject(new PayloadTooLarge(limit));
   return new Promise((resolve, reject) => {
+    const whole = hasDeclared ? Buffer.allocUnsafe(declared) : null;
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const fail = (err: Error): void => {
+      done = true;
+      chunks.length = 0;
+      req.off("data", onData);
+      reject(err);
+    };
     const onData = (chunk: Buffer): void => {
+      if (done) return;
+      if (size + chunk.length > (whole ? whole.length : limit)) return fail(new PayloadTooLarge(limit));
+      if (whole) chunk.copy(whole, size);
+      else chunks.push(chunk);
       size += chunk.length;
-      if (size > limit) {
-        done = true;
-        chunks.length = 0;
-        req.off("data", onData);
-        reject(new PayloadTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
     };
     req.on("data", onData);
     req.once("end", () => {
-      if (!done) resolve(Buffer.concat(chunks));
+      if (done) return;
+      done = true;
+      resolve(whole ? whole.subarray(0, size) : Buffer.concat(chunks, size));
     });
     req.once("error", (err) => {
-      if (!done) reject(err);
+      if (!done) fail(err);
     });
   });
 }
@@ -63,6 +71,11 @@ function closeAfterResponse(req: Request, res: Response): void {
 export function uploadRouter(deps: GatewayDeps): Router {
   const router = Router();
   const subjects = subjectsFor(deps.env.TARMAC_NATS_PREFIX);
+  const limits = archiveLimits({
+    maxCompressedBytes: deps.env.TARMAC_MAX_ARCHIVE_BYTES,
+    maxUnpackedBytes: deps.env.TARMAC_MAX_UNPACKED_BYTES,
+    deadlineMs: deps.env.TARMAC_ARCHIVE_INSPECT_TIMEOUT_MS,
+  });
 
   router.put("/_archivist/uploads/:cvId/:secret", async (req: Request<Params>, res) => {
     const { cvId, secret } = req.params;
@@ -79,15 +92,15 @@ export function uploadRouter(deps: GatewayDeps): Router {
       throw err;
     }
 
-    const verdict = await inspectArchive(archive, {
-      maxUnpackedBytes: deps.env.TARMAC_MAX_UNPACKED_BYTES,
-      maxEntries: DEFAULT_MAX_ENTRIES,
-    });
+    const started = performance.now();
+    const verdict = await inspectArchive(archive, limits);
     const at = deps.now();
     if (!verdict.ok) {
+      const ms = Math.round(performance.now() - started);
+      deps.logger.warn({ configurationVersionId: cvId, error: verdict.error, reason: verdict.message, bytes: archive.length, ms }, "configuration archive refused");
       const marked = await configurationVersionsRepo.markErrored(deps.db, { id: cvId, error: verdict.error, message: verdict.message, at, subjects });
       if (!marked) throw conflict("configuration version is no longer pending");
-      deps.logger.info({ configurationVersionId: cvId, reason: verdict.message }, "configuration archive refused");
+      if (verdict.error === "archive_too_large") throw new PayloadTooLarge(verdict.message);
       throw unprocessable(verdict.message);
     }
     const result = await configurationVersionsRepo.completeUpload(deps.db, { id: cvId, archive, at, subjects, headers: injectTraceContext({}) });
