@@ -165,7 +165,7 @@ export function inspectArchive(source: ArchiveSource, limits: ArchiveLimits): Pr
       }
       unpacked += chunk.length;
       if (unpacked > limits.maxUnpackedBytes) {
-        tooLarge(`the archive unpacks to more than ${limits.maxUnpackedBytes} bytes`);
+        reject(`the archive unpacks to more than ${limits.maxUnpackedBytes} bytes`);
         return;
       }
       if (sawEndMarker) {

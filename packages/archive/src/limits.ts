@@ -27,7 +27,7 @@ export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
   maxCompressedBytes: 100 * 1024 * 1024,
   maxUnpackedBytes: 512 * 1024 * 1024,
   maxTrailingBytes: 1024 * 1024,
-  maxEntries: 100_000,
+  maxEntries: 25_000,
   maxPathBytes: 4096,
   maxPathDepth: 128,
   deadlineMs: 2_000,

@@ -65,7 +65,9 @@ function closeAfterResponse(req: Request, res: Response): void {
  * secret in the path. The archive is inspected before anything is stored; it
  * is never unpacked here. A refused archive turns the version `errored` and
  * answers 422 naming the entry and the rule, so `terraform plan` stops at once
- * with the reason instead of polling a version that will never be uploaded.
+ * with the reason instead of polling a version that will never be uploaded; a
+ * body over the size limit answers 413 and errors the version the same way.
+ * Inspection is bounded (`@tarmac/archive`): bytes, entries, depth and time.
  * A good one is stored and the version is `uploaded` when the 200 is sent.
  */
 export function uploadRouter(deps: GatewayDeps): Router {
@@ -77,6 +79,13 @@ export function uploadRouter(deps: GatewayDeps): Router {
     deadlineMs: deps.env.TARMAC_ARCHIVE_INSPECT_TIMEOUT_MS,
   });
 
+  /** A refused upload turns the version errored (it can never succeed) and says why in the log. */
+  async function refuse(cvId: string, why: { error: string; message: string }, bytes: number | null, ms: number): Promise<void> {
+    deps.logger.warn({ configurationVersionId: cvId, error: why.error, reason: why.message, bytes, ms }, "configuration archive refused");
+    const marked = await configurationVersionsRepo.markErrored(deps.db, { id: cvId, error: why.error, message: why.message, at: deps.now(), subjects });
+    if (!marked) throw conflict("configuration version is no longer pending");
+  }
+
   router.put("/_archivist/uploads/:cvId/:secret", async (req: Request<Params>, res) => {
     const { cvId, secret } = req.params;
     if (!isValidCapability(deps.secretKey, "upload", cvId, secret)) throw notFound();
@@ -86,9 +95,11 @@ export function uploadRouter(deps: GatewayDeps): Router {
 
     let archive: Buffer;
     try {
-      archive = await readCappedBody(req, deps.env.TARMAC_MAX_ARCHIVE_BYTES);
+      archive = await readCappedBody(req, limits.maxCompressedBytes);
     } catch (err) {
-      if (err instanceof PayloadTooLarge) closeAfterResponse(req, res);
+      if (!(err instanceof PayloadTooLarge)) throw err;
+      closeAfterResponse(req, res);
+      await refuse(cvId, { error: "archive_too_large", message: err.detail ?? "archive too large" }, Number(req.get("content-length")) || null, 0);
       throw err;
     }
 
@@ -96,10 +107,7 @@ export function uploadRouter(deps: GatewayDeps): Router {
     const verdict = await inspectArchive(archive, limits);
     const at = deps.now();
     if (!verdict.ok) {
-      const ms = Math.round(performance.now() - started);
-      deps.logger.warn({ configurationVersionId: cvId, error: verdict.error, reason: verdict.message, bytes: archive.length, ms }, "configuration archive refused");
-      const marked = await configurationVersionsRepo.markErrored(deps.db, { id: cvId, error: verdict.error, message: verdict.message, at, subjects });
-      if (!marked) throw conflict("configuration version is no longer pending");
+      await refuse(cvId, verdict, archive.length, Math.round(performance.now() - started));
       if (verdict.error === "archive_too_large") throw new PayloadTooLarge(verdict.message);
       throw unprocessable(verdict.message);
     }
