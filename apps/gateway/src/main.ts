@@ -8,6 +8,7 @@ import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
 import { loadGatewayEnv } from "./env";
 import { createApp } from "./app";
+import { answerClientErrors } from "./http/client-error";
 
 async function main(): Promise<void> {
   const env = loadGatewayEnv();
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   const publicUrl = (env.TARMAC_PUBLIC_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, "");
   const deps = { db, redis, env, logger, publicUrl, secretKey: env.TARMAC_ENCRYPTION_KEY, now: () => new Date() };
   const health = healthRouter({
+    logger,
     isShuttingDown: () => shutdown.isShuttingDown,
     checks: {
       postgres: () => pingDb(db),
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   });
   const app = createApp(deps, [health]);
   const server = app.listen(env.PORT, () => logger.info({ port: env.PORT, publicUrl }, "gateway listening"));
+  answerClientErrors(server);
   shutdown.onShutdown(
     "http",
     () => new Promise<void>((resolve) => server.close(() => resolve())),
