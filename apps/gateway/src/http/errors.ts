@@ -25,6 +25,7 @@ const RETRY_AFTER_SECONDS = 5;
 
 interface BodyParserError extends Error {
   type?: string;
+  code?: unknown;
   status?: number;
 }
 
@@ -52,6 +53,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (bp?.type && typeof bp.status === "number" && bp.status < 500) {
       send(res, bp.status, errorDocument([errorObject(bp.status, STATUS_TITLES[bp.status] ?? "bad request", bp.message)]));
+      return;
+    }
+    // Content-Encoding gzip or deflate on a body that is not: body-parser passes zlib's error on as a 400.
+    if (bp?.status === 400 && typeof bp.code === "string" && bp.code.startsWith("Z_")) {
+      send(res, 400, errorDocument([errorObject(400, "bad request", "The request body does not match its Content-Encoding.")]));
       return;
     }
     // A path segment that is not valid percent-encoded UTF-8 (`/runs/%ED%A0%80`): the router's
