@@ -73,10 +73,19 @@ export function inspectArchive(source: ArchiveSource, limits: ArchiveLimits): Pr
     // Normalized paths of symbolic links seen so far: an entry below one would be written through it.
     const symlinks = new Set<string>();
     const gunzip = createGunzip({ chunkSize: SLICE });
-    const deadline = setTimeout(
-      () => finish({ ok: false, error: "inspection_timeout", message: `inspecting the archive took longer than ${limits.deadlineMs} ms` }),
-      limits.deadlineMs,
-    );
+    const startedAt = performance.now();
+    const allowedMs = (): number => limits.deadlineMs + (compressed / (1024 * 1024)) * limits.deadlineMsPerMiB;
+    const onDeadline = (): void => {
+      const elapsed = performance.now() - startedAt;
+      const allowed = allowedMs();
+      // The allowance grew with the input since the timer was set: wait out the rest.
+      if (elapsed < allowed) {
+        deadline = setTimeout(onDeadline, Math.ceil(allowed - elapsed));
+        return;
+      }
+      finish({ ok: false, error: "inspection_timeout", message: `inspecting the archive took longer than ${Math.round(allowed)} ms` });
+    };
+    let deadline = setTimeout(onDeadline, limits.deadlineMs);
     let wake: (() => void) | null = null;
 
     function finish(verdict: ArchiveVerdict): void {

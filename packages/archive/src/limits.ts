@@ -19,8 +19,13 @@ export interface ArchiveLimits {
   maxPathBytes: number;
   /** Most directory levels in an entry name. */
   maxPathDepth: number;
-  /** Wall-clock budget for one inspection; past it the archive is refused. */
+  /**
+   * Wall-clock budget for one inspection, plus `deadlineMsPerMiB` for every MiB of compressed
+   * input read so far: a small archive that is slow to inspect is hostile (the byte limits
+   * bound the rest), a large honest one needs time to stream through on a busy machine.
+   */
   deadlineMs: number;
+  deadlineMsPerMiB: number;
 }
 
 export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
@@ -31,6 +36,7 @@ export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
   maxPathBytes: 4096,
   maxPathDepth: 128,
   deadlineMs: 2_000,
+  deadlineMsPerMiB: 250,
 });
 
 /** Defaults overridden by whatever is given (configuration values, test settings). */
