@@ -5,6 +5,7 @@ import { configurationVersionsRepo } from "@tarmac/db";
 import { conflict, notFound, TarmacError, unprocessable } from "@tarmac/domain";
 import { archiveLimits, inspectArchive } from "../archive";
 import type { GatewayDeps } from "../deps";
+import { createUploadSlots } from "./upload-slots";
 
 type Params = { cvId: string; secret: string };
 
@@ -79,6 +80,8 @@ export function uploadRouter(deps: GatewayDeps): Router {
     deadlineMs: deps.env.TARMAC_ARCHIVE_INSPECT_TIMEOUT_MS,
   });
 
+  const slots = createUploadSlots(deps.env.TARMAC_MAX_CONCURRENT_UPLOADS);
+
   /** A refused upload turns the version errored (it can never succeed) and says why in the log. */
   async function refuse(cvId: string, why: { error: string; message: string }, bytes: number | null, ms: number): Promise<void> {
     deps.logger.warn({ configurationVersionId: cvId, error: why.error, reason: why.message, bytes, ms }, "configuration archive refused");
@@ -93,6 +96,10 @@ export function uploadRouter(deps: GatewayDeps): Router {
     if (!cv) throw notFound();
     if (cv.status !== "pending") throw conflict(`configuration version is ${cv.status}; only a pending one accepts an upload`);
 
+    await slots.run(() => receive(req, res, cvId));
+  });
+
+  async function receive(req: Request<Params>, res: Response, cvId: string): Promise<void> {
     let archive: Buffer;
     try {
       archive = await readCappedBody(req, limits.maxCompressedBytes);
@@ -117,7 +124,7 @@ export function uploadRouter(deps: GatewayDeps): Router {
       throw conflict("configuration version is no longer pending");
     }
     res.status(200).end();
-  });
+  }
 
   return router;
 }
