@@ -2,7 +2,7 @@
 import { telemetry } from "./instrument";
 import { createLogger } from "@tarmac/telemetry";
 import { Redis } from "ioredis";
-import { auth, createDb, pingDb } from "@tarmac/db";
+import { auth, closeLargeBlobPool, createDb, pingDb } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
 
   const db = createDb({ databaseUrl: env.DATABASE_URL });
   shutdown.onShutdown("prisma", () => db.$disconnect(), "clients");
+  shutdown.onShutdown("blob-pool", () => closeLargeBlobPool(db), "clients");
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 

@@ -27,3 +27,4 @@ export * as stateVersionsRepo from "./repositories/state-versions";
 export * as sshKeysRepo from "./repositories/ssh-keys";
 export * as workspaceAccessRepo from "./repositories/workspace-access";
 export { databaseUrlOf } from "./client";
+export { closeLargeBlobPool } from "./large-blobs";
