@@ -42,6 +42,10 @@ export const gatewayEnvSchema = z.object({
   TARMAC_MAX_STATE_BYTES: intFrom(100 * 1024 * 1024),
   /** Seconds sent as x-terraform-snapshot-interval (intermediate state snapshots during local applies). 0 disables. */
   TARMAC_STATE_SNAPSHOT_INTERVAL_SECONDS: intFrom(300),
+  /** Wall-clock budget for inspecting one configuration archive (past it: refused, 422). */
+  TARMAC_ARCHIVE_INSPECT_TIMEOUT_MS: intFrom(2_000),
+  /** Configuration uploads read, inspected and stored at once per process; more wait their turn. */
+  TARMAC_MAX_CONCURRENT_UPLOADS: intFrom(2),
   /** Deployment prefix of NATS subjects (and of per-deployment Redis keys such as rate-limit counters). */
   TARMAC_NATS_PREFIX: z.string().default("tarmac"),
   TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),

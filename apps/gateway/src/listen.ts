@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Express } from "express";
 import type { TlsMaterial } from "./tls";
+import { answerClientErrors } from "./http/client-error";
 
 export interface Listening {
   close(): Promise<void>;
@@ -13,6 +14,8 @@ export interface Listening {
  */
 export function listen(app: Express, { port, host, tls }: { port: number; host?: string; tls: TlsMaterial | null }): Promise<Listening> {
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
+  // https.Server emits the same clientError for requests its HTTP parser refuses.
+  answerClientErrors(server as http.Server);
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(new Error(`cannot listen on ${host ?? "*"}:${port}: ${err.message}`));
     server.once("error", onError);

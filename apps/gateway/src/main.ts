@@ -2,7 +2,7 @@
 import { telemetry } from "./instrument";
 import { createLogger } from "@tarmac/telemetry";
 import { Redis } from "ioredis";
-import { auth, createDb, pingDb, reencryptUnderCurrentKey } from "@tarmac/db";
+import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
 
   const db = createDb({ databaseUrl: env.DATABASE_URL });
   shutdown.onShutdown("prisma", () => db.$disconnect(), "clients");
+  shutdown.onShutdown("blob-pool", () => closeLargeBlobPool(db), "clients");
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   const publicUrl = (env.TARMAC_PUBLIC_URL ?? defaultPublicUrl(env.PORT, tls !== null)).replace(/\/+$/, "");
   const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date() };
   const health = healthRouter({
+    logger,
     isShuttingDown: () => shutdown.isShuttingDown,
     checks: {
       postgres: () => pingDb(db),

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { c as createTar, Header } from "tar";
-import { REPO_ROOT } from "@tarmac/testing";
+import { REPO_ROOT, waitFor } from "@tarmac/testing";
 import { createOrganization, createWorkspace, organizationToken, startG3Env, teamToken, type G3Env } from "./g3-fixtures";
 
 const MAX_ARCHIVE = 200_000;
@@ -227,12 +227,12 @@ describe("configuration versions", () => {
     expect((await put(created.body.data.attributes["upload-url"], await realArchive({ "main.tf": "#\n" }))).status).toBe(409);
   });
 
-  it("answers 413 to a body over the archive limit and leaves the version pending", async () => {
+  it("answers 413 to a body over the archive limit and marks the version errored", async () => {
     const created = await createVersion();
     const upload = await put(created.body.data.attributes["upload-url"], randomBytes(MAX_ARCHIVE + 1));
     expect(upload.status).toBe(413);
     const read = await env.admin.get(`/configuration-versions/${created.body.data.id}`);
-    expect(read.body.data.attributes.status).toBe("pending");
+    expect(read.body.data.attributes).toMatchObject({ status: "errored", error: "archive_too_large" });
   });
 
   it("answers 413 to a chunked body that streams past the limit", async () => {
@@ -254,8 +254,11 @@ describe("configuration versions", () => {
     // The gateway stops reading at the limit; the client sees the 413 or, if it was still
     // writing when the connection closed, a reset. Either way nothing was stored.
     if (!(res instanceof Error)) expect(res.status).toBe(413);
-    const read = await env.admin.get(`/configuration-versions/${created.body.data.id}`);
-    expect(read.body.data.attributes.status).toBe("pending");
+    const read = await waitFor(async () => {
+      const r = await env.admin.get(`/configuration-versions/${created.body.data.id}`);
+      return r.body.data.attributes.status === "pending" ? undefined : r;
+    }, { timeoutMs: 10_000, what: "the version to leave pending" });
+    expect(read.body.data.attributes).toMatchObject({ status: "errored", error: "archive_too_large" });
   });
 
   it("refuses organization tokens and read-only teams on create, but lets readers read", async () => {

@@ -1,6 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_ARCHIVE_LIMITS } from "@tarmac/archive";
 import { commonEnv, durationMs, natsEnv, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
 
 const optionalString = z
@@ -39,6 +40,10 @@ export const workerEnvSchema = z.object({
   TARMAC_WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),
   /** How long a live log stays in Redis after its last chunk (the durable copy is the blob). */
   TARMAC_LIVE_LOG_TTL_MS: durationMs(24 * 3600 * 1000),
+  /** Configuration archive bounds, enforced again before extraction: keep them equal to the gateway's. */
+  TARMAC_MAX_ARCHIVE_BYTES: positiveInt(DEFAULT_ARCHIVE_LIMITS.maxCompressedBytes),
+  TARMAC_MAX_UNPACKED_BYTES: positiveInt(DEFAULT_ARCHIVE_LIMITS.maxUnpackedBytes),
+  TARMAC_ARCHIVE_INSPECT_TIMEOUT_MS: positiveInt(DEFAULT_ARCHIVE_LIMITS.deadlineMs),
   /**
    * Names of this process's environment variables terraform inherits besides the basics (PATH,
    * HOME, proxies…), comma-separated: the worker's own settings stay private.

@@ -1,5 +1,6 @@
 // Telemetry starts before anything else is loaded (see instrument.ts).
 import { telemetry } from "./instrument";
+import { archiveLimits } from "@tarmac/archive";
 import { createLogger } from "@tarmac/telemetry";
 
 import { Redis } from "ioredis";
@@ -44,6 +45,11 @@ async function main(): Promise<void> {
     liveLogTtlMs: env.TARMAC_LIVE_LOG_TTL_MS,
     terraformBaseEnv: terraformBaseEnv(process.env, env.TARMAC_TERRAFORM_ENV_PASSTHROUGH),
     cliConfig,
+    archiveLimits: archiveLimits({
+      maxCompressedBytes: env.TARMAC_MAX_ARCHIVE_BYTES,
+      maxUnpackedBytes: env.TARMAC_MAX_UNPACKED_BYTES,
+      deadlineMs: env.TARMAC_ARCHIVE_INSPECT_TIMEOUT_MS,
+    }),
   });
 
   const workers: PhaseWorker[] = (["plan", "apply"] as const).map((phase) =>

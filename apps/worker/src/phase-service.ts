@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Redis } from "ioredis";
+import type { ArchiveLimits } from "@tarmac/archive";
 import type { Phase, PhaseSignal, Subjects } from "@tarmac/contracts";
 import { applyIdFor, planIdFor } from "@tarmac/domain";
 import { subscribeSignals, type NatsConnection, type Publisher } from "@tarmac/events";
@@ -43,6 +44,8 @@ export interface PhaseServiceDeps {
   terraformBaseEnv: Record<string, string>;
   /** Provider mirror and plugin cache for the CLI configuration written per job (cli-config.ts). */
   cliConfig?: CliConfigOptions;
+  /** Bounds on the configuration archive (the gateway's, from the same settings); defaults when absent. */
+  archiveLimits?: ArchiveLimits;
 }
 
 export interface PhaseJobInput {
@@ -207,7 +210,14 @@ async function prepare(ctx: StepContext, phase: Phase): Promise<Prepared> {
   checkInterrupted(ctx.control);
   const [archive, state] = await Promise.all([ctx.client.getConfiguration(), ctx.client.getState()]);
   checkInterrupted(ctx.control);
-  const prepared = await prepareWorkspace({ sandbox: ctx.sandbox, spec, archive, state, writeTerraformVariables: phase === "plan" });
+  const prepared = await prepareWorkspace({
+    sandbox: ctx.sandbox,
+    spec,
+    archive,
+    state,
+    writeTerraformVariables: phase === "plan",
+    ...(ctx.deps.archiveLimits ? { archiveLimits: ctx.deps.archiveLimits } : {}),
+  });
   const version = spec.run.terraformVersion || spec.workspace.terraformVersion;
   const resolved = await resolveTerraformBin({
     ...(ctx.deps.terraformBin ? { explicitBin: ctx.deps.terraformBin } : {}),

@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm, symlink, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile, mkdir } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
 import os from "node:os";
 import path from "node:path";
 import { create } from "tar";
-import { entryProblem, extractConfiguration, UnsafeArchiveError } from "../src/sandbox/extract";
+import { DEFAULT_EXTRACT_LIMITS, entryProblem, extractConfiguration, UnsafeArchiveError } from "../src/sandbox/extract";
 import { parseApplyCounts } from "../src/phase-service";
 import { resolveWorkingDir } from "../src/sandbox/prepare";
 
@@ -64,7 +65,23 @@ describe("extractConfiguration", () => {
     await create({ gzip: true, file: archive, cwd: src }, ["big.tf"]);
     const out = path.join(dir, "out");
     await mkdir(out);
-    await expect(extractConfiguration(archive, out, { maxUnpackedBytes: 1024, maxEntries: 10 })).rejects.toThrow(/bytes unpacked/);
+    await expect(extractConfiguration(archive, out, { ...DEFAULT_EXTRACT_LIMITS, maxUnpackedBytes: 1024, maxEntries: 10 })).rejects.toThrow(/unpacks to more than 1024 bytes/);
+  });
+
+  it("refuses 24 MiB of zeros after the tar's end marker quickly, with the gateway's bounds", async () => {
+    const src = path.join(dir, "src");
+    await mkdir(src);
+    await writeFile(path.join(src, "main.tf"), "# x\n");
+    const tar = path.join(dir, "a.tar");
+    await create({ file: tar, cwd: src }, ["main.tf"]);
+    const archive = path.join(dir, "a.tar.gz");
+    await writeFile(archive, gzipSync(Buffer.concat([await readFile(tar), Buffer.alloc(24 * 1024 * 1024)]), { level: 9 }));
+    const out = path.join(dir, "out");
+    await mkdir(out);
+    const started = performance.now();
+    await expect(extractConfiguration(archive, out)).rejects.toThrow(/follow the end of the tar archive/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(await readdir(out)).toEqual([]);
   });
 
   it("refuses bytes that are not a tar.gz", async () => {

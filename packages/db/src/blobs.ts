@@ -10,7 +10,8 @@ export async function putBlob(tx: Tx, data: Buffer, contentType = "application/o
   await tx.blob.create({
     data: {
       id,
-      data: new Uint8Array(data),
+      // A view, not a copy: uploads can be 100 MiB and Prisma makes its own encoding of them.
+      data: data as Uint8Array<ArrayBuffer>,
       size: data.length,
       sha256: createHash("sha256").update(data).digest("hex"),
       contentType,

@@ -32,3 +32,4 @@ export * as tagsRepo from "./repositories/tags";
 export * as teamProjectsRepo from "./repositories/team-projects";
 export { databaseUrlOf } from "./client";
 export * from "./secrets-rotation";
+export { closeLargeBlobPool } from "./large-blobs";

@@ -13,6 +13,21 @@ export interface HealthRouterOptions {
   checkTimeoutMs?: number;
   /** When true, /readyz answers 503 without running checks, so load balancers stop routing here. */
   isShuttingDown?: () => boolean;
+  /** Where a failing check's error goes: /readyz names the failing dependency, never its error text. */
+  logger?: LifecycleLogger;
+}
+
+/** Seconds a probe or client is told to wait before asking again after a 503. */
+export const READINESS_RETRY_AFTER_SECONDS = 5;
+
+/** What /readyz shows: each check's status, without error text (it can carry hosts, users, internals). */
+export interface PublicReadinessReport {
+  status: ReadinessReport["status"];
+  checks: Record<string, { status: CheckReport["status"] }>;
+}
+
+export function publicReport(report: ReadinessReport): PublicReadinessReport {
+  return { status: report.status, checks: Object.fromEntries(Object.entries(report.checks).map(([name, check]) => [name, { status: check.status }])) };
 }
 
 export type CheckReport = { status: "ok" } | { status: "failed"; error: string };
@@ -56,7 +71,12 @@ export function healthRouter(options: HealthRouterOptions): Router {
   });
   router.get("/readyz", async (_req, res) => {
     const report = await checkReadiness(options);
-    res.set("cache-control", "no-store").status(report.status === "ok" ? 200 : 503).json(report);
+    for (const [name, check] of Object.entries(report.checks)) {
+      if (check.status === "failed") options.logger?.warn({ check: name, error: check.error }, "readiness check failed");
+    }
+    res.set("cache-control", "no-store");
+    if (report.status !== "ok") res.set("retry-after", String(READINESS_RETRY_AFTER_SECONDS));
+    res.status(report.status === "ok" ? 200 : 503).json(publicReport(report));
   });
   return router;
 }

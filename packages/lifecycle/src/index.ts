@@ -9,7 +9,7 @@ export type {
   StepOutcome,
   StepResult,
 } from "./shutdown";
-export { DEFAULT_CHECK_TIMEOUT_MS, checkReadiness, healthRouter, startHealthServer } from "./health";
+export { DEFAULT_CHECK_TIMEOUT_MS, READINESS_RETRY_AFTER_SECONDS, checkReadiness, healthRouter, publicReport, startHealthServer } from "./health";
 export type {
   CheckReport,
   HealthCheck,

@@ -1,2 +1,1 @@
-export { inspectArchive, DEFAULT_MAX_ENTRIES, type ArchiveLimits, type ArchiveVerdict } from "./inspect";
-export { resolveSegments, unsafeNameProblem } from "./paths";
+export { archiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectArchive, resolveSegments, unsafeNameProblem, type ArchiveLimits, type ArchiveVerdict } from "@tarmac/archive";

@@ -1,23 +1,20 @@
+import { createReadStream } from "node:fs";
 import path from "node:path";
-import { extract, list, type ReadEntry } from "tar";
+import { DEFAULT_ARCHIVE_LIMITS, inspectArchive, type ArchiveLimits } from "@tarmac/archive";
+import { extract, type ReadEntry } from "tar";
 
 /**
  * Configuration archives are untrusted input (DESIGN invariant 5). The gateway validated the
- * archive at upload; the worker checks again before writing a byte (defence in depth): a first
- * pass lists every entry and refuses the whole archive on any bad one, a second pass extracts
- * with the same rules as a filter, in strict mode.
+ * archive at upload; the worker checks again before writing a byte (defence in depth), with the
+ * same inspector and the same bounds (`@tarmac/archive`): one bounded streaming pass refuses the
+ * whole archive on any bad entry or exceeded limit, then extraction runs with the same entry
+ * rules as a filter, in strict mode. The first pass bounds what the second can cost (entries,
+ * unpacked bytes, bytes after the end marker).
  */
 
-export interface ExtractLimits {
-  /** Sum of the entries' sizes. */
-  maxUnpackedBytes: number;
-  maxEntries: number;
-}
+export type ExtractLimits = ArchiveLimits;
 
-export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
-  maxUnpackedBytes: 512 * 1024 * 1024,
-  maxEntries: 100_000,
-};
+export const DEFAULT_EXTRACT_LIMITS: ArchiveLimits = { ...DEFAULT_ARCHIVE_LIMITS };
 
 export class UnsafeArchiveError extends Error {
   constructor(message: string) {
@@ -56,25 +53,10 @@ export function entryProblem(entry: Pick<ReadEntry, "path" | "type" | "linkpath"
 
 /** Extracts `archiveFile` (tar.gz) into `dir`, or throws UnsafeArchiveError without writing anything. */
 export async function extractConfiguration(archiveFile: string, dir: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<void> {
-  let problem: string | null = null;
-  let entries = 0;
-  let bytes = 0;
-  try {
-    await list({
-      file: archiveFile,
-      strict: true,
-      onReadEntry: (entry) => {
-        entries++;
-        bytes += entry.size ?? 0;
-        problem ??= entryProblem(entry);
-        if (problem === null && entries > limits.maxEntries) problem = `more than ${limits.maxEntries} entries`;
-        if (problem === null && bytes > limits.maxUnpackedBytes) problem = `more than ${limits.maxUnpackedBytes} bytes unpacked`;
-      },
-    });
-  } catch (err) {
-    throw new UnsafeArchiveError(`it is not a valid tar.gz archive (${(err as Error).message})`);
-  }
-  if (problem !== null) throw new UnsafeArchiveError(problem);
+  const stream = createReadStream(archiveFile, { highWaterMark: 64 * 1024 });
+  const verdict = await inspectArchive(stream, limits);
+  stream.destroy();
+  if (!verdict.ok) throw new UnsafeArchiveError(verdict.message);
 
   let refused: string | null = null;
   await extract({
@@ -83,6 +65,7 @@ export async function extractConfiguration(archiveFile: string, dir: string, lim
     strict: true,
     preservePaths: false,
     preserveOwner: false,
+    maxMetaEntrySize: 256 * 1024,
     filter: (_p, entry) => {
       if (!("type" in entry)) return true;
       const reason = entryProblem(entry as ReadEntry);

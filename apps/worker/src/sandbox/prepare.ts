@@ -1,5 +1,6 @@
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { ArchiveLimits } from "@tarmac/archive";
 import type { JobSpec } from "@tarmac/contracts";
 import { writeLocalBackendOverride, writeVariables, type RunVariable } from "@tarmac/terraform";
 import { extractConfiguration } from "./extract";
@@ -53,6 +54,8 @@ export interface PrepareOptions {
    * takes them from the plan (terraform refuses new values then), so it only needs the env ones.
    */
   writeTerraformVariables: boolean;
+  /** The bounds the gateway inspected the archive with; the package defaults when absent. */
+  archiveLimits?: ArchiveLimits;
 }
 
 export async function prepareWorkspace(opts: PrepareOptions): Promise<PreparedWorkspace> {
@@ -60,7 +63,7 @@ export async function prepareWorkspace(opts: PrepareOptions): Promise<PreparedWo
   await mkdir(root, { recursive: true, mode: 0o700 });
   const archiveFile = path.join(opts.sandbox, "config.tar.gz");
   await writeFile(archiveFile, opts.archive, { mode: 0o600 });
-  await extractConfiguration(archiveFile, root);
+  await extractConfiguration(archiveFile, root, opts.archiveLimits);
 
   const workingDir = resolveWorkingDir(root, opts.spec.workspace.workingDirectory);
   const info = await stat(workingDir).catch(() => null);

@@ -2,7 +2,8 @@ import type { Subjects } from "@tarmac/contracts";
 import { FINAL_STATUSES, newId, runOperation } from "@tarmac/domain";
 import { inTransaction, type Db, type Tx } from "../client";
 import type { ConfigurationVersionModel } from "../generated/prisma/models";
-import { getBlob, putBlob } from "../blobs";
+import { getBlob } from "../blobs";
+import { deleteLargeBlob, putLargeBlob } from "../large-blobs";
 import { enqueueOutbox } from "../outbox";
 import { statusTimestampValue } from "../runs";
 import { createRun } from "./runs-write";
@@ -137,13 +138,31 @@ export async function completeUpload(
   input: { id: string; archive: Buffer; at: Date; subjects: Subjects; headers?: Record<string, string> },
 ): Promise<UploadResult> {
   const { id, archive, at, subjects, headers } = input;
+  // Written before the transaction and outside Prisma (see large-blobs.ts); removed again when
+  // the transaction does not take it.
+  const blobId = await putLargeBlob(db, archive, "application/x-gzip");
+  let result: UploadResult;
+  try {
+    result = await recordUpload(db, { id, blobId, at, subjects, headers });
+  } catch (err) {
+    await deleteLargeBlob(db, blobId);
+    throw err;
+  }
+  if (!result.ok) await deleteLargeBlob(db, blobId);
+  return result;
+}
+
+async function recordUpload(
+  db: Db,
+  input: { id: string; blobId: string; at: Date; subjects: Subjects; headers?: Record<string, string> | undefined },
+): Promise<UploadResult> {
+  const { id, blobId, at, subjects, headers } = input;
   return inTransaction(db, async (tx): Promise<UploadResult> => {
     // The row lock makes a concurrent second upload wait, then find the version no longer pending.
     const rows = await tx.$queryRaw<{ status: string }[]>`SELECT status::text AS status FROM configuration_versions WHERE id = ${id} FOR UPDATE`;
     const current = rows[0];
     if (!current) return { ok: false, reason: "not_found" };
     if (current.status !== "pending") return { ok: false, reason: "not_pending" };
-    const blobId = await putBlob(tx, archive, "application/x-gzip");
     await tx.$executeRaw`
       UPDATE configuration_versions SET status = 'uploaded', archive_blob_id = ${blobId},
         status_timestamps = status_timestamps || ${stampPatch("uploaded-at", at)}::jsonb, updated_at = ${at}

@@ -1,6 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { Header } from "tar";
-import { inspectArchive } from "../src/archive";
+import { inspectArchive } from "./inspect";
+import { archiveLimits } from "./limits";
 
 interface RawEntry {
   path: string;
@@ -33,7 +34,7 @@ function rawTar(entries: RawEntry[]): Buffer {
   return Buffer.concat(blocks);
 }
 
-const limits = { maxUnpackedBytes: 1024 * 1024, maxEntries: 100 };
+const limits = archiveLimits({ maxUnpackedBytes: 1024 * 1024, maxEntries: 100 });
 
 describe("configuration archive inspection", () => {
   it("accepts a plain configuration with directories and inner links", async () => {
@@ -125,5 +126,48 @@ describe("configuration archive inspection", () => {
     const many = Array.from({ length: 101 }, (_, i) => ({ path: `f${i}.tf`, body: "x" }));
     const verdict = await inspectArchive(gzipSync(rawTar(many)), limits);
     expect(verdict).toMatchObject({ ok: false, message: expect.stringMatching(/more than 100 entries/) });
+  });
+
+  it("counts bytes after the end marker and refuses them past the trailing limit, without parsing them", async () => {
+    const tar = rawTar([{ path: "main.tf", body: "x" }]);
+    const padded = gzipSync(Buffer.concat([tar, Buffer.alloc(10 * 1024)]));
+    await expect(inspectArchive(padded, limits)).resolves.toMatchObject({ ok: true, entries: 1 });
+    const trailing = gzipSync(Buffer.concat([tar, Buffer.alloc(24 * 1024 * 1024)]), { level: 9 });
+    const started = performance.now();
+    const verdict = await inspectArchive(trailing, archiveLimits({ maxUnpackedBytes: 64 * 1024 * 1024 }));
+    expect(verdict).toMatchObject({ ok: false, error: "invalid_archive", message: expect.stringMatching(/follow the end of the tar archive/) });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it("refuses an archive larger than the compressed limit", async () => {
+    const tgz = gzipSync(rawTar([{ path: "main.tf", body: "x".repeat(4096) }]), { level: 0 });
+    const verdict = await inspectArchive(tgz, archiveLimits({ maxCompressedBytes: 1024 }));
+    expect(verdict).toMatchObject({ ok: false, error: "archive_too_large" });
+  });
+
+  it("refuses names nested deeper than the depth limit", async () => {
+    const deep = `${Array.from({ length: 20 }, () => "d").join("/")}/main.tf`;
+    const verdict = await inspectArchive(gzipSync(rawTar([{ path: deep, body: "x" }])), archiveLimits({ maxPathDepth: 10 }));
+    expect(verdict).toMatchObject({ ok: false, message: expect.stringMatching(/nested deeper than 10 directories/) });
+  });
+
+  it("gives up at the deadline", async () => {
+    const many = Array.from({ length: 5_000 }, (_, i) => ({ path: `f${i}.tf`, body: "x" }));
+    const verdict = await inspectArchive(gzipSync(rawTar(many)), archiveLimits({ deadlineMs: 1 }));
+    expect(verdict).toMatchObject({ ok: false, error: "inspection_timeout" });
+  });
+
+  it("reads a stream source chunk by chunk, even one byte at a time at first", async () => {
+    const tgz = gzipSync(rawTar([{ path: "main.tf", body: "x" }]));
+    async function* trickle(): AsyncIterable<Buffer> {
+      yield tgz.subarray(0, 1);
+      yield tgz.subarray(1, 2);
+      yield tgz.subarray(2);
+    }
+    await expect(inspectArchive(trickle(), limits)).resolves.toMatchObject({ ok: true, entries: 1, compressedBytes: tgz.length });
+  });
+
+  it("refuses an empty body", async () => {
+    await expect(inspectArchive(Buffer.alloc(0), limits)).resolves.toMatchObject({ ok: false, message: expect.stringMatching(/not gzip/) });
   });
 });
