@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const nc = await connectNats(env.NATS_URL, `tarmac-worker-${env.TARMAC_WORKER_ID}`);
   shutdown.onShutdown("nats", () => nc.drain(), "clients");
   await ensureStream(nc, subjects);
-  const publisher = createPublisher(nc, { logger });
+  const publisher = createPublisher(nc, { logger, ensureStream: () => ensureStream(nc, subjects) });
 
   const processor = createPhaseProcessor({
     redis,
