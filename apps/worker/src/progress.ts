@@ -17,7 +17,16 @@ export interface ProgressReporterOptions {
   heartbeatIntervalMs: number;
   now?: () => Date;
   onHeartbeatError: (err: Error) => void;
+  /**
+   * How long a final event (finished, errored, canceled) is retried until JetStream
+   * acknowledges it (default 10 minutes): the phase's outcome must reach the scheduler across a
+   * NATS outage, and the job (with its lock, which tells the scheduler the phase lives) stays
+   * active meanwhile. A heartbeat that cannot be published is skipped: the next one follows.
+   */
+  finalEventRetryMs?: number;
 }
+
+const FINAL_EVENT_RETRY_MS = 10 * 60 * 1000;
 
 /**
  * Publishes a phase's progress with deterministic message ids
@@ -29,12 +38,14 @@ export class ProgressReporter {
   private timer: NodeJS.Timeout | undefined;
   private heartbeatInFlight: Promise<void> = Promise.resolve();
   private readonly now: () => Date;
+  private readonly finalRetryMs: number;
 
   constructor(private readonly opts: ProgressReporterOptions) {
     this.now = opts.now ?? (() => new Date());
+    this.finalRetryMs = opts.finalEventRetryMs ?? FINAL_EVENT_RETRY_MS;
   }
 
-  private async publish(kind: ProgressKind, extra: Partial<PhaseProgressEvent> = {}): Promise<void> {
+  private async publish(kind: ProgressKind, extra: Partial<PhaseProgressEvent> = {}, retryForMs?: number): Promise<void> {
     const sequence = this.sequence++;
     const event = phaseProgressEvent.parse({
       type: "phase.progress",
@@ -49,12 +60,13 @@ export class ProgressReporter {
     });
     await this.opts.publisher.publish(this.opts.subjects.phaseProgress(this.opts.runId, this.opts.phase), event, {
       msgId: `${this.opts.runId}:${this.opts.phase}:${this.opts.attempt}:${kind}:${sequence}`,
+      ...(retryForMs !== undefined ? { retryForMs } : {}),
     });
   }
 
   /** `started`, then a heartbeat every interval until stopped. */
   async start(): Promise<void> {
-    await this.publish("started");
+    await this.publish("started", {}, this.finalRetryMs);
     this.timer = setInterval(() => {
       this.heartbeatInFlight = this.heartbeatInFlight
         .then(() => this.publish("heartbeat"))
@@ -70,17 +82,17 @@ export class ProgressReporter {
 
   async finished(counts: FinishedCounts): Promise<void> {
     await this.stopHeartbeats();
-    await this.publish("finished", counts);
+    await this.publish("finished", counts, this.finalRetryMs);
   }
 
   async errored(message: string): Promise<void> {
     await this.stopHeartbeats();
-    await this.publish("errored", { message });
+    await this.publish("errored", { message }, this.finalRetryMs);
   }
 
   async canceled(message?: string): Promise<void> {
     await this.stopHeartbeats();
-    await this.publish("canceled", message ? { message } : {});
+    await this.publish("canceled", message ? { message } : {}, this.finalRetryMs);
   }
 
   /** Stops heartbeats without a final event (the caller could not report one). */
