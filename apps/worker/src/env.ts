@@ -28,6 +28,8 @@ export const workerEnvSchema = z.object({
   TARMAC_TERRAFORM_VERSIONS_DIR: optionalString,
   /** Where per-job sandboxes are created. */
   TARMAC_WORK_DIR: z.string().default(path.join(os.tmpdir(), "tarmac-worker")),
+  /** Leftover sandboxes no live worker can be shown to own are removed past this age. */
+  TARMAC_SANDBOX_MAX_AGE_MS: durationMs(24 * 3600 * 1000),
   HEALTH_PORT: port(8082, { allowZero: true }),
   TARMAC_HEARTBEAT_INTERVAL_MS: positiveInt(5_000),
   TARMAC_WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),

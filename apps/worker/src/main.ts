@@ -9,6 +9,7 @@ import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseWorker, type PhaseWorker } from "@tarmac/queues";
 import { loadWorkerEnv } from "./env";
 import { createPhaseProcessor } from "./processor";
+import { claimSandboxRoot } from "./sandbox/root";
 import { terraformBaseEnv } from "./terraform-env";
 
 async function main(): Promise<void> {
@@ -28,6 +29,19 @@ async function main(): Promise<void> {
   await ensureStream(nc, subjects);
   const publisher = createPublisher(nc, { logger, ensureStream: () => ensureStream(nc, subjects) });
 
+  // Sandboxes live under a directory of this process's own; those of dead workers go now.
+  const sandboxes = await claimSandboxRoot({
+    workDir: env.TARMAC_WORK_DIR,
+    maxAgeMs: env.TARMAC_SANDBOX_MAX_AGE_MS,
+    onRemoved: (dir, reason) => logger.info({ dir, reason }, "leftover sandbox removed"),
+  });
+  await sandboxes.sweep();
+  const sweepEveryMs = Math.min(10 * 60 * 1000, Math.floor(env.TARMAC_SANDBOX_MAX_AGE_MS / 3));
+  const sweeper = setInterval(() => {
+    sandboxes.sweep().catch((err: Error) => logger.warn({ error: err.message }, "sandbox sweep failed"));
+  }, Math.max(1_000, sweepEveryMs));
+  sweeper.unref();
+
   const processor = createPhaseProcessor({
     redis,
     nc,
@@ -35,7 +49,7 @@ async function main(): Promise<void> {
     subjects,
     logger,
     workerId: env.TARMAC_WORKER_ID,
-    workDir: env.TARMAC_WORK_DIR,
+    workDir: sandboxes.dir,
     ...(env.TARMAC_TERRAFORM_BIN ? { terraformBin: env.TARMAC_TERRAFORM_BIN } : {}),
     ...(env.TARMAC_TERRAFORM_VERSIONS_DIR ? { terraformVersionsDir: env.TARMAC_TERRAFORM_VERSIONS_DIR } : {}),
     heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,
@@ -63,6 +77,10 @@ async function main(): Promise<void> {
     const results = await Promise.all(workers.map((w) => w.close(Math.max(0, drainBudgetMs - 2_000), 1_500)));
     if (results.includes(false)) logger.warn("in-flight jobs were interrupted by shutdown");
   }, "drain");
+  shutdown.onShutdown("sandboxes", async () => {
+    clearInterval(sweeper);
+    await sandboxes.release();
+  }, "clients");
 
   const health = await startHealthServer({
     port: env.HEALTH_PORT,
