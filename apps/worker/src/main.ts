@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     logger,
     workerId: env.TARMAC_WORKER_ID,
     workDir: sandboxes.dir,
+    queuePrefix: env.TARMAC_QUEUE_PREFIX,
     ...(env.TARMAC_TERRAFORM_BIN ? { terraformBin: env.TARMAC_TERRAFORM_BIN } : {}),
     ...(env.TARMAC_TERRAFORM_VERSIONS_DIR ? { terraformVersionsDir: env.TARMAC_TERRAFORM_VERSIONS_DIR } : {}),
     heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,

@@ -20,6 +20,7 @@ import {
 } from "@tarmac/terraform";
 import { createJobClient, type JobClient } from "./job-client";
 import { PhaseLog } from "./phase-log";
+import { watchStopRequest } from "./stop-watch";
 import { ProgressReporter, type FinishedCounts } from "./progress";
 import { PreparationError, prepareWorkspace, STATE_FILE } from "./sandbox/prepare";
 import { UnsafeArchiveError } from "./sandbox/extract";
@@ -36,6 +37,8 @@ export interface PhaseServiceDeps {
   terraformVersionsDir?: string;
   heartbeatIntervalMs: number;
   liveLogTtlMs: number;
+  /** BullMQ key prefix: the scheduler's stop orders sit next to the job (see stop-watch.ts). */
+  queuePrefix?: string;
   /** What terraform inherits from the worker's environment (see terraform-env.ts). */
   terraformBaseEnv: Record<string, string>;
 }
@@ -117,6 +120,20 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     logger.info({ signal: s.signal }, "phase signal received");
     deliver(s.signal);
   }, logger);
+  const stopWatch = deps.queuePrefix
+    ? watchStopRequest({
+        redis: deps.redis,
+        queuePrefix: deps.queuePrefix,
+        runId,
+        phase,
+        intervalMs: deps.heartbeatIntervalMs,
+        onStop: () => {
+          logger.warn("the scheduler settled this phase; stopping");
+          deliver("SIGKILL");
+        },
+        onError: (err) => logger.warn({ error: err.message }, "stop request not checked"),
+      })
+    : undefined;
   const onAbort = (): void => {
     control.shuttingDown = true;
     control.current?.interrupt();
@@ -143,6 +160,7 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
   } finally {
     abort.removeEventListener("abort", onAbort);
     subscription.unsubscribe();
+    stopWatch?.();
     if (sandbox) await rm(sandbox, { recursive: true, force: true }).catch((err: Error) => logger.warn({ error: err.message }, "sandbox not removed"));
   }
 
