@@ -107,6 +107,34 @@ describe("reconcile", () => {
     }
   });
 
+  it("replays the outcome a completed job kept when NATS lost the worker's events", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    // A worker whose started and finished events never reached the scheduler.
+    const worker = createPhaseWorker({
+      connection: REDIS_URL,
+      prefix: h.queuePrefix,
+      phase: "plan",
+      concurrency: 1,
+      processor: async (job) =>
+        job.data.runId !== run
+          ? null
+          : { type: "phase.progress", runId: run, phase: "plan", kind: "finished", attempt: 1, sequence: 1, workerId: "w", at: new Date().toISOString(), hasChanges: false },
+    });
+    try {
+      await waitFor(async () => ((await getPhaseJobState(h.queues, "plan", run)) === "completed" ? true : undefined), { what: "completed job" });
+    } finally {
+      await worker.close(5_000);
+    }
+    expect(await statusOf(h.db, run)).toBe("plan_queued");
+    const report = await reconcileOnce(h.ctx);
+    expect(report.replayedOutcomes).toBeGreaterThanOrEqual(1);
+    expect(await statusOf(h.db, run)).toBe("planned_and_finished");
+    expect((await h.db.plan.findUniqueOrThrow({ where: { runId: run } })).status).toBe("finished");
+  });
+
   it("errors an apply that ran past its timeout", async () => {
     const org = await createOrganization(h.db);
     const ws = await createWorkspace(h.db, org);

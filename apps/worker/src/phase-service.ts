@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Redis } from "ioredis";
-import type { Phase, PhaseSignal, Subjects } from "@tarmac/contracts";
+import type { Phase, PhaseProgressEvent, PhaseSignal, Subjects } from "@tarmac/contracts";
 import { applyIdFor, planIdFor } from "@tarmac/domain";
 import { subscribeSignals, type NatsConnection, type Publisher } from "@tarmac/events";
 import { withSpan, type Logger } from "@tarmac/telemetry";
@@ -49,6 +49,8 @@ export interface PhaseJobInput {
   jobUrl: string;
   /** Distinct per enqueue of the job (part of every event's message id). */
   attempt: number;
+  /** Receives the phase's final progress event once published. */
+  onFinalEvent?: (event: PhaseProgressEvent) => void;
 }
 
 export type PhaseOutcome =
@@ -108,6 +110,7 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     workerId: deps.workerId,
     heartbeatIntervalMs: deps.heartbeatIntervalMs,
     onHeartbeatError: (err) => logger.warn({ error: err.message }, "heartbeat not published"),
+    ...(input.onFinalEvent ? { onFinalEvent: input.onFinalEvent } : {}),
   });
 
   const control: Control = { signal: null, shuttingDown: false, current: null };

@@ -24,6 +24,8 @@ export interface ProgressReporterOptions {
    * active meanwhile. A heartbeat that cannot be published is skipped: the next one follows.
    */
   finalEventRetryMs?: number;
+  /** Called with the final event once JetStream acknowledged it. */
+  onFinalEvent?: (event: PhaseProgressEvent) => void;
 }
 
 const FINAL_EVENT_RETRY_MS = 10 * 60 * 1000;
@@ -62,6 +64,7 @@ export class ProgressReporter {
       msgId: `${this.opts.runId}:${this.opts.phase}:${this.opts.attempt}:${kind}:${sequence}`,
       ...(retryForMs !== undefined ? { retryForMs } : {}),
     });
+    if (kind === "finished" || kind === "errored" || kind === "canceled") this.opts.onFinalEvent?.(event);
   }
 
   /** `started`, then a heartbeat every interval until stopped. */

@@ -12,6 +12,8 @@ export interface PhaseJobLiveness {
   isLocked: boolean;
   /** When the job completed or failed (ms since epoch), if it did. */
   finishedOn: number | null;
+  /** What the worker's processor returned for a completed job (the phase's final event). */
+  returnValue: unknown;
 }
 
 /** What Redis says about a run's phase job: whether a worker still holds it. */
@@ -23,9 +25,9 @@ export async function getPhaseJobLiveness(
   const queue = queueFor(queues, phase);
   const jobId = jobIdFor(phase, runId);
   const job = await queue.getJob(jobId);
-  if (!job) return { state: null, isLocked: false, finishedOn: null };
+  if (!job) return { state: null, isLocked: false, finishedOn: null, returnValue: undefined };
   const state = await job.getState();
   const client = await queue.getBackend().client;
   const isLocked = state === "active" && (await client.get(`${queue.toKey(jobId)}:lock`)) !== null;
-  return { state: state === "unknown" ? null : state, isLocked, finishedOn: job.finishedOn ?? null };
+  return { state: state === "unknown" ? null : state, isLocked, finishedOn: job.finishedOn ?? null, returnValue: state === "completed" ? job.returnvalue : undefined };
 }
