@@ -39,6 +39,7 @@ export class ProgressReporter {
   private sequence = 0;
   private timer: NodeJS.Timeout | undefined;
   private heartbeatInFlight: Promise<void> = Promise.resolve();
+  private isHeartbeatPending = false;
   private readonly now: () => Date;
   private readonly finalRetryMs: number;
 
@@ -71,9 +72,13 @@ export class ProgressReporter {
   async start(): Promise<void> {
     await this.publish("started", {}, this.finalRetryMs);
     this.timer = setInterval(() => {
-      this.heartbeatInFlight = this.heartbeatInFlight
-        .then(() => this.publish("heartbeat"))
-        .catch((err: Error) => this.opts.onHeartbeatError(err));
+      // While NATS is away a heartbeat retries for a while; later ticks are skipped rather than
+      // queued behind it, so the final event never waits for a backlog of stale heartbeats.
+      if (this.isHeartbeatPending) return;
+      this.isHeartbeatPending = true;
+      this.heartbeatInFlight = this.publish("heartbeat")
+        .catch((err: Error) => this.opts.onHeartbeatError(err))
+        .finally(() => (this.isHeartbeatPending = false));
     }, this.opts.heartbeatIntervalMs);
   }
 
