@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const nc = await connectNats(env.NATS_URL, "tarmac-gateway");
     shutdown.onShutdown("nats", () => nc.drain(), "clients");
     await ensureStream(nc, subjects);
-    const relay = startOutboxRelay({ db, nc, subjects, logger });
+    const relay = startOutboxRelay({ db, nc, subjects, logger, ensureStream: () => ensureStream(nc, subjects) });
     // After HTTP intake stops, so the last requests' events still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
     natsChecks.nats = () => pingNats(nc);

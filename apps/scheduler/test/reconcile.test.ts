@@ -70,6 +70,72 @@ describe("reconcile", () => {
     expect(await statusOf(h.db, stuck)).toBe("errored");
   });
 
+  it("keeps a phase whose heartbeat events stopped while its worker still holds the job's lock", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let picked = false;
+    // A live worker whose heartbeat events cannot reach the scheduler (NATS is down).
+    const worker = createPhaseWorker({
+      connection: REDIS_URL,
+      prefix: h.queuePrefix,
+      phase: "plan",
+      concurrency: 1,
+      processor: async (job) => {
+        if (job.data.runId !== run) return; // earlier tests' queued runs
+        picked = true;
+        await held;
+      },
+    });
+    try {
+      await waitFor(async () => (picked ? true : undefined), { what: "job picked up" });
+      await progress(h, run, "plan", "started");
+      const longAgo = new Date(Date.now() - 5 * 60_000);
+      await h.db.plan.update({ where: { runId: run }, data: { heartbeatAt: longAgo } });
+
+      const report = await reconcileOnce(h.ctx);
+      expect(report.stalePhases).toBe(0);
+      expect(report.alivePhases).toBe(1);
+      expect(await statusOf(h.db, run)).toBe("planning");
+      const plan = await h.db.plan.findUniqueOrThrow({ where: { runId: run } });
+      expect(plan.heartbeatAt!.getTime()).toBeGreaterThan(longAgo.getTime());
+    } finally {
+      release();
+      await worker.close(5_000);
+    }
+  });
+
+  it("replays the outcome a completed job kept when NATS lost the worker's events", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    // A worker whose started and finished events never reached the scheduler.
+    const worker = createPhaseWorker({
+      connection: REDIS_URL,
+      prefix: h.queuePrefix,
+      phase: "plan",
+      concurrency: 1,
+      processor: async (job) =>
+        job.data.runId !== run
+          ? null
+          : { type: "phase.progress", runId: run, phase: "plan", kind: "finished", attempt: 1, sequence: 1, workerId: "w", at: new Date().toISOString(), hasChanges: false },
+    });
+    try {
+      await waitFor(async () => ((await getPhaseJobState(h.queues, "plan", run)) === "completed" ? true : undefined), { what: "completed job" });
+    } finally {
+      await worker.close(5_000);
+    }
+    expect(await statusOf(h.db, run)).toBe("plan_queued");
+    const report = await reconcileOnce(h.ctx);
+    expect(report.replayedOutcomes).toBeGreaterThanOrEqual(1);
+    expect(await statusOf(h.db, run)).toBe("planned_and_finished");
+    expect((await h.db.plan.findUniqueOrThrow({ where: { runId: run } })).status).toBe("finished");
+  });
+
   it("errors an apply that ran past its timeout", async () => {
     const org = await createOrganization(h.db);
     const ws = await createWorkspace(h.db, org);

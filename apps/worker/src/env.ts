@@ -33,6 +33,8 @@ export const workerEnvSchema = z.object({
   TARMAC_PLUGIN_CACHE_DIR: optionalString,
   /** Where per-job sandboxes are created. */
   TARMAC_WORK_DIR: z.string().default(path.join(os.tmpdir(), "tarmac-worker")),
+  /** Leftover sandboxes no live worker can be shown to own are removed past this age. */
+  TARMAC_SANDBOX_MAX_AGE_MS: durationMs(24 * 3600 * 1000),
   HEALTH_PORT: port(8082, { allowZero: true }),
   /** Wins over HEALTH_PORT, so one environment can hold every app's (`npm start`); 0 = any free port. */
   WORKER_HEALTH_PORT: port(undefined, { allowZero: true }).optional(),

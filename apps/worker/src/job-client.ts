@@ -1,10 +1,11 @@
 import { jobPaths, jobSpec, type JobSpec } from "@tarmac/contracts";
 import { describeFetchError, originOf } from "./fetch-error";
+import { DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, retryDelayMs, type RetryPolicy } from "./retry";
 
 /**
  * The worker's only way to reach Tarmac's storage: the job's capability URL (a secret in the
- * path). Every call is idempotent, so transient failures (a gateway restarting behind a load
- * balancer) are retried a few times.
+ * path). Every call is idempotent, so transient failures (a 5xx or 503 + Retry-After while the
+ * database is away, a gateway restarting behind a load balancer) are retried within a budget.
  */
 
 export class JobApiError extends Error {
@@ -18,8 +19,8 @@ export class JobApiError extends Error {
 }
 
 export interface JobClientOptions {
-  attempts?: number;
-  retryDelayMs?: number;
+  /** How long, and how often, a failing request is tried again (see retry.ts). */
+  retry?: Partial<RetryPolicy>;
   /** Per request. */
   timeoutMs?: number;
 }
@@ -41,27 +42,32 @@ export interface JobClient {
 
 export function createJobClient(jobUrl: string, opts: JobClientOptions = {}): JobClient {
   const base = jobUrl.replace(/\/+$/, "");
-  const attempts = opts.attempts ?? 4;
-  const retryDelayMs = opts.retryDelayMs ?? 500;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
   const timeoutMs = opts.timeoutMs ?? 120_000;
 
   // The URL carries the job's secret: errors name the path under it, never the URL itself.
   async function request(method: "GET" | "PUT", sub: string, body?: Buffer, contentType?: string): Promise<Response> {
     let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    const giveUpAt = Date.now() + policy.budgetMs;
+    for (let attempt = 1; ; attempt++) {
+      let retryAfterMs: number | null = null;
       try {
         const res = await fetch(base + sub, {
           method,
           ...(body ? { body: new Uint8Array(body), headers: { "content-type": contentType ?? "application/octet-stream" } } : {}),
           signal: AbortSignal.timeout(timeoutMs),
         });
-        if (res.status < 500) return res;
+        if (!isRetryableStatus(res.status)) return res;
         lastError = new JobApiError(`${method} ${sub} answered ${res.status}`, res.status);
+        retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
         await res.body?.cancel();
       } catch (err) {
+        // Connection refused or reset, a timeout: the gateway may be restarting.
         lastError = err;
       }
-      if (attempt < attempts) await sleep(retryDelayMs * 2 ** (attempt - 1));
+      const delay = retryDelayMs(policy, attempt, retryAfterMs);
+      if (Date.now() + delay >= giveUpAt) break;
+      await sleep(delay);
     }
     if (lastError instanceof JobApiError) throw lastError;
     throw new JobApiError(`${method} ${sub} failed: ${describeFetchError(lastError, originOf(base))}`);

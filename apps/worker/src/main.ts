@@ -11,6 +11,7 @@ import { createPhaseWorker, type PhaseWorker } from "@tarmac/queues";
 import { resolveCliConfigDirs } from "./cli-config";
 import { loadWorkerEnv } from "./env";
 import { createPhaseProcessor } from "./processor";
+import { claimSandboxRoot } from "./sandbox/root";
 import { terraformBaseEnv } from "./terraform-env";
 
 async function main(): Promise<void> {
@@ -29,7 +30,20 @@ async function main(): Promise<void> {
   const nc = await connectNats(env.NATS_URL, `tarmac-worker-${env.TARMAC_WORKER_ID}`);
   shutdown.onShutdown("nats", () => nc.drain(), "clients");
   await ensureStream(nc, subjects);
-  const publisher = createPublisher(nc, { logger });
+  const publisher = createPublisher(nc, { logger, ensureStream: () => ensureStream(nc, subjects) });
+
+  // Sandboxes live under a directory of this process's own; those of dead workers go now.
+  const sandboxes = await claimSandboxRoot({
+    workDir: env.TARMAC_WORK_DIR,
+    maxAgeMs: env.TARMAC_SANDBOX_MAX_AGE_MS,
+    onRemoved: (dir, reason) => logger.info({ dir, reason }, "leftover sandbox removed"),
+  });
+  await sandboxes.sweep();
+  const sweepEveryMs = Math.min(10 * 60 * 1000, Math.floor(env.TARMAC_SANDBOX_MAX_AGE_MS / 3));
+  const sweeper = setInterval(() => {
+    sandboxes.sweep().catch((err: Error) => logger.warn({ error: err.message }, "sandbox sweep failed"));
+  }, Math.max(1_000, sweepEveryMs));
+  sweeper.unref();
 
   const processor = createPhaseProcessor({
     redis,
@@ -38,7 +52,8 @@ async function main(): Promise<void> {
     subjects,
     logger,
     workerId: env.TARMAC_WORKER_ID,
-    workDir: env.TARMAC_WORK_DIR,
+    workDir: sandboxes.dir,
+    queuePrefix: env.TARMAC_QUEUE_PREFIX,
     ...(env.TARMAC_TERRAFORM_BIN ? { terraformBin: env.TARMAC_TERRAFORM_BIN } : {}),
     ...(env.TARMAC_TERRAFORM_VERSIONS_DIR ? { terraformVersionsDir: env.TARMAC_TERRAFORM_VERSIONS_DIR } : {}),
     heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,
@@ -72,6 +87,10 @@ async function main(): Promise<void> {
     const results = await Promise.all(workers.map((w) => w.close(Math.max(0, drainBudgetMs - 2_000), 1_500)));
     if (results.includes(false)) logger.warn("in-flight jobs were interrupted by shutdown");
   }, "drain");
+  shutdown.onShutdown("sandboxes", async () => {
+    clearInterval(sweeper);
+    await sandboxes.release();
+  }, "clients");
 
   const health = await startHealthServer({
     port: env.WORKER_HEALTH_PORT ?? env.HEALTH_PORT,

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Redis } from "ioredis";
 import type { ArchiveLimits } from "@tarmac/archive";
-import type { Phase, PhaseSignal, Subjects } from "@tarmac/contracts";
+import type { Phase, PhaseProgressEvent, PhaseSignal, Subjects } from "@tarmac/contracts";
 import { applyIdFor, planIdFor } from "@tarmac/domain";
 import { subscribeSignals, type NatsConnection, type Publisher } from "@tarmac/events";
 import { withSpan, type Logger } from "@tarmac/telemetry";
@@ -24,6 +24,7 @@ import {
 import { writeCliConfig, type CliConfigOptions } from "./cli-config";
 import { createJobClient, type JobClient } from "./job-client";
 import { PhaseLog } from "./phase-log";
+import { watchStopRequest } from "./stop-watch";
 import { ProgressReporter, type FinishedCounts } from "./progress";
 import { PreparationError, prepareWorkspace, STATE_FILE } from "./sandbox/prepare";
 import { UnsafeArchiveError } from "./sandbox/extract";
@@ -40,6 +41,8 @@ export interface PhaseServiceDeps {
   terraformVersionsDir?: string;
   heartbeatIntervalMs: number;
   liveLogTtlMs: number;
+  /** BullMQ key prefix: the scheduler's stop orders sit next to the job (see stop-watch.ts). */
+  queuePrefix?: string;
   /** What terraform inherits from the worker's environment (see terraform-env.ts). */
   terraformBaseEnv: Record<string, string>;
   /** Provider mirror and plugin cache for the CLI configuration written per job (cli-config.ts). */
@@ -54,6 +57,8 @@ export interface PhaseJobInput {
   jobUrl: string;
   /** Distinct per enqueue of the job (part of every event's message id). */
   attempt: number;
+  /** Receives the phase's final progress event once published. */
+  onFinalEvent?: (event: PhaseProgressEvent) => void;
 }
 
 export type PhaseOutcome =
@@ -113,6 +118,7 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     workerId: deps.workerId,
     heartbeatIntervalMs: deps.heartbeatIntervalMs,
     onHeartbeatError: (err) => logger.warn({ error: err.message }, "heartbeat not published"),
+    ...(input.onFinalEvent ? { onFinalEvent: input.onFinalEvent } : {}),
   });
 
   const control: Control = { signal: null, shuttingDown: false, current: null };
@@ -125,6 +131,20 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     logger.info({ signal: s.signal }, "phase signal received");
     deliver(s.signal);
   }, logger);
+  const stopWatch = deps.queuePrefix
+    ? watchStopRequest({
+        redis: deps.redis,
+        queuePrefix: deps.queuePrefix,
+        runId,
+        phase,
+        intervalMs: deps.heartbeatIntervalMs,
+        onStop: () => {
+          logger.warn("the scheduler settled this phase; stopping");
+          deliver("SIGKILL");
+        },
+        onError: (err) => logger.warn({ error: err.message }, "stop request not checked"),
+      })
+    : undefined;
   const onAbort = (): void => {
     control.shuttingDown = true;
     control.current?.interrupt();
@@ -151,6 +171,7 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
   } finally {
     abort.removeEventListener("abort", onAbort);
     subscription.unsubscribe();
+    stopWatch?.();
     if (sandbox) await rm(sandbox, { recursive: true, force: true }).catch((err: Error) => logger.warn({ error: err.message }, "sandbox not removed"));
   }
 

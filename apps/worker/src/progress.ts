@@ -17,7 +17,18 @@ export interface ProgressReporterOptions {
   heartbeatIntervalMs: number;
   now?: () => Date;
   onHeartbeatError: (err: Error) => void;
+  /**
+   * How long a final event (finished, errored, canceled) is retried until JetStream
+   * acknowledges it (default 10 minutes): the phase's outcome must reach the scheduler across a
+   * NATS outage, and the job (with its lock, which tells the scheduler the phase lives) stays
+   * active meanwhile. A heartbeat that cannot be published is skipped: the next one follows.
+   */
+  finalEventRetryMs?: number;
+  /** Called with the final event once JetStream acknowledged it. */
+  onFinalEvent?: (event: PhaseProgressEvent) => void;
 }
+
+const FINAL_EVENT_RETRY_MS = 10 * 60 * 1000;
 
 /**
  * Publishes a phase's progress with deterministic message ids
@@ -28,13 +39,16 @@ export class ProgressReporter {
   private sequence = 0;
   private timer: NodeJS.Timeout | undefined;
   private heartbeatInFlight: Promise<void> = Promise.resolve();
+  private isHeartbeatPending = false;
   private readonly now: () => Date;
+  private readonly finalRetryMs: number;
 
   constructor(private readonly opts: ProgressReporterOptions) {
     this.now = opts.now ?? (() => new Date());
+    this.finalRetryMs = opts.finalEventRetryMs ?? FINAL_EVENT_RETRY_MS;
   }
 
-  private async publish(kind: ProgressKind, extra: Partial<PhaseProgressEvent> = {}): Promise<void> {
+  private async publish(kind: ProgressKind, extra: Partial<PhaseProgressEvent> = {}, retryForMs?: number): Promise<void> {
     const sequence = this.sequence++;
     const event = phaseProgressEvent.parse({
       type: "phase.progress",
@@ -49,16 +63,22 @@ export class ProgressReporter {
     });
     await this.opts.publisher.publish(this.opts.subjects.phaseProgress(this.opts.runId, this.opts.phase), event, {
       msgId: `${this.opts.runId}:${this.opts.phase}:${this.opts.attempt}:${kind}:${sequence}`,
+      ...(retryForMs !== undefined ? { retryForMs } : {}),
     });
+    if (kind === "finished" || kind === "errored" || kind === "canceled") this.opts.onFinalEvent?.(event);
   }
 
   /** `started`, then a heartbeat every interval until stopped. */
   async start(): Promise<void> {
-    await this.publish("started");
+    await this.publish("started", {}, this.finalRetryMs);
     this.timer = setInterval(() => {
-      this.heartbeatInFlight = this.heartbeatInFlight
-        .then(() => this.publish("heartbeat"))
-        .catch((err: Error) => this.opts.onHeartbeatError(err));
+      // While NATS is away a heartbeat retries for a while; later ticks are skipped rather than
+      // queued behind it, so the final event never waits for a backlog of stale heartbeats.
+      if (this.isHeartbeatPending) return;
+      this.isHeartbeatPending = true;
+      this.heartbeatInFlight = this.publish("heartbeat")
+        .catch((err: Error) => this.opts.onHeartbeatError(err))
+        .finally(() => (this.isHeartbeatPending = false));
     }, this.opts.heartbeatIntervalMs);
   }
 
@@ -70,17 +90,17 @@ export class ProgressReporter {
 
   async finished(counts: FinishedCounts): Promise<void> {
     await this.stopHeartbeats();
-    await this.publish("finished", counts);
+    await this.publish("finished", counts, this.finalRetryMs);
   }
 
   async errored(message: string): Promise<void> {
     await this.stopHeartbeats();
-    await this.publish("errored", { message });
+    await this.publish("errored", { message }, this.finalRetryMs);
   }
 
   async canceled(message?: string): Promise<void> {
     await this.stopHeartbeats();
-    await this.publish("canceled", message ? { message } : {});
+    await this.publish("canceled", message ? { message } : {}, this.finalRetryMs);
   }
 
   /** Stops heartbeats without a final event (the caller could not report one). */

@@ -24,7 +24,7 @@ describe("job client errors", () => {
   });
 
   it("names the gateway and an untrusted certificate, with the ways to fix it", async () => {
-    const client = createJobClient(`https://localhost:${port}/_jobs/run-x/very-secret`, { attempts: 1 });
+    const client = createJobClient(`https://localhost:${port}/_jobs/run-x/very-secret`, { retry: { budgetMs: 0 } });
     const err = await client.getSpec().catch((e: Error) => e);
     expect((err as Error).message).toContain(`GET /spec failed: the gateway at https://localhost:${port} presented a certificate this worker does not trust`);
     expect((err as Error).message).toContain("TARMAC_INTERNAL_PORT");
@@ -33,7 +33,7 @@ describe("job client errors", () => {
 
   it("names the gateway and a refused connection", async () => {
     const closed = await freePort();
-    const client = createJobClient(`http://127.0.0.1:${closed}/_jobs/run-x/very-secret`, { attempts: 1 });
+    const client = createJobClient(`http://127.0.0.1:${closed}/_jobs/run-x/very-secret`, { retry: { budgetMs: 0 } });
     const err = await client.getSpec().catch((e: Error) => e);
     expect((err as Error).message).toBe(
       `GET /spec failed: cannot reach the gateway at http://127.0.0.1:${closed}: connection refused: is the gateway listening there? (ECONNREFUSED)`,
@@ -46,7 +46,7 @@ describe("job client errors", () => {
     await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
     try {
       const p = (s.address() as { port: number }).port;
-      const err = await createJobClient(`https://127.0.0.1:${p}/_jobs/run-x/very-secret`, { attempts: 1 })
+      const err = await createJobClient(`https://127.0.0.1:${p}/_jobs/run-x/very-secret`, { retry: { budgetMs: 0 } })
         .getSpec()
         .catch((e: Error) => e);
       expect((err as Error).message).toMatch(new RegExp(`cannot reach the gateway at https://127\\.0\\.0\\.1:${p}: `));

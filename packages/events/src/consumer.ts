@@ -38,6 +38,11 @@ export interface ConsumeOptions<T> {
   ackWaitMs?: number;
   /** Where a new consumer starts; existing durables keep their position. */
   deliverPolicy?: "all" | "new";
+  /**
+   * Creates the stream again (with the deployment's configuration) when it is gone, e.g. NATS
+   * restarted with an empty store; without it the consumer waits until someone else does.
+   */
+  ensureStream?: () => Promise<void>;
 }
 
 export interface DurableConsumer {
@@ -98,7 +103,17 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
       await jsm.consumers.update(stream, name, updatable);
     }
   }
-  for (const { filter, name } of durables) await ensureDurable(name, filter);
+  async function ensureDurableAndStream(name: string, filter: string): Promise<void> {
+    try {
+      await ensureDurable(name, filter);
+    } catch (error) {
+      if (!options.ensureStream || !/stream not found/i.test(errorMessage(error))) throw error;
+      logger.warn({ durableName: name, stream }, "stream is gone; re-creating it");
+      await options.ensureStream();
+      await ensureDurable(name, filter);
+    }
+  }
+  for (const { filter, name } of durables) await ensureDurableAndStream(name, filter);
 
   const js = jetstream(nc);
   const inFlight = new Set<Promise<void>>();
@@ -179,7 +194,7 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
     while (!isStopped) {
       try {
         // The durable may have been deleted (an operator, a stream re-creation): create it again.
-        if (!messages) await ensureDurable(name, filter);
+        if (!messages) await ensureDurableAndStream(name, filter);
         messages ??= await (await js.consumers.get(stream, name)).consume({ max_messages: Math.max(concurrency, 1) });
         if (isStopped) {
           await messages.close();

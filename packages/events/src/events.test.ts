@@ -226,4 +226,40 @@ describe("consumeDurable resilience", () => {
       await consumer.stop();
     }
   }, 30_000);
+
+  it("re-creates a stream that vanished (NATS restarted empty), its durables, and keeps consuming", async () => {
+    const own = subjectsFor(`tevgone${randomBytes(3).toString("hex")}`);
+    await ensureStream(nc, own);
+    const runId = `run-gone${randomBytes(3).toString("hex")}`;
+    const handled: string[] = [];
+    const consumer = await consumeDurable({
+      nc,
+      subjects: own,
+      durableName: "stream-gone-test",
+      filterSubjects: [own.runStatusChanged(runId)],
+      logger: silent,
+      ensureStream: () => ensureStream(nc, own),
+      handler: async (event) => void handled.push(event.type === "run.status_changed" ? event.to : ""),
+    });
+    try {
+      // This publisher cannot create the stream: only the consumer can bring it back.
+      const publisher = createPublisher(nc, { initialDelayMs: 50 });
+      await publisher.publish(own.runStatusChanged(runId), statusEvent(runId, "planning"), { msgId: `${runId}-1` });
+      await waitFor(() => (handled.length === 1 ? true : undefined), { what: "first event" });
+      await deleteStream(nc, own.streamName);
+      await publisher.publish(own.runStatusChanged(runId), statusEvent(runId, "planned"), { msgId: `${runId}-2`, retryForMs: 20_000 });
+      await waitFor(() => (handled.includes("planned") ? true : undefined), { what: "event after the stream was re-created", timeoutMs: 20_000 });
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info(own.streamName)).config.duplicate_window).toBe(120 * 1e9);
+    } finally {
+      await consumer.stop();
+    }
+    // With no consumer around, a publisher that may re-create the stream does so itself.
+    await deleteStream(nc, own.streamName);
+    const creating = createPublisher(nc, { ensureStream: () => ensureStream(nc, own), initialDelayMs: 50 });
+    await creating.publish(own.runStatusChanged(runId), statusEvent(runId, "applied"), { msgId: `${runId}-3` });
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(own.streamName)).state.messages).toBe(1);
+    await deleteStream(nc, own.streamName);
+  }, 40_000);
 });

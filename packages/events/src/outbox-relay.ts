@@ -22,6 +22,8 @@ export interface OutboxRelayOptions {
   reconnectMs?: number;
   batch?: number;
   publisher?: Publisher;
+  /** Re-creates the stream when NATS came back without it (see PublisherOptions.ensureStream). */
+  ensureStream?: () => Promise<void>;
 }
 
 export interface OutboxRelay {
@@ -40,7 +42,12 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batch = options.batch ?? 200;
   // Few, short attempts: a row that fails stays in the outbox and the next round retries it,
   // and the claiming transaction must end well within its timeout.
-  const publisher = options.publisher ?? createPublisher(options.nc, { logger, maxAttempts: 2, ackTimeoutMs: 3_000 });
+  const publisher = options.publisher ?? createPublisher(options.nc, {
+      logger,
+      maxAttempts: 2,
+      ackTimeoutMs: 3_000,
+      ...(options.ensureStream ? { ensureStream: options.ensureStream } : {}),
+    });
   let isStopped = false;
   let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;

@@ -8,6 +8,11 @@ export interface PublishOptions {
   msgId: string;
   /** Extra headers; trace context (traceparent, tracestate) is taken from here when present, else from the active span. */
   headers?: Record<string, string>;
+  /**
+   * Keep retrying until acknowledged for this long (from the first attempt) instead of
+   * `maxAttempts`: for facts that must arrive, such as a phase's final event.
+   */
+  retryForMs?: number;
 }
 
 export interface PublisherOptions {
@@ -19,6 +24,11 @@ export interface PublisherOptions {
   maxDelayMs?: number;
   /** How long to wait for each PubAck. */
   ackTimeoutMs?: number;
+  /**
+   * Creates the stream again when a publish finds none (NATS restarted with an empty store):
+   * JetStream answers "no responders" for a subject no stream captures.
+   */
+  ensureStream?: () => Promise<void>;
 }
 
 export interface Publisher {
@@ -41,7 +51,7 @@ export function createPublisher(nc: NatsConnection, options: PublisherOptions = 
   const ackTimeoutMs = options.ackTimeoutMs ?? 5_000;
 
   return {
-    async publish(subject, payload, { msgId, headers }) {
+    async publish(subject, payload, { msgId, headers, retryForMs }) {
       const carried: Record<string, string> = { ...(headers ?? {}) };
       if (!carried.traceparent) injectTraceContext(carried);
       const hdrs = natsHeaders();
@@ -49,16 +59,31 @@ export function createPublisher(nc: NatsConnection, options: PublisherOptions = 
       const data = new TextEncoder().encode(JSON.stringify(payload));
 
       let delay = initialDelayMs;
+      const giveUpAt = retryForMs === undefined ? undefined : Date.now() + retryForMs;
       for (let attempt = 1; ; attempt++) {
         try {
           return await js.publish(subject, data, { msgID: msgId, headers: hdrs, timeout: ackTimeoutMs });
         } catch (error) {
-          if (attempt >= maxAttempts) throw error;
+          if (giveUpAt === undefined ? attempt >= maxAttempts : Date.now() + delay >= giveUpAt) throw error;
           options.logger?.warn({ subject, msgId, attempt, error: errorMessage(error) }, "publish not acknowledged; retrying");
+          if (options.ensureStream && isNoStream(error)) {
+            await options.ensureStream().catch((ensureError: unknown) =>
+              options.logger?.warn({ subject, error: errorMessage(ensureError) }, "stream not re-created yet"),
+            );
+          }
           await sleep(delay);
           delay = Math.min(delay * 2, maxDelayMs);
         }
       }
     },
   };
+}
+
+/**
+ * A publish no stream captured: the request finds no responders, which the client reports as
+ * "jetstream is not enabled" (with the no-responders error as its cause).
+ */
+export function isNoStream(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return /no responders|not enabled|stream not found/i.test(`${errorMessage(error)} ${cause ? errorMessage(cause) : ""}`);
 }

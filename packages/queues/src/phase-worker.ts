@@ -3,7 +3,11 @@ import { QUEUES, type Phase, type PhaseJob } from "@tarmac/contracts";
 import { toConnectionOptions, type RedisConnection } from "./connection";
 import { PHASE_WORKER_DEFAULTS } from "./defaults";
 
-export type PhaseJobProcessor = (job: Job<PhaseJob, void, string>, signal: AbortSignal) => Promise<void>;
+/**
+ * Resolves with what the job's return value should hold: the worker returns the phase's final
+ * progress event, so the outcome survives in Redis even if NATS lost the event itself.
+ */
+export type PhaseJobProcessor = (job: Job<PhaseJob, unknown, string>, signal: AbortSignal) => Promise<unknown>;
 
 export interface PhaseWorkerOptions {
   connection: RedisConnection;
@@ -19,7 +23,7 @@ export interface PhaseWorkerOptions {
 }
 
 export interface PhaseWorker {
-  worker: Worker<PhaseJob, void, string>;
+  worker: Worker<PhaseJob, unknown, string>;
   /**
    * Stops taking jobs and waits for in-flight ones up to `timeoutMs` (BullMQ's own
    * close() waits forever). Past the deadline, in-flight processors get an abort
@@ -38,7 +42,7 @@ const deadline = (ms: number): { promise: Promise<"timeout">; clear(): void } =>
 };
 
 export function createPhaseWorker(opts: PhaseWorkerOptions): PhaseWorker {
-  const worker = new Worker<PhaseJob, void, string>(
+  const worker = new Worker<PhaseJob, unknown, string>(
     QUEUES[opts.phase],
     async (job, _token, signal) => opts.processor(job, signal ?? new AbortController().signal),
     {

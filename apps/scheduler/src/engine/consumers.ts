@@ -1,4 +1,4 @@
-import { consumeDurable, type DurableConsumer } from "@tarmac/events";
+import { consumeDurable, ensureStream, type DurableConsumer } from "@tarmac/events";
 import type { SchedulerContext } from "./context";
 import { handleEvent } from "./handlers";
 
@@ -38,6 +38,9 @@ export async function startConsumers(ctx: SchedulerContext, options: ConsumerOpt
           ...(options.concurrency ? { concurrency: options.concurrency } : {}),
           ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
           handler: (event) => handleEvent(ctx, event),
+          // NATS may come back with an empty store: the stream is re-created with this
+          // deployment's configuration, then the durables, and reconcile repairs what was lost.
+          ensureStream: () => ensureStream(ctx.nc, ctx.subjects),
         }),
       );
     }

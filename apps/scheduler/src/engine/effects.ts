@@ -1,7 +1,7 @@
 import { CAPABILITY_TTL_MS, capabilityPaths, jobCapabilityId, mintCapability, type Phase } from "@tarmac/contracts";
 import { inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
 import { publishSignal } from "@tarmac/events";
-import { enqueuePhaseJob, getPhaseJobState, removePhaseJob } from "@tarmac/queues";
+import { enqueuePhaseJob, getPhaseJobState, removePhaseJob, requestPhaseStop } from "@tarmac/queues";
 import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
 import { promoteQueuing } from "./workspace-queue";
@@ -62,6 +62,8 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
         break;
       case "signal":
         publishSignal(ctx.nc, ctx.subjects, { runId: effect.runId, phase: effect.phase, signal: effect.signal });
+        // A kill must reach the worker even while NATS is away (it polls Redis as well).
+        if (effect.signal === "SIGKILL") await requestPhaseStop(ctx.queues, effect.phase, effect.runId);
         break;
       case "promote":
         // Adds enqueue effects to the list this loop is walking.

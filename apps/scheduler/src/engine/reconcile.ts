@@ -1,9 +1,11 @@
 import { phasesRepo, pruneOutbox, schedulerRepo } from "@tarmac/db";
-import { getPhaseJobState } from "@tarmac/queues";
+import { phaseProgressEvent, type Phase, type PhaseProgressEvent } from "@tarmac/contracts";
+import { getPhaseJobLiveness } from "@tarmac/queues";
 import { errorMessage } from "./errors";
 import { Effects, type SchedulerContext } from "./context";
 import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
 import { driveRun } from "./lifecycle";
+import { handlePhaseProgress } from "./progress";
 import { moveRun } from "./transitions";
 import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
 
@@ -12,12 +14,25 @@ export interface ReconcileReport {
   reenqueued: number;
   erroredQueued: number;
   stalePhases: number;
+  /** Running phases without recent heartbeat events whose worker still holds the job's lock. */
+  alivePhases: number;
+  /** Final events NATS lost, replayed from the job's return value in Redis. */
+  replayedOutcomes: number;
   driven: number;
   advancedWorkspaces: number;
   promoted: number;
 }
 
 const BATCH = 500;
+
+/** The final progress event a completed job returned for this run's phase, if any. */
+function finalEventOf(returnValue: unknown, runId: string, phase: Phase): PhaseProgressEvent | null {
+  const parsed = phaseProgressEvent.safeParse(returnValue);
+  if (!parsed.success) return null;
+  const event = parsed.data;
+  const isFinal = event.kind === "finished" || event.kind === "errored" || event.kind === "canceled";
+  return isFinal && event.runId === runId && event.phase === phase ? event : null;
+}
 const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -26,16 +41,26 @@ const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
  * and is a compare-and-set; job ids make re-enqueueing idempotent.
  */
 export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileReport> {
-  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, driven: 0, advancedWorkspaces: 0, promoted: 0 };
+  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, alivePhases: 0, replayedOutcomes: 0, driven: 0, advancedWorkspaces: 0, promoted: 0 };
   const now = ctx.now();
   const graceCutoff = new Date(now.getTime() - ctx.settings.reconcileGraceMs);
 
   // Queued runs whose job is gone (Redis lost it, or the enqueue after commit never ran).
   for (const queued of await schedulerRepo.listQueuedRuns(ctx.db, BATCH)) {
     const phase = queued.status === "plan_queued" ? "plan" : "apply";
-    const state = await getPhaseJobState(ctx.queues, phase, queued.id);
+    const job = await getPhaseJobLiveness(ctx.queues, phase, queued.id);
+    const { state } = job;
     if (state !== null && state !== "completed" && state !== "failed") continue;
-    if (state !== null && queued.statusChangedAt > graceCutoff) continue; // its events may still be in flight
+    // Its events may still be in flight: the worker publishes its last event just before the
+    // job ends, and a broker that was down or restarted delivers them late.
+    if (state !== null && (queued.statusChangedAt > graceCutoff || (job.finishedOn !== null && job.finishedOn > graceCutoff.getTime()))) continue;
+    // The worker finished but NATS lost its events (a broker restarted empty): the job kept the outcome.
+    const outcome = state === "completed" ? finalEventOf(job.returnValue, queued.id, phase) : null;
+    if (outcome) {
+      await handlePhaseProgress(ctx, outcome);
+      report.replayedOutcomes++;
+      continue;
+    }
     await withRunWorkspace(ctx, queued.id, async (tx, run, effects) => {
       if (run.status !== queued.status) return;
       // A finished plan job whose run never started planning is safe to run again; an apply is not.
@@ -60,6 +85,19 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
     limit: BATCH,
   });
   for (const phase of stale) {
+    const job = await getPhaseJobLiveness(ctx.queues, phase.phase, phase.runId);
+    const outcome = job.state === "completed" ? finalEventOf(job.returnValue, phase.runId, phase.phase) : null;
+    if (outcome) {
+      await handlePhaseProgress(ctx, outcome);
+      report.replayedOutcomes++;
+      continue;
+    }
+    if (phase.reason === "heartbeat" && job.isLocked) {
+      // Heartbeat events travel over NATS; while the broker is away the job's lock in Redis,
+      // which only a live worker renews, says the phase is still being worked on.
+      if (await phasesRepo.recordHeartbeat(ctx.db, phase.phase, phase.runId, now)) report.alivePhases++;
+      continue;
+    }
     await withRunWorkspace(ctx, phase.runId, async (tx, run, effects) => {
       const running = phase.phase === "plan" ? "planning" : "applying";
       if (run.status !== running) {
