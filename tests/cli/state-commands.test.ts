@@ -73,22 +73,30 @@ describe("terraform state commands", () => {
   });
 
   it("state pull and state push round-trip an edited state", async () => {
-    const { user, wsId } = await appliedWorkspace("push");
+    const { user, name, wsId } = await appliedWorkspace("push");
     const pulled = JSON.parse((await user.expect(["state", "pull"])).stdout);
     expect(resourceAddresses(pulled)).toEqual(["terraform_data.a", "terraform_data.b"]);
     const edited = { ...pulled, serial: pulled.serial + 1, resources: pulled.resources.filter((r: { name: string }) => r.name === "a") };
     await writeFile(path.join(user.dir, "edited.tfstate"), JSON.stringify(edited));
     await user.expect(["state", "push", "edited.tfstate"]);
+    // terraform 1.11 `state push` imports the file's serial (statemgr.Import →
+    // cloud.State.WriteStateForMigration), then PersistState sees a serial and state that differ
+    // from what it read and increments the serial before uploading (internal/cloud/state.go,
+    // `s.serial++`). So the one version it uploads has the file's serial + 1, and HCP stores that.
+    const pushed = edited.serial + 1;
     const after = await currentState(stack, wsId);
-    expect(after.serial).toBe(pulled.serial + 1);
+    expect(after.serial).toBe(pushed);
+    expect(after.lineage).toBe(pulled.lineage);
     expect(resourceAddresses(after)).toEqual(["terraform_data.a"]);
+    const versions = await stack.api.get(`/state-versions?filter[organization][name]=${org}&filter[workspace][name]=${name}`);
+    expect(versions.body.data.map((v: { attributes: { serial: number } }) => v.attributes.serial)).toEqual([pushed, pulled.serial]);
 
     // An older serial of the same lineage is refused without -force.
     await writeFile(path.join(user.dir, "stale.tfstate"), JSON.stringify({ ...pulled, serial: pulled.serial - 1 }));
     const stale = await user.run(["state", "push", "stale.tfstate"]);
     expect(stale.code).toBe(1);
-    expect(stale.output).toContain(`Failed to write state: cannot import state with serial ${pulled.serial - 1} over newer state with serial ${pulled.serial + 1}`);
-    expect((await currentState(stack, wsId)).serial).toBe(pulled.serial + 1);
+    expect(stale.output).toContain(`Failed to write state: cannot import state with serial ${pulled.serial - 1} over newer state with serial ${pushed}`);
+    expect((await currentState(stack, wsId)).serial).toBe(pushed);
   });
 });
 
@@ -152,9 +160,20 @@ describe("migrating to the cloud block", () => {
     expect(init.stdout).toContain("HCP Terraform has been successfully initialized!");
     const ws = await workspaceByName(stack, org, name);
     expect(ws).not.toBeNull();
+    // terraform 1.11 does not keep the local lineage when the workspace has no state yet:
+    // statemgr.Migrate copies lineage and serial into cloud.State (WriteStateForMigration), but
+    // PersistState, having read no state, refreshes again; current-state-version answers 404, which
+    // refreshState turns into lineage "" and serial 0, and PersistState then generates a new lineage
+    // with serial 1 (internal/command/meta_backend_migrate.go backendMigrateState_s_s,
+    // internal/cloud/state.go PersistState/refreshState). HCP stores that single upload as is.
     const migrated = await currentState(stack, ws!.id);
-    expect(migrated.lineage).toBe(local.lineage);
+    expect(migrated.serial).toBe(1);
+    expect(migrated.lineage).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(migrated.lineage).not.toBe(local.lineage);
+    const versions = await stack.api.get(`/state-versions?filter[organization][name]=${org}&filter[workspace][name]=${name}`);
+    expect(versions.body.data.map((v: { attributes: { serial: number } }) => v.attributes.serial)).toEqual([1]);
     expect(resourceAddresses(migrated)).toEqual(["terraform_data.a", "terraform_data.b"]);
+    expect(migrated.resources).toEqual(local.resources);
     // The remote plan starts from the migrated state: nothing to do.
     const plan = await user.expect(["plan", "-detailed-exitcode"]);
     expect(plan.stdout).toContain("No changes.");
