@@ -30,7 +30,7 @@ async function planAndApply(structured: boolean) {
   await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "plan", jobUrl: env.jobUrl(f.runId) });
   expect(await env.waitForFinal(f.runId, "plan", 90_000)).toMatchObject({ kind: "finished", resourceAdditions: 1 });
   await env.db.run.update({ where: { id: f.runId }, data: { status: "applying" } });
-  await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "apply", jobUrl: env.jobUrl(f.runId) });
+  await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "apply", jobUrl: env.jobUrl(f.runId, "apply") });
   expect(await env.waitForFinal(f.runId, "apply", 90_000)).toMatchObject({ kind: "finished", resourceAdditions: 1 });
   const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
   const apply = await env.db.apply.findUniqueOrThrow({ where: { runId: f.runId } });
