@@ -2,6 +2,7 @@ import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { createDb, type Db } from "./client";
 import { findTokenOwner } from "./repositories/auth";
 import { loadRunExtras } from "./repositories/runs-read";
+import { canUserApply } from "./repositories/scheduler";
 import { teamStandingsOnWorkspace } from "./repositories/workspace-access";
 import { hashSecret } from "./secrets";
 
@@ -65,6 +66,25 @@ describe("request lookups", () => {
       { teamId: "team-ops", isOwners: false, manageWorkspaces: true, access: null },
     ]);
     expect(await teamStandingsOnWorkspace(db, { teamId: "team-ops" }, "org-2", "ws-2")).toEqual([]);
+  });
+
+  // Auto-apply (the scheduler) and the API's `can-apply` (the gateway) must agree: a member of a
+  // team with the manage-workspaces organization permission administers every workspace.
+  it("lets the scheduler auto-apply for exactly the users the API reports can apply", async () => {
+    await db.user.create({ data: { id: "user-ops", username: "otto", email: "otto@b.c" } });
+    await db.teamMembership.create({ data: { teamId: "team-ops", userId: "user-ops" } });
+    await db.user.create({ data: { id: "user-writer", username: "wes", email: "wes@b.c" } });
+    await db.team.create({ data: { id: "team-writers", organizationId: "org-1", name: "writers" } });
+    await db.teamMembership.create({ data: { teamId: "team-writers", userId: "user-writer" } });
+    await db.teamWorkspaceAccess.create({ data: { id: "tws-w", teamId: "team-writers", workspaceId: "ws-2", access: "write" } });
+
+    expect(await canUserApply(db, "user-ops", "ws-1", "org-1")).toBe(true);
+    expect(await canUserApply(db, "user-ops", "ws-2", "org-1")).toBe(true);
+    expect(await canUserApply(db, "user-writer", "ws-2", "org-1")).toBe(true);
+    expect(await canUserApply(db, "user-writer", "ws-1", "org-1")).toBe(false);
+    // A plan grant is not enough to apply.
+    expect(await canUserApply(db, "user-1", "ws-1", "org-1")).toBe(false);
+    expect(await canUserApply(db, "nobody", "ws-1", "org-1")).toBe(false);
   });
 
   it("loads a page's cost estimates, events and comments in creation order", async () => {

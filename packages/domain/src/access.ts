@@ -46,6 +46,32 @@ export function isAdmin(access: WorkspaceAccess | null): boolean {
   return accessAtLeast(access, "admin");
 }
 
+/** The strongest of several grants; null when there are none. */
+export function bestAccess(levels: Iterable<WorkspaceAccess>): WorkspaceAccess | null {
+  let out: WorkspaceAccess | null = null;
+  for (const l of levels) if (out === null || rank(l) > rank(out)) out = l;
+  return out;
+}
+
+/** What access rules need to know of one team of a member in the workspace's organization. */
+export interface TeamStandingOnWorkspace {
+  isOwners: boolean;
+  manageWorkspaces: boolean;
+  /** The team's grant on the workspace (direct or through its project); null when it has none. */
+  access: WorkspaceAccess | null;
+}
+
+/**
+ * A member's access on a workspace from their teams in its organization: the owners team and
+ * teams with the `manage-workspaces` organization permission administer every workspace (HCP),
+ * anyone else has the best grant of their teams. Null: no access (the API answers 404).
+ * The gateway's checks and the scheduler's auto-apply decision both use this one rule.
+ */
+export function accessFromTeamStandings(teams: readonly TeamStandingOnWorkspace[]): WorkspaceAccess | null {
+  if (teams.some((t) => t.isOwners || t.manageWorkspaces)) return "admin";
+  return bestAccess(teams.flatMap((t) => (t.access === null ? [] : [t.access])));
+}
+
 export interface RunPermissions {
   "can-apply": boolean;
   "can-cancel": boolean;

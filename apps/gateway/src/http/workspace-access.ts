@@ -1,5 +1,5 @@
 import { organizationsRepo, teamsRepo, workspaceAccessRepo, workspacesRepo, type Db, type Tx } from "@tarmac/db";
-import { accessAtLeast, notFound, type WorkspaceAccess } from "@tarmac/domain";
+import { accessAtLeast, accessFromTeamStandings, bestAccess, notFound, type WorkspaceAccess } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import type { Principal } from "./auth";
 
@@ -58,14 +58,6 @@ export async function loadOrganizationForPrincipal(
   return ctx;
 }
 
-const RANK: Record<WorkspaceAccess, number> = { read: 1, plan: 2, write: 3, admin: 4 };
-
-function best(levels: Iterable<WorkspaceAccess>): WorkspaceAccess | null {
-  let out: WorkspaceAccess | null = null;
-  for (const l of levels) if (out === null || RANK[l] > RANK[out]) out = l;
-  return out;
-}
-
 /**
  * Access on each of several workspaces of one organization, in two queries:
  * owners and manage-workspaces teams get admin everywhere (HCP), others the
@@ -82,7 +74,7 @@ export async function workspaceAccessMap(
     return out;
   }
   const rows = await teamsRepo.teamAccessOnWorkspaces(db, workspaceIds, ctx.teamIds);
-  for (const id of workspaceIds) out.set(id, best(rows.filter((r) => r.workspaceId === id).map((r) => r.access)));
+  for (const id of workspaceIds) out.set(id, bestAccess(rows.filter((r) => r.workspaceId === id).map((r) => r.access)));
   return out;
 }
 
@@ -144,7 +136,5 @@ export async function workspaceAccessOf(
   }
   const subject = p.kind === "user" ? { userId: p.user.id } : { teamId: p.team.id };
   const teams = await workspaceAccessRepo.teamStandingsOnWorkspace(db, subject, workspace.organizationId, workspace.id);
-  if (teams.length === 0) return null;
-  if (teams.some((t) => t.isOwners || t.manageWorkspaces)) return "admin";
-  return best(teams.flatMap((t) => (t.access === null ? [] : [t.access])));
+  return accessFromTeamStandings(teams);
 }

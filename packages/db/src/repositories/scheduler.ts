@@ -1,5 +1,6 @@
-import type { RunStatus } from "@tarmac/domain";
+import { accessFromTeamStandings, canApplyRuns, type RunStatus } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
+import { teamStandingsOnWorkspace } from "./workspace-access";
 import type { Prisma } from "../generated/prisma/client";
 
 /**
@@ -119,16 +120,10 @@ export async function canUserApply(db: Db | Tx, userId: string, workspaceId: str
   const user = await db.user.findUnique({ where: { id: userId }, select: { isSiteAdmin: true } });
   if (!user) return false;
   if (user.isSiteAdmin) return true;
-  const teams = await db.teamMembership.count({
-    where: {
-      userId,
-      team: {
-        organizationId,
-        OR: [{ isOwners: true }, { workspaceAccess: { some: { workspaceId, access: { in: ["write", "admin"] } } } }],
-      },
-    },
-  });
-  return teams > 0;
+  // The same standing and rule as the gateway's can-apply: owners, manage-workspaces teams, and
+  // write or admin grants on the workspace or its project.
+  const teams = await teamStandingsOnWorkspace(db, { userId }, organizationId, workspaceId);
+  return canApplyRuns(accessFromTeamStandings(teams));
 }
 
 /** Saved plans of a workspace still waiting for confirmation (stale once another apply lands). */
