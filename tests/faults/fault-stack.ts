@@ -267,6 +267,13 @@ export async function settleAndReport(stack: FaultStack, probe: string, runs: st
   };
   process.stdout.write(`FAULT PROBE ${JSON.stringify(figures)} statuses=${JSON.stringify(statuses)}\n`);
   for (const e of stack.improperErrors.slice(0, 5)) process.stdout.write(`FAULT PROBE improper 5xx: ${e}\n`);
+  if (figures.runsErrored > 0 || figures.runsLost > 0) {
+    // What the engine said about it: its warnings and errors name the path that failed the run.
+    for (const p of [...stack.schedulers, ...stack.workers]) {
+      const lines = p.output().split("\n").filter((l) => /"level":(40|50|"warn"|"error")/.test(l));
+      for (const l of lines.slice(-15)) process.stdout.write(`FAULT PROBE ${p.name}: ${l.slice(0, 400)}\n`);
+    }
+  }
   return { ...figures, statuses };
 }
 

@@ -1,9 +1,11 @@
+import { Redis } from "ioredis";
+import { waitFor } from "@tarmac/testing";
 import { queueRuns, settleAndReport, startFaultStack, statusesOf, timedConfiguration, waitForStatuses, type FaultStack } from "./fault-stack";
 
 /**
  * Redis holds the job queues, their locks, the rate limiter's counters and live logs: transport,
- * not truth. Down for 60 s and back with its data (the FLUSHALL probe covers back empty), it
- * must error no run: running phases keep running (their job locks may lapse meanwhile), the
+ * not truth (DESIGN invariant 3). Losing all of it mid-pipeline must lose no run: the reconcile
+ * loop re-derives the jobs. Down for 60 s and back with its data, it must error no run: running phases keep running (their job locks may lapse meanwhile), the
  * API keeps answering (rate limits fail open), and work queued meanwhile is dispatched once
  * Redis is back.
  */
@@ -48,4 +50,24 @@ describe("Redis faults", () => {
     expect(stack.improperErrors).toEqual([]);
     for (const p of [stack.gateway, ...stack.schedulers, ...stack.workers]) expect(p.child.exitCode).toBeNull();
   }, 330_000);
+
+  it("loses no run when Redis is flushed mid-pipeline", async () => {
+    const runs = await queueRuns(stack, 4, timedConfiguration(4, 2));
+    // Some running, some still queued or already applying: every stage of the pipeline.
+    await waitFor(async () => ((await statusesOf(stack, runs)).includes("planning") ? true : undefined), {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+      what: "a run planning",
+    });
+    const redis = new Redis(stack.infra.redis.url);
+    try {
+      await redis.flushall();
+    } finally {
+      await redis.quit();
+    }
+    const figures = await settleAndReport(stack, "redis-flushall", runs, Date.now(), 150_000);
+    expect(figures.runsLost).toBe(0);
+    expect(figures.runsErrored).toBe(0);
+    expect(figures.statuses).toEqual(runs.map(() => "applied"));
+  }, 240_000);
 });
