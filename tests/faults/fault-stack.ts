@@ -35,6 +35,8 @@ export interface FaultStack {
   startWorker(): Promise<StartedProcess>;
   /** 5xx answers the probe's own API calls got. */
   serverErrors: number;
+  /** Of those, the ones that were not a dependency-outage answer (503 + Retry-After + JSON:API error document): 500s and the like. */
+  improperErrors: string[];
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function startFaultStack(): Promise<FaultStack> {
     schedulers,
     workers,
     serverErrors: 0,
+    improperErrors: [],
     async startScheduler() {
       const port = await freePort();
       const scheduler = await startApp(
@@ -134,9 +137,35 @@ export function timedConfiguration(planSeconds: number, applySeconds = 0): Recor
   };
 }
 
+/** Internal error text an outage answer must not show. */
+const INTERNAL_TEXT = /127\.0\.0\.1|ECONNREFUSED|ECONNRESET|Can't reach|prisma|P10\d\d|postgres(ql)?:\/\/|redis:\/\/|at .*\.[tj]s/i;
+
+/**
+ * Counts a 5xx answer; one that is not a proper outage answer (503, Retry-After in seconds,
+ * a JSON:API error document with status "503" and no internal text) is recorded as improper.
+ */
+export function countServerError(stack: FaultStack, label: string, res: { status: number; headers: Headers; text: string }): void {
+  if (res.status < 500) return;
+  stack.serverErrors++;
+  let doc: any;
+  try {
+    doc = JSON.parse(res.text);
+  } catch {
+    doc = undefined;
+  }
+  const proper =
+    res.status === 503 &&
+    /^\d+$/.test(res.headers.get("retry-after") ?? "") &&
+    /^application\/vnd\.api\+json/.test(res.headers.get("content-type") ?? "") &&
+    Array.isArray(doc?.errors) &&
+    doc.errors.every((e: any) => e.status === "503") &&
+    !INTERNAL_TEXT.test(res.text);
+  if (!proper) stack.improperErrors.push(`${label} ${res.status} retry-after=${res.headers.get("retry-after")} ${res.text.slice(0, 200)}`);
+}
+
 async function must(stack: FaultStack, method: "GET" | "POST", url: string, body?: unknown): Promise<any> {
   const res = await stack.api.request(method, url, body);
-  if (res.status >= 500) stack.serverErrors++;
+  countServerError(stack, `${method} ${url}`, res);
   if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${res.text}`);
   return res.body;
 }
@@ -183,7 +212,7 @@ export async function statusesOf(stack: FaultStack, runs: string[]): Promise<(st
     runs.map(async (id) => {
       const res = await stack.api.get(`/runs/${id}`).catch(() => null);
       if (!res) return null;
-      if (res.status >= 500) stack.serverErrors++;
+      countServerError(stack, `GET /runs/${id}`, res);
       return res.status === 200 ? (res.body.data.attributes.status as string) : null;
     }),
   );
@@ -208,6 +237,10 @@ export interface ProbeFigures {
   runsErrored: number;
   recoverySeconds: number;
   serverErrors: number;
+  /** 5xx answers other than 503 + Retry-After + JSON:API document (must be 0). */
+  improperServerErrors: number;
+  /** Of those, 500 Internal Server Error answers. */
+  internalErrors: number;
 }
 
 /**
@@ -229,8 +262,18 @@ export async function settleAndReport(stack: FaultStack, probe: string, runs: st
     runsErrored: statuses.filter((s) => s === "errored").length,
     recoverySeconds: Math.round((Date.now() - faultEndedAt) / 100) / 10,
     serverErrors: stack.serverErrors,
+    improperServerErrors: stack.improperErrors.length,
+    internalErrors: stack.improperErrors.filter((e) => / 500 /.test(e)).length,
   };
   process.stdout.write(`FAULT PROBE ${JSON.stringify(figures)} statuses=${JSON.stringify(statuses)}\n`);
+  for (const e of stack.improperErrors.slice(0, 5)) process.stdout.write(`FAULT PROBE improper 5xx: ${e}\n`);
+  if (figures.runsErrored > 0 || figures.runsLost > 0) {
+    // What the engine said about it: its warnings and errors name the path that failed the run.
+    for (const p of [...stack.schedulers, ...stack.workers]) {
+      const lines = p.output().split("\n").filter((l) => /"level":(40|50|"warn"|"error")/.test(l));
+      for (const l of lines.slice(-15)) process.stdout.write(`FAULT PROBE ${p.name}: ${l.slice(0, 400)}\n`);
+    }
+  }
   return { ...figures, statuses };
 }
 

@@ -105,14 +105,33 @@ class OwnServer {
 
 export interface OwnRedis {
   url: string;
+  /** Starts it again on the same port, with the data it had when it stopped (append-only file). */
+  start(): Promise<void>;
+  /** A shutdown: connections are cut and refused until start(); the data stays on disk. */
   stop(): Promise<void>;
+  destroy(): Promise<void>;
 }
 
 export async function startOwnRedis(): Promise<OwnRedis> {
   const port = await freePort();
-  const server = new OwnServer("redis-server", () => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], port);
+  const dir = await mkdtemp(path.join(os.tmpdir(), "tarmac-faults-redis-"));
+  // Persistence (an append-only file, written at shutdown too) so an outage can end with Redis
+  // back as it was; the FLUSHALL probe covers a Redis that comes back empty.
+  const server = new OwnServer(
+    "redis-server",
+    () => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+    port,
+  );
   await server.start();
-  return { url: `redis://127.0.0.1:${port}`, stop: () => server.stop() };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    start: () => server.start(),
+    stop: () => server.stop(),
+    async destroy() {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface OwnNats {
@@ -158,7 +177,7 @@ export async function startOwnInfra(): Promise<OwnInfra> {
     redis,
     nats,
     async destroy() {
-      await Promise.allSettled([pg.destroy(), redis.stop(), nats.destroy()]);
+      await Promise.allSettled([pg.destroy(), redis.destroy(), nats.destroy()]);
     },
   };
 }

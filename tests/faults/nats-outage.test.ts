@@ -39,6 +39,7 @@ describe("NATS faults", () => {
     const figures = await settleAndReport(stack, "nats-down-60s", runs, Date.now(), 120_000);
 
     expect(erroredDuring.size).toBe(0);
+    expect(stack.improperErrors).toEqual([]);
     expect(figures.runsLost).toBe(0);
     expect(figures.runsErrored).toBe(0);
     expect(figures.statuses).toEqual(runs.map(() => "applied"));

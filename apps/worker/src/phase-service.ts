@@ -154,7 +154,10 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
   let sandbox: string | null = null;
   let outcome: PhaseOutcome;
   try {
-    await deps.nc.flush(); // the signal subscription is live before anyone learns the job started
+    // The signal subscription is live before anyone learns the job started. With NATS away
+    // (a broker restarting) the flush fails: the phase goes on, the client re-subscribes on
+    // reconnect, and a stop request still reaches it through Redis (watchStopRequest).
+    await deps.nc.flush().catch((err: Error) => logger.warn({ error: err.message }, "signal subscription not confirmed"));
     await log.open();
     await progress.start();
     logger.info("phase started");
