@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
-import { createOrganization, createWorkspace } from "../../apps/gateway/test/g3-fixtures";
+import { createOrganization, createWorkspace } from "../../apps/gateway/test/db-fixtures";
 import { startGatewayTestEnv, waitFor, type GatewayTestEnv } from "@tarmac/testing";
 
 /**

@@ -8,8 +8,8 @@ import { ApiClient, startGatewayTestEnv, type GatewayTestEnv } from "@tarmac/tes
  * on its own database, with organizations, teams, tokens and workspaces written
  * straight to the database (these tests are about what happens inside them).
  */
-export type G3Env = GatewayTestEnv;
-export const startG3Env = (env: Record<string, string> = {}): Promise<G3Env> => startGatewayTestEnv(env);
+export type DbFixturesEnv = GatewayTestEnv;
+export const startDbFixturesEnv = (env: Record<string, string> = {}): Promise<DbFixturesEnv> => startGatewayTestEnv(env);
 
 const suffix = (): string => randomBytes(4).toString("hex");
 
