@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hashSecret, type Db } from "@tarmac/db";
 import { newId } from "@tarmac/domain";
-import { ApiClient, startGatewayTestEnv, type GatewayTestEnv } from "@tarmac/testing";
+import { ApiClient, createOrganizationRow, createOrganizationToken, createWorkspaceRow, startGatewayTestEnv, type GatewayTestEnv } from "@tarmac/testing";
 
 /**
  * Fixtures for the configuration-version and state-version tests: the gateway
@@ -13,21 +13,10 @@ export const startDbFixturesEnv = (env: Record<string, string> = {}): Promise<Db
 
 const suffix = (): string => randomBytes(4).toString("hex");
 
-export async function createOrganization(db: Db): Promise<{ id: string; name: string }> {
-  const name = `org-${suffix()}`;
-  return db.organization.create({ data: { id: newId("org"), name, email: `${name}@example.com` }, select: { id: true, name: true } });
-}
+export const createOrganization = (db: Db): Promise<{ id: string; name: string }> => createOrganizationRow(db);
 
-export async function createWorkspace(
-  db: Db,
-  organizationId: string,
-  opts: { autoApply?: boolean } = {},
-): Promise<{ id: string; name: string }> {
-  return db.workspace.create({
-    data: { id: newId("ws"), organizationId, name: `ws-${suffix()}`, autoApply: opts.autoApply ?? false, terraformVersion: "1.9.4" },
-    select: { id: true, name: true },
-  });
-}
+export const createWorkspace = (db: Db, organizationId: string, opts: { autoApply?: boolean } = {}): Promise<{ id: string; name: string }> =>
+  createWorkspaceRow(db, organizationId, { autoApply: opts.autoApply, terraformVersion: "1.9.4" });
 
 /** A team token with the given access on one workspace. */
 export async function teamToken(db: Db, organizationId: string, workspaceId: string, access: "read" | "plan" | "write" | "admin"): Promise<string> {
@@ -38,8 +27,4 @@ export async function teamToken(db: Db, organizationId: string, workspaceId: str
   return token;
 }
 
-export async function organizationToken(db: Db, organizationId: string): Promise<string> {
-  const token = `org-${suffix()}${suffix()}`;
-  await db.apiToken.create({ data: { id: newId("at"), kind: "organization", tokenHash: hashSecret(token), organizationId } });
-  return token;
-}
+export const organizationToken = createOrganizationToken;

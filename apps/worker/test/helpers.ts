@@ -11,7 +11,7 @@ import { connectNats, createPublisher, deleteStream, ensureStream, type NatsConn
 import { createPhaseQueues, createPhaseWorker, type PhaseQueues, type PhaseWorker } from "@tarmac/queues";
 import { createLogger } from "@tarmac/telemetry";
 import { terraformDoublePath } from "@tarmac/terraform/test";
-import { createTestDatabase, startGateway, waitFor, type StartedGateway, type TestDatabase } from "@tarmac/testing";
+import { createOrganizationRow, createTestDatabase, createWorkspaceRow, startGateway, waitFor, type StartedGateway, type TestDatabase } from "@tarmac/testing";
 import { createPhaseProcessor } from "../src/processor";
 import type { PhaseServiceDeps } from "../src/phase-service";
 import { terraformBaseEnv } from "../src/terraform-env";
@@ -197,13 +197,8 @@ export async function createRunFixture(env: WorkerTestEnv, opts: FixtureOptions 
     const ws = await db.workspace.findUniqueOrThrow({ where: { id: workspaceId }, select: { organizationId: true } });
     organizationId = ws.organizationId;
   } else {
-    const orgName = `org-${hex(4)}`;
-    organizationId = newId("org");
-    await db.organization.create({ data: { id: organizationId, name: orgName, email: `${orgName}@example.com` } });
-    workspaceId = newId("ws");
-    await db.workspace.create({
-      data: { id: workspaceId, organizationId, name: `ws-${hex(4)}`, terraformVersion: "1.9.4", workingDirectory: opts.workingDirectory ?? null },
-    });
+    organizationId = (await createOrganizationRow(db)).id;
+    workspaceId = (await createWorkspaceRow(db, organizationId, { terraformVersion: "1.9.4", workingDirectory: opts.workingDirectory ?? null })).id;
     for (const v of opts.variables ?? []) {
       await db.workspaceVariable.create({
         data: {
