@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { subjectsFor, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
+import { subjectsFor, type Phase, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
 import { createDb, inTransaction, putBlob, runsWrite, transitionRun, type Db } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
 import { connectNats, deleteStream, ensureStream, type NatsConnection } from "@tarmac/events";
@@ -178,7 +178,7 @@ let sequence = 0;
 export async function progress(
   h: Harness,
   runId: string,
-  phase: "plan" | "apply",
+  phase: Phase,
   kind: PhaseProgressEvent["kind"],
   extra: Partial<PhaseProgressEvent> = {},
   ctx: SchedulerContext = h.ctx,

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { create as createTar } from "tar";
-import { capabilityPaths, jobCapabilityId, mintCapability, subjectsFor, type KeyRing, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
+import { capabilityPaths, jobCapabilityId, mintCapability, subjectsFor, type KeyRing, type Phase, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
 import { createDb, encryptValue, putBlob, type Db } from "@tarmac/db";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
 import { connectNats, createPublisher, deleteStream, ensureStream, type NatsConnection } from "@tarmac/events";
@@ -38,12 +38,12 @@ export interface WorkerTestEnv {
   events: PhaseProgressEvent[];
   workDir: string;
   /** A job URL as the scheduler mints it, for one phase (plan unless said otherwise). */
-  jobUrl(runId: string, phase?: "plan" | "apply"): string;
+  jobUrl(runId: string, phase?: Phase): string;
   /** Starts in-process queue workers running the real job service. */
   startWorkers(overrides?: Partial<PhaseServiceDeps>): PhaseWorker[];
   serviceDeps(overrides?: Partial<PhaseServiceDeps>): PhaseServiceDeps;
-  eventsOf(runId: string, phase?: "plan" | "apply"): PhaseProgressEvent[];
-  waitForFinal(runId: string, phase: "plan" | "apply", timeoutMs?: number): Promise<PhaseProgressEvent>;
+  eventsOf(runId: string, phase?: Phase): PhaseProgressEvent[];
+  waitForFinal(runId: string, phase: Phase, timeoutMs?: number): Promise<PhaseProgressEvent>;
   close(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export async function startWorkerTestEnv(): Promise<WorkerTestEnv> {
     ...overrides,
   });
 
-  const eventsOf = (runId: string, phase?: "plan" | "apply") =>
+  const eventsOf = (runId: string, phase?: Phase) =>
     events.filter((e) => e.runId === runId && (phase === undefined || e.phase === phase));
 
   return {
