@@ -6,6 +6,7 @@ import {
   mintCapabilityUntil,
   type CapabilityPurpose,
   type KeyRing,
+  type Phase,
 } from "@tarmac/contracts";
 import { decryptValue, encryptValue, putBlob } from "@tarmac/db";
 import { applyIdFor, newId, planIdFor, type RunStatus } from "@tarmac/domain";
@@ -76,7 +77,7 @@ async function createFixture(status: RunStatus, cvStatus: "pending" | "uploaded"
   return { runId, workspaceId, cvId };
 }
 
-const jobUrl = (ring: KeyRing, runId: string, phase: "plan" | "apply", ttlMs = HOUR) =>
+const jobUrl = (ring: KeyRing, runId: string, phase: Phase, ttlMs = HOUR) =>
   env.gateway.url + capabilityPaths.job(runId, phase, mintCapability(ring, "job", jobCapabilityId(runId, phase), ttlMs));
 const stateDoc = (serial: number) => JSON.stringify({ version: 4, terraform_version: "1.11.4", serial, lineage: "lin", outputs: {}, resources: [] });
 

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
-import { createOrganization, createWorkspace } from "../../apps/gateway/test/g3-fixtures";
-import { startGatewayTestEnv, waitFor, type GatewayTestEnv } from "@tarmac/testing";
+import { createOrganizationRow, createWorkspaceRow, startGatewayTestEnv, waitFor, type GatewayTestEnv } from "@tarmac/testing";
 
 /**
  * Hostile configuration archives against a real gateway with its default limits: each is
@@ -19,8 +18,8 @@ let wsId: string;
 
 beforeAll(async () => {
   env = await startGatewayTestEnv({ LOG_LEVEL: "warn" });
-  const org = await createOrganization(env.db);
-  wsId = (await createWorkspace(env.db, org.id)).id;
+  const org = await createOrganizationRow(env.db);
+  wsId = (await createWorkspaceRow(env.db, org.id, { terraformVersion: "1.9.4" })).id;
 }, 120_000);
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { addMembers, createOrganization, createTeam, createUser, startApiTestEnv, teamToken, unique, type ApiTestEnv, type TestUser } from "./g1-fixtures";
+import { addMembers, createOrganization, createTeam, createUser, startApiTestEnv, teamToken, unique, type ApiTestEnv, type TestUser } from "./api-fixtures";
 
 let env: ApiTestEnv;
 let owner: TestUser;

@@ -8,7 +8,7 @@ import {
   unique,
   type ApiTestEnv,
   type TestUser,
-} from "./g1-fixtures";
+} from "./api-fixtures";
 
 let env: ApiTestEnv;
 let owner: TestUser;

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { subjectsFor, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
+import { subjectsFor, type Phase, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
 import { createDb, inTransaction, putBlob, runsWrite, transitionRun, type Db } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
 import { connectNats, deleteStream, ensureStream, type NatsConnection } from "@tarmac/events";
 import { createPhaseQueues, type PhaseQueues } from "@tarmac/queues";
 import { createLogger } from "@tarmac/telemetry";
-import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { createOrganizationRow, createTestDatabase, createWorkspaceRow, type TestDatabase } from "@tarmac/testing";
 import { DEFAULT_PRICE_TABLE, handlePhaseProgress, type SchedulerContext, type SchedulerSettings } from "../src/engine";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -76,18 +76,11 @@ export interface Org {
 
 /** An organization with an owner user (who may apply anywhere in it). */
 export async function createOrganization(db: Db, opts: { runConcurrency?: number; costEstimationEnabled?: boolean } = {}): Promise<Org> {
-  const organizationId = newId("org");
-  const userId = newId("user");
-  const name = `org-${randomBytes(4).toString("hex")}`;
-  await db.organization.create({
-    data: {
-      id: organizationId,
-      name,
-      email: `${name}@example.com`,
-      runConcurrency: opts.runConcurrency ?? 10,
-      costEstimationEnabled: opts.costEstimationEnabled ?? false,
-    },
+  const { id: organizationId, name } = await createOrganizationRow(db, {
+    runConcurrency: opts.runConcurrency ?? 10,
+    costEstimationEnabled: opts.costEstimationEnabled ?? false,
   });
+  const userId = newId("user");
   await db.user.create({ data: { id: userId, username: `u-${name}`, email: `u-${name}@example.com` } });
   const teamId = newId("team");
   await db.team.create({ data: { id: teamId, organizationId, name: "owners", isOwners: true } });
@@ -103,16 +96,7 @@ export interface Ws {
 }
 
 export async function createWorkspace(db: Db, org: Org, opts: { locked?: boolean; autoApply?: boolean } = {}): Promise<Ws> {
-  const workspaceId = newId("ws");
-  await db.workspace.create({
-    data: {
-      id: workspaceId,
-      organizationId: org.organizationId,
-      name: `ws-${randomBytes(4).toString("hex")}`,
-      locked: opts.locked ?? false,
-      autoApply: opts.autoApply ?? false,
-    },
-  });
+  const { id: workspaceId } = await createWorkspaceRow(db, org.organizationId, { locked: opts.locked ?? false, autoApply: opts.autoApply ?? false });
   const configurationVersionId = await createConfigurationVersion(db, workspaceId, "uploaded");
   return { workspaceId, organizationId: org.organizationId, userId: org.userId, configurationVersionId };
 }
@@ -194,7 +178,7 @@ let sequence = 0;
 export async function progress(
   h: Harness,
   runId: string,
-  phase: "plan" | "apply",
+  phase: Phase,
   kind: PhaseProgressEvent["kind"],
   extra: Partial<PhaseProgressEvent> = {},
   ctx: SchedulerContext = h.ctx,

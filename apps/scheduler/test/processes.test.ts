@@ -1,5 +1,5 @@
 import { createPublisher, startOutboxRelay, type OutboxRelay } from "@tarmac/events";
-import type { PhaseProgressEvent } from "@tarmac/contracts";
+import type { Phase, PhaseProgressEvent } from "@tarmac/contracts";
 import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
 import { freePort, startApp, waitFor, type StartedProcess } from "@tarmac/testing";
 import {
@@ -48,7 +48,7 @@ async function startScheduler(): Promise<StartedProcess> {
 const crash = (proc: StartedProcess): Promise<void> => proc.kill();
 
 let sequence = 0;
-async function report(runId: string, phase: "plan" | "apply", kind: PhaseProgressEvent["kind"], extra: Partial<PhaseProgressEvent> = {}) {
+async function report(runId: string, phase: Phase, kind: PhaseProgressEvent["kind"], extra: Partial<PhaseProgressEvent> = {}) {
   const event: PhaseProgressEvent = { type: "phase.progress", runId, phase, kind, attempt: 0, sequence: sequence++, workerId: "w1", at: new Date().toISOString(), ...extra };
   await createPublisher(h.nc).publish(h.subjects.phaseProgress(runId, phase), event, { msgId: `${runId}:${phase}:${kind}:${event.sequence}` });
 }

@@ -1,4 +1,4 @@
-import { jobPaths, jobSpec, type JobSpec } from "@tarmac/contracts";
+import { jobPaths, jobSpec, type JobSpec, type Phase } from "@tarmac/contracts";
 import { describeFetchError, originOf } from "./fetch-error";
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, retryDelayMs, type RetryPolicy } from "./retry";
 
@@ -37,7 +37,7 @@ export interface JobClient {
   putPlanJson(data: Buffer): Promise<void>;
   putProviderSchemas(data: Buffer): Promise<void>;
   putState(data: Buffer): Promise<void>;
-  putLog(phase: "plan" | "apply", data: Buffer): Promise<void>;
+  putLog(phase: Phase, data: Buffer): Promise<void>;
 }
 
 export function createJobClient(jobUrl: string, opts: JobClientOptions = {}): JobClient {

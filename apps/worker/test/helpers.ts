@@ -4,14 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { create as createTar } from "tar";
-import { capabilityPaths, jobCapabilityId, mintCapability, subjectsFor, type KeyRing, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
+import { capabilityPaths, jobCapabilityId, mintCapability, subjectsFor, type KeyRing, type Phase, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
 import { createDb, encryptValue, putBlob, type Db } from "@tarmac/db";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
 import { connectNats, createPublisher, deleteStream, ensureStream, type NatsConnection } from "@tarmac/events";
 import { createPhaseQueues, createPhaseWorker, type PhaseQueues, type PhaseWorker } from "@tarmac/queues";
 import { createLogger } from "@tarmac/telemetry";
 import { terraformDoublePath } from "@tarmac/terraform/test";
-import { createTestDatabase, startGateway, waitFor, type StartedGateway, type TestDatabase } from "@tarmac/testing";
+import { createOrganizationRow, createTestDatabase, createWorkspaceRow, startGateway, waitFor, type StartedGateway, type TestDatabase } from "@tarmac/testing";
 import { createPhaseProcessor } from "../src/processor";
 import type { PhaseServiceDeps } from "../src/phase-service";
 import { terraformBaseEnv } from "../src/terraform-env";
@@ -38,12 +38,12 @@ export interface WorkerTestEnv {
   events: PhaseProgressEvent[];
   workDir: string;
   /** A job URL as the scheduler mints it, for one phase (plan unless said otherwise). */
-  jobUrl(runId: string, phase?: "plan" | "apply"): string;
+  jobUrl(runId: string, phase?: Phase): string;
   /** Starts in-process queue workers running the real job service. */
   startWorkers(overrides?: Partial<PhaseServiceDeps>): PhaseWorker[];
   serviceDeps(overrides?: Partial<PhaseServiceDeps>): PhaseServiceDeps;
-  eventsOf(runId: string, phase?: "plan" | "apply"): PhaseProgressEvent[];
-  waitForFinal(runId: string, phase: "plan" | "apply", timeoutMs?: number): Promise<PhaseProgressEvent>;
+  eventsOf(runId: string, phase?: Phase): PhaseProgressEvent[];
+  waitForFinal(runId: string, phase: Phase, timeoutMs?: number): Promise<PhaseProgressEvent>;
   close(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export async function startWorkerTestEnv(): Promise<WorkerTestEnv> {
     ...overrides,
   });
 
-  const eventsOf = (runId: string, phase?: "plan" | "apply") =>
+  const eventsOf = (runId: string, phase?: Phase) =>
     events.filter((e) => e.runId === runId && (phase === undefined || e.phase === phase));
 
   return {
@@ -197,13 +197,8 @@ export async function createRunFixture(env: WorkerTestEnv, opts: FixtureOptions 
     const ws = await db.workspace.findUniqueOrThrow({ where: { id: workspaceId }, select: { organizationId: true } });
     organizationId = ws.organizationId;
   } else {
-    const orgName = `org-${hex(4)}`;
-    organizationId = newId("org");
-    await db.organization.create({ data: { id: organizationId, name: orgName, email: `${orgName}@example.com` } });
-    workspaceId = newId("ws");
-    await db.workspace.create({
-      data: { id: workspaceId, organizationId, name: `ws-${hex(4)}`, terraformVersion: "1.9.4", workingDirectory: opts.workingDirectory ?? null },
-    });
+    organizationId = (await createOrganizationRow(db)).id;
+    workspaceId = (await createWorkspaceRow(db, organizationId, { terraformVersion: "1.9.4", workingDirectory: opts.workingDirectory ?? null })).id;
     for (const v of opts.variables ?? []) {
       await db.workspaceVariable.create({
         data: {

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Phase } from "@tarmac/domain";
 
 /**
  * Capability URLs: unauthenticated URLs whose secret lives in the path (go-tfe
@@ -86,7 +87,7 @@ export function verifyCapability(keys: KeyRing, purpose: CapabilityPurpose, id: 
 }
 
 /** The phases a job capability can grant: the scheduler mints one per dispatched phase. */
-export type JobCapabilityPhase = "plan" | "apply";
+export type JobCapabilityPhase = Phase;
 
 /** The id a job capability grants: one run, one phase. */
 export const jobCapabilityId = (runId: string, phase: JobCapabilityPhase): string => `${runId}/${phase}`;

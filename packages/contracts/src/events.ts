@@ -1,3 +1,4 @@
+import { RUN_ACTIONS, type RunAction } from "@tarmac/domain";
 import { z } from "zod";
 import { PHASES } from "./subjects";
 
@@ -26,8 +27,8 @@ export const runStatusChangedEvent = z.object({
   at: isoTime,
 });
 
-export const RUN_ACTIONS = ["apply", "discard", "cancel", "force-cancel", "force-execute"] as const;
-export type RunAction = (typeof RUN_ACTIONS)[number];
+/** The actions are a domain rule (see its predicates); contracts re-exports them for the event. */
+export { RUN_ACTIONS, type RunAction };
 
 export const runActionRequestedEvent = z.object({
   type: z.literal("run.action_requested"),

@@ -1,3 +1,4 @@
+import type { Phase } from "./subjects";
 import { z } from "zod";
 
 /**
@@ -53,5 +54,5 @@ export const jobPaths = {
   planFile: "/plan-file",
   planJson: "/plan-json",
   providerSchemas: "/provider-schemas",
-  logs: (phase: "plan" | "apply") => `/logs/${phase}`,
+  logs: (phase: Phase) => `/logs/${phase}`,
 } as const;

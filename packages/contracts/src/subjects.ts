@@ -1,3 +1,5 @@
+import { PHASES, type Phase } from "@tarmac/domain";
+
 /**
  * JetStream layout. One stream holds every Tarmac event; subjects carry the
  * resource id so an outside subscriber can filter (`nats sub 'tarmac.runs.>'`).
@@ -43,5 +45,5 @@ export type Subjects = ReturnType<typeof subjectsFor>;
 /** The default deployment's subjects. */
 export const subjects = subjectsFor();
 
-export const PHASES = ["plan", "apply"] as const;
-export type Phase = (typeof PHASES)[number];
+/** The phases are a domain rule; contracts re-exports them for the queue and event names built on them. */
+export { PHASES, type Phase };

@@ -1,4 +1,5 @@
 export * from "./statuses";
+export * from "./phases";
 export * from "./transitions";
 export * from "./plan-outcome";
 export * from "./operations";

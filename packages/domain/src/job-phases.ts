@@ -1,3 +1,4 @@
+import { PHASE_QUEUED_STATUS, PHASE_RUNNING_STATUS, type Phase } from "./phases";
 import type { RunStatus } from "./statuses";
 
 /**
@@ -7,11 +8,11 @@ import type { RunStatus } from "./statuses";
  * the phase ended: terraform still owes its log and, for an apply, the state it wrote. Once
  * the phase has ended nothing may be read or written through its URL.
  */
-export type JobPhase = "plan" | "apply";
+export type JobPhase = Phase;
 
 const LIVE_RUN_STATUSES: Record<JobPhase, readonly RunStatus[]> = {
-  plan: ["plan_queued", "planning"],
-  apply: ["apply_queued", "applying"],
+  plan: [PHASE_QUEUED_STATUS.plan, PHASE_RUNNING_STATUS.plan],
+  apply: [PHASE_QUEUED_STATUS.apply, PHASE_RUNNING_STATUS.apply],
 };
 
 export function isJobPhaseLive(phase: JobPhase, runStatus: RunStatus, phaseStatus: string | null | undefined): boolean {

@@ -144,3 +144,39 @@ export const PHASE_FINAL_STATUSES = ["errored", "canceled", "finished", "unreach
 export function isPhaseFinal(status: PhaseStatus): boolean {
   return (PHASE_FINAL_STATUSES as readonly PhaseStatus[]).includes(status);
 }
+
+/**
+ * Statuses that occupy one of the organization's concurrent-run slots (HCP run concurrency): a
+ * phase is queued for a worker or running on one.
+ */
+export const CAPACITY_STATUSES = ["plan_queued", "planning", "apply_queued", "applying"] as const satisfies readonly RunStatus[];
+
+/**
+ * Statuses in which a run waits for a worker to pick its phase job up. A run sitting here whose
+ * job is gone is re-enqueued by the reconcile loop.
+ */
+export const PHASE_QUEUED_STATUSES = ["plan_queued", "apply_queued"] as const satisfies readonly RunStatus[];
+
+/** Statuses in which no terraform runs yet for the run: a cancel ends the run at once. */
+export const NOT_STARTED_STATUSES = [
+  "pending",
+  "fetching",
+  "fetching_completed",
+  "pre_plan_running",
+  "pre_plan_completed",
+  "queuing",
+  "plan_queued",
+  "confirmed",
+  "apply_queued",
+] as const satisfies readonly RunStatus[];
+
+export function isNotStarted(status: RunStatus): boolean {
+  return (NOT_STARTED_STATUSES as readonly RunStatus[]).includes(status);
+}
+
+/**
+ * The organization's execution queue (`GET /organizations/:name/runs/queue`): runs waiting for
+ * execution capacity, then with {@link ORG_QUEUE_RUNNING_STATUSES} the runs using it.
+ */
+export const ORG_QUEUE_WAITING_STATUSES = ["queuing", "plan_queued", "apply_queued"] as const satisfies readonly RunStatus[];
+export const ORG_QUEUE_RUNNING_STATUSES = ["planning", "applying"] as const satisfies readonly RunStatus[];

@@ -15,3 +15,5 @@ export { resolveTerraformBin } from "./binary";
 export type { ResolveTerraformBinOptions, ResolvedTerraformBin } from "./binary";
 export { buildRedactedPlan, pruneProviderSchemas, redactChange, PlanDocumentError, REDACTED_VALUE, REDACTED_CHANGED_VALUE } from "./redacted-plan";
 export { buildProvidersSchemaArgs } from "./args";
+export { checkHclLiteral, isHclLiteral } from "./hcl-literal";
+export type { HclCheck } from "./hcl-literal";

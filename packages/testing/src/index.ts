@@ -4,3 +4,4 @@ export * from "./processes";
 export * from "./api-client";
 export * from "./gateway-env";
 export * from "./certificates";
+export * from "./fixtures";

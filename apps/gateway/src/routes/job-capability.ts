@@ -1,12 +1,10 @@
 import type { RequestHandler, Response } from "express";
 import { checkCapability, jobCapabilityId } from "@tarmac/contracts";
 import { jobsRepo } from "@tarmac/db";
-import { conflict, isJobPhaseLive, notFound, type JobPhase } from "@tarmac/domain";
+import { conflict, isJobPhaseLive, isPhase, notFound, type JobPhase } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 
 export type JobParams = { runId: string; phase: string; secret: string };
-
-const isJobPhase = (s: string): s is JobPhase => s === "plan" || s === "apply";
 
 /**
  * Authorizes a job route: the secret must be one the scheduler minted for this run and this
@@ -20,7 +18,7 @@ const isJobPhase = (s: string): s is JobPhase => s === "plan" || s === "apply";
 export function jobCapability(deps: GatewayDeps): RequestHandler<JobParams> {
   return async (req, res, next) => {
     const { runId, phase, secret } = req.params;
-    if (!isJobPhase(phase)) throw notFound();
+    if (!isPhase(phase)) throw notFound();
     if (checkCapability(deps.keys, "job", jobCapabilityId(runId, phase), secret, deps.now()) !== "valid") throw notFound();
     const run = await jobsRepo.findJobPhaseState(deps.db, runId);
     if (!run) throw notFound();

@@ -18,7 +18,7 @@ import {
 import { addIncluded, flattenQuery, paginate, parseInclude, parsePage, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
-import { checkHclLiteral } from "../http/hcl-literal";
+import { checkHclLiteral } from "@tarmac/terraform";
 import { sendDocument } from "../http/respond";
 import { loadWorkspaceForPrincipal, workspaceAccessOf } from "../http/workspace-access";
 import { serializeApply } from "../serializers/applies";

@@ -8,16 +8,13 @@ import type {
   WorkspaceQueueChangedEvent,
 } from "@tarmac/contracts";
 import { phasesRepo, schedulerRepo } from "@tarmac/db";
-import { isFinalStatus, type RunStatus } from "@tarmac/domain";
+import { isFinalStatus, isNotStarted } from "@tarmac/domain";
 import type { SchedulerContext } from "./context";
 import { withRunWorkspace, withWorkspace } from "./effects";
 import { driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
 import { moveRun } from "./transitions";
 import { advanceWorkspace } from "./workspace-queue";
-
-/** Statuses in which no terraform runs yet: a cancel ends the run at once. */
-const NOT_STARTED: readonly RunStatus[] = ["pending", "fetching", "fetching_completed", "pre_plan_running", "pre_plan_completed", "queuing", "plan_queued", "confirmed", "apply_queued"];
 
 /** A new run, a lock or unlock, a change of the queue, an upload: the workspace may start its next run. */
 export async function handleWorkspaceChanged(ctx: SchedulerContext, workspaceId: string): Promise<void> {
@@ -45,7 +42,7 @@ export async function handleRunActionRequested(ctx: SchedulerContext, event: Run
       case "cancel":
         if (run.status === "planning") effects.add({ kind: "signal", phase: "plan", runId: run.id, signal: "SIGINT" });
         else if (run.status === "applying") effects.add({ kind: "signal", phase: "apply", runId: run.id, signal: "SIGINT" });
-        else if (NOT_STARTED.includes(run.status)) {
+        else if (isNotStarted(run.status)) {
           if (await moveRun(tx, ctx, run, "canceled", { canceledAt: ctx.now() })) await driveRun(tx, ctx, run, effects);
         } else {
           // Ended by the gateway (force-execute cancels runs ahead) while terraform may still run.

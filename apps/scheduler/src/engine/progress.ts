@@ -1,6 +1,6 @@
 import type { PhaseProgressEvent } from "@tarmac/contracts";
 import { phasesRepo, schedulerRepo, type Tx } from "@tarmac/db";
-import { isFinalStatus } from "@tarmac/domain";
+import { isFinalStatus, PHASE_QUEUED_STATUS, PHASE_RUNNING_STATUS } from "@tarmac/domain";
 import type { Effects, SchedulerContext } from "./context";
 import { withRunWorkspace } from "./effects";
 import { decideAfterPlanStage, driveRun } from "./lifecycle";
@@ -15,16 +15,13 @@ function eventTime(ctx: SchedulerContext, at: string): Date {
   return Number.isNaN(t.getTime()) || t > now ? now : t;
 }
 
-const QUEUED = { plan: "plan_queued", apply: "apply_queued" } as const;
-const RUNNING = { plan: "planning", apply: "applying" } as const;
-
 /** queued → running for the run and its phase; true when the run is (now) in the running status. */
 async function ensureRunning(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, event: PhaseProgressEvent): Promise<boolean> {
   const { phase } = event;
-  if (run.status === QUEUED[phase]) {
-    if (!(await moveRun(tx, ctx, run, RUNNING[phase]))) return false;
+  if (run.status === PHASE_QUEUED_STATUS[phase]) {
+    if (!(await moveRun(tx, ctx, run, PHASE_RUNNING_STATUS[phase]))) return false;
   }
-  if (run.status !== RUNNING[phase]) return false;
+  if (run.status !== PHASE_RUNNING_STATUS[phase]) return false;
   // Also covers a `finished` whose `started` was lost: the phase still records its worker.
   await phasesRepo.markPhaseRunning(tx, phase, run.id, { workerId: event.workerId, at: eventTime(ctx, event.at) });
   return true;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { isJobPhaseLive } from "@tarmac/domain";
+import { isJobPhaseLive, type Phase } from "@tarmac/domain";
 import { inTransaction, type Db, type Tx } from "../client";
 import { deleteBlob, getBlob, putBlob } from "../blobs";
 import { createStateVersion } from "./state-versions";
@@ -9,7 +9,7 @@ import { createStateVersion } from "./state-versions";
  * behalf of a worker, which holds no database credentials.
  */
 
-export type JobPhase = "plan" | "apply";
+export type JobPhase = Phase;
 
 /** The run, its workspace (with raw, possibly encrypted, variables) and its phases. */
 export async function findJobRun(db: Db | Tx, runId: string) {

@@ -1,4 +1,4 @@
-import { phaseTimestampKey, type PhaseStatus } from "@tarmac/domain";
+import { phaseTimestampKey, type PhaseStatus, type Phase } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import { getBlob } from "../blobs";
 import { newId } from "@tarmac/domain";
@@ -9,7 +9,7 @@ import { statusTimestampValue } from "../runs";
  * compare-and-set on the phase status, so a repeated or late progress event is a no-op.
  */
 
-export type PhaseName = "plan" | "apply";
+export type PhaseName = Phase;
 
 export interface PhaseCounts {
   resourceAdditions?: number;

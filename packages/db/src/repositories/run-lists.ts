@@ -1,3 +1,4 @@
+import { ORG_QUEUE_RUNNING_STATUSES, ORG_QUEUE_WAITING_STATUSES } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import type { Prisma } from "../generated/prisma/client";
 import type { RunStatus } from "../generated/prisma/enums";
@@ -106,9 +107,9 @@ export async function listOrganizationRuns(
   return { rows: rows.slice(0, page.size), hasMore: rows.length > page.size };
 }
 
-/** Runs waiting for execution capacity; with planning and applying they make the organization queue. */
-export const WAITING_FOR_CAPACITY: RunStatus[] = ["queuing", "plan_queued", "apply_queued"];
-export const USING_CAPACITY: RunStatus[] = ["planning", "applying"];
+/** Runs waiting for execution capacity; with the running ones they make the organization queue. */
+export const WAITING_FOR_CAPACITY: RunStatus[] = [...ORG_QUEUE_WAITING_STATUSES];
+export const USING_CAPACITY: RunStatus[] = [...ORG_QUEUE_RUNNING_STATUSES];
 
 /** The organization's execution queue, oldest first, with each waiting run's place in it. */
 export async function listOrganizationQueue(

@@ -1,4 +1,4 @@
-import { FINAL_STATUSES } from "@tarmac/domain";
+import { FINAL_STATUSES, type Phase } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import type {
   ApplyModel,
@@ -161,7 +161,7 @@ export async function teamAccessInOrganization(
   });
 }
 
-export type PhaseKind = "plan" | "apply";
+export type PhaseKind = Phase;
 
 export function phaseKindOf(id: string): PhaseKind | null {
   if (id.startsWith("plan-")) return "plan";

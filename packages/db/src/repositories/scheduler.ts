@@ -1,4 +1,4 @@
-import { accessFromTeamStandings, canApplyRuns, type RunStatus } from "@tarmac/domain";
+import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, PHASE_QUEUED_STATUSES } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import { teamStandingsOnWorkspace } from "./workspace-access";
 import type { Prisma } from "../generated/prisma/client";
@@ -8,9 +8,6 @@ import type { Prisma } from "../generated/prisma/client";
  * change only through transitionRun; everything here is called inside a transaction
  * that already holds the workspace's row lock (lockWorkspaceForUpdate).
  */
-
-/** Statuses that occupy one of the organization's concurrent-run slots (HCP run concurrency). */
-export const CAPACITY_STATUSES = ["plan_queued", "planning", "apply_queued", "applying"] as const satisfies readonly RunStatus[];
 
 const schedulingRunSelect = {
   id: true,
@@ -143,7 +140,7 @@ export async function tryReconcileLock(tx: Tx, name = "tarmac-reconcile"): Promi
 /** Runs sitting in a queued status (their BullMQ job may be gone), oldest first. */
 export async function listQueuedRuns(db: Db | Tx, limit: number) {
   return db.run.findMany({
-    where: { status: { in: ["plan_queued", "apply_queued"] } },
+    where: { status: { in: [...PHASE_QUEUED_STATUSES] } },
     orderBy: { statusChangedAt: "asc" },
     take: limit,
     select: { id: true, status: true, workspaceId: true, statusChangedAt: true },

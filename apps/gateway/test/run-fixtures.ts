@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { hashSecret, type Db } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
-import { ApiClient, startGatewayTestEnv, type GatewayTestEnv } from "@tarmac/testing";
+import {
+  ApiClient,
+  createOrganizationRow,
+  createOrganizationToken,
+  createWorkspaceRow,
+  startGatewayTestEnv,
+  type GatewayTestEnv,
+} from "@tarmac/testing";
 
 /**
  * Fixtures for the Runs API tests. Organizations, teams, tokens, workspaces and configuration
@@ -13,26 +20,14 @@ export const startRunsTestEnv = (env: Record<string, string> = {}): Promise<Runs
 
 const suffix = () => randomBytes(4).toString("hex");
 
-export async function createOrganization(db: Db, name = `org-${suffix()}`): Promise<{ id: string; name: string }> {
-  return db.organization.create({ data: { id: newId("org"), name, email: `${name}@example.com` }, select: { id: true, name: true } });
-}
+export const createOrganization = (db: Db, name?: string): Promise<{ id: string; name: string }> => createOrganizationRow(db, { name });
 
 export async function createWorkspace(
   db: Db,
   organizationId: string,
   opts: { name?: string; autoApply?: boolean; terraformVersion?: string; agentPoolName?: string } = {},
 ): Promise<{ id: string; name: string }> {
-  return db.workspace.create({
-    data: {
-      id: newId("ws"),
-      organizationId,
-      name: opts.name ?? `ws-${suffix()}`,
-      autoApply: opts.autoApply ?? false,
-      terraformVersion: opts.terraformVersion ?? "1.9.4",
-      agentPoolName: opts.agentPoolName ?? null,
-    },
-    select: { id: true, name: true },
-  });
+  return createWorkspaceRow(db, organizationId, { ...opts, terraformVersion: opts.terraformVersion ?? "1.9.4" });
 }
 
 export async function createConfigurationVersion(
@@ -73,11 +68,7 @@ export async function createTeam(
   return { teamId, token };
 }
 
-export async function createOrganizationToken(db: Db, organizationId: string): Promise<string> {
-  const token = `org-${randomBytes(16).toString("hex")}`;
-  await db.apiToken.create({ data: { id: newId("at"), kind: "organization", tokenHash: hashSecret(token), organizationId } });
-  return token;
-}
+export { createOrganizationToken };
 
 /** A user who reaches the workspace through a team with the given access. */
 export async function userWithAccess(

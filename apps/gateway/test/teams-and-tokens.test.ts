@@ -11,7 +11,7 @@ import {
   unique,
   type ApiTestEnv,
   type TestUser,
-} from "./g1-fixtures";
+} from "./api-fixtures";
 import { hashSecret } from "@tarmac/db";
 
 let env: ApiTestEnv;

@@ -1,4 +1,4 @@
-import { createOrganization, createUser, createWorkspace, startApiTestEnv, unique, type ApiTestEnv, type TestUser } from "./g1-fixtures";
+import { createOrganization, createUser, createWorkspace, startApiTestEnv, unique, type ApiTestEnv, type TestUser } from "./api-fixtures";
 
 describe("per-token rate limit", () => {
   let env: ApiTestEnv;

@@ -1,4 +1,4 @@
-import { createUser, createOrganization, startApiTestEnv, unique, type ApiTestEnv, type TestUser, createTeam, addMembers, teamToken, organizationToken } from "./g1-fixtures";
+import { createUser, createOrganization, startApiTestEnv, unique, type ApiTestEnv, type TestUser, createTeam, addMembers, teamToken, organizationToken } from "./api-fixtures";
 
 let env: ApiTestEnv;
 let alice: TestUser;

@@ -5,17 +5,17 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { c as createTar, Header } from "tar";
 import { REPO_ROOT, waitFor } from "@tarmac/testing";
-import { createOrganization, createWorkspace, organizationToken, startG3Env, teamToken, type G3Env } from "./g3-fixtures";
+import { createOrganization, createWorkspace, organizationToken, startDbFixturesEnv, teamToken, type DbFixturesEnv } from "./db-fixtures";
 
 const MAX_ARCHIVE = 200_000;
 const MAX_UNPACKED = 1_000_000;
 
-let env: G3Env;
+let env: DbFixturesEnv;
 let org: { id: string; name: string };
 let ws: { id: string; name: string };
 
 beforeAll(async () => {
-  env = await startG3Env({ TARMAC_MAX_ARCHIVE_BYTES: String(MAX_ARCHIVE), TARMAC_MAX_UNPACKED_BYTES: String(MAX_UNPACKED) });
+  env = await startDbFixturesEnv({ TARMAC_MAX_ARCHIVE_BYTES: String(MAX_ARCHIVE), TARMAC_MAX_UNPACKED_BYTES: String(MAX_UNPACKED) });
   org = await createOrganization(env.db);
   ws = await createWorkspace(env.db, org.id);
 }, 120_000);
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 /** A real configuration archive, made by node-tar from files on disk (as go-slug would). */
 async function realArchive(files: Record<string, string>): Promise<Buffer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "g3-config-"));
+  const dir = mkdtempSync(path.join(os.tmpdir(), "config-versions-"));
   try {
     for (const [name, body] of Object.entries(files)) {
       mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });

@@ -1,5 +1,5 @@
 import { decryptValue } from "@tarmac/db";
-import { createOrganization, createUser, createWorkspace, memberWithAccess, startApiTestEnv, type ApiTestEnv } from "./g1-fixtures";
+import { createOrganization, createUser, createWorkspace, memberWithAccess, startApiTestEnv, type ApiTestEnv } from "./api-fixtures";
 
 describe("SSH keys and workspace trigger prefixes", () => {
   let env: ApiTestEnv;

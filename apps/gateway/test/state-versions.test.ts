@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { inTransaction, stateVersionsRepo } from "@tarmac/db";
-import { createOrganization, createWorkspace, startG3Env, teamToken, type G3Env } from "./g3-fixtures";
+import { createOrganization, createWorkspace, startDbFixturesEnv, teamToken, type DbFixturesEnv } from "./db-fixtures";
 
-let env: G3Env;
+let env: DbFixturesEnv;
 let org: { id: string; name: string };
 let ws: { id: string; name: string };
 
 beforeAll(async () => {
-  env = await startG3Env();
+  env = await startDbFixturesEnv();
   org = await createOrganization(env.db);
   ws = await createWorkspace(env.db, org.id);
 }, 120_000);
@@ -130,7 +130,7 @@ describe("state versions", () => {
   });
 
   it("creates a state version over the API, making it current", async () => {
-    // HCP accepts state only from the holder of the workspace lock (g3-state-uploads tests the rule).
+    // HCP accepts state only from the holder of the workspace lock (state-version-uploads.test.ts tests the rule).
     expect((await env.admin.post(`/workspaces/${ws.id}/actions/lock`, { reason: "state" })).status).toBe(200);
     const state = stateFile(2);
     // go-tfe sends an unset force flag as null.

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { newId } from "@tarmac/domain";
 import type { ApiClient } from "@tarmac/testing";
-import { createOrganization, createWorkspace, memberWithAccess, startApiTestEnv, type ApiTestEnv } from "./g1-fixtures";
+import { createOrganization, createWorkspace, memberWithAccess, startApiTestEnv, type ApiTestEnv } from "./api-fixtures";
 
 /**
  * The two-step state version of terraform ≥ 1.6 (go-tfe StateVersions.Upload): create without

@@ -7,7 +7,7 @@ import {
   setRunStatus,
   startRunsTestEnv,
   type RunsTestEnv,
-} from "./g2-fixtures";
+} from "./run-fixtures";
 
 let env: RunsTestEnv;
 let wsId: string;

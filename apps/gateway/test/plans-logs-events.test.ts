@@ -13,7 +13,7 @@ import {
   startRunsTestEnv,
   userWithAccess,
   type RunsTestEnv,
-} from "./g2-fixtures";
+} from "./run-fixtures";
 
 let env: RunsTestEnv;
 let redis: Redis;

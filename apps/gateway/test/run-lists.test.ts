@@ -10,7 +10,7 @@ import {
   startRunsTestEnv,
   userWithAccess,
   type RunsTestEnv,
-} from "./g2-fixtures";
+} from "./run-fixtures";
 
 let env: RunsTestEnv;
 let org: { id: string; name: string };

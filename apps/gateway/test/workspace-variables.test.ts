@@ -1,5 +1,5 @@
 import { decryptValue } from "@tarmac/db";
-import { createOrganization, createUser, createWorkspace, memberWithAccess, organizationToken, startApiTestEnv, unique, type ApiTestEnv, type TestUser } from "./g1-fixtures";
+import { createOrganization, createUser, createWorkspace, memberWithAccess, organizationToken, startApiTestEnv, unique, type ApiTestEnv, type TestUser } from "./api-fixtures";
 
 let env: ApiTestEnv;
 let owner: TestUser;

@@ -1,4 +1,4 @@
-import { createOrganization, createTeam, createUser, createWorkspace, startApiTestEnv, type ApiTestEnv, type TestUser } from "./g1-fixtures";
+import { createOrganization, createTeam, createUser, createWorkspace, startApiTestEnv, type ApiTestEnv, type TestUser } from "./api-fixtures";
 
 let env: ApiTestEnv;
 let owner: TestUser;
