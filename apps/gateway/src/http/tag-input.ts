@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { tagsRepo } from "@tarmac/db";
+import { tagsRepo, type Tx } from "@tarmac/db";
 import { invalidAttribute } from "./request-body";
 
 /** HCP's flat tag names: letters, numbers, `:`, `-` and `_`, up to 255 characters, stored lowercase. */
@@ -108,4 +108,15 @@ export function parseTaggedFilter(query: Record<string, unknown>): tagsRepo.TagF
   return [...byIndex.entries()]
     .sort(([a], [b]) => a - b)
     .flatMap(([, e]) => (e.key ? [{ key: e.key, ...(e.value ? { value: e.value } : {}) }] : []));
+}
+
+/**
+ * Writes a resource's key/value bindings inside the caller's transaction (which holds the
+ * resource's row lock): `replace` sets exactly these, `merge` adds or updates keys and refuses
+ * a result over the per-resource limit. Workspaces and projects share it.
+ */
+export async function writeTagBindings(tx: Tx, target: tagsRepo.TagTarget, bindings: tagsRepo.TagBindingInput[], mode: "merge" | "replace"): Promise<void> {
+  if (mode === "replace") return tagsRepo.replaceBindings(tx, target, bindings);
+  if ((await tagsRepo.keysAfterMerge(tx, target, bindings)) > MAX_TAG_BINDINGS) throw tooManyBindings();
+  return tagsRepo.mergeBindings(tx, target, bindings);
 }

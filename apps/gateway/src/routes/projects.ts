@@ -8,7 +8,7 @@ import { principalOf } from "../http/auth";
 import { canReadAllProjects, loadProjectForPrincipal, projectContext, type LoadedProject } from "../http/project-access";
 import { invalidAttribute, jsonApiDocument, parseBody, pathParam, withUniqueAs } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
-import { bindingRefs, bindingsDocument, bindingsOf, MAX_TAG_BINDINGS, parseTaggedFilter, tooManyBindings } from "../http/tag-input";
+import { bindingRefs, bindingsDocument, bindingsOf, parseTaggedFilter, writeTagBindings } from "../http/tag-input";
 import { loadOrganizationForPrincipal } from "../http/workspace-access";
 import { serializeEffectiveTagBinding, serializeProject, serializeTagBinding } from "../serializers/projects";
 
@@ -177,9 +177,7 @@ export function projectsRouter(deps: GatewayDeps): Router {
     const bindings = bindingsOf(parseBody(bindingsDocument, req.body).data, "/data");
     await inTransaction(deps.db, async (tx) => {
       if (!(await projectsRepo.lockProjectForUpdate(tx, project.id))) throw notFound();
-      if (mode === "replace") return tagsRepo.replaceBindings(tx, { projectId: project.id }, bindings);
-      if ((await tagsRepo.keysAfterMerge(tx, { projectId: project.id }, bindings)) > MAX_TAG_BINDINGS) throw tooManyBindings();
-      return tagsRepo.mergeBindings(tx, { projectId: project.id }, bindings);
+      await writeTagBindings(tx, { projectId: project.id }, bindings, mode);
     });
     if (answer === "empty") sendEmpty(res, 204);
     else await sendBindings(deps, res, project.id);

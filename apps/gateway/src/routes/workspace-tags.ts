@@ -10,9 +10,8 @@ import {
   bindingsDocument,
   bindingsOf,
   flatTagNamesOf,
-  MAX_TAG_BINDINGS,
   tagsDocument,
-  tooManyBindings,
+  writeTagBindings,
 } from "../http/tag-input";
 import { loadOrganizationForPrincipal, loadWorkspaceForPrincipal } from "../http/workspace-access";
 import { serializeEffectiveTagBinding, serializeTag, serializeTagBinding } from "../serializers/projects";
@@ -70,11 +69,7 @@ export function workspaceTagsRouter(deps: GatewayDeps): Router {
     const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"), "admin");
     const target = { workspaceId: loaded.workspace.id };
     const bindings = bindingsOf(parseBody(bindingsDocument, req.body).data, "/data");
-    await underWorkspaceLock(deps, target.workspaceId, async (tx) => {
-      if (mode === "replace") return tagsRepo.replaceBindings(tx, target, bindings);
-      if ((await tagsRepo.keysAfterMerge(tx, target, bindings)) > MAX_TAG_BINDINGS) throw tooManyBindings();
-      return tagsRepo.mergeBindings(tx, target, bindings);
-    });
+    await underWorkspaceLock(deps, target.workspaceId, (tx) => writeTagBindings(tx, target, bindings, mode));
     if (answer === "empty") return sendEmpty(res, 204);
     const after = await tagsRepo.listBindings(deps.db, target);
     sendDocument(res, 200, { data: after.map(serializeTagBinding) });
