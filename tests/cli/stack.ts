@@ -13,6 +13,7 @@ import {
   type TestCertificates,
   type TestDatabase,
 } from "@tarmac/testing";
+import { removeQueueKeys } from "../e2e/stack";
 import { TlsApi } from "./api";
 
 /**
@@ -137,19 +138,4 @@ export async function startCliStack(): Promise<CliStack> {
     logs: () => processes.map((p) => `--- ${p.name} ---\n${p.output()}`).join("\n"),
     stop: cleanup,
   };
-}
-
-async function removeQueueKeys(prefix: string): Promise<void> {
-  const { Redis } = await import("ioredis");
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
-  } finally {
-    await redis.quit();
-  }
 }

@@ -168,7 +168,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-async function removeQueueKeys(prefix: string): Promise<void> {
+/** Removes a stack's BullMQ keys (its own queue prefix) from the shared Redis. */
+export async function removeQueueKeys(prefix: string): Promise<void> {
   const { Redis } = await import("ioredis");
   const redis = new Redis(REDIS_URL);
   try {
