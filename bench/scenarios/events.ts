@@ -62,9 +62,48 @@ export async function statusEventLatency(databaseUrl: string, sub: StatusSubscri
 }
 
 /**
+ * A user's action until its effect is visible to the user: the POST's answer, and the POST's
+ * start until a GET of the run shows the new status (read right after the 202; polled if not yet
+ * there). The baseline is a bare GET of the same run, the round trip any visible change costs.
+ * With the request table present, also the scheduler's hop: request recorded → decided.
+ */
+export interface ActionLatency {
+  count: number;
+  /** GETs right after the 202 that did not show the new status yet. */
+  notYetVisible: number;
+  postP50Ms: number;
+  postP99Ms: number;
+  visibleP50Ms: number;
+  visibleP99Ms: number;
+  getP50Ms: number;
+  getP99Ms: number;
+  hop: { p50Ms: number; p99Ms: number } | null;
+}
+
+/** Recorded → decided of the runs' action requests, when the deployment records them. */
+async function actionHop(databaseUrl: string, runIds: readonly string[]): Promise<{ p50Ms: number; p99Ms: number } | null> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const exists = await c.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'run_action_requests'");
+    if (exists.rowCount === 0) return null;
+    const { rows } = await c.query<{ ms: string }>(
+      `SELECT (extract(epoch FROM decided_at - requested_at) * 1000)::text AS ms FROM run_action_requests
+       WHERE run_id = ANY($1::text[]) AND decided_at IS NOT NULL`,
+      [runIds],
+    );
+    const hops = rows.map((r) => Number(r.ms));
+    return { p50Ms: percentile(hops, 50), p99Ms: percentile(hops, 99) };
+  } finally {
+    await c.end();
+  }
+}
+
+/**
  * Scenario 4 on a quiet system: pending runs of a locked workspace are discarded one at a time
- * (the gateway commits pending → discarded with its outbox row); each status event is timed
- * from that commit to the outside subscriber.
+ * (the scheduler carries each discard out: pending → discarded with its outbox row); each
+ * status event is timed from that commit to the outside subscriber, and each discard from the
+ * request to the new status being visible.
  */
 export async function benchEvents(input: {
   api: ApiClient;
@@ -74,15 +113,32 @@ export async function benchEvents(input: {
   configurationVersionId: string;
   count: number;
   gapMs: number;
-}): Promise<EventLatency> {
+}): Promise<EventLatency & { actions: ActionLatency }> {
   const runIds = await mapLimit(
     Array.from({ length: input.count }, (_, i) => i),
     8,
     () => createRun(input.api, input.workspaceId, input.configurationVersionId),
   );
+  const posts: number[] = [];
+  const visible: number[] = [];
+  const gets: number[] = [];
+  let notYetVisible = 0;
   for (const id of runIds) {
+    const g = performance.now();
+    await input.api.get(`/runs/${id}`);
+    gets.push(performance.now() - g);
+    const t = performance.now();
     const res = await input.api.post(`/runs/${id}/actions/discard`, { comment: "benchmark" });
     if (res.status !== 202) throw new Error(`discard ${id}: ${res.status} ${res.text.slice(0, 300)}`);
+    posts.push(performance.now() - t);
+    for (let first = true; ; first = false) {
+      const status = (await input.api.get(`/runs/${id}`)).body.data.attributes.status as string;
+      if (status === "discarded") break;
+      if (first) notYetVisible++;
+      if (performance.now() - t > 15_000) throw new Error(`discard ${id}: still ${status} after 15 s`);
+      await sleep(5);
+    }
+    visible.push(performance.now() - t);
     // Spaced out so each event is timed on its own, not as part of a burst.
     await sleep(input.gapMs);
   }
@@ -94,5 +150,16 @@ export async function benchEvents(input: {
     if (seen >= runIds.length) break;
     await sleep(100);
   }
-  return statusEventLatency(input.databaseUrl, input.sub, runIds);
+  const actions: ActionLatency = {
+    count: runIds.length,
+    notYetVisible,
+    postP50Ms: percentile(posts, 50),
+    postP99Ms: percentile(posts, 99),
+    visibleP50Ms: percentile(visible, 50),
+    visibleP99Ms: percentile(visible, 99),
+    getP50Ms: percentile(gets, 50),
+    getP99Ms: percentile(gets, 99),
+    hop: await actionHop(input.databaseUrl, runIds),
+  };
+  return { ...(await statusEventLatency(input.databaseUrl, input.sub, runIds)), actions };
 }

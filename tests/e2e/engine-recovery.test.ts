@@ -113,3 +113,20 @@ describe("two schedulers", () => {
     expect(additions).toEqual([1, 1, 1, 1]);
   }, 120_000);
 });
+
+describe("a scheduler outage", () => {
+  it("keeps an action accepted while no scheduler runs and carries it out once one is back", async () => {
+    const { wsId } = await tfe.createWorkspace();
+    const cvId = await tfe.upload(wsId, { "main.tf": NULL_RESOURCE });
+    const runId = await tfe.createRun(wsId, cvId);
+    await tfe.waitForStatus(runId, "planned", 30_000);
+    await Promise.all(stack.schedulers.map((s) => s.stop(6_000)));
+    // The gateway records the intent and answers 202 after its bounded wait for the scheduler.
+    expect((await tfe.action(runId, "discard", "while the scheduler is away")).status).toBe(202);
+    expect(await tfe.status(runId)).toBe("planned");
+    // A second discard is judged against the pending one: refused, as once it is carried out.
+    expect((await tfe.action(runId, "discard")).status).toBe(409);
+    await stack.startScheduler();
+    await tfe.waitForStatus(runId, "discarded", 30_000);
+  }, 120_000);
+});

@@ -100,6 +100,8 @@ describe("one workspace's runs", () => {
     expect(await tfe.status(run3)).toBe("pending");
 
     expect((await tfe.action(run1, "apply", "ship it")).status).toBe(202);
+    // The scheduler carries the action out before the gateway answers: the next read shows it.
+    expect(["confirmed", "apply_queued", "applying", "applied"]).toContain(await tfe.status(run1));
     const applied1 = await tfe.waitForStatus(run1, "applied");
     const planned2 = await tfe.waitForStatus(run2, "planned");
     expect(planned2.attributes["has-changes"]).toBe(true);
@@ -107,6 +109,7 @@ describe("one workspace's runs", () => {
     expect(at(planned2, "plan-queued-at")).toBeGreaterThanOrEqual(at(applied1, "applied-at"));
 
     expect((await tfe.action(run2, "discard", "not this one")).status).toBe(202);
+    expect(await tfe.status(run2)).toBe("discarded");
     const discarded2 = await tfe.waitForStatus(run2, "discarded");
     const planned3 = await tfe.waitForStatus(run3, "planned");
     expect(at(planned3, "plan-queued-at")).toBeGreaterThanOrEqual(at(discarded2, "discarded-at"));

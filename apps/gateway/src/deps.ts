@@ -3,6 +3,7 @@ import type { Db } from "@tarmac/db";
 import type { KeyRing } from "@tarmac/contracts";
 import type { Logger } from "@tarmac/telemetry";
 import type { GatewayEnv } from "./env";
+import type { ActionDecisions } from "./http/action-decisions";
 
 /** Everything a route needs, built once at boot and passed down (no globals). */
 export interface GatewayDeps {
@@ -15,4 +16,6 @@ export interface GatewayDeps {
   /** Deployment keys: capability URL secrets and sensitive values (`current` writes, all read). */
   keys: KeyRing;
   now: () => Date;
+  /** Wakes a run action's answer when the scheduler decided it; absent, actions answer at once. */
+  actionDecisions?: ActionDecisions;
 }

@@ -35,6 +35,8 @@ export const gatewayEnvSchema = z.object({
   /** Requests per minute per token on the two run-list endpoints (HCP: 30). 0 disables. */
   TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: intFrom(30),
   TARMAC_FORCE_CANCEL_COOL_OFF_MS: intFrom(10_000),
+  /** How long a run action's answer waits for the scheduler to carry it out (then 202 anyway). 0: answer at once. */
+  TARMAC_ACTION_WAIT_MS: intFrom(3_000),
   /** Largest configuration archive accepted, compressed and unpacked. */
   TARMAC_MAX_ARCHIVE_BYTES: intFrom(100 * 1024 * 1024),
   TARMAC_MAX_UNPACKED_BYTES: intFrom(512 * 1024 * 1024),

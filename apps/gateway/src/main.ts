@@ -2,7 +2,7 @@
 import { telemetry } from "./instrument";
 import { createLogger } from "@tarmac/telemetry";
 import { Redis } from "ioredis";
-import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey } from "@tarmac/db";
+import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey, runActionsRepo } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
@@ -11,6 +11,7 @@ import { loadGatewayEnv } from "./env";
 import { defaultPublicUrl, loadTls } from "./tls";
 import { createApp } from "./app";
 import { createInternalApp } from "./internal-app";
+import { startActionDecisions } from "./http/action-decisions";
 import { listen } from "./listen";
 
 async function main(): Promise<void> {
@@ -52,7 +53,13 @@ async function main(): Promise<void> {
   }
 
   const publicUrl = (env.TARMAC_PUBLIC_URL ?? defaultPublicUrl(env.PORT, tls !== null)).replace(/\/+$/, "");
-  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date() };
+  // Run actions answer once the scheduler carried them out, woken by its NOTIFY.
+  const actionDecisions =
+    env.TARMAC_ACTION_WAIT_MS > 0
+      ? startActionDecisions({ db, databaseUrl: env.DATABASE_URL, channel: runActionsRepo.actionDecisionChannel(env.TARMAC_NATS_PREFIX), logger })
+      : undefined;
+  if (actionDecisions) shutdown.onShutdown("action-decisions", () => actionDecisions.close(), "clients");
+  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date(), actionDecisions };
   const health = healthRouter({
     logger,
     isShuttingDown: () => shutdown.isShuttingDown,

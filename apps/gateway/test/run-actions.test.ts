@@ -43,9 +43,18 @@ const phases = async (id: string) => ({
 });
 const actionEvents = (runId: string) =>
   env.db.outboxEvent.findMany({ where: { subject: `${env.prefix}.runs.${runId}.action` }, orderBy: { id: "asc" } });
+const requests = (runId: string) => env.db.runActionRequest.findMany({ where: { runId }, orderBy: { seq: "asc" } });
+const statusEvents = (runId: string) => env.db.outboxEvent.count({ where: { subject: `${env.prefix}.runs.${runId}.status` } });
+
+/*
+ * The gateway records a user's action and answers; the scheduler carries it out (no scheduler
+ * runs here, see apps/scheduler/test/run-actions.test.ts and tests/e2e for the status changes).
+ * So these tests check the request, its event, and the answers the domain rules give, including
+ * for requests that arrive while earlier ones are still pending.
+ */
 
 describe("apply", () => {
-  it("confirms a planned run with changes: 202 with no body, confirmed-by, a run event, status and action outbox events", async () => {
+  it("records a confirmation of a planned run with changes: 202 with no body, the request with its comment and event, no status change", async () => {
     const id = await newRun(await newWorkspace());
     await setRunStatus(env.db, id, "planned", { hasChanges: true });
     expect((await getRun(id)).attributes.actions["is-confirmable"]).toBe(true);
@@ -53,15 +62,31 @@ describe("apply", () => {
     expect(res.status).toBe(202);
     expect(res.text).toBe("");
     const run = await getRun(id);
-    expect(run.attributes.status).toBe("confirmed");
-    expect(run.attributes["status-timestamps"]).toHaveProperty("confirmed-at");
-    expect(run.relationships["confirmed-by"].data).toMatchObject({ type: "users" });
+    expect(run.attributes.status).toBe("planned");
     expect(run.relationships.comments.data).toHaveLength(1);
-    const events = await env.db.runEvent.findMany({ where: { runId: id }, orderBy: { createdAt: "asc" } });
-    expect(events.map((e) => [e.action, e.description])).toEqual([["created", "Run created"], ["confirmed", "ship it"]]);
+    const [request, ...more] = await requests(id);
+    expect(more).toHaveLength(0);
+    expect(request).toMatchObject({ action: "apply", status: "pending", actorId: expect.stringMatching(/^user-/), decidedAt: null });
+    expect(request!.commentId).toBe(run.relationships.comments.data[0].id);
     const actions = await actionEvents(id);
-    expect(actions.map((a) => a.payload)).toEqual([expect.objectContaining({ type: "run.action_requested", action: "apply", runId: id })]);
-    expect(await env.db.outboxEvent.count({ where: { subject: `${env.prefix}.runs.${id}.status` } })).toBe(1);
+    expect(actions.map((a) => a.payload)).toEqual([
+      expect.objectContaining({ type: "run.action_requested", action: "apply", runId: id, actionRequestId: request!.id }),
+    ]);
+    // The gateway never moves the run (setRunStatus writes the row alone).
+    expect(await statusEvents(id)).toBe(0);
+  });
+
+  it("answers a second apply with 409 while the first one waits for the scheduler", async () => {
+    const id = await newRun(await newWorkspace());
+    await setRunStatus(env.db, id, "planned", { hasChanges: true });
+    expect((await env.admin.post(`/runs/${id}/actions/apply`)).status).toBe(202);
+    const again = await env.admin.post(`/runs/${id}/actions/apply`);
+    expect(again.status).toBe(409);
+    expect(again.body.errors[0]).toMatchObject({ status: "409", title: "transition not allowed" });
+    expect((await env.admin.post(`/runs/${id}/actions/discard`)).status).toBe(409);
+    // The confirmed run may still be cancelled.
+    expect((await env.admin.post(`/runs/${id}/actions/cancel`)).status).toBe(202);
+    expect((await requests(id)).map((r) => r.action)).toEqual(["apply", "cancel"]);
   });
 
   it("answers 409 'transition not allowed' when the run is not paused for confirmation, and changes nothing", async () => {
@@ -73,6 +98,7 @@ describe("apply", () => {
     expect((await env.admin.post(`/runs/${id}/actions/apply`)).status).toBe(409);
     expect((await getRun(id)).attributes.status).toBe("planned");
     expect(await actionEvents(id)).toHaveLength(0);
+    expect(await requests(id)).toHaveLength(0);
   });
 
   it("accepts the wrapped comment form and no body at all", async () => {
@@ -100,23 +126,20 @@ describe("apply", () => {
 });
 
 describe("discard", () => {
-  it("discards a pending run and marks both phases unreachable", async () => {
-    const id = await newRun(await newWorkspace());
-    expect((await env.admin.post(`/runs/${id}/actions/discard`, { comment: "not needed" })).status).toBe(202);
-    const run = await getRun(id);
-    expect(run.attributes.status).toBe("discarded");
-    expect(run.attributes["status-timestamps"]).toHaveProperty("discarded-at");
-    const { plan, apply } = await phases(id);
-    expect([plan.status, apply.status]).toEqual(["unreachable", "unreachable"]);
-  });
-
-  it("discards a planned run and leaves its finished plan alone", async () => {
-    const id = await newRun(await newWorkspace());
-    await setRunStatus(env.db, id, "planned", { hasChanges: true });
-    await env.db.plan.update({ where: { runId: id }, data: { status: "finished" } });
-    expect((await env.admin.post(`/runs/${id}/actions/discard`)).status).toBe(202);
-    const { plan, apply } = await phases(id);
-    expect([plan.status, apply.status]).toEqual(["finished", "unreachable"]);
+  it("records the discard of a pending run and of a planned one, touching neither run nor phases", async () => {
+    const pending = await newRun(await newWorkspace());
+    expect((await env.admin.post(`/runs/${pending}/actions/discard`, { comment: "not needed" })).status).toBe(202);
+    const planned = await newRun(await newWorkspace());
+    await setRunStatus(env.db, planned, "planned", { hasChanges: true });
+    expect((await env.admin.post(`/runs/${planned}/actions/discard`)).status).toBe(202);
+    for (const id of [pending, planned]) {
+      expect((await requests(id)).map((r) => r.action)).toEqual(["discard"]);
+      const { plan, apply } = await phases(id);
+      expect([plan.status, apply.status]).toEqual(["pending", "pending"]);
+    }
+    expect((await getRun(pending)).attributes.status).toBe("pending");
+    // Discarded once carried out: a cancel of the pending run is refused already.
+    expect((await env.admin.post(`/runs/${pending}/actions/cancel`)).status).toBe(409);
   });
 
   it("answers 409 for a run that is planning or final", async () => {
@@ -129,50 +152,38 @@ describe("discard", () => {
 });
 
 describe("cancel and force-cancel", () => {
-  it("cancels a run that has not started a phase at once", async () => {
-    for (const status of ["pending", "plan_queued", "apply_queued", "confirmed"] as const) {
+  it("records a cancel of a run in every cancelable status, with force-cancel-available-at after the cool-off", async () => {
+    for (const status of ["pending", "plan_queued", "planning", "apply_queued", "confirmed"] as const) {
       const id = await newRun(await newWorkspace());
       if (status !== "pending") await setRunStatus(env.db, id, status);
+      const before = Date.now();
       const res = await env.admin.post(`/runs/${id}/actions/cancel`, { comment: "stop" });
       expect([status, res.status]).toEqual([status, 202]);
-      const run = await getRun(id);
-      expect([status, run.attributes.status]).toEqual([status, "canceled"]);
-      expect(run.attributes["canceled-at"]).toEqual(expect.any(String));
-      expect(Date.parse(run.attributes["force-cancel-available-at"])).toBeGreaterThan(Date.now());
-      expect(run.attributes.actions["is-force-cancelable"]).toBe(false);
-      expect(run.relationships["canceled-by"].data).toMatchObject({ type: "users" });
+      const [request] = await requests(id);
+      expect(request!.forceCancelAvailableAt!.getTime()).toBeGreaterThanOrEqual(before + 60_000);
+      expect((await getRun(id)).attributes.status).toBe(status);
       expect((await actionEvents(id)).map((e) => (e.payload as { action: string }).action)).toEqual(["cancel"]);
     }
   });
 
-  it("asks a planning run to stop, keeps its status, exposes force-cancel-available-at, and accepts a repeated cancel", async () => {
+  it("accepts a repeated cancel of a planning run, refuses force-cancel before the cool-off, accepts it after", async () => {
     const id = await newRun(await newWorkspace());
     await setRunStatus(env.db, id, "planning");
     expect((await env.admin.post(`/runs/${id}/actions/cancel`)).status).toBe(202);
-    const run = await getRun(id);
-    expect(run.attributes.status).toBe("planning");
-    const available = Date.parse(run.attributes["force-cancel-available-at"]);
-    expect(available).toBeGreaterThan(Date.now() + 30_000);
-    expect(run.attributes.actions["is-force-cancelable"]).toBe(false);
-
     expect((await env.admin.post(`/runs/${id}/actions/cancel`)).status).toBe(202);
-    const again = await getRun(id);
-    expect(again.attributes["force-cancel-available-at"]).toBe(run.attributes["force-cancel-available-at"]);
     expect(await actionEvents(id)).toHaveLength(2);
 
-    // Before the cool-off: 409. After it: force_canceled at once, the running plan canceled.
+    // The first cancel, once carried out, makes force-cancel available after the cool-off: 409 now.
     const early = await env.admin.post(`/runs/${id}/actions/force-cancel`);
     expect(early.status).toBe(409);
-    await env.db.plan.update({ where: { runId: id }, data: { status: "running" } });
+    expect(early.body.errors[0].detail).toMatch(/cool-off period has not yet passed/);
     await setRunStatus(env.db, id, "planning", { forceCancelAvailableAt: new Date(Date.now() - 1000) });
     expect((await getRun(id)).attributes.actions["is-force-cancelable"]).toBe(true);
     expect((await env.admin.post(`/runs/${id}/actions/force-cancel`, { comment: "kill it" })).status).toBe(202);
-    const ended = await getRun(id);
-    expect(ended.attributes.status).toBe("force_canceled");
-    expect(ended.attributes["status-timestamps"]).toHaveProperty("force-canceled-at");
-    const { plan, apply } = await phases(id);
-    expect([plan.status, apply.status]).toEqual(["canceled", "unreachable"]);
+    expect((await requests(id)).map((r) => r.action)).toEqual(["cancel", "cancel", "force-cancel"]);
     expect((await actionEvents(id)).map((e) => (e.payload as { action: string }).action)).toEqual(["cancel", "cancel", "force-cancel"]);
+    // Force-canceled once carried out: nothing more to cancel.
+    expect((await env.admin.post(`/runs/${id}/actions/cancel`)).status).toBe(409);
   });
 
   it("answers 409 to force-cancel without a prior cancel, and to cancel on a final or confirmable run", async () => {
@@ -187,22 +198,25 @@ describe("cancel and force-cancel", () => {
 });
 
 describe("force-execute", () => {
-  it("discards the discardable run holding the workspace and the pending runs ahead, then emits a queue change", async () => {
+  it("records a force-execute when a discardable run holds the workspace, and judges the holder with its pending actions", async () => {
     const ws = await newWorkspace();
     const holder = await newRun(ws);
-    const middle = await newRun(ws);
+    await newRun(ws);
     const target = await newRun(ws);
-    const speculative = await newRun(ws, { "plan-only": true });
     await setRunStatus(env.db, holder, "planned", { hasChanges: true });
-    expect((await getRun(target)).attributes["position-in-queue"]).toBe(2);
     const res = await env.admin.request("POST", `/runs/${target}/actions/force-execute`);
     expect(res.status).toBe(202);
-    expect((await getRun(holder)).attributes.status).toBe("discarded");
-    expect((await getRun(middle)).attributes.status).toBe("discarded");
-    expect((await getRun(target)).attributes.status).toBe("pending");
-    expect((await getRun(target)).attributes["position-in-queue"]).toBe(0);
-    expect((await getRun(speculative)).attributes.status).toBe("pending");
-    expect(await env.db.outboxEvent.count({ where: { subject: `${env.prefix}.workspaces.${ws}.queue` } })).toBe(1);
+    expect((await requests(target)).map((r) => r.action)).toEqual(["force-execute"]);
+    expect((await getRun(holder)).attributes.status).toBe("planned");
+
+    // A holder whose confirmation is pending is no longer discardable: 409.
+    const ws2 = await newWorkspace();
+    const holder2 = await newRun(ws2);
+    const target2 = await newRun(ws2);
+    await setRunStatus(env.db, holder2, "planned", { hasChanges: true });
+    expect((await env.admin.post(`/runs/${holder2}/actions/apply`)).status).toBe(202);
+    expect((await env.admin.post(`/runs/${target2}/actions/force-execute`)).status).toBe(409);
+    expect(await requests(target2)).toHaveLength(0);
   });
 
   it("answers 403 when the target is not pending or nothing holds the workspace, 409 when the holder is not discardable", async () => {

@@ -136,18 +136,19 @@ describe("contracts", () => {
       expect(schema).toBeDefined();
       expect(schema!.safeParse(payload).success).toBe(true);
     }
-    expect([...kinds].sort()).toEqual(["run.action_requested", "run.created", "run.status_changed", "workspace.queue_changed"]);
+    // Statuses and the queue move in the scheduler, which carries the force-execute out.
+    expect([...kinds].sort()).toEqual(["run.action_requested", "run.created"]);
   });
 });
 
 describe("concurrency", () => {
-  it("accepts exactly one of many concurrent applies and records one confirmation", async () => {
+  it("accepts exactly one of many concurrent applies and records one request", async () => {
     const id = await newRun();
     await setRunStatus(env.db, id, "planned", { hasChanges: true });
     const results = await Promise.all(Array.from({ length: 6 }, () => env.admin.post(`/runs/${id}/actions/apply`, {})));
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([202, 409, 409, 409, 409, 409]);
-    expect(await env.db.runEvent.count({ where: { runId: id, action: "confirmed" } })).toBe(1);
+    expect(await env.db.runActionRequest.count({ where: { runId: id, action: "apply" } })).toBe(1);
     expect(await env.db.outboxEvent.count({ where: { subject: `${env.prefix}.runs.${id}.action` } })).toBe(1);
   });
 
@@ -159,8 +160,8 @@ describe("concurrency", () => {
       env.admin.post(`/runs/${id}/actions/discard`, {}),
     ]);
     expect([a.status, b.status].sort()).toEqual([202, 409]);
-    const run = await env.db.run.findUniqueOrThrow({ where: { id } });
-    expect(run.status).toBe(a.status === 202 ? "confirmed" : "discarded");
+    const requests = await env.db.runActionRequest.findMany({ where: { runId: id } });
+    expect(requests.map((r) => r.action)).toEqual([a.status === 202 ? "apply" : "discard"]);
   });
 
   it("creates concurrent runs in distinct creation order", async () => {

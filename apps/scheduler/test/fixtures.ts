@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { subjectsFor, type Phase, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
-import { createDb, inTransaction, putBlob, runsWrite, transitionRun, type Db } from "@tarmac/db";
-import { newId, type RunStatus } from "@tarmac/domain";
+import { subjectsFor, type Phase, type PhaseProgressEvent, type Subjects, type TarmacEvent } from "@tarmac/contracts";
+import { createDb, inTransaction, putBlob, runActionsRepo, runEventsRepo, runsWrite, type Db } from "@tarmac/db";
+import { forceCancelAvailableAt, newId, type RunAction, type RunStatus } from "@tarmac/domain";
 import { connectNats, deleteStream, ensureStream, type NatsConnection } from "@tarmac/events";
 import { createPhaseQueues, type PhaseQueues } from "@tarmac/queues";
 import { createLogger } from "@tarmac/telemetry";
 import { createOrganizationRow, createTestDatabase, createWorkspaceRow, type TestDatabase } from "@tarmac/testing";
-import { DEFAULT_PRICE_TABLE, handlePhaseProgress, type SchedulerContext, type SchedulerSettings } from "../src/engine";
+import { DEFAULT_PRICE_TABLE, handleEvent, handlePhaseProgress, type SchedulerContext, type SchedulerSettings } from "../src/engine";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -166,10 +166,46 @@ export async function currentRunOf(db: Db, workspaceId: string): Promise<string 
   return (await db.workspace.findUniqueOrThrow({ where: { id: workspaceId }, select: { currentRunId: true } })).currentRunId;
 }
 
-/** A status change made by someone else (the gateway confirming or discarding a run). */
-export async function gatewayTransition(h: Harness, runId: string, from: RunStatus, to: RunStatus): Promise<void> {
-  const result = await inTransaction(h.db, (tx) => transitionRun(tx, { runId, from, to, subjects: h.subjects }));
-  if (!result.ok) throw new Error(`gateway transition ${from} → ${to} refused: ${result.reason}`);
+/**
+ * A user's action as the gateway records it (the request, its comment, its run.action_requested
+ * outbox event); with `deliver` (the default) the event then reaches the scheduler's handler as
+ * the consumer would hand it over. Returns the request id.
+ */
+export async function requestAction(
+  h: Harness,
+  runId: string,
+  action: RunAction,
+  opts: { actorId?: string | null; comment?: string; deliver?: boolean; at?: Date; forceCancelAvailableAt?: Date } = {},
+): Promise<string> {
+  const run = await h.db.run.findUniqueOrThrow({ where: { id: runId }, select: { workspaceId: true, createdById: true } });
+  const id = newId("rar");
+  const at = opts.at ?? new Date();
+  const actorId = opts.actorId === undefined ? run.createdById : opts.actorId;
+  await inTransaction(h.db, async (tx) => {
+    let commentId: string | null = null;
+    if (opts.comment !== undefined) {
+      commentId = newId("wsc");
+      await runEventsRepo.insertComment(tx, { id: commentId, runId, body: opts.comment, authorId: actorId, at });
+    }
+    await runActionsRepo.recordActionRequest(tx, h.subjects, {
+      id,
+      runId,
+      workspaceId: run.workspaceId,
+      action,
+      actorId,
+      commentId,
+      forceCancelAvailableAt: action === "cancel" ? (opts.forceCancelAvailableAt ?? forceCancelAvailableAt(at)) : null,
+      at,
+    });
+  });
+  if (opts.deliver ?? true) await deliverAction(h, id);
+  return id;
+}
+
+/** The recorded run.action_requested event of a request, handed to the scheduler. */
+export async function deliverAction(h: Harness, requestId: string, ctx: SchedulerContext = h.ctx): Promise<void> {
+  const row = await h.db.outboxEvent.findUniqueOrThrow({ where: { msgId: `run-action:${requestId}` } });
+  await handleEvent(ctx, row.payload as TarmacEvent);
 }
 
 let sequence = 0;

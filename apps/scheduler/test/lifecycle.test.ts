@@ -9,7 +9,7 @@ import {
   createOrganization,
   createRun,
   createWorkspace,
-  gatewayTransition,
+  requestAction,
   progress,
   REDIS_URL,
   startHarness,
@@ -79,8 +79,7 @@ describe("cost estimation", () => {
     expect(estimate).toMatchObject({ status: "finished", matchedResourcesCount: 4, unmatchedResourcesCount: 1, deltaMonthlyCost: "4.53" });
 
     // Confirming from cost_estimated applies as usual.
-    await gatewayTransition(h, run, "cost_estimated", "confirmed");
-    await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "cost_estimated", to: "confirmed", at: new Date().toISOString() });
+    await requestAction(h, run, "apply");
     expect(await statusOf(h.db, run)).toBe("apply_queued");
   });
 });
@@ -122,7 +121,7 @@ describe("actions", () => {
     await progress(h, run, "plan", "started");
     const listener = await collectSignals(run);
     try {
-      await handleEvent(h.ctx, { type: "run.action_requested", runId: run, workspaceId: ws.workspaceId, action: "cancel", at: new Date().toISOString() });
+      await requestAction(h, run, "cancel");
       await waitFor(() => (listener.signals.length > 0 ? true : undefined), { what: "SIGINT" });
       expect(listener.signals).toEqual([{ runId: run, phase: "plan", signal: "SIGINT" }]);
       expect(await statusOf(h.db, run)).toBe("planning");
@@ -140,7 +139,7 @@ describe("actions", () => {
     const next = await createRun(h, ws);
     await handleWorkspaceChanged(h.ctx, ws.workspaceId);
     expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
-    await handleEvent(h.ctx, { type: "run.action_requested", runId: run, workspaceId: ws.workspaceId, action: "cancel", at: new Date().toISOString() });
+    await requestAction(h, run, "cancel");
     expect(await statusesOf(h.db, [run, next])).toEqual(["canceled", "plan_queued"]);
     expect(await getPhaseJobState(h.queues, "plan", run)).toBeNull();
     const plan = await h.db.plan.findUniqueOrThrow({ where: { runId: run } });
@@ -157,9 +156,9 @@ describe("actions", () => {
     await progress(h, run, "apply", "started");
     const listener = await collectSignals(run);
     try {
-      // The gateway writes force_canceled itself, then asks for the kill.
-      await gatewayTransition(h, run, "applying", "force_canceled");
-      await handleEvent(h.ctx, { type: "run.action_requested", runId: run, workspaceId: ws.workspaceId, action: "force-cancel", at: new Date().toISOString() });
+      // A cancel first, then force-cancel once the cool-off has passed.
+      await requestAction(h, run, "cancel", { forceCancelAvailableAt: new Date(Date.now() - 1) });
+      await requestAction(h, run, "force-cancel");
       await waitFor(() => (listener.signals.some((s) => s.phase === "apply" && s.signal === "SIGKILL") ? true : undefined), { what: "SIGKILL" });
       expect(await statusesOf(h.db, [run, next])).toEqual(["force_canceled", "plan_queued"]);
       const apply = await h.db.apply.findUniqueOrThrow({ where: { runId: run } });
@@ -176,8 +175,7 @@ describe("actions", () => {
     const next = await createRun(h, ws);
     await handleWorkspaceChanged(h.ctx, ws.workspaceId);
     await completePlan(h, run, true);
-    await gatewayTransition(h, run, "planned", "discarded");
-    await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "planned", to: "discarded", at: new Date().toISOString() });
+    await requestAction(h, run, "discard");
     expect(await statusesOf(h.db, [run, next])).toEqual(["discarded", "plan_queued"]);
     const apply = await h.db.apply.findUniqueOrThrow({ where: { runId: run } });
     expect(apply.status).toBe("unreachable");

@@ -7,7 +7,7 @@ import {
   createRun,
   createWorkspace,
   currentRunOf,
-  gatewayTransition,
+  requestAction,
   progress,
   startHarness,
   statusOf,
@@ -61,9 +61,8 @@ describe("per-workspace ordering", () => {
     await handleWorkspaceChanged(h.ctx, ws.workspaceId);
     expect(await statusOf(h.db, second)).toBe("pending");
 
-    // The gateway confirms (apply action); its status event reaches the scheduler.
-    await gatewayTransition(h, first, "planned", "confirmed");
-    await handleEvent(h.ctx, { type: "run.status_changed", runId: first, workspaceId: ws.workspaceId, from: "planned", to: "confirmed", at: new Date().toISOString() });
+    // The user confirms (apply action); the scheduler carries it out.
+    await requestAction(h, first, "apply");
     expect(await statusOf(h.db, first)).toBe("apply_queued");
     expect(await getPhaseJobState(h.queues, "apply", first)).toBe("waiting");
     expect(await statusOf(h.db, second)).toBe("pending");
@@ -140,12 +139,10 @@ describe("per-workspace ordering", () => {
     await completePlan(h, holder, true);
     expect(await statusesOf(h.db, [holder, saved])).toEqual(["planned", "planned_and_saved"]);
 
-    await gatewayTransition(h, saved, "planned_and_saved", "confirmed");
-    await handleEvent(h.ctx, { type: "run.status_changed", runId: saved, workspaceId: ws.workspaceId, from: "planned_and_saved", to: "confirmed", at: new Date().toISOString() });
+    await requestAction(h, saved, "apply");
     expect(await statusOf(h.db, saved)).toBe("confirmed");
 
-    await gatewayTransition(h, holder, "planned", "discarded");
-    await handleEvent(h.ctx, { type: "run.status_changed", runId: holder, workspaceId: ws.workspaceId, from: "planned", to: "discarded", at: new Date().toISOString() });
+    await requestAction(h, holder, "discard");
     expect(await statusOf(h.db, saved)).toBe("apply_queued");
     expect(await currentRunOf(h.db, ws.workspaceId)).toBe(saved);
   });

@@ -36,6 +36,8 @@ export const runActionRequestedEvent = z.object({
   workspaceId: z.string(),
   action: z.enum(RUN_ACTIONS),
   actorId: z.string().nullable().optional(),
+  /** The recorded request (run_action_requests); the scheduler carries out every pending one of the run. */
+  actionRequestId: z.string().optional(),
   at: isoTime,
 });
 

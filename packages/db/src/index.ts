@@ -14,6 +14,7 @@ export * as runsRead from "./repositories/runs-read";
 export * as runsWrite from "./repositories/runs-write";
 export * as runLists from "./repositories/run-lists";
 export * as runEventsRepo from "./repositories/run-events";
+export * as runActionsRepo from "./repositories/run-actions";
 export * as jobsRepo from "./repositories/jobs";
 export * as organizationsRepo from "./repositories/organizations";
 export * as usersRepo from "./repositories/users";

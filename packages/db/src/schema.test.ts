@@ -76,6 +76,7 @@ describe("the storage schema", () => {
     await db.costEstimate.create({ data: { id: "ce-1", runId: run.id, deltaMonthlyCost: "1.50" } });
     const comment = await db.comment.create({ data: { id: "wsc-1", runId: run.id, body: "lgtm", authorId: user.id } });
     await db.runEvent.create({ data: { id: "re-1", runId: run.id, action: "commented", commentId: comment.id, actorId: user.id } });
+    await db.runActionRequest.create({ data: { id: "rar-1", runId: run.id, action: "apply", actorId: user.id, requestedAt: new Date() } });
     const sv = await db.stateVersion.create({
       data: { id: "sv-1", workspaceId: ws.id, runId: run.id, serial: 1, stateBlobId: archive },
     });
@@ -108,6 +109,7 @@ describe("the storage schema", () => {
     expect(loaded.currentRun?.apply?.id).toBe("apply-1");
     expect(loaded.currentRun?.costEstimate?.deltaMonthlyCost).toBe("1.50");
     expect(loaded.currentRun?.events[0]?.commentId).toBe("wsc-1");
+    expect(await db.runActionRequest.findUniqueOrThrow({ where: { id: "rar-1" } })).toMatchObject({ status: "pending", decidedAt: null });
     expect(loaded.currentStateVersion?.outputs[0]?.value).toBe("10.0.0.1");
     expect(loaded.latestConfigurationVersion?.status).toBe("uploaded");
     expect(loaded.teamAccess[0]?.access).toBe("write");

@@ -1,10 +1,13 @@
 import {
   ACTION_TARGET_STATUS,
+  afterAction,
   canApply,
+  projectPendingActions,
   canCancel,
   canDiscard,
   canForceCancel,
   canForceExecute,
+  decideRunAction,
   DEFAULT_FORCE_CANCEL_COOL_OFF_MS,
   forceCancelAvailableAt,
   refusalToError,
@@ -227,5 +230,73 @@ describe("refusals as errors", () => {
     const forbidden = canForceExecute({ id: "run-A", status: "planning" }, null);
     if (forbidden.ok) throw new Error("expected a refusal");
     expect(refusalToError(forbidden)).toMatchObject({ code: "forbidden", status: 403, title: "forbidden" });
+  });
+});
+
+describe("decideRunAction", () => {
+  it.each(EVERY_STATUS)("cancels %s at once unless terraform is executing, where it interrupts", (status) => {
+    const decision = decideRunAction(run({ status }), "cancel", NOW);
+    expect(decision.ok).toBe(CANCELABLE.includes(status));
+    if (!decision.ok) return;
+    expect(decision).toEqual(
+      status === "planning" || status === "applying" ? { ok: true, kind: "interrupt" } : { ok: true, kind: "transition", to: "canceled" },
+    );
+  });
+
+  it.each(EVERY_STATUS)("gives the same answer as the predicate for every action in %s", (status) => {
+    const facts = run({ status, forceCancelAvailableAt: new Date(NOW.getTime() - 1) });
+    expect(decideRunAction(facts, "apply", NOW).ok).toBe(canApply(facts).ok);
+    expect(decideRunAction(facts, "discard", NOW).ok).toBe(canDiscard(facts).ok);
+    expect(decideRunAction(facts, "cancel", NOW).ok).toBe(canCancel(facts).ok);
+    expect(decideRunAction(facts, "force-cancel", NOW).ok).toBe(canForceCancel(facts, NOW).ok);
+    const refused = decideRunAction(run({ status: "applied" }), "apply", NOW);
+    expect(refused).toEqual(canApply(run({ status: "applied" })));
+  });
+
+  it("moves apply, discard and force-cancel to their target statuses", () => {
+    expect(decideRunAction(run(), "apply", NOW)).toEqual({ ok: true, kind: "transition", to: ACTION_TARGET_STATUS.apply });
+    expect(decideRunAction(run(), "discard", NOW)).toEqual({ ok: true, kind: "transition", to: "discarded" });
+    const stuck = run({ status: "planning", forceCancelAvailableAt: new Date(NOW.getTime() - 1) });
+    expect(decideRunAction(stuck, "force-cancel", NOW)).toEqual({ ok: true, kind: "transition", to: "force_canceled" });
+  });
+});
+
+describe("afterAction", () => {
+  const available = new Date(NOW.getTime() + 10_000);
+
+  it("judges a second request against the first one carried out", () => {
+    const confirmed = afterAction(run(), "apply", { ok: true, kind: "transition", to: "confirmed" }, available);
+    expect(canApply(confirmed).ok).toBe(false);
+    expect(canDiscard(confirmed).ok).toBe(false);
+    expect(canCancel(confirmed).ok).toBe(true);
+  });
+
+  it("records force-cancel-available-at on the first cancel and keeps it on later ones", () => {
+    const planning = run({ status: "planning" });
+    const once = afterAction(planning, "cancel", { ok: true, kind: "interrupt" }, available);
+    expect(once).toEqual({ ...planning, forceCancelAvailableAt: available });
+    const twice = afterAction(once, "cancel", { ok: true, kind: "interrupt" }, new Date(available.getTime() + 5_000));
+    expect(twice.forceCancelAvailableAt).toEqual(available);
+    const ended = afterAction(run({ status: "pending" }), "cancel", { ok: true, kind: "transition", to: "canceled" }, available);
+    expect(ended).toMatchObject({ status: "canceled", forceCancelAvailableAt: available });
+  });
+});
+
+describe("projectPendingActions", () => {
+  const at = (ms: number) => new Date(NOW.getTime() + ms);
+
+  it("applies pending actions in order and skips those that would be refused", () => {
+    const pending = [
+      { action: "apply", requestedAt: at(0), forceCancelAvailableAt: null },
+      { action: "discard", requestedAt: at(1), forceCancelAvailableAt: null },
+      { action: "cancel", requestedAt: at(2), forceCancelAvailableAt: at(10_002) },
+    ];
+    expect(projectPendingActions(run(), pending)).toMatchObject({ status: "canceled", forceCancelAvailableAt: at(10_002) });
+  });
+
+  it("leaves the run as it is with nothing pending, and ignores force-execute (it moves other runs)", () => {
+    const pending = run({ status: "pending" });
+    expect(projectPendingActions(pending, [])).toEqual(pending);
+    expect(projectPendingActions(pending, [{ action: "force-execute", requestedAt: NOW, forceCancelAvailableAt: null }])).toEqual(pending);
   });
 });

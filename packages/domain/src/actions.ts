@@ -93,6 +93,88 @@ export function canCancel(run: Pick<RunFacts, "status">): ActionCheck {
   return refuse(409, TRANSITION_NOT_ALLOWED, "Run was not planning or applying; cancel not allowed.");
 }
 
+/** Statuses in which terraform may be executing: a cancel must reach the worker and wait for it. */
+export const EXECUTING_STATUSES = ["planning", "applying"] as const satisfies readonly RunStatus[];
+
+export function isExecuting(status: RunStatus): boolean {
+  return (EXECUTING_STATUSES as readonly RunStatus[]).includes(status);
+}
+
+/** The actions carried out on their own run (force-execute moves the runs ahead of it instead). */
+export type RunStatusAction = Exclude<RunAction, "force-execute">;
+
+/**
+ * What carrying out an allowed action does to its run: move it to a status, or (a cancel while
+ * terraform executes) ask the worker to interrupt terraform; the run then ends `canceled` when
+ * terraform stops, or `force_canceled` by a later force-cancel.
+ */
+export type ActionOutcome = { ok: true; kind: "transition"; to: RunStatus } | { ok: true; kind: "interrupt" };
+
+export type ActionDecision = ActionOutcome | ActionRefusal;
+
+/**
+ * The one decision for an action on a run: the gateway answers the request from it (a refusal
+ * is the HTTP answer) and the scheduler carries the accepted request out from it again when it
+ * applies it, refusing it when the run moved on in the meantime.
+ */
+export function decideRunAction(run: RunFacts, action: RunStatusAction, now: Date): ActionDecision {
+  switch (action) {
+    case "apply": {
+      const check = canApply(run);
+      return check.ok ? { ok: true, kind: "transition", to: ACTION_TARGET_STATUS.apply } : check;
+    }
+    case "discard": {
+      const check = canDiscard(run);
+      return check.ok ? { ok: true, kind: "transition", to: ACTION_TARGET_STATUS.discard } : check;
+    }
+    case "cancel": {
+      // Terraform running is interrupted and the run ends when it stops; anything else ends at once.
+      const check = canCancel(run);
+      if (!check.ok) return check;
+      return isExecuting(run.status) ? { ok: true, kind: "interrupt" } : { ok: true, kind: "transition", to: ACTION_TARGET_STATUS.cancel };
+    }
+    case "force-cancel": {
+      const check = canForceCancel(run, now);
+      return check.ok ? { ok: true, kind: "transition", to: ACTION_TARGET_STATUS["force-cancel"] } : check;
+    }
+  }
+}
+
+/**
+ * The run's facts once an accepted action is carried out: how the gateway judges a request that
+ * arrives while earlier ones still wait for the scheduler, so it answers as if they were applied.
+ * `forceCancelAvailableAt` is the value a cancel records unless the run already has one.
+ */
+export function afterAction(run: RunFacts, action: RunStatusAction, outcome: ActionOutcome, forceCancelAvailableAt: Date): RunFacts {
+  const next: RunFacts = outcome.kind === "transition" ? { ...run, status: outcome.to } : { ...run };
+  if (action === "cancel") next.forceCancelAvailableAt = run.forceCancelAvailableAt ?? forceCancelAvailableAt;
+  return next;
+}
+
+/** An action accepted earlier and not yet carried out, as the gateway reads it back. */
+export interface PendingAction {
+  action: string;
+  requestedAt: Date;
+  forceCancelAvailableAt: Date | null;
+}
+
+/**
+ * The run's facts as they will be once the actions still pending for it are carried out in
+ * order (one the scheduler will refuse changes nothing), so that a request is answered as if the
+ * earlier ones had already been applied: a second apply is refused, a second cancel accepted.
+ */
+export function projectPendingActions(run: RunFacts, pending: readonly PendingAction[]): RunFacts {
+  let facts = run;
+  for (const p of pending) {
+    if (!(RUN_ACTIONS as readonly string[]).includes(p.action) || p.action === "force-execute") continue;
+    const action = p.action as RunStatusAction;
+    const decision = decideRunAction(facts, action, p.requestedAt);
+    if (!decision.ok) continue;
+    facts = afterAction(facts, action, decision, p.forceCancelAvailableAt ?? forceCancelAvailableAt(p.requestedAt));
+  }
+  return facts;
+}
+
 /** OTF's value; HCP does not publish its own (notes §7.3). */
 export const DEFAULT_FORCE_CANCEL_COOL_OFF_MS = 10_000;
 

@@ -89,7 +89,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const databaseUrl = options.databaseUrl ?? databaseUrlOf(db);
   const listener = databaseUrl
-    ? listenForOutbox(databaseUrl, outboxChannel(options.subjects?.prefix ?? "tarmac"), poke, logger, options.reconnectMs ?? 1_000)
+    ? listenOnChannel(databaseUrl, outboxChannel(options.subjects?.prefix ?? "tarmac"), poke, logger, options.reconnectMs ?? 1_000)
     : undefined;
 
   // Listening, the poll only catches what a lost connection missed: it can be slow.
@@ -125,14 +125,15 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 }
 
 /**
- * A dedicated connection LISTENing on the outbox channel (a pooled one could not keep the
- * LISTEN). Reconnects after an error; each (re)connection pokes once, since notifications sent
- * while it was down are lost.
+ * A dedicated connection LISTENing on one channel (a pooled one could not keep the LISTEN): the
+ * outbox relay's, and the gateway's for decided run actions. `onNotify` gets each notification's
+ * payload. Reconnects after an error; each (re)connection calls `onNotify(null)` once, since
+ * notifications sent while it was down are lost.
  */
-function listenForOutbox(
+export function listenOnChannel(
   databaseUrl: string,
   channel: string,
-  onNotify: () => void,
+  onNotify: (payload: string | null) => void,
   logger: EventsLogger,
   reconnectMs: number,
 ): { close(): Promise<void> } {
@@ -143,7 +144,7 @@ function listenForOutbox(
   function lost(client: Client, error: unknown): void {
     if (closed || current !== client) return;
     current = undefined;
-    logger.warn({ error: errorMessage(error), channel }, "outbox LISTEN connection lost; polling until it is back");
+    logger.warn({ error: errorMessage(error), channel }, "LISTEN connection lost; polling until it is back");
     client.end().catch(() => undefined);
     retry = setTimeout(connect, reconnectMs);
   }
@@ -154,7 +155,7 @@ function listenForOutbox(
     const client = new Client({ connectionString: databaseUrl });
     current = client;
     client.on("notification", (msg) => {
-      if (msg.channel === channel) onNotify();
+      if (msg.channel === channel) onNotify(msg.payload ?? "");
     });
     client.on("error", (error) => lost(client, error));
     client.on("end", () => lost(client, new Error("connection ended")));
@@ -162,7 +163,7 @@ function listenForOutbox(
       .connect()
       .then(() => client.query(`LISTEN "${channel}"`))
       .then(() => {
-        if (current === client) onNotify();
+        if (current === client) onNotify(null);
       })
       .catch((error: unknown) => lost(client, error));
   }

@@ -34,6 +34,8 @@ export async function startGatewayTestEnv(
     TARMAC_RATE_LIMIT_PER_SECOND: "0",
     TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
     TARMAC_OUTBOX_RELAY: "off",
+    // No scheduler runs beside this gateway: run actions answer once recorded.
+    TARMAC_ACTION_WAIT_MS: "0",
     ...env,
   });
   const db = createDb({ databaseUrl: database.url, poolSize });

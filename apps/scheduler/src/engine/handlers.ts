@@ -7,13 +7,12 @@ import type {
   WorkspaceLockChangedEvent,
   WorkspaceQueueChangedEvent,
 } from "@tarmac/contracts";
-import { phasesRepo, schedulerRepo } from "@tarmac/db";
-import { isFinalStatus, isNotStarted } from "@tarmac/domain";
+import { schedulerRepo } from "@tarmac/db";
 import type { SchedulerContext } from "./context";
 import { withRunWorkspace, withWorkspace } from "./effects";
 import { driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
-import { moveRun } from "./transitions";
+import { applyPendingActions } from "./run-actions";
 import { advanceWorkspace } from "./workspace-queue";
 
 /** A new run, a lock or unlock, a change of the queue, an upload: the workspace may start its next run. */
@@ -25,50 +24,18 @@ export async function handleRunCreated(ctx: SchedulerContext, event: RunCreatedE
   await handleWorkspaceChanged(ctx, event.workspaceId);
 }
 
-/** Every status change (ours or the gateway's): do whatever the run's status now requires. */
+/** Every status change: do whatever the run's status now requires. */
 export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunStatusChangedEvent): Promise<void> {
   await withRunWorkspace(ctx, event.runId, (tx, run, effects) => driveRun(tx, ctx, run, effects));
 }
 
 /**
- * Actions the gateway accepted. Apply and discard are status changes the gateway already
- * wrote; cancel needs the worker running terraform to be interrupted (SIGINT), or ends a
- * run that has not started; force-cancel kills terraform (SIGKILL) and releases the
- * workspace at once.
+ * Actions the gateway accepted and recorded: the scheduler carries out every request pending for
+ * the run, in order (see run-actions.ts). The event is only the wake-up; a repeated or late one
+ * finds nothing pending.
  */
 export async function handleRunActionRequested(ctx: SchedulerContext, event: RunActionRequestedEvent): Promise<void> {
-  await withRunWorkspace(ctx, event.runId, async (tx, run, effects) => {
-    switch (event.action) {
-      case "cancel":
-        if (run.status === "planning") effects.add({ kind: "signal", phase: "plan", runId: run.id, signal: "SIGINT" });
-        else if (run.status === "applying") effects.add({ kind: "signal", phase: "apply", runId: run.id, signal: "SIGINT" });
-        else if (isNotStarted(run.status)) {
-          if (await moveRun(tx, ctx, run, "canceled", { canceledAt: ctx.now() })) await driveRun(tx, ctx, run, effects);
-        } else {
-          // Ended by the gateway (force-execute cancels runs ahead) while terraform may still run.
-          for (const phase of ["plan", "apply"] as const) {
-            if ((await phasesRepo.findPhase(tx, phase, run.id))?.status === "running") {
-              effects.add({ kind: "signal", phase, runId: run.id, signal: "SIGINT" });
-            }
-          }
-          await driveRun(tx, ctx, run, effects);
-        }
-        return;
-      case "force-cancel":
-        if (!isFinalStatus(run.status)) await moveRun(tx, ctx, run, "force_canceled", { canceledAt: ctx.now() });
-        if (run.status === "force_canceled") {
-          effects.add({ kind: "signal", phase: "plan", runId: run.id, signal: "SIGKILL" });
-          effects.add({ kind: "signal", phase: "apply", runId: run.id, signal: "SIGKILL" });
-        }
-        await driveRun(tx, ctx, run, effects);
-        return;
-      case "apply":
-      case "discard":
-      case "force-execute":
-        await driveRun(tx, ctx, run, effects);
-        return;
-    }
-  });
+  await withRunWorkspace(ctx, event.runId, (tx, run, effects) => applyPendingActions(tx, ctx, run, effects));
 }
 
 export async function handleLockChanged(ctx: SchedulerContext, event: WorkspaceLockChangedEvent): Promise<void> {

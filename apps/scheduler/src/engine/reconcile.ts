@@ -1,4 +1,4 @@
-import { phasesRepo, pruneOutbox, schedulerRepo } from "@tarmac/db";
+import { phasesRepo, pruneOutbox, runActionsRepo, schedulerRepo } from "@tarmac/db";
 import { phaseProgressEvent, type Phase, type PhaseProgressEvent } from "@tarmac/contracts";
 import { getPhaseJobLiveness } from "@tarmac/queues";
 import { errorMessage } from "./errors";
@@ -6,6 +6,7 @@ import { Effects, type SchedulerContext } from "./context";
 import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
 import { driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
+import { applyPendingActions } from "./run-actions";
 import { moveRun } from "./transitions";
 import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
 
@@ -19,6 +20,8 @@ export interface ReconcileReport {
   /** Final events NATS lost, replayed from the job's return value in Redis. */
   replayedOutcomes: number;
   driven: number;
+  /** Runs with action requests whose event was lost, carried out now. */
+  appliedActions: number;
   advancedWorkspaces: number;
   promoted: number;
 }
@@ -41,7 +44,7 @@ const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
  * and is a compare-and-set; job ids make re-enqueueing idempotent.
  */
 export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileReport> {
-  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, alivePhases: 0, replayedOutcomes: 0, driven: 0, advancedWorkspaces: 0, promoted: 0 };
+  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, alivePhases: 0, replayedOutcomes: 0, driven: 0, appliedActions: 0, advancedWorkspaces: 0, promoted: 0 };
   const now = ctx.now();
   const graceCutoff = new Date(now.getTime() - ctx.settings.reconcileGraceMs);
 
@@ -116,6 +119,11 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
         await driveRun(tx, ctx, run, effects);
       }
     });
+  }
+
+  // Users' actions accepted while their event was lost (or the scheduler was down a long time).
+  for (const runId of await runActionsRepo.listRunsWithPendingActionRequests(ctx.db, graceCutoff, BATCH)) {
+    if (await withRunWorkspace(ctx, runId, (tx, run, effects) => applyPendingActions(tx, ctx, run, effects))) report.appliedActions++;
   }
 
   // Runs resting where the scheduler itself must move them on (their event was lost).

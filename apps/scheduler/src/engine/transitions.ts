@@ -5,7 +5,8 @@ import type { SchedulerContext } from "./context";
 
 /**
  * Statuses the scheduler reaches that the run's history (run-events) records, one event per
- * status change as tfe-client-notes §6.1 suggests. The gateway records the user's actions.
+ * status change as tfe-client-notes §6.1 suggests. A status reached by carrying out a person's
+ * action records that action instead (see run-actions.ts).
  */
 const RECORDED: Partial<Record<RunStatus, string>> = {
   planned: "Plan finished; waiting for confirmation",
@@ -29,6 +30,14 @@ export function traceHeaders(): Record<string, string> {
   return injectTraceContext({});
 }
 
+/** The run event a status change made on a person's behalf records instead of the automatic one. */
+export interface RecordedAction {
+  action: string;
+  description: string;
+  actorId: string | null;
+  commentId?: string | null;
+}
+
 /**
  * Moves a run through transitionRun (domain-checked compare-and-set with its outbox event,
  * DESIGN invariant 1) and keeps the caller's copy in step. False when the run was not in
@@ -40,6 +49,7 @@ export async function moveRun(
   run: MovableRun,
   to: RunStatus,
   patch?: Omit<Prisma.RunUncheckedUpdateInput, "status" | "statusTimestamps" | "statusChangedAt">,
+  recorded?: RecordedAction,
 ): Promise<boolean> {
   const result = await transitionRun(tx, {
     runId: run.id,
@@ -55,6 +65,10 @@ export async function moveRun(
     return false;
   }
   run.status = to;
+  if (recorded) {
+    await runEventsRepo.insertRunEvent(tx, { id: newId("re"), runId: run.id, ...recorded, at: ctx.now() });
+    return true;
+  }
   const description = RECORDED[to];
   if (description) {
     await runEventsRepo.insertRunEvent(tx, { id: newId("re"), runId: run.id, action: to, description, actorId: null, at: ctx.now() });

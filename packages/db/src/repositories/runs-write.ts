@@ -6,8 +6,9 @@ import { enqueueOutbox } from "../outbox";
 import { statusTimestampValue } from "../runs";
 
 /**
- * User intents on runs, each written with its outbox events in the caller's
- * transaction (DESIGN invariant 4). Status changes go through transitionRun.
+ * Run creation and the scheduler's writes beside a status change, each with its outbox events
+ * in the caller's transaction (DESIGN invariant 4). Status changes go through transitionRun;
+ * users' actions are recorded by run-actions.ts and carried out by the scheduler.
  */
 
 export interface NewRun {
@@ -132,34 +133,6 @@ export async function unfinishedRunsAhead(tx: Tx, workspaceId: string, seq: bigi
   return tx.run.findMany({
     where: { workspaceId, seq: { lt: seq }, planOnly: false, status: { notIn: [...FINAL_STATUSES] } },
     orderBy: { seq: "asc" },
-  });
-}
-
-export async function enqueueActionRequested(
-  tx: Tx,
-  subjects: Subjects,
-  input: {
-    runId: string;
-    workspaceId: string;
-    action: "apply" | "discard" | "cancel" | "force-cancel" | "force-execute";
-    actorId: string | null;
-    at: Date;
-    requestId: string;
-    headers?: Record<string, string>;
-  },
-): Promise<void> {
-  await enqueueOutbox(tx, {
-    subject: subjects.runActionRequested(input.runId),
-    payload: {
-      type: "run.action_requested",
-      runId: input.runId,
-      workspaceId: input.workspaceId,
-      action: input.action,
-      actorId: input.actorId,
-      at: input.at.toISOString(),
-    },
-    msgId: `run-action:${input.runId}:${input.action}:${input.requestId}`,
-    ...(input.headers ? { headers: input.headers } : {}),
   });
 }
 

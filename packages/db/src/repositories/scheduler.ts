@@ -22,8 +22,11 @@ const schedulingRunSelect = {
   autoApply: true,
   allowEmptyApply: true,
   hasChanges: true,
+  refreshOnly: true,
+  isDestroy: true,
   createdById: true,
   cancelRequestedAt: true,
+  forceCancelAvailableAt: true,
   configurationVersion: { select: { id: true, status: true } },
 } satisfies Prisma.RunSelect;
 

@@ -1,0 +1,105 @@
+import type { Subjects } from "@tarmac/contracts";
+import type { ActionRefusal, RunAction } from "@tarmac/domain";
+import type { Db, Tx } from "../client";
+import type { RunActionRequestModel } from "../generated/prisma/models";
+import { enqueueOutbox } from "../outbox";
+
+/**
+ * Users' actions on runs. The gateway records a request with its run.action_requested event in
+ * one transaction; the scheduler carries pending requests out in order (or refuses them) and
+ * marks each decided, with a NOTIFY the gateway waits on to answer with the outcome.
+ */
+
+export interface NewActionRequest {
+  id: string;
+  runId: string;
+  workspaceId: string;
+  action: RunAction;
+  actorId: string | null;
+  commentId: string | null;
+  /** What a cancel records when the run has none yet (the request time plus the cool-off). */
+  forceCancelAvailableAt: Date | null;
+  at: Date;
+  /** The writer's trace context, so the scheduler continues the request's trace. */
+  headers?: Record<string, string>;
+}
+
+export async function recordActionRequest(tx: Tx, subjects: Subjects, input: NewActionRequest): Promise<void> {
+  await tx.runActionRequest.create({
+    data: {
+      id: input.id,
+      runId: input.runId,
+      action: input.action,
+      actorId: input.actorId,
+      commentId: input.commentId,
+      forceCancelAvailableAt: input.forceCancelAvailableAt,
+      requestedAt: input.at,
+    },
+  });
+  await enqueueOutbox(tx, {
+    subject: subjects.runActionRequested(input.runId),
+    payload: {
+      type: "run.action_requested",
+      runId: input.runId,
+      workspaceId: input.workspaceId,
+      action: input.action,
+      actorId: input.actorId,
+      actionRequestId: input.id,
+      at: input.at.toISOString(),
+    },
+    msgId: `run-action:${input.id}`,
+    ...(input.headers ? { headers: input.headers } : {}),
+  });
+}
+
+/** Requests not yet carried out or refused, for the given runs, in the order they were accepted. */
+export async function listPendingActionRequests(db: Db | Tx, runIds: readonly string[]): Promise<RunActionRequestModel[]> {
+  if (runIds.length === 0) return [];
+  return db.runActionRequest.findMany({ where: { runId: { in: [...runIds] }, status: "pending" }, orderBy: { seq: "asc" } });
+}
+
+export async function findActionRequest(db: Db | Tx, id: string): Promise<RunActionRequestModel | null> {
+  return db.runActionRequest.findUnique({ where: { id } });
+}
+
+/**
+ * The NOTIFY channel on which one deployment's decided requests are announced (the payload is the
+ * request id), from its NATS prefix, so deployments sharing a database wake only their gateways.
+ */
+export function actionDecisionChannel(prefix: string): string {
+  return `tarmac_actions_${prefix.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`.slice(0, 63);
+}
+
+/**
+ * Marks a pending request applied or refused (compare-and-set: a request is decided once) and
+ * announces it at commit. False when it was decided already.
+ */
+export async function decideActionRequest(
+  tx: Tx,
+  subjects: Pick<Subjects, "prefix">,
+  input: { id: string; at: Date; refusal: ActionRefusal | null },
+): Promise<boolean> {
+  const { count } = await tx.runActionRequest.updateMany({
+    where: { id: input.id, status: "pending" },
+    data: {
+      status: input.refusal ? "refused" : "applied",
+      refusal: input.refusal ? { status: input.refusal.status, title: input.refusal.title, detail: input.refusal.detail } : undefined,
+      decidedAt: input.at,
+    },
+  });
+  if (count !== 1) return false;
+  await tx.$executeRaw`SELECT pg_notify(${actionDecisionChannel(subjects.prefix)}, ${input.id})`;
+  return true;
+}
+
+/** Runs with a request pending since before the cutoff (its event was lost), for the reconcile loop. */
+export async function listRunsWithPendingActionRequests(db: Db | Tx, requestedBefore: Date, limit: number): Promise<string[]> {
+  const rows = await db.runActionRequest.findMany({
+    where: { status: "pending", requestedAt: { lt: requestedBefore } },
+    distinct: ["runId"],
+    select: { runId: true },
+    orderBy: { runId: "asc" },
+    take: limit,
+  });
+  return rows.map((r) => r.runId);
+}
