@@ -17,6 +17,9 @@ export interface DeliveryResponse {
   successful: "true" | "false";
 }
 
+/** A configuration keeps this many of its latest delivery responses, newest first. */
+export const DELIVERY_RESPONSES_KEPT = 10;
+
 /** Response bodies are kept this long at most ("may be truncated"). */
 export const MAX_RESPONSE_BODY_CHARS = 4096;
 

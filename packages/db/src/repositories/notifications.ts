@@ -40,12 +40,27 @@ export async function findConfiguration(db: Db | Tx, id: string): Promise<Notifi
 export async function createConfiguration(
   db: Db | Tx,
   workspaceId: string,
-  data: NotificationConfigurationData & { deliveryResponses?: unknown[] },
+  data: NotificationConfigurationData & { id?: string; deliveryResponses?: object[] },
 ): Promise<NotificationConfigurationRow> {
-  const { deliveryResponses, ...rest } = data;
+  const { deliveryResponses, id, ...rest } = data;
   return db.notificationConfiguration.create({
-    data: { id: newId("nc"), workspaceId, ...rest, deliveryResponses: (deliveryResponses ?? []) as Prisma.InputJsonValue },
+    data: { id: id ?? newId("nc"), workspaceId, ...rest, deliveryResponses: (deliveryResponses ?? []) as Prisma.InputJsonValue },
   });
+}
+
+/**
+ * Creates a configuration unless the workspace already has `limit`: counted under the
+ * workspace's row lock, so concurrent creates cannot pass the limit together. Null when full.
+ */
+export async function createConfigurationWithinLimit(
+  tx: Tx,
+  workspaceId: string,
+  data: Parameters<typeof createConfiguration>[2],
+  limit: number,
+): Promise<NotificationConfigurationRow | null> {
+  await tx.$queryRaw`SELECT id FROM workspaces WHERE id = ${workspaceId} FOR UPDATE`;
+  if ((await countConfigurations(tx, workspaceId)) >= limit) return null;
+  return createConfiguration(tx, workspaceId, data);
 }
 
 export async function updateConfiguration(
