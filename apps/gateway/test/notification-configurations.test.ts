@@ -26,7 +26,7 @@ describe("notification configurations", () => {
     receiver = await startWebhookReceiver({ token: "s3cret" });
     org = await createOrganization(env.admin);
     workspaceId = await createWorkspace(env.admin, org);
-  });
+  }, 90_000);
   afterAll(async () => {
     await receiver?.close();
     await env?.close();
@@ -279,10 +279,12 @@ describe("notification configurations", () => {
     expect(smtp.messages[0]!.data).toMatch(/Subject: Verification of Mail the team/);
     expect(verified.body.data.attributes["delivery-responses"][0]).toMatchObject({ url: `smtp://${smtp.host}:${smtp.port}`, code: "250", successful: "true" });
 
-    // Removing the users (go-tfe sends no relationship at all to keep them, an empty one to clear them).
-    const kept = await env.admin.patch(`/notification-configurations/${nc.id}`, doc({ name: "renamed" }));
-    expect(kept.body.data.relationships.users.data).toHaveLength(1);
-    const cleared = await env.admin.patch(`/notification-configurations/${nc.id}`, doc({}, { users: { data: [] } }));
+    // An update names the users to keep, as with HCP (go-tfe's update tests): none when it names none.
+    const kept = await env.admin.patch(`/notification-configurations/${nc.id}`, doc({ name: "renamed" }, { users: { data: [{ type: "users", id: member.id }] } }));
+    expect(kept.body.data.relationships.users.data).toEqual([{ type: "users", id: member.id }]);
+    const cleared = await env.admin.patch(`/notification-configurations/${nc.id}`, doc({ enabled: true, name: "renamed again" }));
+    expect(cleared.status).toBe(200);
     expect(cleared.body.data.relationships.users.data).toEqual([]);
+    expect(cleared.body.data.attributes["email-addresses"]).toEqual(["ops@example.com"]);
   });
 });

@@ -222,7 +222,9 @@ export async function updateNotificationConfiguration(
     token: input.token !== undefined ? input.token || null : row.token ? decryptValue(row.token, deps.keys) : null,
     triggers: input.triggers !== undefined ? (input.triggers ?? []) : row.triggers,
     emailAddresses: input.emailAddresses !== undefined ? (input.emailAddresses ?? []) : row.emailAddresses,
-    emailUserIds: input.userIds ?? row.emailUserIds,
+    // HCP replaces the users with those the request names: none when it names none (go-tfe's
+    // update tests: an email configuration updated without EmailUsers has none).
+    emailUserIds: input.userIds ?? [],
   };
   await checkSettings(deps, loaded.workspace.organizationId, settings);
   let response: DeliveryResponse | null = null;
