@@ -54,9 +54,21 @@ export async function recordDeliveriesFor(ctx: NotifierContext, event: TarmacEve
   const configurations = await notificationsRepo.subscribedConfigurations(ctx.db, run.workspaceId, fired.trigger);
   if (configurations.length === 0) return 0;
   const at = new Date(event.at);
-  return notificationsRepo.insertDeliveries(
-    ctx.db,
-    configurations.map((c) => ({ configurationId: c.id, runId: run.id, trigger: fired.trigger, runStatus: status, runUpdatedAt: at, runUpdatedBy: updatedBy(run, status as RunStatus) })),
-    ctx.now(),
-  );
+  const rows: notificationsRepo.NewDelivery[] = configurations.map((c) => ({
+    configurationId: c.id,
+    runId: run.id,
+    trigger: fired.trigger,
+    runStatus: status,
+    runUpdatedAt: at,
+    runUpdatedBy: updatedBy(run, status as RunStatus),
+  }));
+  if (fired.trigger !== "run:created") {
+    // run.created arrives on another durable and may come a moment after the first status
+    // changes: the run's creation is owed first, so it is recorded here too (with the run's own
+    // creation time, which orders it first); whichever insert comes second adds nothing.
+    for (const c of await notificationsRepo.subscribedConfigurations(ctx.db, run.workspaceId, "run:created")) {
+      rows.push({ configurationId: c.id, runId: run.id, trigger: "run:created", runStatus: "pending", runUpdatedAt: run.createdAt, runUpdatedBy: updatedBy(run, "pending") });
+    }
+  }
+  return notificationsRepo.insertDeliveries(ctx.db, rows, ctx.now());
 }

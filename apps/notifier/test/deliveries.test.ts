@@ -102,9 +102,14 @@ describe("notification deliveries", () => {
     const replicas = [main, replica(), replica()];
     const event = statusEvent(f, "planning");
     const created = await Promise.all([...replicas, ...replicas].map((ctx) => recordDeliveriesFor(ctx, event)));
-    expect(created.reduce((a, b) => a + b, 0)).toBe(1);
-    const rows = await main.db.notificationDelivery.findMany({ where: { runId: f.runId } });
-    expect(rows.map((r) => [r.configurationId, r.trigger, r.runStatus])).toEqual([[f.configurationId, "run:planning", "planning"]]);
+    // The planning delivery, and the run's creation with it (its own event may come later).
+    expect(created.reduce((a, b) => a + b, 0)).toBe(2);
+    const rows = await main.db.notificationDelivery.findMany({ where: { runId: f.runId }, orderBy: { runUpdatedAt: "asc" } });
+    expect(rows.map((r) => [r.configurationId, r.trigger, r.runStatus, r.runUpdatedBy])).toEqual([
+      [f.configurationId, "run:created", "pending", expect.stringMatching(/^u-org-/)],
+      [f.configurationId, "run:planning", "planning", null],
+    ]);
+    expect(await recordDeliveriesFor(main, { type: "run.created", runId: f.runId, workspaceId: f.workspaceId, organizationId: "x", speculative: false, at: new Date().toISOString() })).toBe(0);
     // Statuses that fire nothing, and speculative runs, owe nothing.
     expect(await recordDeliveriesFor(main, statusEvent(f, "plan_queued"))).toBe(0);
     const speculative = await fixture({ planOnly: true });
@@ -113,12 +118,16 @@ describe("notification deliveries", () => {
   });
 
   it("calls a cost-estimated run in need of attention only when it stopped there for a person", async () => {
+    const owed = async (f: Fixture, trigger: string) => main.db.notificationDelivery.count({ where: { runId: f.runId, trigger } });
     const waits = await fixture({ costEstimation: true });
-    expect(await recordDeliveriesFor(main, statusEvent(waits, "cost_estimated"))).toBe(1);
+    await recordDeliveriesFor(main, statusEvent(waits, "cost_estimated"));
+    expect(await owed(waits, "run:needs_attention")).toBe(1);
     const appliesItself = await fixture({ costEstimation: true, autoApply: true });
     expect(await recordDeliveriesFor(main, statusEvent(appliesItself, "cost_estimated"))).toBe(0);
+    expect(await owed(appliesItself, "run:needs_attention")).toBe(0);
     // `planned` is only ever reached to wait.
-    expect(await recordDeliveriesFor(main, statusEvent(appliesItself, "planned"))).toBe(1);
+    await recordDeliveriesFor(main, statusEvent(appliesItself, "planned"));
+    expect(await owed(appliesItself, "run:needs_attention")).toBe(1);
   });
 
   it("sends each delivery once with two dispatchers sharing the work, signed, in status order per run", async () => {
@@ -147,7 +156,7 @@ describe("notification deliveries", () => {
   it("retries a failing receiver with backoff and gives up after the last attempt, keeping each response", async () => {
     const failing = await startWebhookReceiver({ status: 503 });
     try {
-      const f = await fixture({ url: failing.url });
+      const f = await fixture({ url: failing.url, triggers: ["run:planning"] });
       await recordDeliveriesFor(main, statusEvent(f, "planning"));
       const dispatcher = startDispatcher(replica({ maxAttempts: 3 }), { concurrency: 2, pollMs: 50 });
       try {
@@ -170,7 +179,9 @@ describe("notification deliveries", () => {
   });
 
   it("gives a delivery whose replica died mid-send to another once the lease ends, and skips disabled configurations", async () => {
-    const f = await fixture();
+    const f = await fixture({ triggers: ["run:planning"] });
+    // Rows earlier tests left pending are not this test's to claim.
+    await main.db.notificationDelivery.updateMany({ where: { state: "pending" }, data: { state: "skipped" } });
     await recordDeliveriesFor(main, statusEvent(f, "planning"));
     // A replica takes it and dies before answering.
     const [taken] = await notificationsRepo.claimDueDeliveries(main.db, 10, 300, new Date());
