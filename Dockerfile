@@ -2,6 +2,7 @@
 #   docker build -t tarmac .
 #   docker run tarmac                                   # the gateway (default)
 #   docker run tarmac node --import tsx apps/worker/src/main.ts
+#   docker run tarmac node --import tsx apps/notifier/src/main.ts
 FROM node:20-bookworm-slim
 
 WORKDIR /app

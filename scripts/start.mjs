@@ -1,5 +1,5 @@
-// `npm start`: prepares the checkout, then runs the gateway, the scheduler and
-// one worker in the foreground with prefixed logs. Ctrl-C stops all three.
+// `npm start`: prepares the checkout, then runs the gateway, the scheduler, one
+// worker and the notifier in the foreground with prefixed logs. Ctrl-C stops them all.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { existsSync } from "node:fs";
@@ -39,13 +39,14 @@ const app = (name) => `"${tsx}" apps/${name}/src/main.ts`;
 const child = spawn(
   concurrently,
   [
-    "--names", "gateway,scheduler,worker",
-    "--prefix-colors", "cyan,magenta,yellow",
+    "--names", "gateway,scheduler,worker,notifier",
+    "--prefix-colors", "cyan,magenta,yellow,green",
     "--kill-others",
     "--kill-signal", "SIGTERM",
     app("gateway"),
     app("scheduler"),
     app("worker"),
+    app("notifier"),
   ],
   { cwd: root, env, stdio: "inherit" },
 );

@@ -58,9 +58,9 @@ describe("docker-compose.yml", () => {
     compose = runComposeConfig();
   });
 
-  it("passes `docker-compose config` and defines the infrastructure, the migration and the three apps", () => {
+  it("passes `docker-compose config` and defines the infrastructure, the migration and the four apps", () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ["gateway", "migrate", "nats", "postgres", "redis", "scheduler", "worker"].sort(),
+      ["gateway", "migrate", "nats", "notifier", "postgres", "redis", "scheduler", "worker"].sort(),
     );
   });
 
@@ -89,7 +89,7 @@ describe("docker-compose.yml", () => {
   });
 
   it("builds every app from the repository's Dockerfile and starts each app's entry", () => {
-    for (const app of ["gateway", "scheduler", "worker"]) {
+    for (const app of ["gateway", "scheduler", "worker", "notifier"]) {
       const definition = service(compose, app);
       expect(definition.build?.context).toBe(repoRoot);
       expect(definition.command?.join(" ")).toContain(`apps/${app}/src/main.ts`);
@@ -106,6 +106,12 @@ describe("docker-compose.yml", () => {
         migrate: { condition: "service_completed_successfully" },
       });
     }
+    // The notifier needs no Redis: its deliveries and their retries live in PostgreSQL.
+    expect(service(compose, "notifier").depends_on).toEqual({
+      postgres: { condition: "service_healthy" },
+      nats: { condition: "service_healthy" },
+      migrate: { condition: "service_completed_successfully" },
+    });
     expect(service(compose, "migrate").depends_on).toEqual({ postgres: { condition: "service_healthy" } });
   });
 

@@ -4,8 +4,8 @@ import { createTestDatabase, freePort, REPO_ROOT, waitFor, type TestDatabase } f
 
 /**
  * The README's first command: `npm start` prepares the checkout and runs the
- * gateway, the scheduler and a worker with prefixed logs; SIGINT (Ctrl-C)
- * stops all three cleanly.
+ * gateway, the scheduler, a worker and the notifier with prefixed logs; SIGINT
+ * (Ctrl-C) stops them all cleanly.
  */
 describe("npm start", () => {
   let database: TestDatabase;
@@ -16,7 +16,7 @@ describe("npm start", () => {
     await database?.drop();
   });
 
-  it("serves the API with the admin token, runs all three processes, and stops them on Ctrl-C", async () => {
+  it("serves the API with the admin token, runs all four processes, and stops them on Ctrl-C", async () => {
     const port = await freePort();
     const prefix = `start${Date.now()}`;
     const child = spawn("npm", ["start"], {
@@ -55,9 +55,9 @@ describe("npm start", () => {
         headers: { Authorization: "Bearer start-test-token" },
       });
       expect(me.status).toBe(200);
-      await waitFor(() => (/\[scheduler\]/.test(output) && /\[worker\]/.test(output) ? true : undefined), {
+      await waitFor(() => (/\[scheduler\]/.test(output) && /\[worker\]/.test(output) && /\[notifier\].*notifier started/.test(output) ? true : undefined), {
         timeoutMs: 60_000,
-        what: "prefixed scheduler and worker logs",
+        what: "prefixed scheduler, worker and notifier logs",
       });
     } finally {
       // Ctrl-C reaches the whole foreground process group.

@@ -36,6 +36,10 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** The workers' terraform: the test double unless given (e.g. "terraform", the real one on PATH). */
   terraformBin?: string;
+  /** Notifier processes started with the stack (none unless asked). */
+  notifiers?: number;
+  /** Added to every notifier's environment. */
+  notifierEnv?: Record<string, string>;
 }
 
 export interface Stack {
@@ -43,12 +47,14 @@ export interface Stack {
   gateway: StartedGateway;
   schedulers: StartedProcess[];
   workers: StartedProcess[];
+  notifiers: StartedProcess[];
   /** BullMQ key prefix shared by the scheduler and the workers. */
   queuePrefix: string;
   /** Every terraform invocation of every worker (TF_DOUBLE_RECORD). */
   invocations(): Promise<DoubleInvocation[]>;
   startScheduler(): Promise<StartedProcess>;
   startWorker(): Promise<StartedProcess>;
+  startNotifier(): Promise<StartedProcess>;
   stop(): Promise<void>;
 }
 
@@ -98,6 +104,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gateway: StartedGateway = { url: gatewayUrl, adminToken, process: gatewayProcess, keys: { current: common.TARMAC_ENCRYPTION_KEY, previous: [] } };
   const schedulers: StartedProcess[] = [];
   const workers: StartedProcess[] = [];
+  const notifiers: StartedProcess[] = [];
 
   const startScheduler = async () => {
     const port = await freePort();
@@ -133,13 +140,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return worker;
   };
 
+  const startNotifier = async () => {
+    const port = await freePort();
+    const notifier = await startApp(
+      "notifier",
+      { ...common, DATABASE_URL: database.url, TARMAC_PUBLIC_URL: gateway.url, NOTIFIER_HEALTH_PORT: String(port), ...options.notifierEnv },
+      { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: START_TIMEOUT_MS },
+    );
+    notifiers.push(notifier);
+    return notifier;
+  };
+
   try {
     await Promise.all([
       ...Array.from({ length: options.schedulers ?? 1 }, () => startScheduler()),
       ...Array.from({ length: options.workers ?? 1 }, () => startWorker()),
+      ...Array.from({ length: options.notifiers ?? 0 }, () => startNotifier()),
     ]);
   } catch (err) {
-    await Promise.all([...schedulers, ...workers].map((p) => p.kill()));
+    await Promise.all([...schedulers, ...workers, ...notifiers].map((p) => p.kill()));
     await gateway.process.stop();
     await database.drop();
     throw err;
@@ -150,11 +169,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     gateway,
     schedulers,
     workers,
+    notifiers,
     queuePrefix: prefix,
     invocations: () => readDoubleRecord(recordFile),
     startScheduler,
     startWorker,
+    startNotifier,
     async stop() {
+      await Promise.all(notifiers.map((n) => n.stop(6_000)));
       await Promise.all(workers.map((w) => w.stop(6_000)));
       await Promise.all(schedulers.map((s) => s.stop(6_000)));
       await gateway.process.stop();

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonEnv, databaseEnv, deploymentKeyEnv, natsEnv, parseEnv, port, redisEnv } from "@tarmac/config";
+import { commonEnv, databaseEnv, deploymentKeyEnv, natsEnv, notificationSendEnv, parseEnv, port, redisEnv } from "@tarmac/config";
 
 const optionalString = z
   .string()
@@ -57,6 +57,8 @@ export const gatewayEnvSchema = z.object({
   /** Plain-HTTP listener for workers only (job URLs, health); unset: none. */
   TARMAC_INTERNAL_PORT: port().optional(),
   TARMAC_INTERNAL_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Verification requests of notification configurations: timeout and SMTP server. */
+  ...notificationSendEnv,
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;

@@ -21,3 +21,5 @@ export {
   resolveDeploymentKeys,
 } from "./deployment-keys";
 export type { DeploymentKeyInput, DeploymentKeys } from "./deployment-keys";
+export { notificationSendEnv, smtpSettingsOf } from "./notification-env";
+export type { NotificationSendInput } from "./notification-env";

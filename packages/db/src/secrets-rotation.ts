@@ -2,7 +2,7 @@ import type { Db } from "./client";
 import { decryptValue, encryptValue, type DecryptionKeys } from "./secrets";
 
 /**
- * After a key rotation, re-encrypts every stored secret (sensitive variables, SSH keys) that
+ * After a key rotation, re-encrypts every stored secret (sensitive variables, SSH keys, notification tokens) that
  * the current key cannot read, so the old key can eventually leave TARMAC_ENCRYPTION_KEYS_OLD.
  * Each row is rewritten only if it still holds the value that was read (compare-and-set), so
  * gateways doing this at once, or a user updating the value meanwhile, lose nothing. A value
@@ -32,6 +32,12 @@ export async function reencryptUnderCurrentKey(db: Db, keys: DecryptionKeys): Pr
   const sshKeys = await db.sshKey.findMany({ select: { id: true, value: true } });
   for (const k of sshKeys) {
     await rewrite(k.value, async (next) => (await db.sshKey.updateMany({ where: { id: k.id, value: k.value }, data: { value: next } })).count);
+  }
+  const notificationTokens = await db.notificationConfiguration.findMany({ where: { token: { not: null } }, select: { id: true, token: true } });
+  for (const c of notificationTokens) {
+    if (c.token === null) continue;
+    const token = c.token;
+    await rewrite(token, async (next) => (await db.notificationConfiguration.updateMany({ where: { id: c.id, token }, data: { token: next } })).count);
   }
   return counts;
 }

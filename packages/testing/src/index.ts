@@ -5,3 +5,4 @@ export * from "./api-client";
 export * from "./gateway-env";
 export * from "./certificates";
 export * from "./fixtures";
+export * from "./receivers";

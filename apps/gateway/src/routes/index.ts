@@ -23,10 +23,11 @@ import { stateVersionUploadRouter } from "./state-version-uploads";
 import { projectsRouter } from "./projects";
 import { workspaceTagsRouter } from "./workspace-tags";
 import { teamProjectsRouter } from "./team-projects";
+import { notificationConfigurationsRouter } from "./notification-configurations";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
-  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps)];
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), notificationConfigurationsRouter(deps)];
 }
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */

@@ -1,0 +1,3 @@
+export * from "./triggers";
+export * from "./payloads";
+export * from "./send";
