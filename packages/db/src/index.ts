@@ -30,6 +30,7 @@ export * as workspaceAccessRepo from "./repositories/workspace-access";
 export * as projectsRepo from "./repositories/projects";
 export * as tagsRepo from "./repositories/tags";
 export * as teamProjectsRepo from "./repositories/team-projects";
+export * as runTasksRepo from "./repositories/run-tasks";
 export { databaseUrlOf } from "./client";
 export * from "./secrets-rotation";
 export { closeLargeBlobPool } from "./large-blobs";

@@ -32,6 +32,10 @@ export const ID_PREFIXES = [
   "tws",
   "tb",
   "tprj",
+  "task",
+  "wstask",
+  "taskrs",
+  "taskrsout",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];
