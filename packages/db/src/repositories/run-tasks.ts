@@ -391,3 +391,13 @@ export async function findDispatchFacts(db: Db | Tx, resultId: string): Promise<
     hasPlanJson: run.plan?.jsonBlobId != null,
   };
 }
+
+/** Runs resting in a task stage's statuses since before the cutoff: the reconcile loop drives them again. */
+export async function listRunsInTaskStages(db: Db | Tx, before: Date, limit: number): Promise<{ id: string; workspaceId: string }[]> {
+  return db.run.findMany({
+    where: { status: { in: ["pre_plan_running", "pre_plan_completed", "post_plan_running"] }, statusChangedAt: { lt: before } },
+    select: { id: true, workspaceId: true },
+    orderBy: { statusChangedAt: "asc" },
+    take: limit,
+  });
+}
