@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { mintRunTaskToken } from "@tarmac/contracts";
 import { decryptValue, runTasksRepo } from "@tarmac/db";
+import { planIdFor } from "@tarmac/domain";
 import type { SchedulerContext } from "./context";
 import { errorMessage } from "./errors";
 import { withRunWorkspace } from "./effects";
@@ -58,8 +59,7 @@ function buildPayload(ctx: SchedulerContext, facts: runTasksRepo.DispatchFacts):
   const expiresAt = new Date(result.createdAt.getTime() + timeoutMs + TOKEN_GRACE_MS);
   const org = encodeURIComponent(facts.organizationName);
   const ws = encodeURIComponent(workspace.name);
-  // A plan's id shares its run's suffix (schema.prisma).
-  const planId = `plan-${run.id.slice("run-".length)}`;
+  const planId = planIdFor(run.id);
   const hasPlan = result.stage !== "pre_plan";
   return {
     payload_version: 1,

@@ -27,10 +27,14 @@ export function taskStageOfStatus(status: RunStatus): RunnableTaskStage | null {
   return null;
 }
 
-/** Whether the run has a stage to go through here: enabled tasks, and no stage of that kind yet. */
+/**
+ * Whether the run has a stage to go through here: the pending stage it was created with, or
+ * (tasks attached since) enabled tasks and no stage of that kind yet.
+ */
 export async function needsTaskStage(tx: Tx, run: Pick<SchedulingRun, "id" | "workspaceId">, stage: RunnableTaskStage): Promise<boolean> {
-  if ((await runTasksRepo.listStageTasks(tx, run.workspaceId, stage)).length === 0) return false;
-  return (await runTasksRepo.findStageOfRun(tx, run.id, stage)) === null;
+  const existing = await runTasksRepo.findStageOfRun(tx, run.id, stage);
+  if (existing) return existing.status === "pending" && existing.results.length > 0;
+  return (await runTasksRepo.listStageTasks(tx, run.workspaceId, stage)).length > 0;
 }
 
 /** A pending run about to plan enters `pre_plan_running` when the workspace has pre-plan tasks. */

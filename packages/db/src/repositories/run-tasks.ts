@@ -242,19 +242,10 @@ export async function findStageOfRun(db: Db | Tx, runId: string, stage: TaskStag
   return db.taskStage.findUnique({ where: { runId_stage: { runId, stage } }, include: { results: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } } });
 }
 
-/**
- * The run's stage with one pending result per task, created once: a second call (a repeated
- * event) returns the stage already there.
- */
-export async function ensureStageWithResults(
-  tx: Tx,
-  input: { runId: string; stage: TaskStageName; tasks: StageTask[]; at: Date },
-): Promise<TaskStage & { results: TaskResult[] }> {
-  const existing = await findStageOfRun(tx, input.runId, input.stage);
-  if (existing) return existing;
+async function createStage(tx: Tx, input: { runId: string; stage: TaskStageName; tasks: StageTask[]; at: Date; status: "pending" | "running" }): Promise<void> {
   const stageId = newId("ts");
   await tx.taskStage.create({
-    data: { id: stageId, runId: input.runId, stage: input.stage, status: "running", statusTimestamps: { "running-at": statusTimestampValue(input.at) }, createdAt: input.at },
+    data: { id: stageId, runId: input.runId, stage: input.stage, status: input.status, statusTimestamps: { [`${input.status}-at`]: statusTimestampValue(input.at) }, createdAt: input.at },
   });
   await tx.taskResult.createMany({
     data: input.tasks.map((t, i) => ({
@@ -273,6 +264,31 @@ export async function ensureStageWithResults(
       createdAt: new Date(input.at.getTime() + i),
     })),
   });
+}
+
+/**
+ * A new run's stages, pending, one per stage with enabled tasks, so clients that read the run's
+ * task stages right after creating it (the terraform CLI does) find them. Written with the run.
+ */
+export async function createPendingStages(tx: Tx, input: { runId: string; workspaceId: string; at: Date }): Promise<void> {
+  for (const [i, stage] of (["pre_plan", "post_plan"] as const).entries()) {
+    const tasks = await listStageTasks(tx, input.workspaceId, stage);
+    // Stages list in run order: each a millisecond after the one before.
+    if (tasks.length > 0) await createStage(tx, { runId: input.runId, stage, tasks, at: new Date(input.at.getTime() + i), status: "pending" });
+  }
+}
+
+/**
+ * Starts the run's stage: a pending one (created with the run) turns running; without one, it is
+ * created running with one pending result per task. A second call (a repeated event) changes nothing.
+ */
+export async function ensureStageWithResults(
+  tx: Tx,
+  input: { runId: string; stage: TaskStageName; tasks: StageTask[]; at: Date },
+): Promise<TaskStage & { results: TaskResult[] }> {
+  const existing = await findStageOfRun(tx, input.runId, input.stage);
+  if (existing?.status === "pending") await setTaskStageStatus(tx, existing.id, ["pending"], "running", input.at);
+  if (!existing) await createStage(tx, { ...input, status: "running" });
   return (await findStageOfRun(tx, input.runId, input.stage))!;
 }
 
@@ -329,12 +345,16 @@ export async function listOverdueResults(db: Db | Tx, startedBefore: Date, limit
   });
 }
 
-/** Stages left running or awaiting an override by a run that ended: they end with it. */
+/**
+ * Stages a run that ended leaves behind end with it: one it never reached is `unreachable`, one
+ * running or awaiting an override `canceled`; their open results likewise.
+ */
 export async function settleStagesOfEndedRun(tx: Tx, runId: string, at: Date): Promise<void> {
-  for (const stage of await tx.taskStage.findMany({ where: { runId, status: { in: ["pending", "running", "awaiting_override"] } }, select: { id: true } })) {
-    await setTaskStageStatus(tx, stage.id, ["pending", "running", "awaiting_override"], "canceled", at);
+  for (const stage of await tx.taskStage.findMany({ where: { runId, status: { in: ["pending", "running", "awaiting_override"] } }, select: { id: true, status: true } })) {
+    const to = stage.status === "pending" ? "unreachable" : "canceled";
+    await setTaskStageStatus(tx, stage.id, [stage.status], to, at);
     for (const r of await tx.taskResult.findMany({ where: { taskStageId: stage.id, status: { in: ["pending", "running"] } }, select: { id: true } })) {
-      await setTaskResultStatus(tx, r.id, ["pending", "running"], "canceled", null, at);
+      await setTaskResultStatus(tx, r.id, ["pending", "running"], to, null, at);
     }
   }
 }
