@@ -56,7 +56,7 @@ function buildPayload(ctx: SchedulerContext, facts: runTasksRepo.DispatchFacts):
   const base = publicUrlOf(ctx);
   const { run, workspace, result } = facts;
   const timeoutMs = ctx.settings.runTaskTimeoutMs ?? DEFAULT_RUN_TASK_TIMEOUT_MS;
-  const expiresAt = new Date(result.createdAt.getTime() + timeoutMs + TOKEN_GRACE_MS);
+  const expiresAt = new Date(ctx.now().getTime() + timeoutMs + TOKEN_GRACE_MS);
   const org = encodeURIComponent(facts.organizationName);
   const ws = encodeURIComponent(workspace.name);
   const planId = planIdFor(run.id);

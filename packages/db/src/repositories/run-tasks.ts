@@ -335,10 +335,13 @@ export async function listUndeliveredResults(db: Db | Tx, limit: number): Promis
   });
 }
 
-/** Results still waiting for their integration in running stages whose stage started before the cutoff. */
+/**
+ * Results still waiting for their integration in stages running since before the cutoff (a stage
+ * row changes only with its status, so its updated-at is when it started running).
+ */
 export async function listOverdueResults(db: Db | Tx, startedBefore: Date, limit: number): Promise<{ id: string; runId: string; taskStageId: string }[]> {
   return db.taskResult.findMany({
-    where: { status: { in: ["pending", "running"] }, createdAt: { lt: startedBefore }, taskStage: { status: "running" } },
+    where: { status: { in: ["pending", "running"] }, taskStage: { status: "running", updatedAt: { lt: startedBefore } } },
     select: { id: true, runId: true, taskStageId: true },
     orderBy: { createdAt: "asc" },
     take: limit,
