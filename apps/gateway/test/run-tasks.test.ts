@@ -19,7 +19,7 @@ describe("run tasks API", () => {
     org = await createOrganization(env.admin);
     orgId = (await env.db.organization.findUniqueOrThrow({ where: { name: org } })).id;
     workspaceId = await createWorkspace(env.admin, org);
-  });
+  }, 120_000);
   afterAll(async () => {
     await env?.close();
   });
@@ -71,6 +71,12 @@ describe("run tasks API", () => {
     expect((await env.admin.delete(`/tasks/${id}`)).status).toBe(204);
     expect((await env.admin.get(`/tasks/${id}`)).status).toBe(404);
     expect(await env.db.workspaceRunTask.count({ where: { taskId: id } })).toBe(0);
+  });
+
+  it("says run tasks are available: the entitlement, and owners' permission to manage them", async () => {
+    expect((await env.admin.get(`/organizations/${org}/entitlement-set`)).body.data.attributes["run-tasks"]).toBe(true);
+    const permissions = (await env.admin.get(`/organizations/${org}`)).body.data.attributes.permissions;
+    expect(permissions).toMatchObject({ "can-manage-run-tasks": true, "can-read-run-tasks": true });
   });
 
   it("refuses bad task input with 422 and writes nothing", async () => {
@@ -229,6 +235,8 @@ describe("run tasks API", () => {
     expect((await env.anonymous.withToken(mintRunTaskToken(env.gateway.keys, otherRun, new Date(Date.now() + 60_000))).patch(callback, passed)).status).toBe(404);
     const bad = await integration.patch(callback, { data: { type: "task-results", attributes: { status: "skipped" } } });
     expect(bad.status).toBe(422);
+    expect((await integration.patch(callback, { data: { type: "task-results", attributes: { status: "passed", message: "a\u0000b" } } })).status).toBe(422);
+    expect((await integration.request("PATCH", callback, "{not json")).status).toBe(422);
     expect((await env.db.taskResult.findUniqueOrThrow({ where: { id: result.id } })).status).toBe("pending");
 
     const running = await integration.patch(callback, { data: { type: "task-results", attributes: { status: "running", message: "Scanning" } } });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { TASK_CALLBACK_STATUSES } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
+import { guardInput } from "../http/input-guard";
 import { parseBody, pathParam } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
 import * as service from "../services/run-tasks";
@@ -69,7 +70,8 @@ export function taskIntegrationRouter(deps: GatewayDeps): Router {
   const r = Router();
   const json = express.json({ type: () => true, limit: "5mb", strict: false });
 
-  r.patch("/api/v2/task-results/:id/callback", json, async (req, res) => {
+  // Outside the /api/v2 mount, so its own body parser and input guard (NUL characters are a 422).
+  r.patch("/api/v2/task-results/:id/callback", json, guardInput, async (req, res) => {
     const runId = service.runOfTaskToken(deps, req.get("authorization"));
     const { attributes, relationships } = parseBody(callbackBody, req.body).data;
     await service.recordTaskCallback(deps, runId, pathParam(req, "id"), {
