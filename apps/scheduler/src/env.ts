@@ -36,6 +36,10 @@ export const schedulerEnvSchema = z.object({
    * another replica: the delay after a replica crashes mid-event.
    */
   TARMAC_EVENT_ACK_WAIT_MS: positiveInt(30_000),
+  /** A run task without a final result this long after its stage started errors (HCP: 10 minutes). */
+  TARMAC_RUN_TASK_TIMEOUT_MS: positiveInt(10 * 60_000),
+  /** How long one request to a run task's URL may take. */
+  TARMAC_RUN_TASK_REQUEST_TIMEOUT_MS: positiveInt(10_000),
   /** PostgreSQL connections of this process; each handler holds one for its transaction. */
   TARMAC_DB_POOL_SIZE: positiveInt(20),
 });
@@ -49,6 +53,11 @@ export function loadSchedulerEnv(env: NodeJS.ProcessEnv = process.env): Schedule
 /** The base URL workers use for job capability URLs. */
 export function gatewayBaseUrl(env: SchedulerEnv): string {
   return (env.TARMAC_GATEWAY_URL ?? internalGatewayUrl(env) ?? env.TARMAC_PUBLIC_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+}
+
+/** The API's public base URL, where run task integrations call back and download from. */
+export function publicApiUrl(env: SchedulerEnv): string {
+  return (env.TARMAC_PUBLIC_URL ?? env.TARMAC_GATEWAY_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
 }
 
 /** The gateway's plain-HTTP internal listener, as workers on the same network reach it. */

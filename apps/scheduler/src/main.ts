@@ -10,7 +10,7 @@ import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseQueues } from "@tarmac/queues";
 import { DEFAULT_PRICE_TABLE, startConsumers, startReconcileLoop, type SchedulerContext } from "./engine";
 import { resolveDeploymentKeys } from "@tarmac/config";
-import { gatewayBaseUrl, loadSchedulerEnv } from "./env";
+import { gatewayBaseUrl, loadSchedulerEnv, publicApiUrl } from "./env";
 
 async function main(): Promise<void> {
   const env = loadSchedulerEnv();
@@ -60,6 +60,9 @@ async function main(): Promise<void> {
       planTimeoutMs: env.TARMAC_PLAN_TIMEOUT_MS,
       applyTimeoutMs: env.TARMAC_APPLY_TIMEOUT_MS,
       reconcileGraceMs: env.TARMAC_RECONCILE_GRACE_MS,
+      publicUrl: publicApiUrl(env),
+      runTaskTimeoutMs: env.TARMAC_RUN_TASK_TIMEOUT_MS,
+      runTaskRequestTimeoutMs: env.TARMAC_RUN_TASK_REQUEST_TIMEOUT_MS,
     },
   };
 

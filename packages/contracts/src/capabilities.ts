@@ -9,7 +9,7 @@ import type { Phase } from "@tarmac/domain";
  * under the deployment key. Every process holding the key can mint and check one without
  * storing it; nothing else can, and none outlives its expiry.
  */
-export const CAPABILITY_PURPOSES = ["log", "upload", "job", "download", "state-upload", "json-state-upload"] as const;
+export const CAPABILITY_PURPOSES = ["log", "upload", "job", "download", "state-upload", "json-state-upload", "run-task"] as const;
 export type CapabilityPurpose = (typeof CAPABILITY_PURPOSES)[number];
 
 /**
@@ -91,6 +91,24 @@ export type JobCapabilityPhase = Phase;
 
 /** The id a job capability grants: one run, one phase. */
 export const jobCapabilityId = (runId: string, phase: JobCapabilityPhase): string => `${runId}/${phase}`;
+
+/**
+ * The `access_token` a run task integration receives: it authenticates the task result callback
+ * and reads of the run's plan JSON and configuration, for this run only, until it expires.
+ * The run id travels in the token so the gateway can check it without storing anything.
+ */
+export const RUN_TASK_TOKEN_PREFIX = "tarmac-task";
+
+export function mintRunTaskToken(keys: KeyRing, runId: string, expiresAt: Date): string {
+  return `${RUN_TASK_TOKEN_PREFIX}.${runId}.${mintCapabilityUntil(keys, "run-task", runId, expiresAt)}`;
+}
+
+/** The run a run task token grants, or null when it is not a genuine unexpired one. */
+export function runOfRunTaskToken(keys: KeyRing, token: string, now: Date = new Date()): string | null {
+  const match = /^tarmac-task\.(run-[A-Za-z0-9]{1,64})\.(.+)$/.exec(token);
+  if (!match) return null;
+  return verifyCapability(keys, "run-task", match[1]!, match[2]!, now) ? match[1]! : null;
+}
 
 /** Path prefixes served by the gateway outside /api/v2. */
 export const capabilityPaths = {

@@ -87,6 +87,20 @@ export const configurationUploadedEvent = z.object({
   at: isoTime,
 });
 
+/**
+ * A run task stage may move on: an integration reported a result on its callback, or someone
+ * overrode the stage. The scheduler re-evaluates the stage and moves the run.
+ */
+export const taskStageChangedEvent = z.object({
+  type: z.literal("task_stage.changed"),
+  runId: z.string(),
+  workspaceId: z.string(),
+  taskStageId: z.string(),
+  reason: z.enum(["result", "override"]),
+  taskResultId: z.string().optional(),
+  at: isoTime,
+});
+
 export const tarmacEvent = z.discriminatedUnion("type", [
   runCreatedEvent,
   runStatusChangedEvent,
@@ -95,6 +109,7 @@ export const tarmacEvent = z.discriminatedUnion("type", [
   workspaceLockChangedEvent,
   workspaceQueueChangedEvent,
   configurationUploadedEvent,
+  taskStageChangedEvent,
 ]);
 
 export type RunCreatedEvent = z.infer<typeof runCreatedEvent>;
@@ -104,6 +119,7 @@ export type PhaseProgressEvent = z.infer<typeof phaseProgressEvent>;
 export type WorkspaceLockChangedEvent = z.infer<typeof workspaceLockChangedEvent>;
 export type WorkspaceQueueChangedEvent = z.infer<typeof workspaceQueueChangedEvent>;
 export type ConfigurationUploadedEvent = z.infer<typeof configurationUploadedEvent>;
+export type TaskStageChangedEvent = z.infer<typeof taskStageChangedEvent>;
 export type TarmacEvent = z.infer<typeof tarmacEvent>;
 
 /** Phase signals travel on core NATS to whichever worker holds the job. */

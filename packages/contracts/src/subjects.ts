@@ -27,6 +27,7 @@ export function subjectsFor(prefix: string = DEFAULT_SUBJECT_PREFIX) {
     workspaceLockChanged: (workspaceId: string) => `${prefix}.workspaces.${workspaceId}.lock`,
     workspaceQueueChanged: (workspaceId: string) => `${prefix}.workspaces.${workspaceId}.queue`,
     configurationUploaded: (cvId: string) => `${prefix}.configuration-versions.${cvId}.uploaded`,
+    taskStageChanged: (runId: string) => `${prefix}.runs.${runId}.task-stage`,
     /** Filters for durable consumers. */
     filters: {
       runCreated: `${prefix}.runs.*.created`,
@@ -37,6 +38,7 @@ export function subjectsFor(prefix: string = DEFAULT_SUBJECT_PREFIX) {
       workspaceLockChanged: `${prefix}.workspaces.*.lock`,
       workspaceQueueChanged: `${prefix}.workspaces.*.queue`,
       configurationUploaded: `${prefix}.configuration-versions.*.uploaded`,
+      taskStageChanged: `${prefix}.runs.*.task-stage`,
     },
   } as const;
 }

@@ -32,6 +32,7 @@ export * as projectsRepo from "./repositories/projects";
 export * as tagsRepo from "./repositories/tags";
 export * as teamProjectsRepo from "./repositories/team-projects";
 export * as notificationsRepo from "./repositories/notifications";
+export * as runTasksRepo from "./repositories/run-tasks";
 export { databaseUrlOf } from "./client";
 export * from "./secrets-rotation";
 export { closeLargeBlobPool } from "./large-blobs";

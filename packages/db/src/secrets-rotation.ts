@@ -2,7 +2,8 @@ import type { Db } from "./client";
 import { decryptValue, encryptValue, type DecryptionKeys } from "./secrets";
 
 /**
- * After a key rotation, re-encrypts every stored secret (sensitive variables, SSH keys, notification tokens) that
+ * After a key rotation, re-encrypts every stored secret (sensitive variables, SSH keys, notification
+ * tokens, run task HMAC keys) that
  * the current key cannot read, so the old key can eventually leave TARMAC_ENCRYPTION_KEYS_OLD.
  * Each row is rewritten only if it still holds the value that was read (compare-and-set), so
  * gateways doing this at once, or a user updating the value meanwhile, lose nothing. A value
@@ -38,6 +39,11 @@ export async function reencryptUnderCurrentKey(db: Db, keys: DecryptionKeys): Pr
     if (c.token === null) continue;
     const token = c.token;
     await rewrite(token, async (next) => (await db.notificationConfiguration.updateMany({ where: { id: c.id, token }, data: { token: next } })).count);
+  }
+  const taskKeys = await db.runTask.findMany({ where: { hmacKeyEncrypted: { not: null } }, select: { id: true, hmacKeyEncrypted: true } });
+  for (const t of taskKeys) {
+    const value = t.hmacKeyEncrypted!;
+    await rewrite(value, async (next) => (await db.runTask.updateMany({ where: { id: t.id, hmacKeyEncrypted: value }, data: { hmacKeyEncrypted: next } })).count);
   }
   return counts;
 }

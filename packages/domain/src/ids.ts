@@ -34,6 +34,10 @@ export const ID_PREFIXES = [
   "tprj",
   // Not on the wire: a user's action on a run, recorded for the scheduler to carry out.
   "rar",
+  "task",
+  "wstask",
+  "taskrs",
+  "taskrsout",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];

@@ -10,3 +10,4 @@ export * from "./status-timestamps";
 export * from "./ids";
 export * from "./errors";
 export * from "./job-phases";
+export * from "./run-tasks";

@@ -24,13 +24,16 @@ import { projectsRouter } from "./projects";
 import { workspaceTagsRouter } from "./workspace-tags";
 import { teamProjectsRouter } from "./team-projects";
 import { notificationConfigurationsRouter } from "./notification-configurations";
+import { runTasksRouter } from "./run-tasks";
+import { taskIntegrationRouter, taskStagesRouter } from "./task-stages";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
-  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), notificationConfigurationsRouter(deps)];
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), runTasksRouter(deps), taskStagesRouter(deps), notificationConfigurationsRouter(deps)];
 }
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */
 export function capabilityRouters(deps: GatewayDeps): Router[] {
-  return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps), stateVersionUploadRouter(deps)];
+  // Run task integrations authenticate with the run-scoped token they were sent, not an API token.
+  return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps), stateVersionUploadRouter(deps), taskIntegrationRouter(deps)];
 }

@@ -19,8 +19,8 @@ const createCommentBody = z.object({
 });
 
 /**
- * Run events (the CLI lists them right after creating a run, notes §6.1), comments (§6.2) and task
- * stages, which Tarmac does not run: their lists are empty and any task stage is a 404.
+ * Run events (the CLI lists them right after creating a run, notes §6.1) and comments (§6.2).
+ * Task stages have their own router (task-stages.ts).
  */
 export function runEventsRouter(deps: GatewayDeps): Router {
   const router = Router();
@@ -101,18 +101,6 @@ export function runEventsRouter(deps: GatewayDeps): Router {
     if (!comment) throw notFound("comment not found");
     await loadRunForPrincipal(deps, principalOf(req), comment.runId);
     sendDocument(res, 200, { data: serializeComment(comment) });
-  });
-
-  router.get("/runs/:id/task-stages", async (req, res) => {
-    const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
-    const query = req.query as Record<string, unknown>;
-    const page = parseListPage(query);
-    const { meta, links } = paginate(page, 0, `${deps.publicUrl}/api/v2/runs/${run.id}/task-stages`, flattenQuery(query));
-    sendDocument(res, 200, { data: [], links, meta });
-  });
-
-  router.get("/task-stages/:id", () => {
-    throw notFound("task stage not found");
   });
 
   return router;

@@ -28,6 +28,7 @@ import { serializeConfigurationVersion } from "../serializers/configuration-vers
 import { serializeRun, type RunRow } from "../serializers/runs";
 import { serializeUser } from "../serializers/users";
 import { serializeWorkspace } from "../serializers/workspaces";
+import { taskStagesOfRuns } from "../services/run-tasks";
 
 /** The run's workspace is only its identity: the run document and the access check need no more. */
 export type RunContext = { run: RunRow; workspace: { id: string; organizationId: string }; access: WorkspaceAccess };
@@ -100,7 +101,16 @@ export async function buildRunDocuments(
   });
   const included: Resource[] = [];
   const { include } = opts;
-  if (include.size === 0 || runs.length === 0) return { data, included };
+  if (runs.length === 0) return { data, included };
+  // The CLI reads the run's stages right after creating it (`?include=task_stages`) and waits on them.
+  const stages = await taskStagesOfRuns(deps, opts.principal, runs, wants(include, "task_stages"));
+  for (const resource of data) {
+    const ids = stages.idsByRun.get(resource.id) ?? [];
+    const relationship = resource.relationships?.["task-stages"];
+    if (relationship && ids.length > 0) relationship.data = ids.map((id) => ({ type: "task-stages", id }));
+  }
+  addIncluded(included, stages.included);
+  if (include.size === 0) return { data, included };
   const runIds = runs.map((r) => r.id);
   const phaseCtx = { publicUrl: deps.publicUrl, keys: deps.keys, now: deps.now };
   if (wants(include, "plan") || wants(include, "apply")) {
@@ -131,7 +141,7 @@ export async function buildRunDocuments(
       views.map((ws) => serializeWorkspace(ws, { access: accessByWorkspace.get(ws.id) ?? null, tokenKind })),
     );
   }
-  // task_stages, tf_policy_evaluations and configuration_version.ingress_attributes have nothing to include.
+  // tf_policy_evaluations and configuration_version.ingress_attributes have nothing to include.
   return { data, included };
 }
 

@@ -42,8 +42,8 @@ export function organizationPermissions(ctx: OrganizationSerializeContext): Reco
     "can-manage-public-providers": false,
     "can-manage-public-modules": false,
     "can-manage-custom-providers": false,
-    "can-manage-run-tasks": false,
-    "can-read-run-tasks": false,
+    "can-manage-run-tasks": owner,
+    "can-read-run-tasks": true,
     "can-create-project": owner,
   };
 }
@@ -114,7 +114,7 @@ export function serializeEntitlementSet(org: organizationsRepo.Organization): Re
       "private-module-registry": false,
       "private-policy-agents": false,
       "private-vcs": false,
-      "run-tasks": false,
+      "run-tasks": true,
       sentinel: false,
       "policy-enforcement": false,
       "self-serve-billing": false,

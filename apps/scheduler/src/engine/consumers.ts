@@ -24,6 +24,7 @@ export async function startConsumers(ctx: SchedulerContext, options: ConsumerOpt
     ["phase-progress", [f.phaseProgress]],
     ["workspace", [f.workspaceLockChanged, f.workspaceQueueChanged]],
     ["configuration-uploaded", [f.configurationUploaded]],
+    ["task-stage", [f.taskStageChanged]],
   ];
   const consumers: DurableConsumer[] = [];
   try {

@@ -15,6 +15,14 @@ export interface SchedulerSettings {
   applyTimeoutMs: number;
   /** A queued run's finished/failed job is only acted on after this long (its events may still be in flight). */
   reconcileGraceMs: number;
+  /** Base URL integrations reach the API at (run task callback and download URLs); defaults to gatewayUrl. */
+  publicUrl?: string;
+  /** A run task that has not reported a final result this long after its stage started errors (HCP: 10 minutes). */
+  runTaskTimeoutMs?: number;
+  /** How long one request to a task URL may take. */
+  runTaskRequestTimeoutMs?: number;
+  /** Requests to a task URL that does not answer 200 before its result errors. */
+  runTaskMaxDeliveryAttempts?: number;
 }
 
 /** Everything the engine's functions need; built once in main.ts (or by a test). */
@@ -38,7 +46,9 @@ export type Effect =
   | { kind: "enqueue"; phase: Phase; runId: string; replaceFinished?: boolean }
   | { kind: "remove-job"; phase: Phase; runId: string }
   | { kind: "signal"; phase: Phase; runId: string; signal: "SIGINT" | "SIGKILL" }
-  | { kind: "promote"; organizationId: string };
+  | { kind: "promote"; organizationId: string }
+  /** Sends a run task result's request to its task URL (task-dispatch.ts); idempotent. */
+  | { kind: "dispatch-task"; taskResultId: string };
 
 export class Effects {
   readonly list: Effect[] = [];

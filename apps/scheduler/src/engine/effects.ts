@@ -5,6 +5,7 @@ import { enqueuePhaseJob, getPhaseJobState, removePhaseJob, requestPhaseStop } f
 import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
 import { promoteQueuing } from "./workspace-queue";
+import { dispatchTaskResult } from "./task-dispatch";
 
 /**
  * The job URL a worker uses for everything about one phase of one run; its secret lives in the
@@ -27,6 +28,8 @@ function effectKey(effect: Effect): string {
       return `signal:${effect.phase}:${effect.runId}:${effect.signal}`;
     case "promote":
       return `promote:${effect.organizationId}`;
+    case "dispatch-task":
+      return `dispatch-task:${effect.taskResultId}`;
   }
 }
 
@@ -68,6 +71,10 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
       case "promote":
         // Adds enqueue effects to the list this loop is walking.
         await promoteQueuing(ctx, effect.organizationId, effects);
+        break;
+      case "dispatch-task":
+        // Never throws: a task URL that fails is retried by the reconcile loop, not by redelivering the event.
+        await dispatchTaskResult(ctx, effect.taskResultId);
         break;
     }
   }

@@ -1,6 +1,7 @@
 import type {
   ConfigurationUploadedEvent,
   RunActionRequestedEvent,
+  TaskStageChangedEvent,
   RunCreatedEvent,
   RunStatusChangedEvent,
   TarmacEvent,
@@ -13,6 +14,8 @@ import { withRunWorkspace, withWorkspace } from "./effects";
 import { driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
 import { applyPendingActions } from "./run-actions";
+import { onTaskStageChanged } from "./task-stages";
+import { moveRun } from "./transitions";
 import { advanceWorkspace } from "./workspace-queue";
 
 /** A new run, a lock or unlock, a change of the queue, an upload: the workspace may start its next run. */
@@ -53,6 +56,11 @@ export async function handleConfigurationUploaded(ctx: SchedulerContext, event: 
   await handleWorkspaceChanged(ctx, event.workspaceId);
 }
 
+/** An integration reported a task result, or someone overrode a stage. */
+export async function handleTaskStageChanged(ctx: SchedulerContext, event: TaskStageChangedEvent): Promise<void> {
+  await withRunWorkspace(ctx, event.runId, (tx, run, effects) => onTaskStageChanged(tx, ctx, run, event.taskStageId, effects));
+}
+
 /** One entry point for every event the scheduler consumes. */
 export async function handleEvent(ctx: SchedulerContext, event: TarmacEvent): Promise<void> {
   switch (event.type) {
@@ -70,5 +78,7 @@ export async function handleEvent(ctx: SchedulerContext, event: TarmacEvent): Pr
       return handleQueueChanged(ctx, event);
     case "configuration_version.uploaded":
       return handleConfigurationUploaded(ctx, event);
+    case "task_stage.changed":
+      return handleTaskStageChanged(ctx, event);
   }
 }

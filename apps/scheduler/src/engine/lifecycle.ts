@@ -3,7 +3,8 @@ import { isFinalStatus, nextStatusAfterPlanStage, type PlanDecisionPoint, type P
 import type { Effects, SchedulerContext } from "./context";
 import { estimateCost } from "./cost-estimate";
 import { moveRun } from "./transitions";
-import { advanceWorkspace } from "./workspace-queue";
+import { driveTaskStage, needsTaskStage, settleTaskStagesOfEndedRun } from "./task-stages";
+import { advanceWorkspace, queuePlan } from "./workspace-queue";
 
 type SchedulingRun = schedulerRepo.SchedulingRun;
 
@@ -31,6 +32,7 @@ async function planOutcomeFacts(tx: Tx, run: SchedulingRun): Promise<PlanOutcome
     autoApply,
     canAutoApply,
     costEstimationEnabled: org?.costEstimationEnabled === true,
+    postPlanEnabled: await needsTaskStage(tx, run, "post_plan"),
   };
 }
 
@@ -69,6 +71,7 @@ async function runCostEstimation(tx: Tx, ctx: SchedulerContext, run: SchedulingR
 async function releaseWorkspace(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<void> {
   if (isFinalStatus(run.status)) {
     await runsWrite.settlePhasesOfEndedRun(tx, run.id, ctx.now(), run.status === "force_canceled");
+    await settleTaskStagesOfEndedRun(tx, ctx, run.id);
     effects.add({ kind: "remove-job", phase: "plan", runId: run.id });
     effects.add({ kind: "remove-job", phase: "apply", runId: run.id });
   }
@@ -126,8 +129,18 @@ export async function driveRun(tx: Tx, ctx: SchedulerContext, run: SchedulingRun
     case "force_canceled":
       await releaseWorkspace(tx, ctx, run, effects);
       return;
-    case "planned":
+    case "pre_plan_running":
+    case "post_plan_running":
+      await driveTaskStage(tx, ctx, run, effects);
+      return;
+    case "pre_plan_completed":
+      await queuePlan(tx, ctx, run, effects);
+      return;
     case "post_plan_completed":
+      await decideAfterPlanStage(tx, ctx, run, "post_plan_completed", effects);
+      if (run.status === "post_plan_completed") effects.add({ kind: "promote", organizationId: run.organizationId });
+      return;
+    case "planned":
     case "cost_estimated":
     case "policy_override":
     case "policy_checked":
@@ -136,10 +149,7 @@ export async function driveRun(tx: Tx, ctx: SchedulerContext, run: SchedulingRun
       return;
     case "fetching":
     case "fetching_completed":
-    case "pre_plan_running":
-    case "pre_plan_completed":
     case "planning":
-    case "post_plan_running":
     case "policy_checking":
     case "applying":
       // A worker or a person moves the run on from here.

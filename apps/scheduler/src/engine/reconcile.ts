@@ -8,6 +8,7 @@ import { driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
 import { applyPendingActions } from "./run-actions";
 import { moveRun } from "./transitions";
+import { reconcileTaskStages } from "./task-dispatch";
 import { advanceWorkspace, promoteQueuing } from "./workspace-queue";
 
 export interface ReconcileReport {
@@ -24,6 +25,10 @@ export interface ReconcileReport {
   appliedActions: number;
   advancedWorkspaces: number;
   promoted: number;
+  /** Run task results that errored for want of a report in time. */
+  timedOutTasks: number;
+  /** Runs resting in a run task stage driven again (owed requests re-sent, lost stage events replayed). */
+  drivenInTaskStages: number;
 }
 
 const BATCH = 500;
@@ -44,7 +49,7 @@ const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
  * and is a compare-and-set; job ids make re-enqueueing idempotent.
  */
 export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileReport> {
-  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, alivePhases: 0, replayedOutcomes: 0, driven: 0, appliedActions: 0, advancedWorkspaces: 0, promoted: 0 };
+  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, alivePhases: 0, replayedOutcomes: 0, driven: 0, appliedActions: 0, advancedWorkspaces: 0, promoted: 0, timedOutTasks: 0, drivenInTaskStages: 0 };
   const now = ctx.now();
   const graceCutoff = new Date(now.getTime() - ctx.settings.reconcileGraceMs);
 
@@ -131,6 +136,11 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
     await withRunWorkspace(ctx, resting.id, (tx, run, effects) => driveRun(tx, ctx, run, effects));
     report.driven++;
   }
+
+  // Run tasks: results past their timeout, requests still owed to task URLs, lost stage events.
+  const tasks = await reconcileTaskStages(ctx, graceCutoff, BATCH);
+  report.timedOutTasks = tasks.timedOut;
+  report.drivenInTaskStages = tasks.drivenInStages;
 
   // Heads of idle workspaces (a run.created or a release was lost).
   for (const workspaceId of await schedulerRepo.listIdleWorkspacesWithWaitingRuns(ctx.db, BATCH, graceCutoff)) {

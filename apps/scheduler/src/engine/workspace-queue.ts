@@ -2,10 +2,11 @@ import { inTransaction, phasesRepo, runsWrite, schedulerRepo, type Tx } from "@t
 import { bypassesWorkspaceQueue, holdsWorkspace } from "@tarmac/domain";
 import type { Effects, SchedulerContext } from "./context";
 import { moveRun } from "./transitions";
+import { enterPrePlanStage } from "./task-stages";
 
 type SchedulingRun = schedulerRepo.SchedulingRun;
 
-type StartOutcome = "plan_queued" | "queuing" | "awaiting_configuration" | "errored" | "stale";
+type StartOutcome = "plan_queued" | "queuing" | "pre_plan" | "awaiting_configuration" | "errored" | "stale";
 
 const READY_CONFIGURATION = new Set(["uploaded", "archived"]);
 
@@ -22,7 +23,13 @@ async function startPlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effe
     return "errored";
   }
   if (!READY_CONFIGURATION.has(cvStatus)) return "awaiting_configuration";
+  // Pre-plan run tasks come first; the run queues its plan once they pass (queuePlan).
+  if (await enterPrePlanStage(tx, ctx, run, effects)) return "pre_plan";
+  return queuePlan(tx, ctx, run, effects);
+}
 
+/** `plan_queued` when the organization has a free slot, else `queuing`. */
+export async function queuePlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<"plan_queued" | "queuing" | "stale"> {
   await schedulerRepo.lockOrganizationCapacity(tx, run.organizationId);
   const org = await schedulerRepo.findOrganizationSettings(tx, run.organizationId);
   const used = await schedulerRepo.countRunsUsingCapacity(tx, run.organizationId);

@@ -4,6 +4,7 @@ import type { Tx } from "../client";
 import type { RunModel } from "../generated/prisma/models";
 import { enqueueOutbox } from "../outbox";
 import { statusTimestampValue } from "../runs";
+import { createPendingStages } from "./run-tasks";
 
 /**
  * Run creation and the scheduler's writes beside a status change, each with its outbox events
@@ -68,6 +69,7 @@ export async function createRun(
   await tx.runEvent.create({
     data: { id: eventId, runId: run.id, action: "created", description: "Run created", actorId: run.createdById, createdAt: at },
   });
+  await createPendingStages(tx, { runId: run.id, workspaceId: run.workspaceId, at });
   await enqueueOutbox(tx, {
     subject: subjects.runCreated(run.id),
     payload: {
