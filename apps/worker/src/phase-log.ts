@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@tarmac/queues";
 import { liveLogKey } from "@tarmac/contracts";
 
 export const STX = 0x02;
@@ -8,7 +8,7 @@ export const ETX = 0x03;
 export const MAX_LOG_BYTES = 90 * 1024 * 1024;
 
 export interface PhaseLogOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The plan or apply id: the Redis key is liveLogKey(phaseId). */
   phaseId: string;
   ttlMs: number;

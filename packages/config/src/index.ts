@@ -21,3 +21,5 @@ export {
   resolveDeploymentKeys,
 } from "./deployment-keys";
 export type { DeploymentKeyInput, DeploymentKeys } from "./deployment-keys";
+export { redisNodeList, redisTarget, redisTopologyEnv } from "./redis-target";
+export type { RedisAuth, RedisNode, RedisTarget, RedisTopologyEnv } from "./redis-target";
