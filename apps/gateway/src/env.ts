@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonEnv, databaseEnv, deploymentKeyEnv, natsEnv, parseEnv, port, redisEnv } from "@tarmac/config";
+import { commonEnv, databaseEnv, deploymentKeyEnv, natsEnv, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
 
 const optionalString = z
   .string()
@@ -50,7 +50,7 @@ export const gatewayEnvSchema = z.object({
   TARMAC_NATS_PREFIX: z.string().default("tarmac"),
   TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),
   /** PostgreSQL connections of this process's query pool (plus 2 for large uploads and 1 for LISTEN). */
-  TARMAC_DB_POOL_SIZE: intFrom(10),
+  TARMAC_DB_POOL_SIZE: positiveInt(10),
   /** PEM certificate chain and key: HTTPS on PORT (both or neither, see tls.ts). */
   TARMAC_TLS_CERT_FILE: optionalString,
   TARMAC_TLS_KEY_FILE: optionalString,
