@@ -44,6 +44,11 @@ interface RunView {
   createdAt: number;
   queuedAt: number;
   appliedAt: number;
+  /** When it reached its final status, whichever that was. */
+  endedAt: number;
+  timestamps: Record<string, string>;
+  planId?: string;
+  applyId?: string;
 }
 
 async function runsOf(api: ApiClient, wsId: string): Promise<RunView[]> {
@@ -58,6 +63,10 @@ async function runsOf(api: ApiClient, wsId: string): Promise<RunView[]> {
       createdAt: Date.parse(r.attributes["created-at"] as string),
       queuedAt: Math.min(...["plan-queued-at", "planning-at"].map(at).filter((t) => !Number.isNaN(t))),
       appliedAt: at("applied-at"),
+      endedAt: Math.max(...["applied-at", "errored-at", "canceled-at", "discarded-at", "force-canceled-at", "planned-and-finished-at"].map(at).filter((t) => !Number.isNaN(t))),
+      timestamps: ts,
+      planId: r.relationships?.plan?.data?.id as string | undefined,
+      applyId: r.relationships?.apply?.data?.id as string | undefined,
     };
   });
 }
@@ -166,12 +175,19 @@ it(`applies ${TOTAL} runs over ${WORKSPACES} workspaces through a Redis primary'
     errored += runs.filter((r) => FINAL_STATUSES.includes(r.status) && r.status !== "applied").length;
     for (let i = 1; i < runs.length; i++) {
       const [prev, next] = [runs[i - 1]!, runs[i]!];
-      // One at a time, in creation order: the next run is queued only once the previous applied.
-      if (!(next.appliedAt > prev.appliedAt) || !(next.queuedAt >= prev.appliedAt)) orderingViolations++;
+      // One at a time, in creation order: the next run is queued only once the previous ended.
+      if (!(next.endedAt > prev.endedAt) || !(next.queuedAt >= prev.endedAt)) orderingViolations++;
     }
   }
-  // Recovery: the first run planned entirely after a kill that then applied.
+  // Recovery, two ways: the first run queued after a kill that then applied (a whole plan and
+  // apply through the new topology), and the longest pause between two applied runs anywhere
+  // across the deployment from just before a kill to 30 s after it, next to the usual pause.
   const recovered = (killedAt: number) => Math.min(...all.filter((r) => r.queuedAt >= killedAt && !Number.isNaN(r.appliedAt)).map((r) => r.appliedAt)) - killedAt;
+  const applied = all.map((r) => r.appliedAt).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
+  const gaps = applied.slice(1).map((t, i) => ({ at: t, gap: t - applied[i]! }));
+  const longestPause = (killedAt: number) => Math.max(0, ...gaps.filter((g) => g.at > killedAt && g.at <= killedAt + 30_000).map((g) => g.gap));
+  const before = gaps.filter((g) => g.at < redisKilledAt).map((g) => g.gap).sort((a, b) => a - b);
+  const usualPause = before[Math.floor(before.length / 2)] ?? 0;
   const alive = [...stack.gateways, ...stack.schedulers, ...stack.workers].filter((p) => p.child.exitCode === null).length;
 
   const redisCheck = new Cluster(stack.redis.nodes.split(",").map((n) => ({ host: "127.0.0.1", port: Number(n.split(":")[1]) })));
@@ -181,10 +197,18 @@ it(`applies ${TOTAL} runs over ${WORKSPACES} workspaces through a Redis primary'
   const report = [
     `scale-out: ${all.length} runs over ${WORKSPACES} workspaces in ${seconds(elapsed)} (2 gateways, 2 schedulers, 3 workers; Redis Cluster 3+3, NATS JetStream R3 on 3 servers, PgBouncer transaction mode)`,
     `  lost: ${lost}, errored: ${errored}, ordering violations: ${orderingViolations}, processes alive: ${alive}/7`,
-    `  Redis primary :${redisVictim.port} killed: replica promoted, cluster ok after ${seconds(redisFailover)}; first run queued after the kill applied ${seconds(recovered(redisKilledAt))} after it`,
-    `  NATS server ${natsVictim!.name} (stream leader) killed: new stream leader after ${seconds(natsFailover)}; first run queued after the kill applied ${seconds(recovered(natsKilledAt))} after it`,
+    `  Redis primary :${redisVictim.port} killed: replica promoted, cluster ok after ${seconds(redisFailover)}; longest pause between applied runs in the 30 s after: ${seconds(longestPause(redisKilledAt))} (median pause before the kills: ${seconds(usualPause)}); first run queued after the kill applied ${seconds(recovered(redisKilledAt))} after it`,
+    `  NATS server ${natsVictim!.name} (stream leader) killed: new stream leader after ${seconds(natsFailover)}; longest pause between applied runs in the 30 s after: ${seconds(longestPause(natsKilledAt))}; first run queued after the kill applied ${seconds(recovered(natsKilledAt))} after it`,
   ].join("\n");
   process.stdout.write(`${report}\n`);
+  // What the processes said about any run that did not apply.
+  for (const run of all.filter((r) => r.status !== "applied")) {
+    const ids = [run.id, run.planId, run.applyId].filter((x): x is string => Boolean(x));
+    const said = [...stack.gateways, ...stack.schedulers, ...stack.workers].flatMap((p) =>
+      p.output().split("\n").filter((line) => ids.some((id) => line.includes(id))).map((line) => `    ${p.name}: ${line.slice(0, 600)}`),
+    );
+    process.stdout.write(`  run ${run.id} ended ${run.status}: ${JSON.stringify(run.timestamps)}\n${said.join("\n")}\n`);
+  }
 
   expect(all).toHaveLength(TOTAL);
   expect({ lost, errored, orderingViolations, alive }).toEqual({ lost: 0, errored: 0, orderingViolations: 0, alive: 7 });

@@ -103,6 +103,8 @@ export async function startScaleStack(options: ScaleStackOptions): Promise<Scale
           TARMAC_GATEWAY_URL: gatewayUrls[i % gatewayUrls.length]!,
           SCHEDULER_HEALTH_PORT: String(port),
           TARMAC_EVENT_ACK_WAIT_MS: "10000",
+          // Info: a run that fails the suite can be traced through what each process said of it.
+          LOG_LEVEL: "info",
         },
         { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: START_TIMEOUT_MS },
       );
@@ -123,6 +125,7 @@ export async function startScaleStack(options: ScaleStackOptions): Promise<Scale
           WORKER_CONCURRENCY: "3",
           SHUTDOWN_TIMEOUT_MS: "4000",
           TARMAC_LIVE_LOG_TTL_MS: "600000",
+          LOG_LEVEL: "info",
         },
         { readyUrl: `http://127.0.0.1:${port}/readyz`, timeoutMs: START_TIMEOUT_MS },
       );
