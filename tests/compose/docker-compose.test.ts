@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse } from "yaml";
 
 /**
- * Validates docker-compose.yml offline with docker-compose v1's `config` (no Docker engine
+ * Validates docker-compose.yml and docker-compose.cluster.yml offline with docker-compose v1's `config` (no Docker engine
  * needed) and checks the deployment's invariants on its normalized output.
  */
 
@@ -20,6 +20,8 @@ interface Service {
   container_name?: string;
   ports?: unknown[];
   environment?: Record<string, string>;
+  scale?: number;
+  networks?: Record<string, { aliases?: string[] } | null>;
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] };
   volumes?: string[];
@@ -29,8 +31,8 @@ interface NormalizedCompose {
   services: Record<string, Service>;
 }
 
-function runComposeConfig(): NormalizedCompose {
-  const result = spawnSync("docker-compose", ["-f", "docker-compose.yml", "config"], {
+function runComposeConfig(file = "docker-compose.yml"): NormalizedCompose {
+  const result = spawnSync("docker-compose", ["-f", file, "config"], {
     cwd: repoRoot,
     encoding: "utf8",
     // Only what the tool needs: variables from the caller's shell must not change the output.
@@ -47,7 +49,7 @@ function runComposeConfig(): NormalizedCompose {
 
 function service(compose: NormalizedCompose, name: string): Service {
   const found = compose.services[name];
-  if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
+  if (!found) throw new Error(`the compose file has no service ${name}`);
   return found;
 }
 
@@ -152,6 +154,93 @@ describe("docker-compose.yml", () => {
         expect(String(port)).toMatch(/^127\.0\.0\.1:/);
       }
     }
+  });
+});
+
+describe("docker-compose.cluster.yml", () => {
+  let compose: NormalizedCompose;
+  const env = (name: string) => service(compose, name).environment ?? {};
+
+  beforeAll(() => {
+    compose = runComposeConfig("docker-compose.cluster.yml");
+  });
+
+  it("passes `docker-compose config` and describes every tier replicated", () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      [
+        "postgres", "pgbouncer", "migrate",
+        "redis-1", "redis-2", "redis-3", "redis-4", "redis-5", "redis-6", "redis-cluster-init",
+        "nats-1", "nats-2", "nats-3",
+        "gateway-1", "gateway-2", "scheduler", "worker",
+      ].sort(),
+    );
+  });
+
+  it("runs 2 gateways on a port each, 2 schedulers and 3 workers", () => {
+    const hostPorts = ["gateway-1", "gateway-2"].map((g) => JSON.stringify(service(compose, g).ports));
+    expect(hostPorts[0]).toContain("8080");
+    expect(hostPorts[1]).toContain("8081");
+    expect(service(compose, "scheduler").scale).toBe(2);
+    expect(service(compose, "worker").scale).toBe(3);
+    for (const g of ["gateway-1", "gateway-2"]) expect(service(compose, g).networks?.default?.aliases).toContain("gateway");
+    expect(env("worker").TARMAC_GATEWAY_URL).toBe("http://gateway:8080");
+    expect(env("scheduler").TARMAC_GATEWAY_URL).toBe("http://gateway:8080");
+  });
+
+  it("makes a 6-node Redis Cluster with one replica per primary, and points every app at all its nodes", () => {
+    for (let n = 1; n <= 6; n++) {
+      const command = service(compose, `redis-${n}`).command?.join(" ") ?? "";
+      expect(command).toContain("--cluster-enabled yes");
+      expect(command).toContain("--maxmemory-policy noeviction");
+    }
+    const init = service(compose, "redis-cluster-init").command?.join(" ") ?? "";
+    expect(init).toContain("--cluster create");
+    expect(init).toContain("--cluster-replicas 1");
+    for (const app of ["gateway-1", "gateway-2", "scheduler", "worker"]) {
+      expect(env(app).REDIS_CLUSTER_NODES?.split(",")).toHaveLength(6);
+      expect(env(app)).not.toHaveProperty("REDIS_URL");
+    }
+  });
+
+  it("makes a 3-server NATS JetStream cluster and keeps the stream at 3 replicas", () => {
+    for (let n = 1; n <= 3; n++) {
+      const command = service(compose, `nats-${n}`).command?.join(" ") ?? "";
+      expect(command).toContain("-js");
+      expect(command).toMatch(/--cluster_name \S+/);
+      expect(command).toMatch(/--routes nats:\/\/nats-\d:6222,nats:\/\/nats-\d:6222/);
+      expect(command).not.toContain(`nats-${n}:6222`);
+    }
+    for (const app of ["gateway-1", "gateway-2", "scheduler", "worker"]) {
+      expect(env(app).NATS_URL?.split(",")).toHaveLength(3);
+      expect(env(app).NATS_STREAM_REPLICAS).toBe("3");
+    }
+  });
+
+  it("queries through PgBouncer in transaction mode, LISTENs and migrates direct", () => {
+    expect(env("pgbouncer").POOL_MODE).toBe("transaction");
+    for (const app of ["gateway-1", "gateway-2", "scheduler"]) {
+      expect(env(app).DATABASE_URL).toMatch(/@pgbouncer:5432\/tarmac\?pgbouncer=true$/);
+      expect(env(app).TARMAC_DB_POOL_SIZE).toMatch(/^\d+$/);
+    }
+    for (const g of ["gateway-1", "gateway-2"]) expect(env(g).DATABASE_DIRECT_URL).toMatch(/@postgres:5432\/tarmac$/);
+    expect(env("migrate").DATABASE_URL).toMatch(/@postgres:5432\/tarmac$/);
+    expect(env("worker")).not.toHaveProperty("DATABASE_URL");
+    expect(env("worker")).not.toHaveProperty("DATABASE_DIRECT_URL");
+  });
+
+  it("starts the apps once the clusters are formed and the schema is migrated", () => {
+    for (const app of ["gateway-1", "gateway-2", "scheduler"]) {
+      expect(service(compose, app).depends_on).toMatchObject({
+        pgbouncer: { condition: "service_healthy" },
+        "redis-cluster-init": { condition: "service_completed_successfully" },
+        "nats-1": { condition: "service_healthy" },
+        migrate: { condition: "service_completed_successfully" },
+      });
+    }
+  });
+
+  it("publishes no infrastructure port", () => {
+    for (const name of ["postgres", "pgbouncer", "redis-1", "nats-1"]) expect(service(compose, name).ports).toBeUndefined();
   });
 });
 

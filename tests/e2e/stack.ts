@@ -190,17 +190,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/** Removes a stack's BullMQ keys (its own queue prefix) from the shared Redis. */
+/**
+ * Removes a stack's keys from the shared Redis: BullMQ's under the hash-tagged queue prefix,
+ * and the scheduler's lease under the plain one.
+ */
 export async function removeQueueKeys(prefix: string): Promise<void> {
   const { Redis } = await import("ioredis");
+  const { queueKeyPrefix } = await import("@tarmac/queues");
   const redis = new Redis(REDIS_URL);
   try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    for (const pattern of [`${queueKeyPrefix(prefix)}:*`, `${prefix}:*`]) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== "0");
+    }
   } finally {
     await redis.quit();
   }

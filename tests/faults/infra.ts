@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const PG_BIN = process.env.TARMAC_PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
 /** PostgreSQL refuses to run as root: as root, run its commands as the postgres user. */
-function asPostgres(cmd: string, args: string[]): [string, string[]] {
+export function asPostgres(cmd: string, args: string[]): [string, string[]] {
   return userInfo().uid === 0 ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
 }
 
@@ -61,8 +61,8 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   return pg;
 }
 
-/** A server process we start and stop ourselves (Redis, NATS). */
-class OwnServer {
+/** A server process we start and stop ourselves (Redis, NATS, PgBouncer). */
+export class OwnServer {
   private child: ChildProcess | undefined;
   private output = "";
 
@@ -71,6 +71,15 @@ class OwnServer {
     private readonly args: () => string[],
     readonly port: number,
   ) {}
+
+  /** What the server wrote, for a failure message. */
+  get log(): string {
+    return this.output;
+  }
+
+  get isRunning(): boolean {
+    return this.child !== undefined && this.child.exitCode === null;
+  }
 
   async start(): Promise<void> {
     const child = spawn(this.bin, this.args(), { stdio: ["ignore", "pipe", "pipe"] });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@tarmac/queues";
 import type { Db } from "@tarmac/db";
 import type { KeyRing } from "@tarmac/contracts";
 import type { Logger } from "@tarmac/telemetry";
@@ -8,7 +8,8 @@ import type { ActionDecisions } from "./http/action-decisions";
 /** Everything a route needs, built once at boot and passed down (no globals). */
 export interface GatewayDeps {
   db: Db;
-  redis: Redis;
+  /** One node, a Sentinel-managed primary or a cluster: only single-key commands. */
+  redis: RedisClient;
   env: GatewayEnv;
   logger: Logger;
   /** Absolute base URL without a trailing slash, e.g. "http://127.0.0.1:8080". */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonEnv, databaseEnv, deploymentKeyEnv, natsEnv, notificationSendEnv, parseEnv, port, redisEnv } from "@tarmac/config";
+import { commonEnv, databaseEnv, deploymentKeyEnv, natsEnv, notificationSendEnv, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
 
 const optionalString = z
   .string()
@@ -51,6 +51,8 @@ export const gatewayEnvSchema = z.object({
   /** Deployment prefix of NATS subjects (and of per-deployment Redis keys such as rate-limit counters). */
   TARMAC_NATS_PREFIX: z.string().default("tarmac"),
   TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),
+  /** PostgreSQL connections of this process's query pool (plus 2 for large uploads and 1 for LISTEN). */
+  TARMAC_DB_POOL_SIZE: positiveInt(10),
   /** PEM certificate chain and key: HTTPS on PORT (both or neither, see tls.ts). */
   TARMAC_TLS_CERT_FILE: optionalString,
   TARMAC_TLS_KEY_FILE: optionalString,

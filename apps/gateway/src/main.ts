@@ -1,12 +1,12 @@
 // First import: telemetry must start before http/express/pg/ioredis load (see instrument.ts).
 import { telemetry } from "./instrument";
 import { createLogger } from "@tarmac/telemetry";
-import { Redis } from "ioredis";
 import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey, runActionsRepo } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
-import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
-import { resolveDeploymentKeys } from "@tarmac/config";
+import { connectNats, ensureStream, outboxListenUrl, pingNats, startOutboxRelay } from "@tarmac/events";
+import { redisTarget, resolveDeploymentKeys } from "@tarmac/config";
+import { createRedisClient } from "@tarmac/queues";
 import { loadGatewayEnv } from "./env";
 import { defaultPublicUrl, loadTls } from "./tls";
 import { createApp } from "./app";
@@ -22,10 +22,10 @@ async function main(): Promise<void> {
   const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
   shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
 
-  const db = createDb({ databaseUrl: env.DATABASE_URL });
+  const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.TARMAC_DB_POOL_SIZE });
   shutdown.onShutdown("prisma", () => db.$disconnect(), "clients");
   shutdown.onShutdown("blob-pool", () => closeLargeBlobPool(db), "clients");
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
+  const redis = createRedisClient(redisTarget(env), { maxRetriesPerRequest: 2 });
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 
   await pingDb(db);
@@ -36,8 +36,17 @@ async function main(): Promise<void> {
     const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
     const nc = await connectNats(env.NATS_URL, "tarmac-gateway");
     shutdown.onShutdown("nats", () => nc.drain(), "clients");
-    await ensureStream(nc, subjects);
-    const relay = startOutboxRelay({ db, nc, subjects, logger, ensureStream: () => ensureStream(nc, subjects) });
+    const streamOptions = { replicas: env.NATS_STREAM_REPLICAS };
+    await ensureStream(nc, subjects, streamOptions);
+    const relay = startOutboxRelay({
+      db,
+      nc,
+      subjects,
+      logger,
+      // LISTEN needs a session: the direct URL when DATABASE_URL goes through a pooler.
+      databaseUrl: outboxListenUrl({ databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL }),
+      ensureStream: () => ensureStream(nc, subjects, streamOptions),
+    });
     // After HTTP intake stops, so the last requests' events still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
     natsChecks.nats = () => pingNats(nc);

@@ -2,14 +2,13 @@
 import { telemetry } from "./instrument";
 import { createLogger } from "@tarmac/telemetry";
 
-import { Redis } from "ioredis";
 import { subjectsFor } from "@tarmac/contracts";
 import { createDb, pingDb } from "@tarmac/db";
 import { connectNats, ensureStream, pingNats } from "@tarmac/events";
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
-import { createPhaseQueues } from "@tarmac/queues";
+import { createPhaseQueues, createRedisClient } from "@tarmac/queues";
 import { DEFAULT_PRICE_TABLE, startConsumers, startReconcileLoop, type SchedulerContext } from "./engine";
-import { resolveDeploymentKeys } from "@tarmac/config";
+import { redisTarget, resolveDeploymentKeys } from "@tarmac/config";
 import { gatewayBaseUrl, loadSchedulerEnv, publicApiUrl } from "./env";
 
 async function main(): Promise<void> {
@@ -22,9 +21,10 @@ async function main(): Promise<void> {
 
   const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.TARMAC_DB_POOL_SIZE });
   shutdown.onShutdown("prisma", () => db.$disconnect(), "clients");
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redisAt = redisTarget(env);
+  const redis = createRedisClient(redisAt, { maxRetriesPerRequest: 2 });
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
-  const queues = createPhaseQueues({ connection: env.REDIS_URL, prefix: env.TARMAC_QUEUE_PREFIX });
+  const queues = createPhaseQueues({ connection: redisAt, prefix: env.TARMAC_QUEUE_PREFIX });
   shutdown.onShutdown("queues", () => queues.close(), "clients");
   const nc = await connectNats(env.NATS_URL, "tarmac-scheduler");
   shutdown.onShutdown("nats", () => nc.drain(), "clients");
@@ -43,7 +43,8 @@ async function main(): Promise<void> {
 
   await pingDb(db);
   const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
-  await ensureStream(nc, subjects);
+  const streamOptions = { replicas: env.NATS_STREAM_REPLICAS };
+  await ensureStream(nc, subjects, streamOptions);
 
   const ctx: SchedulerContext = {
     db,
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   const consumers = await startConsumers(ctx, {
     concurrency: env.TARMAC_SCHEDULER_CONCURRENCY,
     ackWaitMs: env.TARMAC_EVENT_ACK_WAIT_MS,
+    stream: streamOptions,
   });
   shutdown.onShutdown("consumers", () => Promise.all(consumers.map((c) => c.stop())).then(() => undefined), "intake");
   // One replica reconciles per interval (a Redis lease); if it dies, another takes over next round.

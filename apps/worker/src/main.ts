@@ -3,11 +3,11 @@ import { telemetry } from "./instrument";
 import { archiveLimits } from "@tarmac/archive";
 import { createLogger } from "@tarmac/telemetry";
 
-import { Redis } from "ioredis";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, createPublisher, ensureStream, pingNats } from "@tarmac/events";
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
-import { createPhaseWorker, type PhaseWorker } from "@tarmac/queues";
+import { createPhaseWorker, createRedisClient, type PhaseWorker } from "@tarmac/queues";
+import { redisTarget } from "@tarmac/config";
 import { resolveCliConfigDirs } from "./cli-config";
 import { loadWorkerEnv } from "./env";
 import { createPhaseProcessor } from "./processor";
@@ -22,15 +22,17 @@ async function main(): Promise<void> {
   shutdown.onShutdown("telemetry", () => telemetry.shutdown(), "telemetry");
   shutdown.installSignalHandlers();
 
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const redisAt = redisTarget(env);
+  const redis = createRedisClient(redisAt, { maxRetriesPerRequest: 3 });
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
   await redis.ping();
 
   const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
   const nc = await connectNats(env.NATS_URL, `tarmac-worker-${env.TARMAC_WORKER_ID}`);
   shutdown.onShutdown("nats", () => nc.drain(), "clients");
-  await ensureStream(nc, subjects);
-  const publisher = createPublisher(nc, { logger, ensureStream: () => ensureStream(nc, subjects) });
+  const streamOptions = { replicas: env.NATS_STREAM_REPLICAS };
+  await ensureStream(nc, subjects, streamOptions);
+  const publisher = createPublisher(nc, { logger, ensureStream: () => ensureStream(nc, subjects, streamOptions) });
 
   // Sandboxes live under a directory of this process's own; those of dead workers go now.
   const sandboxes = await claimSandboxRoot({
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
 
   const workers: PhaseWorker[] = (["plan", "apply"] as const).map((phase) =>
     createPhaseWorker({
-      connection: env.REDIS_URL,
+      connection: redisAt,
       prefix: env.TARMAC_QUEUE_PREFIX,
       phase,
       concurrency: env.WORKER_CONCURRENCY,

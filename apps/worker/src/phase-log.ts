@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@tarmac/queues";
 import { liveLogKey } from "@tarmac/contracts";
 
 export const STX = 0x02;
@@ -8,7 +8,7 @@ export const ETX = 0x03;
 export const MAX_LOG_BYTES = 90 * 1024 * 1024;
 
 export interface PhaseLogOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The plan or apply id: the Redis key is liveLogKey(phaseId). */
   phaseId: string;
   ttlMs: number;
@@ -32,12 +32,23 @@ export class PhaseLog {
     this.key = liveLogKey(opts.phaseId);
   }
 
-  /** Resets the live key (a re-run phase starts a fresh log) and writes STX. */
+  /**
+   * Resets the live key (a re-run phase starts a fresh log) and writes STX. Like every live
+   * write it is best effort: Redis away (a failover, an outage) costs the live view, never the
+   * phase, whose durable log is the uploaded one.
+   */
   async open(): Promise<void> {
     const stx = Buffer.from([STX]);
     this.chunks.push(stx);
     this.size = 1;
-    await this.opts.redis.multi().del(this.key).append(this.key, stx).pexpire(this.key, this.opts.ttlMs).exec();
+    this.pending = this.opts.redis
+      .multi()
+      .del(this.key)
+      .append(this.key, stx)
+      .pexpire(this.key, this.opts.ttlMs)
+      .exec()
+      .catch((err: Error) => this.opts.onError(err));
+    await this.pending;
   }
 
   write(chunk: Buffer | string): void {

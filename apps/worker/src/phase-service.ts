@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@tarmac/queues";
 import type { ArchiveLimits } from "@tarmac/archive";
 import type { Phase, PhaseProgressEvent, PhaseSignal, Subjects } from "@tarmac/contracts";
 import { applyIdFor, planIdFor } from "@tarmac/domain";
@@ -30,7 +30,7 @@ import { PreparationError, prepareWorkspace, STATE_FILE } from "./sandbox/prepar
 import { UnsafeArchiveError } from "./sandbox/extract";
 
 export interface PhaseServiceDeps {
-  redis: Redis;
+  redis: RedisClient;
   nc: NatsConnection;
   publisher: Publisher;
   subjects: Subjects;

@@ -1,9 +1,9 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@tarmac/queues";
 import type { Phase } from "@tarmac/contracts";
 import { isPhaseStopRequested } from "@tarmac/queues";
 
 export interface StopWatchOptions {
-  redis: Redis;
+  redis: RedisClient;
   queuePrefix: string;
   runId: string;
   phase: Phase;

@@ -23,3 +23,5 @@ export {
 export type { DeploymentKeyInput, DeploymentKeys } from "./deployment-keys";
 export { notificationSendEnv, smtpSettingsOf } from "./notification-env";
 export type { NotificationSendInput } from "./notification-env";
+export { redisNodeList, redisTarget, redisTopologyEnv } from "./redis-target";
+export type { RedisAuth, RedisNode, RedisTarget, RedisTopologyEnv } from "./redis-target";

@@ -22,6 +22,8 @@ describe("parseEnv", () => {
       DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/tarmac",
       REDIS_URL: "redis://127.0.0.1:6379",
       NATS_URL: "nats://127.0.0.1:4222",
+      NATS_STREAM_REPLICAS: 1,
+      REDIS_SENTINEL_NAME: "mymaster",
       PORT: 8080,
     });
     expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
@@ -47,6 +49,8 @@ describe("parseEnv", () => {
       DATABASE_URL: "postgres://tarmac:pw@db:5432/tarmac?sslmode=require",
       REDIS_URL: "rediss://cache:6380/2",
       NATS_URL: "tls://nats:4222",
+      NATS_STREAM_REPLICAS: 1,
+      REDIS_SENTINEL_NAME: "mymaster",
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
       OTEL_SERVICE_NAME: "tarmac-gateway",
     });

@@ -3,6 +3,7 @@ import type { Subjects } from "@tarmac/contracts";
 import { Client } from "pg";
 import { claimOutboxBatch, databaseUrlOf, inTransaction, markOutboxPublished, outboxChannel, type Db } from "@tarmac/db";
 import { errorMessage, type EventsLogger } from "./logger";
+import { outboxListenUrl } from "./outbox-listen-url";
 import { createPublisher, type Publisher } from "./publisher";
 
 export interface OutboxRelayOptions {
@@ -16,7 +17,10 @@ export interface OutboxRelayOptions {
    * fallback: the relay LISTENs for the NOTIFY enqueueOutbox sends at commit and drains at once.
    */
   intervalMs?: number;
-  /** For the LISTEN connection; defaults to the URL `db` was created with. None: polling only. */
+  /**
+   * For the LISTEN connection (see outboxListenUrl); defaults to the URL `db` was created with
+   * unless that one goes through a transaction-mode pooler. None: polling only.
+   */
   databaseUrl?: string;
   /** Pause before reconnecting a lost LISTEN connection. */
   reconnectMs?: number;
@@ -87,7 +91,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  const databaseUrl = options.databaseUrl ?? databaseUrlOf(db);
+  const ownUrl = databaseUrlOf(db);
+  const databaseUrl = options.databaseUrl ?? (ownUrl ? outboxListenUrl({ databaseUrl: ownUrl }) : undefined);
   const listener = databaseUrl
     ? listenOnChannel(databaseUrl, outboxChannel(options.subjects?.prefix ?? "tarmac"), poke, logger, options.reconnectMs ?? 1_000)
     : undefined;

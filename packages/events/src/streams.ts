@@ -8,6 +8,11 @@ export interface StreamOptions {
   /** How long events are kept (default 7 days): consumers that were down catch up within it. */
   maxAgeMs?: number;
   storage?: "file" | "memory";
+  /**
+   * Copies of the stream across a JetStream cluster (NATS_STREAM_REPLICAS): 3 survives the
+   * loss of one server. Unset: a new stream gets 1 and an existing one keeps its count.
+   */
+  replicas?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -30,6 +35,7 @@ export async function ensureStream(
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(options.duplicateWindowMs ?? 2 * 60 * 1000),
     max_age: nanos(options.maxAgeMs ?? 7 * DAY_MS),
+    ...(options.replicas !== undefined ? { num_replicas: options.replicas } : {}),
   };
   try {
     await jsm.streams.info(subjects.streamName);

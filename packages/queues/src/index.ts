@@ -1,4 +1,11 @@
-export { toConnectionOptions, type RedisConnection } from "./connection";
+export {
+  bullConnection,
+  createRedisClient,
+  queueKeyPrefix,
+  type BullConnection,
+  type RedisClient,
+  type RedisConnection,
+} from "./connection";
 export { DEFAULT_PHASE_JOB_OPTIONS, PHASE_WORKER_DEFAULTS } from "./defaults";
 export { createPhaseQueues, queueFor, type PhaseQueue, type PhaseQueues, type PhaseQueuesOptions } from "./phase-queues";
 export { enqueuePhaseJob, getPhaseJobState, removePhaseJob, type EnqueueResult, type PhaseJobState } from "./enqueue";

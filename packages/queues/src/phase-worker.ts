@@ -1,6 +1,6 @@
 import { Worker, type Job } from "bullmq";
 import { QUEUES, type Phase, type PhaseJob } from "@tarmac/contracts";
-import { toConnectionOptions, type RedisConnection } from "./connection";
+import { bullConnection, queueKeyPrefix, type RedisConnection } from "./connection";
 import { PHASE_WORKER_DEFAULTS } from "./defaults";
 
 /**
@@ -42,12 +42,13 @@ const deadline = (ms: number): { promise: Promise<"timeout">; clear(): void } =>
 };
 
 export function createPhaseWorker(opts: PhaseWorkerOptions): PhaseWorker {
+  const connection = bullConnection(opts.connection);
   const worker = new Worker<PhaseJob, unknown, string>(
     QUEUES[opts.phase],
     async (job, _token, signal) => opts.processor(job, signal ?? new AbortController().signal),
     {
-      connection: toConnectionOptions(opts.connection),
-      prefix: opts.prefix,
+      connection: connection.connection,
+      prefix: queueKeyPrefix(opts.prefix),
       concurrency: opts.concurrency,
       autorun: opts.autorun ?? true,
       lockDuration: opts.lockDuration ?? PHASE_WORKER_DEFAULTS.lockDuration,
@@ -70,7 +71,7 @@ export function createPhaseWorker(opts: PhaseWorkerOptions): PhaseWorker {
       second.clear();
       if (afterAbort === "timeout") await worker.close(true);
       return false;
-    })();
+    })().finally(() => connection.close());
     return closing;
   };
 

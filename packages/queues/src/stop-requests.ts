@@ -1,4 +1,5 @@
 import { jobIdFor, QUEUES, type Phase } from "@tarmac/contracts";
+import { queueKeyPrefix } from "./connection";
 import { queueFor, type PhaseQueues } from "./phase-queues";
 
 /**
@@ -8,7 +9,8 @@ import { queueFor, type PhaseQueues } from "./phase-queues";
  * Killing twice is harmless, so the worker may learn it both ways.
  */
 export function stopRequestKey(prefix: string, phase: Phase, runId: string): string {
-  return `${prefix}:${QUEUES[phase]}:${jobIdFor(phase, runId)}:stop`;
+  // Under the queue's hash tag, next to the job's own keys.
+  return `${queueKeyPrefix(prefix)}:${QUEUES[phase]}:${jobIdFor(phase, runId)}:stop`;
 }
 
 const STOP_REQUEST_TTL_SECONDS = 24 * 3600;

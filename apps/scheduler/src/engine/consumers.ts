@@ -1,4 +1,4 @@
-import { consumeDurable, ensureStream, type DurableConsumer } from "@tarmac/events";
+import { consumeDurable, ensureStream, type DurableConsumer, type StreamOptions } from "@tarmac/events";
 import type { SchedulerContext } from "./context";
 import { handleEvent } from "./handlers";
 
@@ -8,6 +8,8 @@ export interface ConsumerOptions {
   /** Durable name prefix; replicas of one deployment share it and so share the work. */
   durablePrefix?: string;
   ackWaitMs?: number;
+  /** The deployment's stream settings (replicas), for re-creating a stream NATS lost. */
+  stream?: StreamOptions;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function startConsumers(ctx: SchedulerContext, options: ConsumerOpt
           handler: (event) => handleEvent(ctx, event),
           // NATS may come back with an empty store: the stream is re-created with this
           // deployment's configuration, then the durables, and reconcile repairs what was lost.
-          ensureStream: () => ensureStream(ctx.nc, ctx.subjects),
+          ensureStream: () => ensureStream(ctx.nc, ctx.subjects, options.stream),
         }),
       );
     }
