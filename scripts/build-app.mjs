@@ -38,7 +38,21 @@ const externalThirdParty = {
   },
 };
 
+/**
+ * What an app's bundle is made of, without writing it: the source files bundled (relative to
+ * the repository) and the packages it loads from node_modules at run time.
+ */
+export async function moduleGraph(app) {
+  const { metafile } = await build({ ...appBuildOptions(app), write: false, metafile: true, logLevel: "silent" });
+  const external = new Set();
+  for (const input of Object.values(metafile.inputs)) {
+    for (const imported of input.imports) if (imported.external) external.add(imported.path);
+  }
+  return { bundled: Object.keys(metafile.inputs).sort(), external: [...external].sort() };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const app = process.argv[2] ?? path.basename(process.cwd());
-  await build(appBuildOptions(app));
+  const [app = path.basename(process.cwd()), flag] = process.argv.slice(2);
+  if (flag === "--graph") process.stdout.write(`${JSON.stringify(await moduleGraph(app))}\n`);
+  else await build(appBuildOptions(app));
 }
