@@ -5,7 +5,8 @@ import { Redis } from "ioredis";
 import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
-import { connectNats, ensureStream, pingNats, startOutboxRelay } from "@tarmac/events";
+import { connectNats, ensureStream, pingNats } from "@tarmac/events";
+import { startOutboxRelay } from "@tarmac/events/relay";
 import { resolveDeploymentKeys } from "@tarmac/config";
 import { loadGatewayEnv } from "./env";
 import { defaultPublicUrl, loadTls } from "./tls";
@@ -28,8 +29,8 @@ async function main(): Promise<void> {
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 
   await pingDb(db);
-  // The gateway talks to NATS only to relay its outbox; with the relay off (another process
-  // relays, or a test reads the outbox itself) it needs no NATS at all.
+  // The gateway talks to NATS only to relay the outbox, which the scheduler does by default;
+  // with the relay off here (the default) it needs no NATS at all.
   const natsChecks: Record<string, () => Promise<void>> = {};
   if (env.TARMAC_OUTBOX_RELAY === "on") {
     const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);

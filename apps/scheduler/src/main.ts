@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import { subjectsFor } from "@tarmac/contracts";
 import { createDb, pingDb } from "@tarmac/db";
 import { connectNats, ensureStream, pingNats } from "@tarmac/events";
+import { startOutboxRelay } from "@tarmac/events/relay";
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseQueues } from "@tarmac/queues";
 import { DEFAULT_PRICE_TABLE, startConsumers, startReconcileLoop, type SchedulerContext } from "./engine";
@@ -44,6 +45,14 @@ async function main(): Promise<void> {
   await pingDb(db);
   const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
   await ensureStream(nc, subjects);
+
+  if (env.TARMAC_OUTBOX_RELAY === "on") {
+    // The outbox relay lives here, not in the gateway: a gateway busy serving requests would
+    // delay every event behind them. Replicas relay concurrently (SKIP LOCKED).
+    const relay = startOutboxRelay({ db, nc, subjects, logger, ensureStream: () => ensureStream(nc, subjects) });
+    // After the consumers stop, so the events their last transitions wrote still go out.
+    shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
+  }
 
   const ctx: SchedulerContext = {
     db,
