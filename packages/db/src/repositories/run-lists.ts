@@ -75,13 +75,12 @@ function isDefaultView(filter: RunListFilter, conditions: Prisma.RunWhereInput[]
 }
 
 /**
- * The literal `plan_only = false` lets the planner prove the partial index
- * runs_workspace_id_seq_visible_idx (migration 20261128000000) and count with an index-only scan;
- * Prisma's count wraps the query in a subquery that doubles its cost.
+ * The default view's total: the counter the triggers of migration 20261201_0500_workspace_run_counts
+ * keep for each workspace, one row read instead of counting every visible run per request.
  */
 async function countVisibleRuns(db: Db | Tx, workspaceId: string): Promise<number> {
   const [row] = await db.$queryRaw<{ n: bigint }[]>`
-    SELECT count(*) AS n FROM runs WHERE workspace_id = ${workspaceId} AND plan_only = false`;
+    SELECT visible_runs AS n FROM workspace_run_counts WHERE workspace_id = ${workspaceId}`;
   return Number(row?.n ?? 0);
 }
 
