@@ -83,7 +83,26 @@ async function startBaseline(databaseUrl: string): Promise<{ url: string; child:
   let command = [path.join(REPO_ROOT, "node_modules", ".bin", "tsx"), source];
   if (COMPILED) {
     const outfile = path.join(__dirname, "dist", "baseline-server.js");
-    await build({ entryPoints: [source], outfile, bundle: true, platform: "node", target: "node20", format: "cjs", packages: "external", logLevel: "warning" });
+    await build({
+      entryPoints: [source],
+      outfile,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      logLevel: "warning",
+      // As scripts/build-app.mjs: @tarmac packages bundled, the rest loaded from node_modules.
+      plugins: [
+        {
+          name: "external-third-party",
+          setup(b) {
+            b.onResolve({ filter: /^[^./]/ }, (args) =>
+              args.path.startsWith("@tarmac/") || path.isAbsolute(args.path) ? undefined : { path: args.path, external: true },
+            );
+          },
+        },
+      ],
+    });
     command = [process.execPath, outfile];
   }
   const child = spawn(command[0]!, command.slice(1), {

@@ -47,12 +47,14 @@ export interface StartAppOptions {
    * `turbo run build`) as production does, instead of the TypeScript sources through tsx.
    */
   compiled?: boolean;
+  /** Flags for node itself (compiled only), e.g. `--cpu-prof`, which NODE_OPTIONS refuses. */
+  nodeArgs?: string[];
 }
 
 /** The command that runs an app: its TypeScript through tsx, or its build output. */
-export function appCommand(app: AppName, compiled = false): [string, string[]] {
+export function appCommand(app: AppName, compiled = false, nodeArgs: string[] = []): [string, string[]] {
   return compiled
-    ? [process.execPath, ["--enable-source-maps", path.join(REPO_ROOT, "apps", app, "dist", "main.js")]]
+    ? [process.execPath, ["--enable-source-maps", ...nodeArgs, path.join(REPO_ROOT, "apps", app, "dist", "main.js")]]
     : [TSX, [path.join(REPO_ROOT, "apps", app, "src", "main.ts")]];
 }
 
@@ -63,12 +65,12 @@ export function appCommand(app: AppName, compiled = false): [string, string[]] {
 export async function startApp(
   app: AppName,
   env: Record<string, string>,
-  { readyUrl, timeoutMs = 30_000, compiled = false }: StartAppOptions = {},
+  { readyUrl, timeoutMs = 30_000, compiled = false, nodeArgs = [] }: StartAppOptions = {},
 ): Promise<StartedProcess> {
   // A health port inherited from the developer's shell (or 8081/8082) would collide between
   // stacks: the app's own variable is always set, from the caller's HEALTH_PORT or 0 (any free port).
   const healthPort = app === "gateway" ? {} : { [`${app.toUpperCase()}_HEALTH_PORT`]: env[`${app.toUpperCase()}_HEALTH_PORT`] ?? env.HEALTH_PORT ?? "0" };
-  const [command, args] = appCommand(app, compiled);
+  const [command, args] = appCommand(app, compiled, nodeArgs);
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", TARMAC_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env, ...healthPort },
@@ -139,7 +141,7 @@ export interface StartedGateway {
 export async function startGateway(
   databaseUrl: string,
   env: Record<string, string> = {},
-  { compiled = false }: Pick<StartAppOptions, "compiled"> = {},
+  { compiled = false, nodeArgs = [] }: Pick<StartAppOptions, "compiled" | "nodeArgs"> = {},
 ): Promise<StartedGateway> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -153,7 +155,7 @@ export async function startGateway(
       TARMAC_ADMIN_TOKEN: adminToken,
       ...env,
     },
-    { readyUrl: `${url}/readyz`, compiled },
+    { readyUrl: `${url}/readyz`, compiled, nodeArgs },
   );
   const keys = {
     current: env.TARMAC_ENCRYPTION_KEY ?? TEST_ENCRYPTION_KEY,
