@@ -1,22 +1,24 @@
 # One image for every Tarmac process; each compose service's `command` picks the app.
 #   docker build -t tarmac .
 #   docker run tarmac                                   # the gateway (default)
-#   docker run tarmac node --import tsx apps/worker/src/main.ts
-#   docker run tarmac node --import tsx apps/notifier/src/main.ts
+#   docker run tarmac node --enable-source-maps apps/worker/dist/main.js
+#   docker run tarmac node --enable-source-maps apps/notifier/dist/main.js
 FROM node:20-bookworm-slim
 
 WORKDIR /app
 
-# The whole repository: npm workspaces need every package's manifest and the apps run from
-# TypeScript sources through tsx (there is no build output). .dockerignore keeps out
-# node_modules, git history and generated code.
+# The whole repository: npm workspaces need every package's manifest, and the build bundles the
+# apps from their TypeScript sources. .dockerignore keeps out node_modules, git history,
+# generated code and local build output.
 COPY . .
 
-# Dev dependencies are installed on purpose: tsx (the runtime loader) and the prisma CLI
+# Dev dependencies are installed on purpose: esbuild and turbo (the build) and the prisma CLI
 # (the migrate service) are among them. The Prisma client is generated into packages/db;
 # the URL only satisfies env("DATABASE_URL") in the schema, generate never connects.
+# `npm run build` (turbo run build) bundles each app into apps/<app>/dist/main.js with a
+# source map: the processes run compiled JavaScript.
 RUN npm ci --no-audit --no-fund \
- && DATABASE_URL=postgresql://build@127.0.0.1:5432/build npx prisma generate \
+ && DATABASE_URL=postgresql://build@127.0.0.1:5432/build npm run build \
  && npm cache clean --force
 
 ENV NODE_ENV=production
@@ -25,4 +27,4 @@ EXPOSE 8080
 
 # node itself is the main process (no npm/npx wrapper in between), so SIGTERM reaches the
 # app's shutdown handlers directly.
-CMD ["node", "--import", "tsx", "apps/gateway/src/main.ts"]
+CMD ["node", "--enable-source-maps", "apps/gateway/dist/main.js"]

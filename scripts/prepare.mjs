@@ -53,6 +53,11 @@ export function migrate(databaseUrl) {
   run(path.join(root, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], { ...process.env, DATABASE_URL: databaseUrl });
 }
 
+/** `turbo run build`: each app bundled into apps/<app>/dist/main.js with its source map. */
+export function buildApps() {
+  run(path.join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--output-logs=errors-only"]);
+}
+
 export async function prepare({ database = true } = {}) {
   installDependencies();
   generatePrismaClient();

@@ -1,12 +1,14 @@
-// `npm start`: prepares the checkout, then runs the gateway, the scheduler, one
-// worker and the notifier in the foreground with prefixed logs. Ctrl-C stops them all.
+// `npm start`: prepares the checkout, builds the apps (`turbo run build`: apps/<app>/dist), then
+// runs the gateway, the scheduler, one worker and the notifier in the foreground with prefixed
+// logs. Ctrl-C stops them all.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { existsSync } from "node:fs";
-import { prepare, root, DEFAULT_DATABASE_URL } from "./prepare.mjs";
+import { buildApps, prepare, root, DEFAULT_DATABASE_URL } from "./prepare.mjs";
 import { certificatePaths } from "./dev-cert.mjs";
 
 await prepare();
+buildApps();
 
 const env = {
   ...process.env,
@@ -33,9 +35,9 @@ if (isTls) {
 }
 // Unset, the scheduler hands workers the internal listener when there is one, else the public URL.
 
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
 const concurrently = path.join(root, "node_modules", ".bin", "concurrently");
-const app = (name) => `"${tsx}" apps/${name}/src/main.ts`;
+// Compiled JavaScript; stack traces point into the TypeScript through the source maps.
+const app = (name) => `"${process.execPath}" --enable-source-maps apps/${name}/dist/main.js`;
 const child = spawn(
   concurrently,
   [

@@ -108,3 +108,32 @@ export function startMemorySampler(apps: { name: string; launcherPid: number }[]
     },
   };
 }
+
+const CLOCK_TICKS_PER_S = 100; // USER_HZ, 100 on every Linux architecture Node runs on
+
+/** utime + stime of one process in milliseconds, or 0 once it is gone. */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name: state is field 3, utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU time (user + system, ms) used so far by the given processes and every live descendant
+ * (a gateway's cluster workers): sampled before and after a measurement, the difference divided
+ * by the requests served is the CPU per request of the serving processes.
+ */
+export function cpuMsOf(pids: number[]): number {
+  const tree = parents();
+  let total = 0;
+  for (const pid of pids) {
+    total += processCpuMs(pid);
+    for (const child of descendants(pid, tree)) total += processCpuMs(child);
+  }
+  return total;
+}

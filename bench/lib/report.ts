@@ -40,5 +40,6 @@ export function markdownTable(rows: Row[]): string {
 }
 
 export const ms = (n: number) => `${fmt(n, 1)} ms`;
+export const cpuMs = (n: number) => `${fmt(n, 2)} CPU-ms`;
 export const rps = (n: number) => `${fmt(n, 0)} req/s`;
 export const x = (n: number) => `${fmt(n, 2)}×`;

@@ -8,6 +8,13 @@ import { terraformDoublePath } from "@tarmac/terraform/test";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+/**
+ * The apps run as production runs them, from their build output (`turbo run build`, which
+ * `npm run bench` runs first); BENCH_RUNTIME=tsx runs their TypeScript through tsx instead.
+ */
+export const COMPILED = process.env.BENCH_RUNTIME !== "tsx";
+/** BENCH_CPU_PROF=<dir>: each app writes a V8 CPU profile there when it stops (node --cpu-prof). */
+const nodeArgs = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 
 export interface Stack {
   prefix: string;
@@ -28,12 +35,17 @@ const KEY_SALT = randomBytes(16).toString("hex");
 const keyOf = (prefix: string) => createHash("sha256").update(`${KEY_SALT}:${prefix}`).digest("base64url");
 
 export async function startGatewayFor(databaseUrl: string, prefix = `bench${randomBytes(4).toString("hex")}`): Promise<Stack> {
-  const gateway = await startGateway(databaseUrl, {
-    ...commonEnv(prefix, keyOf(prefix)),
-    // The benchmark token must never be throttled: both limits off.
-    TARMAC_RATE_LIMIT_PER_SECOND: "0",
-    TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
-  });
+  const gateway = await startGateway(
+    databaseUrl,
+    {
+      ...commonEnv(prefix, keyOf(prefix)),
+      // The benchmark token must never be throttled: both limits off.
+      TARMAC_RATE_LIMIT_PER_SECOND: "0",
+      TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
+      ...(process.env.BENCH_GATEWAY_ENV ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>) : {}),
+    },
+    { compiled: COMPILED, nodeArgs },
+  );
   const workDir = await mkdtemp(path.join(os.tmpdir(), "tarmac-bench-work-"));
   return { prefix, gateway, api: new ApiClient(gateway.url, gateway.adminToken), workDir };
 }
@@ -45,7 +57,7 @@ export async function startEngine(stack: Stack, databaseUrl: string, workerConcu
   stack.scheduler = await startApp(
     "scheduler",
     { ...env, DATABASE_URL: databaseUrl, TARMAC_GATEWAY_URL: stack.gateway.url, HEALTH_PORT: String(schedulerPort) },
-    { readyUrl: `http://127.0.0.1:${schedulerPort}/readyz`, timeoutMs: 60_000 },
+    { readyUrl: `http://127.0.0.1:${schedulerPort}/readyz`, timeoutMs: 60_000, compiled: COMPILED, nodeArgs },
   );
   const workerPort = await freePort();
   stack.worker = await startApp(
@@ -58,7 +70,7 @@ export async function startEngine(stack: Stack, databaseUrl: string, workerConcu
       TARMAC_WORK_DIR: path.join(stack.workDir, "worker"),
       HEALTH_PORT: String(workerPort),
     },
-    { readyUrl: `http://127.0.0.1:${workerPort}/readyz`, timeoutMs: 60_000 },
+    { readyUrl: `http://127.0.0.1:${workerPort}/readyz`, timeoutMs: 60_000, compiled: COMPILED, nodeArgs },
   );
 }
 

@@ -11,6 +11,8 @@ export interface WrkResult {
   requests: number;
   /** Responses outside 2xx/3xx plus socket errors: a number that must be 0 for the rate to mean anything. */
   errors: number;
+  /** CPU (user + system) of the serving processes per completed request, ms; set by the scenario. */
+  cpuMsPerRequest?: number;
 }
 
 export interface WrkOptions {

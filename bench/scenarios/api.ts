@@ -1,3 +1,4 @@
+import { cpuMsOf } from "../lib/procs";
 import { runWrk, type WrkResult } from "../lib/wrk";
 import { sleep } from "../lib/stats";
 
@@ -13,10 +14,17 @@ export interface Measured {
   baseline: WrkResult;
 }
 
-async function measure(settings: LoadSettings, opts: Parameters<typeof runWrk>[0]): Promise<WrkResult> {
+/**
+ * One wrk measurement after a warm-up, with the CPU time the serving processes (`pids` and their
+ * descendants) spent during it per completed request.
+ */
+async function measure(settings: LoadSettings, pids: number[], opts: Parameters<typeof runWrk>[0]): Promise<WrkResult> {
   if (settings.warmupS > 0) await runWrk({ ...opts, durationS: settings.warmupS });
   await sleep(500);
-  return runWrk({ ...opts, connections: settings.connections, durationS: settings.durationS });
+  const before = cpuMsOf(pids);
+  const result = await runWrk({ ...opts, connections: settings.connections, durationS: settings.durationS });
+  const used = cpuMsOf(pids) - before;
+  return { ...result, cpuMsPerRequest: result.requests > 0 ? used / result.requests : Number.NaN };
 }
 
 const auth = (token: string) => ({ Authorization: `Bearer ${token}`, Accept: "application/vnd.api+json" });
@@ -26,26 +34,29 @@ export async function benchApiReads(input: {
   settings: LoadSettings;
   gatewayUrl: string;
   baselineUrl: string;
+  /** The processes that serve each side, for their CPU time. */
+  gatewayPids: number[];
+  baselinePids: number[];
   token: string;
   runIds: string[];
   workspaceId: string;
-}): Promise<{ getRun: Measured; listRuns: Measured; bareList: WrkResult }> {
+}): Promise<{ getRun: Measured; listRuns: Measured }> {
   const { settings } = input;
   const base = { connections: settings.connections, durationS: settings.durationS };
-  const baseline = await measure(settings, { ...base, url: `${input.baselineUrl}/`, paths: input.runIds.map((id) => `/runs/${id}`) });
-  const getRun = await measure(settings, {
+  const baseline = await measure(settings, input.baselinePids, { ...base, url: `${input.baselineUrl}/`, paths: input.runIds.map((id) => `/runs/${id}`) });
+  const getRun = await measure(settings, input.gatewayPids, {
     ...base,
     url: `${input.gatewayUrl}/`,
     headers: auth(input.token),
     paths: input.runIds.map((id) => `/api/v2/runs/${id}`),
   });
-  const listRuns = await measure(settings, {
+  const listRuns = await measure(settings, input.gatewayPids, {
     ...base,
     url: `${input.gatewayUrl}/api/v2/workspaces/${input.workspaceId}/runs?page%5Bsize%5D=20`,
     headers: auth(input.token),
   });
-  const bareList = await measure(settings, { ...base, url: `${input.baselineUrl}/workspaces/${input.workspaceId}/runs` });
-  return { getRun: { product: getRun, baseline }, listRuns: { product: listRuns, baseline }, bareList };
+  const bareList = await measure(settings, input.baselinePids, { ...base, url: `${input.baselineUrl}/workspaces/${input.workspaceId}/runs` });
+  return { getRun: { product: getRun, baseline }, listRuns: { product: listRuns, baseline: bareList } };
 }
 
 /** Scenario 2: POST /api/v2/runs against a bare INSERT, spread over locked workspaces so runs stay pending. */
@@ -53,6 +64,8 @@ export async function benchRunCreation(input: {
   settings: LoadSettings;
   gatewayUrl: string;
   baselineUrl: string;
+  gatewayPids: number[];
+  baselinePids: number[];
   token: string;
   organizationId: string;
   targets: { workspaceId: string; configurationVersionId: string }[];
@@ -75,14 +88,14 @@ export async function benchRunCreation(input: {
     JSON.stringify({ organizationId: input.organizationId, workspaceId: t.workspaceId, configurationVersionId: t.configurationVersionId }),
   );
   // The API first: the bare rows would otherwise count as runs ahead in each new run's queue position.
-  const product = await measure(settings, {
+  const product = await measure(settings, input.gatewayPids, {
     ...base,
     url: `${input.gatewayUrl}/api/v2/runs`,
     headers: { ...auth(input.token), "Content-Type": "application/vnd.api+json" },
     bodies: apiBodies,
     paths: ["/api/v2/runs"],
   });
-  const baseline = await measure(settings, {
+  const baseline = await measure(settings, input.baselinePids, {
     ...base,
     url: `${input.baselineUrl}/runs`,
     headers: { "Content-Type": "application/json" },

@@ -98,6 +98,8 @@ export async function startScaleStack(options: ScaleStackOptions): Promise<Scale
           // Heartbeats ride NATS: a server's loss delays some by its failover, not by this much.
           TARMAC_HEARTBEAT_TIMEOUT_MS: "15000",
           DATABASE_URL: pg.pooledUrl,
+          // The outbox relay runs here: LISTEN goes straight to PostgreSQL.
+          DATABASE_DIRECT_URL: pg.directUrl,
           TARMAC_DB_POOL_SIZE: "6",
           // Each scheduler hands workers its own gateway's capability URLs.
           TARMAC_GATEWAY_URL: gatewayUrls[i % gatewayUrls.length]!,

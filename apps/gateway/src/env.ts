@@ -50,9 +50,13 @@ export const gatewayEnvSchema = z.object({
   TARMAC_MAX_CONCURRENT_UPLOADS: intFrom(2),
   /** Deployment prefix of NATS subjects (and of per-deployment Redis keys such as rate-limit counters). */
   TARMAC_NATS_PREFIX: z.string().default("tarmac"),
-  TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),
   /** PostgreSQL connections of this process's query pool (plus 2 for large uploads and 1 for LISTEN). */
   TARMAC_DB_POOL_SIZE: positiveInt(10),
+  /**
+   * The scheduler relays the outbox; "on" relays from the gateway too (a deployment without a
+   * scheduler nearby). Off, the gateway needs no NATS at all.
+   */
+  TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("off"),
   /** PEM certificate chain and key: HTTPS on PORT (both or neither, see tls.ts). */
   TARMAC_TLS_CERT_FILE: optionalString,
   TARMAC_TLS_KEY_FILE: optionalString,

@@ -4,7 +4,8 @@ import { createLogger } from "@tarmac/telemetry";
 import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey, runActionsRepo } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
-import { connectNats, ensureStream, outboxListenUrl, pingNats, startOutboxRelay } from "@tarmac/events";
+import { connectNats, ensureStream, outboxListenUrl, pingNats } from "@tarmac/events";
+import { startOutboxRelay } from "@tarmac/events/relay";
 import { redisTarget, resolveDeploymentKeys } from "@tarmac/config";
 import { createRedisClient } from "@tarmac/queues";
 import { loadGatewayEnv } from "./env";
@@ -29,8 +30,8 @@ async function main(): Promise<void> {
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 
   await pingDb(db);
-  // The gateway talks to NATS only to relay its outbox; with the relay off (another process
-  // relays, or a test reads the outbox itself) it needs no NATS at all.
+  // The gateway talks to NATS only to relay the outbox, which the scheduler does by default;
+  // with the relay off here (the default) it needs no NATS at all.
   const natsChecks: Record<string, () => Promise<void>> = {};
   if (env.TARMAC_OUTBOX_RELAY === "on") {
     const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   // Run actions answer once the scheduler carried them out, woken by its NOTIFY.
   const actionDecisions =
     env.TARMAC_ACTION_WAIT_MS > 0
-      ? startActionDecisions({ db, databaseUrl: env.DATABASE_URL, channel: runActionsRepo.actionDecisionChannel(env.TARMAC_NATS_PREFIX), logger })
+      ? startActionDecisions({ db, databaseUrl: outboxListenUrl({ databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL }), channel: runActionsRepo.actionDecisionChannel(env.TARMAC_NATS_PREFIX), logger })
       : undefined;
   if (actionDecisions) shutdown.onShutdown("action-decisions", () => actionDecisions.close(), "clients");
   const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date(), actionDecisions };

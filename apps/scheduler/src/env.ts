@@ -9,6 +9,8 @@ export const schedulerEnvSchema = z.object({
   ...redisEnv,
   ...natsEnv,
   TARMAC_NATS_PREFIX: z.string().default("tarmac"),
+  /** Whether this process relays the outbox to JetStream (every scheduler replica may). */
+  TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("on"),
   /** BullMQ key prefix; workers must use the same one. */
   TARMAC_QUEUE_PREFIX: z.string().default("tarmac"),
   /** Base URL workers reach the gateway at (its job capability URLs hang off it). */

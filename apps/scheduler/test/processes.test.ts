@@ -1,4 +1,5 @@
-import { createPublisher, startOutboxRelay, type OutboxRelay } from "@tarmac/events";
+import { createPublisher } from "@tarmac/events";
+import { startOutboxRelay, type OutboxRelay } from "@tarmac/events/relay";
 import type { Phase, PhaseProgressEvent } from "@tarmac/contracts";
 import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
 import { freePort, startApp, waitFor, type StartedProcess } from "@tarmac/testing";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./parse-env";
@@ -17,8 +17,20 @@ export const PUBLIC_KEYS: readonly string[] = ["tarmac-development-key-change-me
 /** 32 random bytes in base64url without padding is 43 characters (`openssl rand -base64 32` gives 44). */
 export const MIN_KEY_LENGTH = 43;
 
+/**
+ * The repository root: the nearest directory above this module with `package-lock.json`. Found by
+ * looking, not by a fixed depth, since this module runs from packages/config/src (tsx) and bundled
+ * into apps/<app>/dist (the build).
+ */
+function repositoryRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package-lock.json"))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, "../../..");
+  }
+}
+
 /** `.tarmac/encryption.key` at the repository root, whatever the process's working directory. */
-export const DEFAULT_KEY_FILE = path.resolve(__dirname, "../../../.tarmac/encryption.key");
+export const DEFAULT_KEY_FILE = path.join(repositoryRoot(), ".tarmac", "encryption.key");
 
 const key = () =>
   z

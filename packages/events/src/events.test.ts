@@ -9,9 +9,9 @@ import {
   createPublisher,
   deleteStream,
   ensureStream,
-  startOutboxRelay,
   type NatsConnection,
 } from "./index";
+import { startOutboxRelay } from "../relay";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const subjects = subjectsFor(`tev${randomBytes(4).toString("hex")}`);

@@ -1,7 +1,6 @@
 export { connectNats, pingNats, type NatsConnection } from "./connection";
 export { ensureStream, deleteStream, type StreamOptions } from "./streams";
 export { createPublisher, type Publisher, type PublisherOptions, type PublishOptions } from "./publisher";
-export { listenOnChannel, startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay";
 export { isPooledUrl, outboxListenUrl } from "./outbox-listen-url";
 export {
   consumeDurable,

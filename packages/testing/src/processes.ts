@@ -39,19 +39,39 @@ const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
  */
 export const TEST_ENCRYPTION_KEY = randomBytes(32).toString("base64url");
 
+export interface StartAppOptions {
+  readyUrl?: string;
+  timeoutMs?: number;
+  /**
+   * Run the build output (`node --enable-source-maps apps/<app>/dist/main.js`, made by
+   * `turbo run build`) as production does, instead of the TypeScript sources through tsx.
+   */
+  compiled?: boolean;
+  /** Flags for node itself (compiled only), e.g. `--cpu-prof`, which NODE_OPTIONS refuses. */
+  nodeArgs?: string[];
+}
+
+/** The command that runs an app: its TypeScript through tsx, or its build output. */
+export function appCommand(app: AppName, compiled = false, nodeArgs: string[] = []): [string, string[]] {
+  return compiled
+    ? [process.execPath, ["--enable-source-maps", ...nodeArgs, path.join(REPO_ROOT, "apps", app, "dist", "main.js")]]
+    : [TSX, [path.join(REPO_ROOT, "apps", app, "src", "main.ts")]];
+}
+
 /**
- * Starts one of the real apps (`tsx apps/<app>/src/main.ts`) with the given
+ * Starts one of the real apps (`tsx apps/<app>/src/main.ts`, or its build output) with the given
  * environment on top of ours. `readyUrl`, when given, is polled until it answers 200.
  */
 export async function startApp(
   app: AppName,
   env: Record<string, string>,
-  { readyUrl, timeoutMs = 30_000 }: { readyUrl?: string; timeoutMs?: number } = {},
+  { readyUrl, timeoutMs = 30_000, compiled = false, nodeArgs = [] }: StartAppOptions = {},
 ): Promise<StartedProcess> {
   // A health port inherited from the developer's shell (or 8081/8082) would collide between
   // stacks: the app's own variable is always set, from the caller's HEALTH_PORT or 0 (any free port).
   const healthPort = app === "gateway" ? {} : { [`${app.toUpperCase()}_HEALTH_PORT`]: env[`${app.toUpperCase()}_HEALTH_PORT`] ?? env.HEALTH_PORT ?? "0" };
-  const child = spawn(TSX, [path.join(REPO_ROOT, "apps", app, "src", "main.ts")], {
+  const [command, args] = appCommand(app, compiled, nodeArgs);
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", TARMAC_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env, ...healthPort },
     stdio: ["ignore", "pipe", "pipe"],
@@ -118,7 +138,11 @@ export interface StartedGateway {
 }
 
 /** The real gateway on a free port against the given database, with an admin token. */
-export async function startGateway(databaseUrl: string, env: Record<string, string> = {}): Promise<StartedGateway> {
+export async function startGateway(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  { compiled = false, nodeArgs = [] }: Pick<StartAppOptions, "compiled" | "nodeArgs"> = {},
+): Promise<StartedGateway> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminToken = `admin-${Math.random().toString(36).slice(2)}${Date.now()}`;
@@ -131,7 +155,7 @@ export async function startGateway(databaseUrl: string, env: Record<string, stri
       TARMAC_ADMIN_TOKEN: adminToken,
       ...env,
     },
-    { readyUrl: `${url}/readyz` },
+    { readyUrl: `${url}/readyz`, compiled, nodeArgs },
   );
   const keys = {
     current: env.TARMAC_ENCRYPTION_KEY ?? TEST_ENCRYPTION_KEY,

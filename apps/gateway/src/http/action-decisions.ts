@@ -1,5 +1,6 @@
 import { runActionsRepo, type Db, type RunActionRequestModel } from "@tarmac/db";
-import { listenOnChannel, type EventsLogger } from "@tarmac/events";
+import type { EventsLogger } from "@tarmac/events";
+import { listenOnChannel } from "@tarmac/events/relay";
 
 /** Re-reads a waited-for request this often even without a NOTIFY (a lost LISTEN connection). */
 const POLL_MS = 250;
@@ -16,21 +17,24 @@ export interface ActionDecisions {
   close(): Promise<void>;
 }
 
-export function startActionDecisions(opts: { db: Db; databaseUrl: string; channel: string; logger: EventsLogger }): ActionDecisions {
+/** `databaseUrl` undefined (only a transaction-mode pooler is configured): decisions are polled. */
+export function startActionDecisions(opts: { db: Db; databaseUrl: string | undefined; channel: string; logger: EventsLogger }): ActionDecisions {
   const waiters = new Map<string, Set<() => void>>();
   const wakeAll = () => {
     for (const set of waiters.values()) for (const wake of set) wake();
   };
-  const listener = listenOnChannel(
-    opts.databaseUrl,
-    opts.channel,
-    (payload) => {
-      if (payload === null) return wakeAll();
-      for (const wake of waiters.get(payload) ?? []) wake();
-    },
-    opts.logger,
-    1_000,
-  );
+  const listener = opts.databaseUrl
+    ? listenOnChannel(
+        opts.databaseUrl,
+        opts.channel,
+        (payload) => {
+          if (payload === null) return wakeAll();
+          for (const wake of waiters.get(payload) ?? []) wake();
+        },
+        opts.logger,
+        1_000,
+      )
+    : null;
 
   return {
     async wait(id, timeoutMs) {
@@ -57,6 +61,8 @@ export function startActionDecisions(opts: { db: Db; databaseUrl: string; channe
         }
       }
     },
-    close: () => listener.close(),
+    close: async () => {
+      await listener?.close();
+    },
   };
 }

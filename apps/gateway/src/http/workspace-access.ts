@@ -1,5 +1,5 @@
-import { organizationsRepo, teamsRepo, workspaceAccessRepo, workspacesRepo, type Db, type Tx } from "@tarmac/db";
-import { accessAtLeast, accessFromTeamStandings, bestAccess, notFound, type WorkspaceAccess } from "@tarmac/domain";
+import { organizationsRepo, runsRead, teamsRepo, workspaceAccessRepo, workspacesRepo, type Db, type Tx, type WorkspaceModel } from "@tarmac/db";
+import { accessAtLeast, accessFromTeamStandings, bestAccess, isId, notFound, type WorkspaceAccess } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import type { Principal } from "./auth";
 
@@ -137,4 +137,26 @@ export async function workspaceAccessOf(
   const subject = p.kind === "user" ? { userId: p.user.id } : { teamId: p.team.id };
   const teams = await workspaceAccessRepo.teamStandingsOnWorkspace(db, subject, workspace.organizationId, workspace.id);
   return accessFromTeamStandings(teams);
+}
+
+/**
+ * A workspace's own row and the principal's access on it, for writes that need neither the
+ * workspace view (current run, lock holder, latest run) nor the organization: one read of the
+ * row and at most one access statement, where loadWorkspaceForPrincipal makes several. The
+ * same 404 for a workspace that does not exist or that the principal may not see (or not at
+ * `minimum`).
+ */
+export async function loadWorkspaceRowForPrincipal(
+  deps: Pick<GatewayDeps, "db">,
+  principal: Principal,
+  workspaceId: string,
+  minimum: WorkspaceAccess = "read",
+): Promise<{ workspace: WorkspaceModel; access: WorkspaceAccess }> {
+  // Ids that could not have been minted never reach the database.
+  if (!isId("ws", workspaceId)) throw notFound();
+  const workspace = await runsRead.findWorkspace(deps.db, workspaceId);
+  if (!workspace) throw notFound();
+  const access = await workspaceAccessOf(deps.db, principal, workspace);
+  if (access === null || !accessAtLeast(access, minimum)) throw notFound();
+  return { workspace, access };
 }

@@ -20,7 +20,7 @@ import type { GatewayDeps } from "../deps";
 import { principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
 import { checkHclLiteral } from "@tarmac/terraform";
 import { sendDocument } from "../http/respond";
-import { loadWorkspaceForPrincipal, workspaceAccessOf } from "../http/workspace-access";
+import { loadWorkspaceRowForPrincipal, workspaceAccessOf } from "../http/workspace-access";
 import { serializeApply } from "../serializers/applies";
 import { serializeCostEstimate } from "../serializers/cost-estimates";
 import { serializePlan } from "../serializers/plans";
@@ -336,7 +336,7 @@ export function runsRouter(deps: GatewayDeps): Router {
     const principal = principalOf(req);
     refuseOrganizationToken(principal);
     const body = parseCreateBody(req.body);
-    const { workspace, access } = await loadWorkspaceForPrincipal(deps, principal, body.data.relationships.workspace.data.id, "plan");
+    const { workspace, access } = await loadWorkspaceRowForPrincipal(deps, principal, body.data.relationships.workspace.data.id, "plan");
     const cvData = body.data.relationships["configuration-version"]?.data ?? null;
     const run = await queueRun(deps, {
       workspace,

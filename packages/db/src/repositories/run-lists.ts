@@ -1,6 +1,7 @@
 import { ORG_QUEUE_RUNNING_STATUSES, ORG_QUEUE_WAITING_STATUSES } from "@tarmac/domain";
-import type { Db, Tx } from "../client";
-import type { Prisma } from "../generated/prisma/client";
+import { queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
+import { RUN_COLUMNS } from "./runs-read";
 import type { RunStatus } from "../generated/prisma/enums";
 import type { RunModel } from "../generated/prisma/models";
 
@@ -61,12 +62,28 @@ export async function listWorkspaceRuns(
   page: PageWindow,
 ): Promise<{ rows: RunModel[]; total: number }> {
   const conditions = whereFor(filter);
+  if (isDefaultView(filter, conditions)) {
+    const [rows, total] = await Promise.all([visibleRunsPage(db, workspaceId, page), countVisibleRuns(db, workspaceId)]);
+    return { rows, total };
+  }
   const where: Prisma.RunWhereInput = { AND: [{ workspaceId }, ...conditions] };
   const [rows, total] = await Promise.all([
     db.run.findMany({ where, orderBy: { seq: "desc" }, skip: page.offset, take: page.size }),
-    isDefaultView(filter, conditions) ? countVisibleRuns(db, workspaceId) : db.run.count({ where }),
+    db.run.count({ where }),
   ]);
   return { rows, total };
+}
+
+/**
+ * A page of the default view past Prisma's query compiler (see queryRows); the literal
+ * `plan_only = false` lets the planner use runs_workspace_id_seq_visible_idx.
+ */
+async function visibleRunsPage(db: Db | Tx, workspaceId: string, page: PageWindow): Promise<RunModel[]> {
+  return queryRows<RunModel>(
+    db,
+    Prisma.sql`SELECT ${RUN_COLUMNS} FROM runs WHERE workspace_id = ${workspaceId} AND plan_only = false
+      ORDER BY seq DESC OFFSET ${page.offset} LIMIT ${page.size}`,
+  );
 }
 
 /** The unfiltered list, which hides plan-only runs: the request nearly every client makes. */
@@ -75,13 +92,12 @@ function isDefaultView(filter: RunListFilter, conditions: Prisma.RunWhereInput[]
 }
 
 /**
- * The literal `plan_only = false` lets the planner prove the partial index
- * runs_workspace_id_seq_visible_idx (migration 20261128000000) and count with an index-only scan;
- * Prisma's count wraps the query in a subquery that doubles its cost.
+ * The default view's total: the counter the triggers of migration 20261201_0500_workspace_run_counts
+ * keep for each workspace, one row read instead of counting every visible run per request.
  */
 async function countVisibleRuns(db: Db | Tx, workspaceId: string): Promise<number> {
-  const [row] = await db.$queryRaw<{ n: bigint }[]>`
-    SELECT count(*) AS n FROM runs WHERE workspace_id = ${workspaceId} AND plan_only = false`;
+  const [row] = await queryRows<{ n: bigint }>(db, Prisma.sql`
+    SELECT visible_runs AS n FROM workspace_run_counts WHERE workspace_id = ${workspaceId}`);
   return Number(row?.n ?? 0);
 }
 

@@ -1,10 +1,12 @@
 import type { Subjects } from "@tarmac/contracts";
 import { applyIdFor, FINAL_STATUSES, phaseTimestampKey, planIdFor, statusTimestampKey, type RunStatus } from "@tarmac/domain";
-import type { Tx } from "../client";
+import { queryRows, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import type { RunModel } from "../generated/prisma/models";
-import { enqueueOutbox } from "../outbox";
-import { statusTimestampValue } from "../runs";
+import { enqueueOutbox, outboxChannel } from "../outbox";
+import { RUN_COLUMNS } from "./runs-read";
 import { createPendingStages } from "./run-tasks";
+import { statusTimestampValue } from "../runs";
 
 /**
  * Run creation and the scheduler's writes beside a status change, each with its outbox events
@@ -50,27 +52,9 @@ export async function createRun(
   headers?: Record<string, string>,
 ): Promise<RunModel> {
   const stamp = statusTimestampValue(at);
-  const row = await tx.run.create({
-    data: {
-      ...run,
-      status: "pending",
-      statusTimestamps: { [statusTimestampKey("pending")]: stamp },
-      statusChangedAt: at,
-      createdAt: at,
-    },
-  });
-  const phaseStamps = { [phaseTimestampKey("pending")]: stamp };
-  await tx.plan.create({ data: { id: planIdFor(run.id), runId: run.id, statusTimestamps: phaseStamps, createdAt: at } });
-  await tx.apply.create({ data: { id: applyIdFor(run.id), runId: run.id, statusTimestamps: phaseStamps, createdAt: at } });
-  await tx.workspace.update({
-    where: { id: run.workspaceId },
-    data: { latestConfigurationVersionId: run.configurationVersionId },
-  });
-  await tx.runEvent.create({
-    data: { id: eventId, runId: run.id, action: "created", description: "Run created", actorId: run.createdById, createdAt: at },
-  });
-  await createPendingStages(tx, { runId: run.id, workspaceId: run.workspaceId, at });
-  await enqueueOutbox(tx, {
+  const runStamps = JSON.stringify({ [statusTimestampKey("pending")]: stamp });
+  const phaseStamps = JSON.stringify({ [phaseTimestampKey("pending")]: stamp });
+  const outbox = {
     subject: subjects.runCreated(run.id),
     payload: {
       type: "run.created",
@@ -81,8 +65,46 @@ export async function createRun(
       at: at.toISOString(),
     },
     msgId: `run-created:${run.id}`,
-    ...(headers ? { headers } : {}),
-  });
+  };
+  // Run creation is the hottest write: its seven statements (run, plan, apply, workspace,
+  // run event, outbox row, NOTIFY) go as one, where through Prisma each was compiled and sent
+  // on its own. The same rows as before; enqueueOutbox's NOTIFY wakes the relays at commit.
+  const rows = await queryRows<RunModel & { notified?: unknown }>(
+    tx,
+    Prisma.sql`
+    WITH new_run AS (
+      INSERT INTO runs (id, organization_id, workspace_id, configuration_version_id, created_by_id, operation, source, message,
+        is_destroy, refresh, refresh_only, plan_only, save_plan, auto_apply, allow_empty_apply, allow_config_generation,
+        debugging_mode, terraform_version, target_addrs, replace_addrs, variables,
+        status, status_timestamps, status_changed_at, created_at, updated_at)
+      VALUES (${run.id}, ${run.organizationId}, ${run.workspaceId}, ${run.configurationVersionId}, ${run.createdById},
+        ${run.operation}, ${run.source}, ${run.message}, ${run.isDestroy}, ${run.refresh}, ${run.refreshOnly}, ${run.planOnly},
+        ${run.savePlan}, ${run.autoApply}, ${run.allowEmptyApply}, ${run.allowConfigGeneration}, ${run.debuggingMode},
+        ${run.terraformVersion}, ${run.targetAddrs}::text[], ${run.replaceAddrs}::text[], ${JSON.stringify(run.variables)}::jsonb,
+        'pending', ${runStamps}::jsonb, ${at}, ${at}, ${at})
+      RETURNING ${RUN_COLUMNS}
+    ), new_plan AS (
+      INSERT INTO plans (id, run_id, status_timestamps, created_at, updated_at)
+      SELECT ${planIdFor(run.id)}, id, ${phaseStamps}::jsonb, ${at}, ${at} FROM new_run
+    ), new_apply AS (
+      INSERT INTO applies (id, run_id, status_timestamps, created_at, updated_at)
+      SELECT ${applyIdFor(run.id)}, id, ${phaseStamps}::jsonb, ${at}, ${at} FROM new_run
+    ), latest_cv AS (
+      UPDATE workspaces SET latest_configuration_version_id = ${run.configurationVersionId}, updated_at = ${at}
+      WHERE id = ${run.workspaceId}
+    ), created_event AS (
+      INSERT INTO run_events (id, run_id, action, description, actor_id, created_at)
+      SELECT ${eventId}, id, 'created', 'Run created', ${run.createdById}, ${at} FROM new_run
+    ), outbox AS (
+      INSERT INTO outbox_events (msg_id, subject, payload, headers)
+      VALUES (${outbox.msgId}, ${outbox.subject}, ${JSON.stringify(outbox.payload)}::jsonb, ${JSON.stringify(headers ?? {})}::jsonb)
+      ON CONFLICT (msg_id) DO NOTHING
+    )
+    SELECT new_run.*, pg_notify(${outboxChannel(outbox.subject)}, '')::text AS notified FROM new_run`,
+  );
+  const { notified: _notified, ...row } = rows[0]!;
+  // Task stages exist from the start: the terraform CLI reads them right after creating the run.
+  await createPendingStages(tx, { runId: run.id, workspaceId: run.workspaceId, at });
   return row;
 }
 

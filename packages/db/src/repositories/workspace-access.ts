@@ -1,4 +1,5 @@
-import type { Db, Tx } from "../client";
+import { queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 
 export type AccessLevel = "read" | "plan" | "write" | "admin";
 
@@ -44,5 +45,10 @@ export async function teamStandingsOnWorkspace(
 
 /** A workspace's identity, for access checks that need nothing else of it. */
 export async function findWorkspaceScope(db: Db | Tx, workspaceId: string): Promise<{ id: string; organizationId: string } | null> {
-  return db.workspace.findUnique({ where: { id: workspaceId }, select: { id: true, organizationId: true } });
+  // Every run list and workspace-scoped check starts here: past Prisma's query compiler (see queryRows).
+  const rows = await queryRows<{ id: string; organizationId: string }>(
+    db,
+    Prisma.sql`SELECT id, organization_id AS "organizationId" FROM workspaces WHERE id = ${workspaceId}`,
+  );
+  return rows[0] ?? null;
 }

@@ -1,0 +1,123 @@
+import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { createDb, inTransaction, type Db } from "./client";
+import { listWorkspaceRuns } from "./repositories/run-lists";
+import { findRun } from "./repositories/runs-read";
+import { createRun } from "./repositories/runs-write";
+import { subjectsFor } from "@tarmac/contracts";
+import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
+import { findWorkspaceScope } from "./repositories/workspace-access";
+
+/** BigInt-safe deep equality through JSON: the values and their types must match. */
+const canonical = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `bigint:${v}` : v instanceof Date ? `date:${v.toISOString()}` : v));
+
+/**
+ * The hot reads bypass Prisma's query compiler (node-postgres on the client's pool, or the
+ * transaction's $queryRaw): they must return exactly what Prisma returns for the same rows.
+ */
+describe("hot reads past Prisma", () => {
+  let database: TestDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ databaseUrl: database.url, poolSize: 2 });
+    await db.organization.create({ data: { id: "org-1", name: "acme", email: "a@b.c" } });
+    await db.user.create({ data: { id: "user-1", username: "alice", email: "alice@acme.test" } });
+    await db.workspace.create({ data: { id: "ws-1", organizationId: "org-1", name: "w" } });
+    await db.configurationVersion.create({ data: { id: "cv-1", workspaceId: "ws-1", status: "uploaded" } });
+    const at = new Date("2026-01-02T03:04:05.678Z");
+    await db.run.create({
+      data: {
+        id: "run-full",
+        organizationId: "org-1",
+        workspaceId: "ws-1",
+        configurationVersionId: "cv-1",
+        status: "canceled",
+        statusTimestamps: { "canceled-at": "2026-01-02T03:04:05Z" },
+        operation: "plan_and_apply",
+        message: "every field set",
+        isDestroy: true,
+        autoApply: true,
+        terraformVersion: "1.9.8",
+        targetAddrs: ["a.b", "c.d"],
+        replaceAddrs: ["e.f"],
+        variables: [{ key: "k", value: '"v"' }],
+        hasChanges: true,
+        agentPoolName: "pool",
+        commitSha: "abc123",
+        vcsUsername: "alice",
+        createdById: "user-1",
+        canceledById: "user-1",
+        canceledAt: at,
+        cancelRequestedAt: at,
+        forceCancelAvailableAt: at,
+      },
+    });
+    await db.run.create({ data: { id: "run-min", organizationId: "org-1", workspaceId: "ws-1", configurationVersionId: "cv-1", operation: "plan_only", planOnly: true, terraformVersion: "1.9.8" } });
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  it("findRun returns Prisma's row, field for field, outside and inside a transaction", async () => {
+    for (const id of ["run-full", "run-min"]) {
+      const expected = canonical(await db.run.findUnique({ where: { id } }));
+      expect(canonical(await findRun(db, id))).toBe(expected);
+      expect(canonical(await inTransaction(db, (tx) => findRun(tx, id)))).toBe(expected);
+    }
+    expect(await findRun(db, "run-missing")).toBeNull();
+  });
+
+  it("the default run list page is Prisma's page", async () => {
+    const { rows } = await listWorkspaceRuns(db, "ws-1", { excludePlanOnly: true }, { offset: 0, size: 20 });
+    const expected = await db.run.findMany({ where: { workspaceId: "ws-1", planOnly: false }, orderBy: { seq: "desc" } });
+    expect(canonical(rows)).toBe(canonical(expected));
+  });
+
+  it("createRun writes the run, its phases, event and outbox row in one statement and returns Prisma's row", async () => {
+    const at = new Date("2026-02-03T04:05:06.789Z");
+    const id = newId("run");
+    const run = {
+      id,
+      organizationId: "org-1",
+      workspaceId: "ws-1",
+      configurationVersionId: "cv-1",
+      createdById: "user-1",
+      operation: "plan_and_apply",
+      source: "tfe-api",
+      message: "created",
+      isDestroy: false,
+      refresh: true,
+      refreshOnly: false,
+      planOnly: false,
+      savePlan: false,
+      autoApply: true,
+      allowEmptyApply: false,
+      allowConfigGeneration: false,
+      debuggingMode: false,
+      terraformVersion: "1.9.8",
+      targetAddrs: [],
+      replaceAddrs: ["x.y"],
+      variables: [{ key: "k", value: '"v"' }],
+    };
+    const created = await inTransaction(db, (tx) => createRun(tx, run, at, subjectsFor("thot"), "re-new", { traceparent: "00-abc-def-01" }));
+    expect(canonical(created)).toBe(canonical(await db.run.findUnique({ where: { id } })));
+    expect(created).toMatchObject({ status: "pending", statusTimestamps: { "plan-queueable-at": expect.any(String) }, createdAt: at });
+    expect(await db.plan.findUnique({ where: { runId: id } })).toMatchObject({ id: planIdFor(id), status: "pending", createdAt: at });
+    expect(await db.apply.findUnique({ where: { runId: id } })).toMatchObject({ id: applyIdFor(id), status: "pending" });
+    expect(await db.workspace.findUnique({ where: { id: "ws-1" } })).toMatchObject({ latestConfigurationVersionId: "cv-1" });
+    expect(await db.runEvent.findUnique({ where: { id: "re-new" } })).toMatchObject({ runId: id, action: "created", actorId: "user-1" });
+    const outbox = await db.outboxEvent.findUnique({ where: { msgId: `run-created:${id}` } });
+    expect(outbox).toMatchObject({
+      subject: `thot.runs.${id}.created`,
+      payload: { type: "run.created", runId: id, workspaceId: "ws-1", organizationId: "org-1", speculative: false, at: at.toISOString() },
+      headers: { traceparent: "00-abc-def-01" },
+    });
+  });
+
+  it("findWorkspaceScope returns the id and organization", async () => {
+    expect(await findWorkspaceScope(db, "ws-1")).toEqual({ id: "ws-1", organizationId: "org-1" });
+    expect(await findWorkspaceScope(db, "ws-missing")).toBeNull();
+  });
+});

@@ -1,0 +1,58 @@
+// `turbo run build` (each app's `build`): bundles one app and the @tarmac packages it imports
+// into apps/<app>/dist/main.js, with a source map, for `node --enable-source-maps`. Production
+// (`npm start`, the Dockerfile, the benchmarks) runs this output; tsx stays for development and
+// tests. Third-party packages stay external: node loads them from node_modules as usual, which
+// is also what lets the OpenTelemetry instrumentations patch express, pg and ioredis.
+// Typechecking is `npm run typecheck` (tsc); esbuild only strips types.
+import { build } from "esbuild";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Bundle options for an app; the module-graph test reuses them to list what an app loads. */
+export function appBuildOptions(app) {
+  return {
+    absWorkingDir: root,
+    entryPoints: [path.join(root, "apps", app, "src", "main.ts")],
+    outfile: path.join(root, "apps", app, "dist", "main.js"),
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    // Stack traces name the TypeScript files and lines (node --enable-source-maps).
+    sourcemap: true,
+    logLevel: "warning",
+    plugins: [externalThirdParty],
+  };
+}
+
+/** Every bare import except the workspace's own @tarmac packages is loaded from node_modules. */
+const externalThirdParty = {
+  name: "external-third-party",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("@tarmac/") || path.isAbsolute(args.path)) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+/**
+ * What an app's bundle is made of, without writing it: the source files bundled (relative to
+ * the repository) and the packages it loads from node_modules at run time.
+ */
+export async function moduleGraph(app) {
+  const { metafile } = await build({ ...appBuildOptions(app), write: false, metafile: true, logLevel: "silent" });
+  const external = new Set();
+  for (const input of Object.values(metafile.inputs)) {
+    for (const imported of input.imports) if (imported.external) external.add(imported.path);
+  }
+  return { bundled: Object.keys(metafile.inputs).sort(), external: [...external].sort() };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [app = path.basename(process.cwd()), flag] = process.argv.slice(2);
+  if (flag === "--graph") process.stdout.write(`${JSON.stringify(await moduleGraph(app))}\n`);
+  else await build(appBuildOptions(app));
+}
