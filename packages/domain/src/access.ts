@@ -160,7 +160,8 @@ export function runPermissions(access: WorkspaceAccess | null, tokenKind: TokenK
   return {
     "can-apply": mayAct && canApplyRuns(access),
     "can-cancel": mayAct && canApplyRuns(access),
-    "can-comment": canQueueRun(access),
+    // Commenting is acting on the run: an organization token is refused, so it is not told otherwise.
+    "can-comment": mayAct && canQueueRun(access),
     "can-discard": mayAct && canApplyRuns(access),
     "can-force-execute": mayAct && canApplyRuns(access),
     "can-force-cancel": mayAct && isAdmin(access),

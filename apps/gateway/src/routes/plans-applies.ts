@@ -7,7 +7,7 @@ import { principalOf, refuseOrganizationToken } from "../http/auth";
 import { sendDocument, sendEmpty } from "../http/respond";
 import { serializeApply } from "../serializers/applies";
 import { serializePlan } from "../serializers/plans";
-import { loadRunForPrincipal } from "./runs";
+import { loadRunForPrincipal } from "../http/run-access";
 
 /**
  * Plans and applies (notes §3): read through their run's workspace access. The JSON plan is served

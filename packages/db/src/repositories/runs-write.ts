@@ -3,6 +3,7 @@ import { applyIdFor, FINAL_STATUSES, phaseTimestampKey, planIdFor, statusTimesta
 import type { Tx } from "../client";
 import type { RunModel } from "../generated/prisma/models";
 import { enqueueOutbox } from "../outbox";
+import { runActionRequestedMessage, runCreatedMessage, workspaceQueueChangedMessage } from "../outbox-messages";
 import { statusTimestampValue } from "../runs";
 
 /**
@@ -67,19 +68,7 @@ export async function createRun(
   await tx.runEvent.create({
     data: { id: eventId, runId: run.id, action: "created", description: "Run created", actorId: run.createdById, createdAt: at },
   });
-  await enqueueOutbox(tx, {
-    subject: subjects.runCreated(run.id),
-    payload: {
-      type: "run.created",
-      runId: run.id,
-      workspaceId: run.workspaceId,
-      organizationId: run.organizationId,
-      speculative: run.planOnly,
-      at: at.toISOString(),
-    },
-    msgId: `run-created:${run.id}`,
-    ...(headers ? { headers } : {}),
-  });
+  await enqueueOutbox(tx, runCreatedMessage(subjects, run, at, headers));
   return row;
 }
 
@@ -148,19 +137,7 @@ export async function enqueueActionRequested(
     headers?: Record<string, string>;
   },
 ): Promise<void> {
-  await enqueueOutbox(tx, {
-    subject: subjects.runActionRequested(input.runId),
-    payload: {
-      type: "run.action_requested",
-      runId: input.runId,
-      workspaceId: input.workspaceId,
-      action: input.action,
-      actorId: input.actorId,
-      at: input.at.toISOString(),
-    },
-    msgId: `run-action:${input.runId}:${input.action}:${input.requestId}`,
-    ...(input.headers ? { headers: input.headers } : {}),
-  });
+  await enqueueOutbox(tx, runActionRequestedMessage(subjects, input));
 }
 
 export async function enqueueQueueChanged(
@@ -168,9 +145,5 @@ export async function enqueueQueueChanged(
   subjects: Subjects,
   input: { workspaceId: string; reason: string; at: Date; requestId: string },
 ): Promise<void> {
-  await enqueueOutbox(tx, {
-    subject: subjects.workspaceQueueChanged(input.workspaceId),
-    payload: { type: "workspace.queue_changed", workspaceId: input.workspaceId, reason: input.reason, at: input.at.toISOString() },
-    msgId: `workspace-queue:${input.workspaceId}:${input.requestId}`,
-  });
+  await enqueueOutbox(tx, workspaceQueueChangedMessage(subjects, input));
 }
