@@ -57,7 +57,7 @@ export function plansAppliesRouter(deps: GatewayDeps): Router {
    */
   async function sendRedactedPlan(req: Request, res: Response, runId: string | null): Promise<void> {
     if (runId === null) throw notFound("plan not found");
-    const { run } = await loadRunForPrincipal(deps, principalOf(req), runId, "read");
+    const { run } = await loadRunForPrincipal(deps, principalOf(req), runId, "can-read-run");
     const planId = planIdFor(run.id);
     const plan = await runsRead.findPlan(deps.db, planId);
     if (!plan) throw notFound("plan not found");
