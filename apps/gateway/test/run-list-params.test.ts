@@ -1,5 +1,6 @@
 import { parseActionComment } from "../src/routes/run-actions";
-import { parseListPage, parseRunListFilter } from "../src/routes/run-lists";
+import { parseListPage } from "../src/http/run-visibility";
+import { parseRunListFilter } from "../src/routes/run-lists";
 
 describe("parseRunListFilter", () => {
   it("hides plan-only runs from the workspace list unless filter[operation] is given", () => {

@@ -1,3 +1,5 @@
+import { subjectsFor } from "@tarmac/contracts";
+import { inTransaction, outboxMessages, runsWrite } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
 import {
   addMembers,
@@ -457,6 +459,24 @@ describe("workspace locking", () => {
       [`${env.prefix}.workspaces.${id}.lock`, "workspace.lock_changed", false],
       [`${env.prefix}.workspaces.${id}.queue`, "workspace.queue_changed", undefined],
     ]);
+  });
+
+  it("writes the unlock's queue_changed event exactly as the run writer does, message id included", async () => {
+    const id = await createWorkspace(owner.client, org);
+    await owner.client.post(`/workspaces/${id}/actions/lock`);
+    await owner.client.post(`/workspaces/${id}/actions/unlock`);
+    const row = await env.db.outboxEvent.findFirstOrThrow({ where: { subject: `${env.prefix}.workspaces.${id}.queue` } });
+    const payload = row.payload as { reason: string; at: string };
+    const requestId = row.msgId.split(":").pop()!;
+    const input = { workspaceId: id, reason: payload.reason, at: new Date(payload.at), requestId };
+    expect({ subject: row.subject, payload: row.payload, msgId: row.msgId }).toEqual(
+      outboxMessages.workspaceQueueChangedMessage(subjectsFor(env.prefix), input),
+    );
+    // The run writer's enqueueQueueChanged, given the same request, writes the very same message:
+    // the outbox ignores it as a repeat.
+    const before = await env.db.outboxEvent.count({ where: { subject: row.subject } });
+    await inTransaction(env.db, (tx) => runsWrite.enqueueQueueChanged(tx, subjectsFor(env.prefix), input));
+    expect(await env.db.outboxEvent.count({ where: { subject: row.subject } })).toBe(before);
   });
 
   it("writes nothing when a lock is refused", async () => {

@@ -1,5 +1,6 @@
 export { createDb, pingDb, inTransaction, type Db, type Tx, type DbOptions } from "./client";
 export * from "./outbox";
+export * as outboxMessages from "./outbox-messages";
 export * from "./secrets";
 export * from "./blobs";
 export * from "./runs";

@@ -56,6 +56,7 @@ describe("run permissions", () => {
   it("let an organization token act on no run, even as admin", () => {
     const perms = runPermissions("admin", "organization");
     expect(perms["can-apply"] || perms["can-cancel"] || perms["can-discard"] || perms["can-force-execute"] || perms["can-force-cancel"]).toBe(false);
+    expect(perms["can-comment"]).toBe(false);
     expect(runPermissions("admin", "team")).toEqual(runPermissions("admin", "user"));
   });
 });

@@ -6,6 +6,10 @@ export const WORKSPACE_ACCESS_LEVELS = ["read", "plan", "write", "admin"] as con
 export type WorkspaceAccess = (typeof WORKSPACE_ACCESS_LEVELS)[number];
 export const workspaceAccessSchema = z.enum(WORKSPACE_ACCESS_LEVELS);
 
+export function isWorkspaceAccess(value: string): value is WorkspaceAccess {
+  return (WORKSPACE_ACCESS_LEVELS as readonly string[]).includes(value);
+}
+
 /** Who holds the token. Organization tokens may read and manage workspaces but never start or act on runs. */
 export const TOKEN_KINDS = ["user", "team", "organization"] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
@@ -62,14 +66,79 @@ export interface TeamStandingOnWorkspace {
 }
 
 /**
- * A member's access on a workspace from their teams in its organization: the owners team and
- * teams with the `manage-workspaces` organization permission administer every workspace (HCP),
- * anyone else has the best grant of their teams. Null: no access (the API answers 404).
- * The gateway's checks and the scheduler's auto-apply decision both use this one rule.
+ * What the principal is in one organization, the only input of every access rule below. Loaded by
+ * the caller (the gateway per request, the scheduler for auto-apply); null stands for no standing
+ * at all (another organization's token, a user on none of its teams): the API answers 404.
+ */
+export type Standing =
+  /** A user token of a site admin: owner of every organization, whatever its teams. */
+  | { kind: "site-admin" }
+  /** The organization's own organization token. */
+  | { kind: "organization-token" }
+  /**
+   * A user's token (their teams in the organization) or a team's token (that one team). `grants`
+   * are those teams' grants on the workspace in question, direct or through its project; empty
+   * when the question is about the organization only.
+   */
+  | {
+      kind: "member";
+      tokenKind: "user" | "team";
+      teams: readonly { isOwners: boolean; manageWorkspaces: boolean }[];
+      grants: readonly WorkspaceAccess[];
+    };
+
+export function tokenKindOfStanding(standing: Standing): TokenKind {
+  switch (standing.kind) {
+    case "site-admin":
+      return "user";
+    case "organization-token":
+      return "organization";
+    case "member":
+      return standing.tokenKind;
+  }
+}
+
+export interface OrganizationRole {
+  role: "owner" | "member";
+  /** Owners, and members of a team with the organization permission manage-workspaces. */
+  managesWorkspaces: boolean;
+}
+
+/**
+ * The principal's role in the organization: site admins, the organization's token and members of
+ * the owners team own it; anyone on another team is a member; a user on no team has none (null).
+ */
+export function organizationRoleOf(standing: Standing | null): OrganizationRole | null {
+  if (standing === null) return null;
+  if (standing.kind !== "member") return { role: "owner", managesWorkspaces: true };
+  if (standing.teams.length === 0) return null;
+  const owner = standing.teams.some((t) => t.isOwners);
+  return { role: owner ? "owner" : "member", managesWorkspaces: owner || standing.teams.some((t) => t.manageWorkspaces) };
+}
+
+/**
+ * The principal's access on a workspace: owners (site admins and the organization's token
+ * included) and manage-workspaces teams administer every workspace (HCP), anyone else has the
+ * best grant of their teams. Null: no access (the API answers 404).
+ */
+export function workspaceAccessOfStanding(standing: Standing | null): WorkspaceAccess | null {
+  const role = organizationRoleOf(standing);
+  if (role === null || standing === null) return null;
+  if (role.role === "owner" || role.managesWorkspaces) return "admin";
+  return standing.kind === "member" ? bestAccess(standing.grants) : null;
+}
+
+/**
+ * A member's access on a workspace from their teams in its organization, each with its grant on
+ * the workspace. The gateway's checks and the scheduler's auto-apply decision both use this rule.
  */
 export function accessFromTeamStandings(teams: readonly TeamStandingOnWorkspace[]): WorkspaceAccess | null {
-  if (teams.some((t) => t.isOwners || t.manageWorkspaces)) return "admin";
-  return bestAccess(teams.flatMap((t) => (t.access === null ? [] : [t.access])));
+  return workspaceAccessOfStanding({
+    kind: "member",
+    tokenKind: "user",
+    teams,
+    grants: teams.flatMap((t) => (t.access === null ? [] : [t.access])),
+  });
 }
 
 export interface RunPermissions {
@@ -91,7 +160,8 @@ export function runPermissions(access: WorkspaceAccess | null, tokenKind: TokenK
   return {
     "can-apply": mayAct && canApplyRuns(access),
     "can-cancel": mayAct && canApplyRuns(access),
-    "can-comment": canQueueRun(access),
+    // Commenting is acting on the run: an organization token is refused, so it is not told otherwise.
+    "can-comment": mayAct && canQueueRun(access),
     "can-discard": mayAct && canApplyRuns(access),
     "can-force-execute": mayAct && canApplyRuns(access),
     "can-force-cancel": mayAct && isAdmin(access),
@@ -167,4 +237,122 @@ export function workspacePermissions(
     return [key, !blocked && accessAtLeast(access, WORKSPACE_PERMISSION_LEVEL[key])];
   });
   return Object.fromEntries(entries) as WorkspacePermissions;
+}
+
+export type RunPermissionKey = keyof RunPermissions;
+
+/** Anything a route may require on a workspace or on one of its runs. */
+export type Permission = WorkspacePermissionKey | RunPermissionKey;
+
+function isRunPermission(permission: Permission): permission is RunPermissionKey {
+  return permission in runPermissions(null);
+}
+
+/**
+ * Whether `access` (with the token's kind) holds `permission`: read from the very sets the API
+ * reports as `permissions`, so what a route enforces and what a client is told cannot disagree.
+ */
+export function permits(access: WorkspaceAccess | null, tokenKind: TokenKind, permission: Permission): boolean {
+  return isRunPermission(permission)
+    ? runPermissions(access, tokenKind)[permission]
+    : workspacePermissions(access, tokenKind)[permission];
+}
+
+/** Everything the principal may do on one workspace and its runs, from its standing alone. */
+export interface ResolvedAccess {
+  access: WorkspaceAccess | null;
+  tokenKind: TokenKind;
+  workspace: WorkspacePermissions;
+  run: RunPermissions;
+}
+
+/** The access resolver: standing in, the permission sets the API reports and enforces out. */
+export function resolveAccess(standing: Standing | null): ResolvedAccess {
+  const access = workspaceAccessOfStanding(standing);
+  const tokenKind: TokenKind = standing === null ? "user" : tokenKindOfStanding(standing);
+  return { access, tokenKind, workspace: workspacePermissions(access, tokenKind), run: runPermissions(access, tokenKind) };
+}
+
+export const ORGANIZATION_PERMISSION_KEYS = [
+  "can-update",
+  "can-update-authentication-token",
+  "can-view-authentication",
+  "can-destroy",
+  "can-access-via-teams",
+  "can-create-module",
+  "can-create-team",
+  "can-create-workspace",
+  "can-manage-users",
+  "can-view-users",
+  "can-manage-subscription",
+  "can-manage-sso",
+  "can-update-oauth",
+  "can-update-sentinel",
+  "can-update-ssh-keys",
+  "can-update-api-token",
+  "can-traverse",
+  "can-view-usage",
+  "can-update-agent-pools",
+  "can-manage-tags",
+  "can-manage-varsets",
+  "can-read-varsets",
+  "can-manage-public-providers",
+  "can-manage-public-modules",
+  "can-manage-custom-providers",
+  "can-manage-run-tasks",
+  "can-read-run-tasks",
+  "can-create-project",
+] as const;
+
+export type OrganizationPermissionKey = (typeof ORGANIZATION_PERMISSION_KEYS)[number];
+export type OrganizationPermissions = Record<OrganizationPermissionKey, boolean>;
+
+/** Who holds each organization permission; features Tarmac lacks are nobody's. */
+const ORGANIZATION_PERMISSION_HOLDERS: Readonly<Record<OrganizationPermissionKey, "owner" | "workspace-manager" | "member" | "nobody">> = {
+  "can-update": "owner",
+  "can-update-authentication-token": "owner",
+  "can-view-authentication": "owner",
+  "can-destroy": "owner",
+  "can-access-via-teams": "member",
+  "can-create-module": "nobody",
+  "can-create-team": "owner",
+  "can-create-workspace": "workspace-manager",
+  "can-manage-users": "owner",
+  "can-view-users": "owner",
+  "can-manage-subscription": "nobody",
+  "can-manage-sso": "nobody",
+  "can-update-oauth": "nobody",
+  "can-update-sentinel": "nobody",
+  "can-update-ssh-keys": "nobody",
+  "can-update-api-token": "owner",
+  "can-traverse": "member",
+  "can-view-usage": "owner",
+  "can-update-agent-pools": "nobody",
+  "can-manage-tags": "workspace-manager",
+  "can-manage-varsets": "nobody",
+  "can-read-varsets": "nobody",
+  "can-manage-public-providers": "nobody",
+  "can-manage-public-modules": "nobody",
+  "can-manage-custom-providers": "nobody",
+  "can-manage-run-tasks": "owner",
+  "can-read-run-tasks": "member",
+  "can-create-project": "owner",
+};
+
+/** The organization's `permissions` attribute: owners manage everything, members only traverse. */
+export function organizationPermissions(role: OrganizationRole): OrganizationPermissions {
+  const held = (holder: "owner" | "workspace-manager" | "member" | "nobody"): boolean => {
+    switch (holder) {
+      case "owner":
+        return role.role === "owner";
+      case "workspace-manager":
+        return role.role === "owner" || role.managesWorkspaces;
+      case "member":
+        return true;
+      case "nobody":
+        return false;
+    }
+  };
+  const entries = ORGANIZATION_PERMISSION_KEYS.map((key): [OrganizationPermissionKey, boolean] => [key, held(ORGANIZATION_PERMISSION_HOLDERS[key])]);
+  return Object.fromEntries(entries) as OrganizationPermissions;
 }

@@ -1,5 +1,5 @@
 import { organizationsRepo, projectsRepo, teamProjectsRepo, type Db, type Tx } from "@tarmac/db";
-import { notFound } from "@tarmac/domain";
+import { notFound, organizationPermissions } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import type { ProjectSerializeContext } from "../serializers/projects";
 import type { Principal } from "./auth";
@@ -13,11 +13,11 @@ import { organizationContext, type OrganizationContext } from "./workspace-acces
  * their teams can access.
  */
 export function canManageProjects(ctx: OrganizationContext): boolean {
-  return ctx.role === "owner";
+  return organizationPermissions(ctx)["can-create-project"];
 }
 
 export function canReadAllProjects(ctx: OrganizationContext): boolean {
-  return ctx.role === "owner" || ctx.managesWorkspaces;
+  return organizationPermissions(ctx)["can-create-workspace"];
 }
 
 export function projectContext(ctx: OrganizationContext): ProjectSerializeContext {

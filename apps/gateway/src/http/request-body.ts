@@ -9,19 +9,21 @@ export function invalidAttribute(detail: string, pointer: string): TarmacError {
 }
 
 function pointerOf(path: readonly PropertyKey[]): string {
+  // A body that is not even an object is missing its primary data.
+  if (path.length === 0) return "/data";
   return "/" + path.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
 }
 
 /**
- * Validates a request body at the edge (DESIGN invariant 5): anything that does
- * not match is a 422 whose source.pointer names the first offending member.
+ * Validates a request body at the edge (DESIGN invariant 5), the one way every route does:
+ * anything that does not match is a 422 whose source.pointer names the first offending member.
  */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const pointer = issue ? pointerOf(issue.path) : "/";
-  const detail = issue ? `${pointer === "/" ? "body" : pointer}: ${issue.message}` : "invalid request body";
+  const pointer = issue ? pointerOf(issue.path) : "/data";
+  const detail = issue ? `${pointer}: ${issue.message}` : "invalid request body";
   throw new TarmacError("unprocessable", { title: INVALID_ATTRIBUTE, detail, source: { pointer } });
 }
 

@@ -1,47 +1,62 @@
 import { organizationsRepo, runsRead, teamsRepo, workspaceAccessRepo, workspacesRepo, type Db, type Tx, type WorkspaceModel } from "@tarmac/db";
-import { accessAtLeast, accessFromTeamStandings, bestAccess, isId, notFound, type WorkspaceAccess } from "@tarmac/domain";
+import {
+  accessAtLeast,
+  isId,
+  isWorkspaceAccess,
+  notFound,
+  organizationRoleOf,
+  permits,
+  workspaceAccessOfStanding,
+  type OrganizationRole,
+  type Permission,
+  type Standing,
+  type WorkspaceAccess,
+} from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import type { Principal } from "./auth";
 
 /** What a principal is in one organization; null from organizationContext means invisible (404). */
-export interface OrganizationContext {
+export interface OrganizationContext extends OrganizationRole {
   organization: organizationsRepo.Organization;
-  role: "owner" | "member";
   /** The principal's teams in the organization (empty for organization tokens and site admins off-team). */
   teamIds: string[];
-  /** Owners, and members of a team with organization-access manage-workspaces (admin on every workspace). */
-  managesWorkspaces: boolean;
+  /** What the access resolver decides from; its workspace grants are filled per workspace. */
+  standing: Standing;
 }
 
+/**
+ * The principal's standing in one organization (site admin, the organization's token, or its
+ * teams there), loaded once; every rule is the resolver's in `@tarmac/domain`.
+ */
 export async function organizationContext(
   db: Db | Tx,
   p: Principal,
   organization: organizationsRepo.Organization,
 ): Promise<OrganizationContext | null> {
+  let standing: Standing | null = null;
+  let teamIds: string[] = [];
   switch (p.kind) {
     case "user": {
       const teams = await teamsRepo.userTeams(db, p.user.id, organization.id);
-      const teamIds = teams.map((t) => t.id);
-      if (p.user.isSiteAdmin) return { organization, role: "owner", teamIds, managesWorkspaces: true };
-      if (teams.length === 0) return null;
-      const owner = teams.some((t) => t.isOwners);
-      return { organization, role: owner ? "owner" : "member", teamIds, managesWorkspaces: owner || teams.some((t) => t.manageWorkspaces) };
+      teamIds = teams.map((t) => t.id);
+      standing = p.user.isSiteAdmin ? { kind: "site-admin" } : { kind: "member", tokenKind: "user", teams, grants: [] };
+      break;
     }
     case "team": {
       if (p.team.organizationId !== organization.id) return null;
       const team = await teamsRepo.findTeamFlags(db, p.team.id);
       if (!team) return null;
-      return {
-        organization,
-        role: team.isOwners ? "owner" : "member",
-        teamIds: [team.id],
-        managesWorkspaces: team.isOwners || team.manageWorkspaces,
-      };
+      teamIds = [team.id];
+      standing = { kind: "member", tokenKind: "team", teams: [team], grants: [] };
+      break;
     }
     case "organization":
-      return p.organizationId === organization.id ? { organization, role: "owner", teamIds: [], managesWorkspaces: true } : null;
+      if (p.organizationId === organization.id) standing = { kind: "organization-token" };
+      break;
   }
-  return null;
+  const role = organizationRoleOf(standing);
+  if (role === null || standing === null) return null;
+  return { organization, ...role, teamIds, standing };
 }
 
 /** The organization by name with the principal's standing in it; 404 when missing or invisible. */
@@ -59,9 +74,8 @@ export async function loadOrganizationForPrincipal(
 }
 
 /**
- * Access on each of several workspaces of one organization, in two queries:
- * owners and manage-workspaces teams get admin everywhere (HCP), others the
- * best level their teams were granted.
+ * Access on each of several workspaces of one organization, in at most two queries: the teams'
+ * grants on them, then the resolver's answer for each.
  */
 export async function workspaceAccessMap(
   db: Db | Tx,
@@ -69,13 +83,21 @@ export async function workspaceAccessMap(
   workspaceIds: string[],
 ): Promise<Map<string, WorkspaceAccess | null>> {
   const out = new Map<string, WorkspaceAccess | null>();
-  if (ctx.role === "owner" || ctx.managesWorkspaces) {
-    for (const id of workspaceIds) out.set(id, "admin");
-    return out;
+  const needsGrants = ctx.standing.kind === "member" && workspaceAccessOfStanding(ctx.standing) === null;
+  const rows = needsGrants ? await teamsRepo.teamAccessOnWorkspaces(db, workspaceIds, ctx.teamIds) : [];
+  for (const id of workspaceIds) {
+    const grants = rows.filter((r) => r.workspaceId === id).map((r) => r.access);
+    out.set(id, workspaceAccessOfStanding(ctx.standing.kind === "member" ? { ...ctx.standing, grants } : ctx.standing));
   }
-  const rows = await teamsRepo.teamAccessOnWorkspaces(db, workspaceIds, ctx.teamIds);
-  for (const id of workspaceIds) out.set(id, bestAccess(rows.filter((r) => r.workspaceId === id).map((r) => r.access)));
   return out;
+}
+
+/**
+ * Whether the principal's access holds what a route requires: a permission key (the resolver's
+ * answer, the same the API reports), or a bare access level for routes that declare one.
+ */
+export function allows(access: WorkspaceAccess | null, principal: Principal, required: Permission | WorkspaceAccess): boolean {
+  return isWorkspaceAccess(required) ? accessAtLeast(access, required) : permits(access, principal.kind, required);
 }
 
 export type WorkspaceRef = string | { organizationName: string; workspaceName: string };
@@ -89,14 +111,15 @@ export interface LoadedWorkspace {
 /**
  * Loads a workspace by id (`ws-…`) or by organization and workspace name, with
  * the principal's access on it. A workspace the principal cannot see is a 404,
- * exactly like a missing one (notes §1.2); so is one where the principal is
- * below `minimum`. Pass `tx` to read inside a transaction.
+ * exactly like a missing one (notes §1.2); so is one where the principal lacks
+ * `permission` (the resolver's answer, the same the workspace reports).
+ * Pass `tx` to read inside a transaction.
  */
 export async function loadWorkspaceForPrincipal(
   deps: Pick<GatewayDeps, "db">,
   principal: Principal,
   ref: WorkspaceRef,
-  minimum: WorkspaceAccess = "read",
+  permission: Permission | WorkspaceAccess = "can-read-settings",
   tx?: Tx,
 ): Promise<LoadedWorkspace> {
   const db: Db | Tx = tx ?? deps.db;
@@ -110,14 +133,14 @@ export async function loadWorkspaceForPrincipal(
   const ctx = await organizationContext(db, principal, organization);
   if (!ctx) throw notFound();
   const access = (await workspaceAccessMap(db, ctx, [workspace.id])).get(workspace.id) ?? null;
-  if (access === null || !accessAtLeast(access, minimum)) throw notFound();
+  if (access === null || !allows(access, principal, permission)) throw notFound();
   return { workspace, access, organization: ctx };
 }
 
 /**
  * The principal's access on one workspace known by id and organization, in at most one statement
- * and without loading the workspace or its organization: the same rules as organizationContext
- * and workspaceAccessMap, for checks (run reads) that need nothing else.
+ * and without loading the workspace or its organization, for checks (run reads) that need nothing
+ * else. The standing is read differently; the rule is the same resolver's.
  */
 export async function workspaceAccessOf(
   db: Db | Tx,
@@ -126,9 +149,9 @@ export async function workspaceAccessOf(
 ): Promise<WorkspaceAccess | null> {
   switch (p.kind) {
     case "organization":
-      return p.organizationId === workspace.organizationId ? "admin" : null;
+      return workspaceAccessOfStanding(p.organizationId === workspace.organizationId ? { kind: "organization-token" } : null);
     case "user":
-      if (p.user.isSiteAdmin) return "admin";
+      if (p.user.isSiteAdmin) return workspaceAccessOfStanding({ kind: "site-admin" });
       break;
     case "team":
       if (p.team.organizationId !== workspace.organizationId) return null;
@@ -136,27 +159,32 @@ export async function workspaceAccessOf(
   }
   const subject = p.kind === "user" ? { userId: p.user.id } : { teamId: p.team.id };
   const teams = await workspaceAccessRepo.teamStandingsOnWorkspace(db, subject, workspace.organizationId, workspace.id);
-  return accessFromTeamStandings(teams);
+  return workspaceAccessOfStanding({
+    kind: "member",
+    tokenKind: p.kind,
+    teams,
+    grants: teams.flatMap((t) => (t.access === null ? [] : [t.access])),
+  });
 }
 
 /**
  * A workspace's own row and the principal's access on it, for writes that need neither the
  * workspace view (current run, lock holder, latest run) nor the organization: one read of the
  * row and at most one access statement, where loadWorkspaceForPrincipal makes several. The
- * same 404 for a workspace that does not exist or that the principal may not see (or not at
- * `minimum`).
+ * same 404 for a workspace that does not exist, that the principal may not see, or where the
+ * principal lacks `permission`.
  */
 export async function loadWorkspaceRowForPrincipal(
   deps: Pick<GatewayDeps, "db">,
   principal: Principal,
   workspaceId: string,
-  minimum: WorkspaceAccess = "read",
+  permission: Permission | WorkspaceAccess = "can-read-settings",
 ): Promise<{ workspace: WorkspaceModel; access: WorkspaceAccess }> {
   // Ids that could not have been minted never reach the database.
   if (!isId("ws", workspaceId)) throw notFound();
   const workspace = await runsRead.findWorkspace(deps.db, workspaceId);
   if (!workspace) throw notFound();
   const access = await workspaceAccessOf(deps.db, principal, workspace);
-  if (access === null || !accessAtLeast(access, minimum)) throw notFound();
+  if (access === null || !allows(access, principal, permission)) throw notFound();
   return { workspace, access };
 }

@@ -1,10 +1,11 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { configurationVersionsRepo } from "@tarmac/db";
-import { accessAtLeast, conflict, notFound, type WorkspaceAccess } from "@tarmac/domain";
+import { conflict, notFound, permits, type Permission, type WorkspaceAccess } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
+import { actingUserId, principalOf, type Principal } from "../http/auth";
+import { guards, workspaceOf } from "../http/requires";
 import { parseBody } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
 import { loadWorkspaceForPrincipal } from "../http/workspace-access";
@@ -34,11 +35,11 @@ async function loadConfigurationVersion(
   deps: GatewayDeps,
   principal: Principal,
   id: string,
-  minimum: WorkspaceAccess = "read",
+  required: Permission | WorkspaceAccess = "can-read-run",
 ): Promise<ConfigurationVersionRow> {
   const cv = await configurationVersionsRepo.findConfigurationVersion(deps.db, id);
   if (!cv) throw notFound("configuration version not found");
-  await loadWorkspaceForPrincipal(deps, principal, cv.workspaceId, minimum);
+  await loadWorkspaceForPrincipal(deps, principal, cv.workspaceId, required);
   return cv;
 }
 
@@ -50,12 +51,12 @@ function sendArchive(res: Response, archive: Buffer | null): void {
 /** Configuration versions (notes §4); the upload itself is a capability URL (routes/uploads.ts). */
 export function configurationVersionsRouter(deps: GatewayDeps): Router {
   const router = Router();
+  const requires = guards(deps);
 
-  router.post("/workspaces/:id/configuration-versions", async (req: Request<{ id: string }>, res) => {
+  // Organization tokens cannot create configuration versions (notes §8): they never hold can-queue-run.
+  router.post("/workspaces/:id/configuration-versions", requires("workspace", "can-queue-run"), async (req, res) => {
     const principal = principalOf(req);
-    // Organization tokens cannot create configuration versions (notes §8).
-    refuseOrganizationToken(principal);
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principal, req.params.id, "plan");
+    const { workspace } = workspaceOf(res);
     const attrs = parseBody(createBody, req.body)?.data?.attributes ?? {};
     const cv = await configurationVersionsRepo.createConfigurationVersion(
       deps.db,
@@ -71,8 +72,8 @@ export function configurationVersionsRouter(deps: GatewayDeps): Router {
     sendDocument(res, 201, { data: serializeConfigurationVersion(cv, { uploadUrl: uploadUrl(cv.id, deps) }) });
   });
 
-  router.get("/workspaces/:id/configuration-versions", async (req: Request<{ id: string }>, res) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), req.params.id, "read");
+  router.get("/workspaces/:id/configuration-versions", requires("workspace", "can-read-run"), async (req, res) => {
+    const { workspace } = workspaceOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const { items, total } = await configurationVersionsRepo.listConfigurationVersions(deps.db, workspace.id, page);
@@ -88,11 +89,11 @@ export function configurationVersionsRouter(deps: GatewayDeps): Router {
     const principal = principalOf(req);
     const cv = await configurationVersionsRepo.findConfigurationVersion(deps.db, req.params.id);
     if (!cv) throw notFound("configuration version not found");
-    const { access } = await loadWorkspaceForPrincipal(deps, principal, cv.workspaceId, "read");
+    const { access } = await loadWorkspaceForPrincipal(deps, principal, cv.workspaceId, "can-read-run");
     // HCP's docs hide upload-url after the create response, but HCP itself (and go-tfe's own
     // tests) show it on a pending version to whoever may upload, so a client that lost the
     // create response can still upload.
-    const mayUpload = cv.status === "pending" && principal.kind !== "organization" && accessAtLeast(access, "plan");
+    const mayUpload = cv.status === "pending" && permits(access, principal.kind, "can-queue-run");
     sendDocument(res, 200, { data: serializeConfigurationVersion(cv, mayUpload ? { uploadUrl: uploadUrl(cv.id, deps) } : {}) });
   });
 
@@ -109,7 +110,7 @@ export function configurationVersionsRouter(deps: GatewayDeps): Router {
   router.get("/runs/:runId/configuration-version/download", async (req: Request<{ runId: string }>, res) => {
     const cv = await configurationVersionsRepo.findConfigurationVersionOfRun(deps.db, req.params.runId);
     if (!cv) throw notFound("run not found");
-    await loadWorkspaceForPrincipal(deps, principalOf(req), cv.workspaceId, "read");
+    await loadWorkspaceForPrincipal(deps, principalOf(req), cv.workspaceId, "can-read-run");
     sendArchive(res, await configurationVersionsRepo.readConfigurationArchive(deps.db, cv.id));
   });
 

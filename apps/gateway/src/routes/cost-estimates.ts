@@ -5,7 +5,7 @@ import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { serializeCostEstimate } from "../serializers/cost-estimates";
-import { loadRunForPrincipal } from "./runs";
+import { loadRunForPrincipal } from "../http/run-access";
 
 /** Cost estimates, read through their run's workspace access. */
 export function costEstimatesRouter(deps: GatewayDeps): Router {

@@ -16,6 +16,7 @@ import { queueRouter } from "./queue";
 import { costEstimatesRouter } from "./cost-estimates";
 import { configurationVersionsRouter } from "./configuration-versions";
 import { stateVersionsRouter } from "./state-versions";
+import { stateVersionCreateRouter } from "./state-version-create";
 import { archivistRouter } from "./archivist";
 import { jobsRouter } from "./jobs";
 import { uploadRouter } from "./uploads";
@@ -29,7 +30,7 @@ import { taskIntegrationRouter, taskStagesRouter } from "./task-stages";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
-  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), runTasksRouter(deps), taskStagesRouter(deps), notificationConfigurationsRouter(deps)];
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), stateVersionCreateRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), runTasksRouter(deps), taskStagesRouter(deps), notificationConfigurationsRouter(deps)];
 }
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */

@@ -3,7 +3,7 @@ import { jobSpec, type JobSpec } from "@tarmac/contracts";
 import { decryptValue, jobsRepo } from "@tarmac/db";
 import { applyIdFor, conflict, notFound, planIdFor, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
-import { jobCapability, onlyPhase, phaseOf, refuseRepeatedUpload, type JobParams } from "./job-capability";
+import { jobCapability, onlyPhase, phaseOf, refuseRepeatedUpload, type JobParams } from "../http/job-capability";
 
 /**
  * The worker's view of one phase of one run (`capabilityPaths.job(runId, phase, secret)`): the

@@ -5,9 +5,10 @@ import { notFound } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage, parseStringParam } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { clearTokenCache, principalOf } from "../http/auth";
-import { invalidAttribute, jsonApiDocument, parseBody, pathParam, resourceName, withUniqueAs } from "../http/request-body";
+import { invalidAttribute, jsonApiDocument, parseBody, resourceName, withUniqueAs } from "../http/request-body";
+import { guards, organizationOf } from "../http/requires";
 import { sendDocument, sendEmpty } from "../http/respond";
-import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
+import { organizationContext } from "../http/workspace-access";
 import { serializeEntitlementSet, serializeOrganization } from "../serializers/organizations";
 
 const NAME_MAX = 90;
@@ -42,6 +43,7 @@ const nameTaken = () => invalidAttribute("Name has already been taken", "/data/a
 
 export function organizationsRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
   // Any user may create an organization and becomes its owner (HCP); team and organization tokens may not.
   r.post("/organizations", async (req, res) => {
@@ -88,17 +90,16 @@ export function organizationsRouter(deps: GatewayDeps): Router {
     sendDocument(res, 200, { data, ...paginate(page, total, `${deps.publicUrl}/api/v2/organizations`, flattenQuery(query)) });
   });
 
-  r.get("/organizations/:name", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"));
+  r.get("/organizations/:name", requires("organization", "member"), async (_req, res) => {
+    const ctx = organizationOf(res);
     const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, ctx.organization.id);
     sendDocument(res, 200, {
       data: serializeOrganization(ctx.organization, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, defaultProjectId }),
     });
   });
 
-  r.patch("/organizations/:name", async (req, res) => {
-    const p = principalOf(req);
-    const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "name"), { ownerOnly: true });
+  r.patch("/organizations/:name", requires("organization", "owner"), async (req, res) => {
+    const ctx = organizationOf(res);
     const attrs = parseBody(updateBody, req.body).data.attributes;
     const org = await withUniqueAs(() => inTransaction(deps.db, async (tx) => {
       if (attrs.name !== undefined && (await organizationsRepo.isOrganizationNameTaken(tx, attrs.name, ctx.organization.id))) {
@@ -111,17 +112,16 @@ export function organizationsRouter(deps: GatewayDeps): Router {
   });
 
   // Organization tokens may manage their organization but not destroy it.
-  r.delete("/organizations/:name", async (req, res) => {
-    const p = principalOf(req);
-    if (p.kind === "organization") throw notFound();
-    const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "name"), { ownerOnly: true });
+  r.delete("/organizations/:name", requires("organization", "owner"), async (req, res) => {
+    if (principalOf(req).kind === "organization") throw notFound();
+    const ctx = organizationOf(res);
     await organizationsRepo.deleteOrganization(deps.db, ctx.organization.id);
     clearTokenCache();
     sendEmpty(res, 204);
   });
 
-  r.get("/organizations/:name/entitlement-set", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"));
+  r.get("/organizations/:name/entitlement-set", requires("organization", "member"), async (_req, res) => {
+    const ctx = organizationOf(res);
     sendDocument(res, 200, { data: serializeEntitlementSet(ctx.organization) });
   });
 

@@ -7,7 +7,7 @@ import { principalOf, refuseOrganizationToken } from "../http/auth";
 import { sendDocument, sendEmpty } from "../http/respond";
 import { serializeApply } from "../serializers/applies";
 import { serializePlan } from "../serializers/plans";
-import { loadRunForPrincipal } from "./runs";
+import { loadRunForPrincipal } from "../http/run-access";
 
 /**
  * Plans and applies (notes §3): read through their run's workspace access. The JSON plan is served
@@ -57,7 +57,7 @@ export function plansAppliesRouter(deps: GatewayDeps): Router {
    */
   async function sendRedactedPlan(req: Request, res: Response, runId: string | null): Promise<void> {
     if (runId === null) throw notFound("plan not found");
-    const { run } = await loadRunForPrincipal(deps, principalOf(req), runId, "read");
+    const { run } = await loadRunForPrincipal(deps, principalOf(req), runId, "can-read-run");
     const planId = planIdFor(run.id);
     const plan = await runsRead.findPlan(deps.db, planId);
     if (!plan) throw notFound("plan not found");

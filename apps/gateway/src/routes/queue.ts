@@ -4,8 +4,8 @@ import { flattenQuery, paginate, parseInclude } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
-import { accessIn, organizationVisibility, parseListPage, visibleWorkspaceIds } from "./run-lists";
-import { buildRunDocuments } from "./runs";
+import { accessIn, organizationVisibility, parseListPage, visibleWorkspaceIds } from "../http/run-visibility";
+import { buildRunDocuments } from "../services/run-documents";
 
 /**
  * The organization's execution queue and capacity. The CLI and the tfe provider poll both while a

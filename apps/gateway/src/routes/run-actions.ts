@@ -21,7 +21,7 @@ import type { GatewayDeps } from "../deps";
 import { actingUserId, principalOf, refuseOrganizationToken } from "../http/auth";
 import { sendEmpty } from "../http/respond";
 import { runFactsOf, type RunRow } from "../serializers/runs";
-import { loadRunForPrincipal } from "./runs";
+import { loadRunForPrincipal } from "../http/run-access";
 
 /** The access each action needs (notes §8): apply runs for all but force-cancel, which is admin's. */
 const REQUIRED_ACCESS: Record<RunAction, WorkspaceAccess> = {

@@ -1,15 +1,19 @@
 import { Router } from "express";
 import { z } from "zod";
-import { inTransaction, runEventsRepo, runsRead } from "@tarmac/db";
-import { isId, newId, notFound } from "@tarmac/domain";
+import { runEventsRepo, runsRead } from "@tarmac/db";
+import { isId, notFound } from "@tarmac/domain";
 import { addIncluded, flattenQuery, paginate, parseInclude, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, principalOf, refuseOrganizationToken, type Principal } from "../http/auth";
+import { actingUserId, principalOf, type Principal } from "../http/auth";
+import { parseBody } from "../http/request-body";
+import { guards, runOf } from "../http/requires";
 import { sendDocument } from "../http/respond";
+import { loadRunForPrincipal } from "../http/run-access";
+import { parseListPage } from "../http/run-visibility";
 import { serializeComment } from "../serializers/comments";
 import { serializeRunEvent } from "../serializers/run-events";
-import { parseListPage } from "./run-lists";
-import { loadRunForPrincipal, serializeUserFor, zodToUnprocessable } from "./runs";
+import { serializeUserFor } from "../services/run-documents";
+import { addComment } from "../services/comments";
 
 const createCommentBody = z.object({
   data: z.object({
@@ -24,6 +28,7 @@ const createCommentBody = z.object({
  */
 export function runEventsRouter(deps: GatewayDeps): Router {
   const router = Router();
+  const requires = guards(deps);
 
   async function includedFor(
     principal: Principal,
@@ -43,9 +48,9 @@ export function runEventsRouter(deps: GatewayDeps): Router {
     return included;
   }
 
-  router.get("/runs/:id/run-events", async (req, res) => {
+  router.get("/runs/:id/run-events", requires("run", "can-read-run"), async (req, res) => {
     const principal = principalOf(req);
-    const { run } = await loadRunForPrincipal(deps, principal, String(req.params.id));
+    const { run } = runOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parseListPage(query);
     const { rows, total } = await runEventsRepo.listRunEvents(deps.db, run.id, page);
@@ -65,8 +70,8 @@ export function runEventsRouter(deps: GatewayDeps): Router {
     sendDocument(res, 200, { data: serializeRunEvent(event), ...(included.length > 0 ? { included } : {}) });
   });
 
-  router.get("/runs/:id/comments", async (req, res) => {
-    const { run } = await loadRunForPrincipal(deps, principalOf(req), String(req.params.id));
+  router.get("/runs/:id/comments", requires("run", "can-read-run"), async (req, res) => {
+    const { run } = runOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parseListPage(query);
     const { rows, total } = await runEventsRepo.listComments(deps.db, run.id, page);
@@ -75,23 +80,11 @@ export function runEventsRouter(deps: GatewayDeps): Router {
   });
 
   // Commenting needs the plan permission (notes §6.2); organization tokens do not act on runs.
-  router.post("/runs/:id/comments", async (req, res) => {
-    const principal = principalOf(req);
-    refuseOrganizationToken(principal);
-    const { run } = await loadRunForPrincipal(deps, principal, String(req.params.id), "plan");
-    const parsed = createCommentBody.safeParse(req.body);
-    if (!parsed.success) throw zodToUnprocessable(parsed.error);
-    const at = deps.now();
-    const actorId = actingUserId(principal);
-    const commentId = newId("wsc");
-    const eventId = newId("re");
-    const body = parsed.data.data.attributes.body;
-    await inTransaction(deps.db, async (tx) => {
-      await runEventsRepo.insertComment(tx, { id: commentId, runId: run.id, body, authorId: actorId, at });
-      await runEventsRepo.insertRunEvent(tx, { id: eventId, runId: run.id, action: "commented", description: body, actorId, commentId, at });
-    });
-    const comment = await runEventsRepo.findComment(deps.db, commentId);
-    sendDocument(res, 201, { data: serializeComment(comment!) });
+  router.post("/runs/:id/comments", requires("run", "can-comment"), async (req, res) => {
+    const { run } = runOf(res);
+    const body = parseBody(createCommentBody, req.body).data.attributes.body;
+    const comment = await addComment(deps, run.id, body, actingUserId(principalOf(req)));
+    sendDocument(res, 201, { data: serializeComment(comment) });
   });
 
   router.get("/comments/:id", async (req, res) => {

@@ -24,56 +24,9 @@ import {
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
 import { sendDocument } from "../http/respond";
-import { organizationContext, workspaceAccessOf } from "../http/workspace-access";
-import { buildRunDocuments } from "./runs";
-
-const RANK: Record<WorkspaceAccess, number> = { read: 1, plan: 2, write: 3, admin: 4 };
-
-/** What a principal sees of an organization's workspaces: all of them (owners) or a map of grants. */
-export type OrganizationVisibility = { all: WorkspaceAccess } | { byWorkspace: Map<string, WorkspaceAccess> };
-
-/**
- * Resolves an organization by name and the principal's access on each of its workspaces, in a
- * fixed number of queries. An organization the principal has no part in is a 404.
- */
-export async function organizationVisibility(
-  db: Db,
-  principal: Principal,
-  organizationName: string,
-): Promise<{ organization: { id: string; name: string }; visibility: OrganizationVisibility }> {
-  if (organizationName.includes("\u0000")) throw notFound("organization not found");
-  const organization = await organizationsRepo.findOrganizationByName(db, organizationName);
-  if (!organization) throw notFound("organization not found");
-  const ctx = await organizationContext(db, principal, organization);
-  if (ctx === null) throw notFound("organization not found");
-  if (ctx.role === "owner" || ctx.managesWorkspaces) return { organization, visibility: { all: "admin" } };
-  const teamIds = ctx.teamIds;
-  const grants = await runsRead.teamAccessInOrganization(db, organization.id, teamIds);
-  const byWorkspace = new Map<string, WorkspaceAccess>();
-  for (const g of grants) {
-    const prev = byWorkspace.get(g.workspaceId);
-    if (!prev || RANK[g.access] > RANK[prev]) byWorkspace.set(g.workspaceId, g.access);
-  }
-  return { organization, visibility: { byWorkspace } };
-}
-
-export function visibleWorkspaceIds(v: OrganizationVisibility): string[] | null {
-  return "all" in v ? null : [...v.byWorkspace.keys()];
-}
-
-export function accessIn(v: OrganizationVisibility, workspaceId: string): WorkspaceAccess | null {
-  return "all" in v ? v.all : (v.byWorkspace.get(workspaceId) ?? null);
-}
-
-/** The most pages a list can be walked to; beyond it the offset would overflow the database's integers. */
-const MAX_PAGE_NUMBER = 10_000_000;
-
-/** parsePage, with absurd page numbers clamped so they read as an empty page past the end, not a 500. */
-export function parseListPage(query: Record<string, unknown>): Page {
-  const page = parsePage(query);
-  if (page.number <= MAX_PAGE_NUMBER && Number.isSafeInteger(page.number)) return page;
-  return { ...page, number: MAX_PAGE_NUMBER, offset: (MAX_PAGE_NUMBER - 1) * page.size };
-}
+import { accessIn, organizationVisibility, parseListPage, visibleWorkspaceIds } from "../http/run-visibility";
+import { workspaceAccessOf } from "../http/workspace-access";
+import { buildRunDocuments } from "../services/run-documents";
 
 /** PostgreSQL text cannot hold NUL; such a value matches nothing anyway. */
 const clean = (s: string): string => s.replace(/\u0000/g, "");

@@ -1,15 +1,13 @@
-import { createHash } from "node:crypto";
-import type { Request, Response, Router } from "express";
+import { Router } from "express";
 import { z } from "zod";
-import { inTransaction, lockWorkspaceForUpdate, stateVersionsRepo, stateVersionUploadsRepo, workspacesRepo } from "@tarmac/db";
-import { conflict, notFound, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, principalOf } from "../http/auth";
+import { principalOf } from "../http/auth";
 import { jsonApiDocument, parseBody } from "../http/request-body";
+import { guards, workspaceOf } from "../http/requires";
 import { sendDocument } from "../http/respond";
-import { assertHoldsStateLock } from "../http/state-lock";
-import { loadWorkspaceForPrincipal } from "../http/workspace-access";
-import { serializeStateVersion, type StateVersionSerializeContext } from "../serializers/state-versions";
+import { setSnapshotInterval } from "../http/state-snapshot";
+import { serializeStateVersion } from "../serializers/state-versions";
+import { createStateVersion } from "../services/state-versions";
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64");
 
@@ -32,70 +30,22 @@ const createBody = jsonApiDocument(
 );
 
 /**
- * The `x-terraform-snapshot-interval` header terraform reads from the create and
- * current-state-version responses (internal/cloud/state.go): a positive number of seconds turns
- * on intermediate state snapshots during long local applies, at most that often. 0 sends none.
- */
-export function setSnapshotInterval(deps: GatewayDeps, res: Response): void {
-  const seconds = deps.env.TARMAC_STATE_SNAPSHOT_INTERVAL_SECONDS;
-  if (seconds > 0) res.set("X-Terraform-Snapshot-Interval", String(seconds));
-}
-
-/**
  * `POST /workspaces/:id/state-versions`: how the CLI writes state outside a remote run (local
  * execution, `state` commands, `import`, `taint`, migration) and how go-tfe and the tfe provider
  * push it. The caller must hold the workspace lock (http/state-lock.ts); a refused create writes
  * nothing.
  */
-export function registerStateVersionCreate(router: Router, deps: GatewayDeps, ctx: StateVersionSerializeContext): void {
-  router.post("/workspaces/:id/state-versions", async (req: Request<{ id: string }>, res) => {
-    const principal = principalOf(req);
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principal, req.params.id, "write");
+export function stateVersionCreateRouter(deps: GatewayDeps): Router {
+  const router = Router();
+  const requires = guards(deps);
+  const ctx = { publicUrl: deps.publicUrl, keys: deps.keys, now: deps.now };
+
+  router.post("/workspaces/:id/state-versions", requires("workspace", "can-create-state-versions"), async (req, res) => {
     const attrs = parseBody(createBody, req.body).data.attributes;
-    const md5 = attrs.md5.toLowerCase();
-    const force = attrs.force === true;
-    const inline = attrs.state === undefined ? null : inlineState(attrs.state, md5, attrs.serial, attrs.lineage);
-    const jsonState = attrs["json-state"] ? Buffer.from(attrs["json-state"], "base64") : null;
-
-    const result = await inTransaction(deps.db, async (tx) => {
-      // The row lock orders this create against lock, unlock and other creates.
-      if (!(await lockWorkspaceForUpdate(tx, workspace.id))) throw notFound();
-      const view = await workspacesRepo.findWorkspaceView(tx, workspace.id);
-      if (!view) throw notFound();
-      assertHoldsStateLock(principal, view);
-      const createdById = actingUserId(principal);
-      if (!inline) {
-        const lineage = attrs.lineage ?? null;
-        const pending = await stateVersionUploadsRepo.createPendingStateVersion(tx, { workspaceId: workspace.id, serial: attrs.serial, md5, lineage, force, createdById });
-        return { id: pending.id, created: true };
-      }
-      const current = await stateVersionsRepo.findCurrentStateVersion(tx, workspace.id);
-      const lineage = attrs.lineage ?? inline.lineage;
-      if (!force && current?.lineage && lineage && current.lineage !== lineage) {
-        throw conflict(`lineage ${lineage} differs from the current state's lineage ${current.lineage}`);
-      }
-      return stateVersionsRepo.createStateVersion(tx, { workspaceId: workspace.id, state: inline.state, jsonState, force, createdById });
-    });
-    const sv = await stateVersionsRepo.findStateVersion(deps.db, result.id);
-    if (!sv) throw notFound("state version not found");
+    const { sv, created } = await createStateVersion(deps, principalOf(req), workspaceOf(res).workspace.id, attrs);
     setSnapshotInterval(deps, res);
-    sendDocument(res, result.created ? 201 : 200, { data: serializeStateVersion(sv, ctx) });
+    sendDocument(res, created ? 201 : 200, { data: serializeStateVersion(sv, ctx) });
   });
-}
 
-/** The one-step form: the state is in the body, so md5, serial and lineage are checked at once (422). */
-function inlineState(encoded: string, md5: string, serial: number, lineage: string | undefined): { state: Buffer; lineage: string | null } {
-  const state = Buffer.from(encoded, "base64");
-  if (state.length === 0) throw unprocessable("state must be base64-encoded", { pointer: "/data/attributes/state" });
-  if (createHash("md5").update(state).digest("hex") !== md5) {
-    throw unprocessable("md5 does not match the state", { pointer: "/data/attributes/md5" });
-  }
-  const parsed = stateVersionsRepo.parseStateFile(state);
-  if (parsed.serial !== serial) {
-    throw unprocessable(`serial ${serial} does not match the state's serial ${parsed.serial}`, { pointer: "/data/attributes/serial" });
-  }
-  if (lineage !== undefined && parsed.lineage !== null && lineage !== parsed.lineage) {
-    throw unprocessable("lineage does not match the state's lineage", { pointer: "/data/attributes/lineage" });
-  }
-  return { state, lineage: parsed.lineage };
+  return router;
 }

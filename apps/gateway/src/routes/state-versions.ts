@@ -1,13 +1,14 @@
 import { Router, type Request, type Response } from "express";
 import { stateVersionsRepo } from "@tarmac/db";
-import { notFound, unprocessable, type WorkspaceAccess } from "@tarmac/domain";
+import { notFound, unprocessable, type Permission } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage, type Page } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { loadWorkspaceForPrincipal } from "../http/workspace-access";
 import { serializeStateVersion, serializeStateVersionOutput } from "../serializers/state-versions";
-import { registerStateVersionCreate, setSnapshotInterval } from "./state-version-create";
+import { guards, workspaceOf } from "../http/requires";
+import { setSnapshotInterval } from "../http/state-snapshot";
 
 type StateVersionRow = stateVersionsRepo.StateVersionRow;
 
@@ -15,11 +16,11 @@ async function loadStateVersion(
   deps: GatewayDeps,
   principal: Principal,
   id: string,
-  minimum: WorkspaceAccess = "read",
+  permission: Permission = "can-read-state-versions",
 ): Promise<StateVersionRow> {
   const sv = await stateVersionsRepo.findStateVersion(deps.db, id);
   if (!sv) throw notFound("state version not found");
-  await loadWorkspaceForPrincipal(deps, principal, sv.workspaceId, minimum);
+  await loadWorkspaceForPrincipal(deps, principal, sv.workspaceId, permission);
   return sv;
 }
 
@@ -30,6 +31,7 @@ function paginateList<T>(items: T[], page: Page): T[] {
 /** State versions (notes §10): reads, downloads (bearer token required, §0.7), outputs, and HCP's create (state-version-create.ts). */
 export function stateVersionsRouter(deps: GatewayDeps): Router {
   const router = Router();
+  const requires = guards(deps);
   const ctx = { publicUrl: deps.publicUrl, keys: deps.keys, now: deps.now };
 
   const sendList = async (req: Request, res: Response, workspaceId: string, baseUrl: string): Promise<void> => {
@@ -46,17 +48,17 @@ export function stateVersionsRouter(deps: GatewayDeps): Router {
     const organizationName = nestedFilter(query, "organization");
     if (!workspaceName) throw unprocessable("filter[workspace][name] is required", { parameter: "filter[workspace][name]" });
     if (!organizationName) throw unprocessable("filter[organization][name] is required", { parameter: "filter[organization][name]" });
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), { organizationName, workspaceName }, "read");
+    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), { organizationName, workspaceName }, "can-read-state-versions");
     await sendList(req, res, workspace.id, `${deps.publicUrl}/api/v2/state-versions`);
   });
 
-  router.get("/workspaces/:id/state-versions", async (req: Request<{ id: string }>, res) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), req.params.id, "read");
+  router.get("/workspaces/:id/state-versions", requires("workspace", "can-read-state-versions"), async (req, res) => {
+    const { workspace } = workspaceOf(res);
     await sendList(req, res, workspace.id, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/state-versions`);
   });
 
-  router.get("/workspaces/:id/current-state-version", async (req: Request<{ id: string }>, res) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), req.params.id, "read");
+  router.get("/workspaces/:id/current-state-version", requires("workspace", "can-read-state-versions"), async (req, res) => {
+    const { workspace } = workspaceOf(res);
     const sv = await stateVersionsRepo.findCurrentStateVersion(deps.db, workspace.id);
     // 404 means "no state yet"; terraform init treats it as an empty workspace (notes §9.4).
     if (!sv) throw notFound("the workspace has no state version");
@@ -64,8 +66,8 @@ export function stateVersionsRouter(deps: GatewayDeps): Router {
     sendDocument(res, 200, { data: serializeStateVersion(sv, ctx) });
   });
 
-  router.get("/workspaces/:id/current-state-version-outputs", async (req: Request<{ id: string }>, res) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), req.params.id, "read");
+  router.get("/workspaces/:id/current-state-version-outputs", requires("workspace", "can-read-state-outputs"), async (req, res) => {
+    const { workspace } = workspaceOf(res);
     const sv = await stateVersionsRepo.findCurrentStateVersion(deps.db, workspace.id);
     if (!sv) throw notFound("the workspace has no state version");
     const query = req.query as Record<string, unknown>;
@@ -98,7 +100,7 @@ export function stateVersionsRouter(deps: GatewayDeps): Router {
   });
 
   router.get("/state-versions/:id/outputs", async (req: Request<{ id: string }>, res) => {
-    const sv = await loadStateVersion(deps, principalOf(req), req.params.id);
+    const sv = await loadStateVersion(deps, principalOf(req), req.params.id, "can-read-state-outputs");
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const outputs = await stateVersionsRepo.listOutputs(deps.db, sv.id);
@@ -111,14 +113,12 @@ export function stateVersionsRouter(deps: GatewayDeps): Router {
   router.get("/state-version-outputs/:id", async (req: Request<{ id: string }>, res) => {
     const output = await stateVersionsRepo.findOutput(deps.db, req.params.id);
     if (!output) throw notFound("state version output not found");
-    await loadWorkspaceForPrincipal(deps, principalOf(req), output.workspaceId, "read");
+    await loadWorkspaceForPrincipal(deps, principalOf(req), output.workspaceId, "can-read-state-outputs");
     // Read one at a time, a sensitive value is shown to whoever may read the state (HCP does too).
     const resource = serializeStateVersionOutput(output);
     resource.attributes.value = output.value;
     sendDocument(res, 200, { data: resource });
   });
-
-  registerStateVersionCreate(router, deps, ctx);
 
   return router;
 }

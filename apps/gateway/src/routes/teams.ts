@@ -205,7 +205,7 @@ export function teamsRouter(deps: GatewayDeps): Router {
     const p = principalOf(req);
     const body = parseBody(createTeamWorkspaceBody, req.body);
     const rel = body.data.relationships;
-    const { workspace } = await loadWorkspaceForPrincipal(deps, p, rel.workspace.data.id, "admin");
+    const { workspace } = await loadWorkspaceForPrincipal(deps, p, rel.workspace.data.id, "can-update");
     const team = await teamsRepo.findTeamFlags(deps.db, rel.team.data.id);
     if (!team || team.organizationId !== workspace.organizationId) throw notFound();
     const taken = () => invalidAttribute("Team has already been taken", "/data/relationships/team/data/id");
@@ -228,7 +228,7 @@ export function teamsRouter(deps: GatewayDeps): Router {
     if (!workspaceId) {
       throw new TarmacError("unprocessable", { detail: "filter[workspace][id] is required", source: { parameter: "filter[workspace][id]" } });
     }
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), workspaceId, "admin");
+    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), workspaceId, "can-update");
     const page = parsePage(query);
     const { items, total } = await teamsRepo.listTeamWorkspaces(deps.db, workspace.id, page.offset, page.size);
     sendDocument(res, 200, {
@@ -240,7 +240,7 @@ export function teamsRouter(deps: GatewayDeps): Router {
   async function loadTeamWorkspace(req: Request): Promise<teamsRepo.TeamWorkspaceView> {
     const tws = await teamsRepo.findTeamWorkspace(deps.db, pathParam(req, "id"));
     if (!tws) throw notFound();
-    await loadWorkspaceForPrincipal(deps, principalOf(req), tws.workspaceId, "admin");
+    await loadWorkspaceForPrincipal(deps, principalOf(req), tws.workspaceId, "can-update");
     return tws;
   }
 

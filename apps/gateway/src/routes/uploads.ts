@@ -5,7 +5,7 @@ import { configurationVersionsRepo } from "@tarmac/db";
 import { conflict, notFound, TarmacError, unprocessable } from "@tarmac/domain";
 import { archiveLimits, inspectArchive } from "../archive";
 import type { GatewayDeps } from "../deps";
-import { createUploadSlots } from "./upload-slots";
+import { createUploadSlots } from "../http/upload-slots";
 
 type Params = { cvId: string; secret: string };
 

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
-import { inTransaction, lockWorkspaceForUpdate, tagsRepo, type Tx } from "@tarmac/db";
+import { tagsRepo } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
-import { flattenQuery, paginate, parsePage, type Resource } from "@tarmac/jsonapi";
+import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { parseBody, pathParam } from "../http/request-body";
@@ -11,22 +11,11 @@ import {
   bindingsOf,
   flatTagNamesOf,
   tagsDocument,
-  writeTagBindings,
 } from "../http/tag-input";
-import { loadOrganizationForPrincipal, loadWorkspaceForPrincipal } from "../http/workspace-access";
+import { guards, organizationOf, workspaceOf } from "../http/requires";
+import { loadWorkspaceForPrincipal } from "../http/workspace-access";
+import * as workspaceTags from "../services/workspace-tags";
 import { serializeEffectiveTagBinding, serializeTag, serializeTagBinding } from "../serializers/projects";
-
-/** Runs a tag change under the workspace's row lock. */
-async function underWorkspaceLock(deps: GatewayDeps, workspaceId: string, fn: (tx: Tx) => Promise<void>): Promise<void> {
-  await inTransaction(deps.db, async (tx) => {
-    if (!(await lockWorkspaceForUpdate(tx, workspaceId))) throw notFound();
-    await fn(tx);
-  });
-}
-
-export async function effectiveTagBindingResources(deps: GatewayDeps, workspaceId: string): Promise<Resource[]> {
-  return (await tagsRepo.effectiveWorkspaceBindings(deps.db, workspaceId)).map(serializeEffectiveTagBinding);
-}
 
 /**
  * Flat tags (`relationships/tags`), key/value tag bindings and the organization's
@@ -34,9 +23,10 @@ export async function effectiveTagBindingResources(deps: GatewayDeps, workspaceI
  */
 export function workspaceTagsRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
-  r.get("/workspaces/:id/relationships/tags", async (req, res) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"));
+  r.get("/workspaces/:id/relationships/tags", requires("workspace", "can-read-settings"), async (req, res) => {
+    const { workspace } = workspaceOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const names = [...workspace.tagNames].sort();
@@ -47,18 +37,15 @@ export function workspaceTagsRouter(deps: GatewayDeps): Router {
   });
 
   const changeTags = (add: boolean) => async (req: Request, res: Response) => {
-    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"), "admin");
     const names = flatTagNamesOf(parseBody(tagsDocument, req.body).data, "/data");
-    await underWorkspaceLock(deps, loaded.workspace.id, (tx) =>
-      add ? tagsRepo.addFlatTags(tx, loaded.workspace.id, names) : tagsRepo.removeTags(tx, loaded.workspace.id, names),
-    );
+    await workspaceTags.changeFlatTags(deps, workspaceOf(res).workspace.id, names, add);
     sendEmpty(res, 204);
   };
-  r.post("/workspaces/:id/relationships/tags", changeTags(true));
-  r.delete("/workspaces/:id/relationships/tags", changeTags(false));
+  r.post("/workspaces/:id/relationships/tags", requires("workspace", "can-manage-tags"), changeTags(true));
+  r.delete("/workspaces/:id/relationships/tags", requires("workspace", "can-manage-tags"), changeTags(false));
 
-  const listBindings = async (req: Request, res: Response) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"));
+  const listBindings = async (_req: Request, res: Response) => {
+    const { workspace } = workspaceOf(res);
     const bindings = await tagsRepo.listBindings(deps.db, { workspaceId: workspace.id });
     sendDocument(res, 200, { data: bindings.map(serializeTagBinding) });
   };
@@ -66,29 +53,30 @@ export function workspaceTagsRouter(deps: GatewayDeps): Router {
   // go-tfe's AddTagBindings (PATCH …/tag-bindings) adds or updates keys and reads back the list; the spec's
   // /relationships/tag-bindings answers 204, POST adding and PATCH replacing every binding.
   const writeBindings = (mode: "merge" | "replace", answer: "list" | "empty") => async (req: Request, res: Response) => {
-    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"), "admin");
-    const target = { workspaceId: loaded.workspace.id };
+    const target = { workspaceId: workspaceOf(res).workspace.id };
     const bindings = bindingsOf(parseBody(bindingsDocument, req.body).data, "/data");
-    await underWorkspaceLock(deps, target.workspaceId, (tx) => writeTagBindings(tx, target, bindings, mode));
+    await workspaceTags.writeWorkspaceTagBindings(deps, target.workspaceId, bindings, mode);
     if (answer === "empty") return sendEmpty(res, 204);
     const after = await tagsRepo.listBindings(deps.db, target);
     sendDocument(res, 200, { data: after.map(serializeTagBinding) });
   };
 
-  r.get("/workspaces/:id/tag-bindings", listBindings);
-  r.patch("/workspaces/:id/tag-bindings", writeBindings("merge", "list"));
-  r.get("/workspaces/:id/relationships/tag-bindings", listBindings);
-  r.post("/workspaces/:id/relationships/tag-bindings", writeBindings("merge", "empty"));
-  r.patch("/workspaces/:id/relationships/tag-bindings", writeBindings("replace", "empty"));
+  const read = requires("workspace", "can-read-settings");
+  const manage = requires("workspace", "can-manage-tags");
+  r.get("/workspaces/:id/tag-bindings", read, listBindings);
+  r.patch("/workspaces/:id/tag-bindings", manage, writeBindings("merge", "list"));
+  r.get("/workspaces/:id/relationships/tag-bindings", read, listBindings);
+  r.post("/workspaces/:id/relationships/tag-bindings", manage, writeBindings("merge", "empty"));
+  r.patch("/workspaces/:id/relationships/tag-bindings", manage, writeBindings("replace", "empty"));
 
-  r.get("/workspaces/:id/effective-tag-bindings", async (req, res) => {
-    const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), pathParam(req, "id"));
-    sendDocument(res, 200, { data: await effectiveTagBindingResources(deps, workspace.id) });
+  r.get("/workspaces/:id/effective-tag-bindings", read, async (_req, res) => {
+    const bindings = await tagsRepo.effectiveWorkspaceBindings(deps.db, workspaceOf(res).workspace.id);
+    sendDocument(res, 200, { data: bindings.map(serializeEffectiveTagBinding) });
   });
 
-  r.get("/organizations/:org/tags", async (req, res) => {
+  r.get("/organizations/:org/tags", requires("organization", "member"), async (req, res) => {
     const orgName = pathParam(req, "org");
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), orgName);
+    const ctx = organizationOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const q = typeof query.q === "string" && query.q !== "" ? query.q : undefined;
@@ -96,7 +84,7 @@ export function workspaceTagsRouter(deps: GatewayDeps): Router {
     let excludeWorkspaceId: string | undefined;
     if (typeof excluded === "string" && excluded !== "") {
       // Only a workspace of this organization the caller can read may shape the answer.
-      const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), excluded);
+      const { workspace } = await loadWorkspaceForPrincipal(deps, principalOf(req), excluded, "can-read-settings");
       if (workspace.organizationId !== ctx.organization.id) throw notFound();
       excludeWorkspaceId = workspace.id;
     }

@@ -1,40 +1,22 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
-import { subjectsFor, type WorkspaceLockChangedEvent, type WorkspaceQueueChangedEvent } from "@tarmac/contracts";
-import {
-  enqueueOutbox,
-  inTransaction,
-  lockWorkspaceForUpdate,
-  newSecret,
-  runsRead,
-  sshKeysRepo,
-  teamsRepo,
-  usersRepo,
-  workspacesRepo,
-} from "@tarmac/db";
-import { conflict, notFound, type WorkspaceAccess } from "@tarmac/domain";
+import { runsRead, teamsRepo, usersRepo, workspacesRepo } from "@tarmac/db";
+import { notFound, type WorkspaceAccess } from "@tarmac/domain";
 import { addIncluded, flattenQuery, paginate, parseInclude, parsePage, parseStringParam, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
-import { invalidAttribute, jsonApiDocument, parseBody, pathParam, resourceName, withUniqueAs } from "../http/request-body";
+import { jsonApiDocument, parseBody, resourceName } from "../http/request-body";
+import { guards, organizationOf, workspaceOf } from "../http/requires";
 import { sendDocument, sendEmpty } from "../http/respond";
-import {
-  loadOrganizationForPrincipal,
-  loadWorkspaceForPrincipal,
-  workspaceAccessMap,
-  type LoadedWorkspace,
-  type OrganizationContext,
-  type WorkspaceRef,
-} from "../http/workspace-access";
-import { applyRelationChanges, includeProjectsAndTags, mayCreateWorkspace, parseProjectFilter, projectForCreate, relationChangesOf, tagNamesAttribute, workspaceRelationships } from "../http/workspace-relations";
+import { workspaceAccessMap, type LoadedWorkspace, type OrganizationContext } from "../http/workspace-access";
+import { includeProjectsAndTags, mayCreateWorkspace, parseProjectFilter, relationChangesOf, tagNamesAttribute, workspaceRelationships } from "../http/workspace-relations";
 import { parseTaggedFilter } from "../http/tag-input";
 import { serializeOrganization } from "../serializers/organizations";
 import { serializeRun } from "../serializers/runs";
 import { serializeTeam } from "../serializers/teams";
 import { serializeUser } from "../serializers/users";
-import { holdingRunId, isWorkspaceLocked, lockHolder, serializeWorkspace } from "../serializers/workspaces";
-import { stateVersionUploadsRepo } from "@tarmac/db";
-import { statePendingError } from "../http/state-lock";
+import { lockHolder, serializeWorkspace } from "../serializers/workspaces";
+import * as workspaces from "../services/workspaces";
 
 const NAME_MAX = 90;
 
@@ -105,14 +87,6 @@ function settingsFrom(a: WorkspaceAttributes): workspacesRepo.WorkspaceSettings 
   return s;
 }
 
-const nameTaken = () => invalidAttribute("Name has already been taken", "/data/attributes/name");
-
-function refOf(req: Request): WorkspaceRef {
-  const id = req.params.id;
-  if (typeof id === "string") return id;
-  return { organizationName: pathParam(req, "org"), workspaceName: pathParam(req, "name") };
-}
-
 /** Related resources for `include=` (notes §1.4); unknown values are ignored. */
 async function includedFor(
   deps: GatewayDeps,
@@ -166,62 +140,23 @@ async function sendWorkspace(deps: GatewayDeps, req: Request, res: Response, sta
   sendDocument(res, status, { data, ...(included.length > 0 ? { included } : {}) });
 }
 
-function lockChangedEvent(deps: GatewayDeps, workspaceId: string, locked: boolean, lockedBy: WorkspaceLockChangedEvent["lockedBy"], at: Date) {
-  const subjects = subjectsFor(deps.env.TARMAC_NATS_PREFIX);
-  const payload: WorkspaceLockChangedEvent = { type: "workspace.lock_changed", workspaceId, locked, lockedBy, at: at.toISOString() };
-  return { subject: subjects.workspaceLockChanged(workspaceId), payload, msgId: `workspace-lock:${workspaceId}:${newSecret(9)}` };
-}
-
-function queueChangedEvent(deps: GatewayDeps, workspaceId: string, reason: string, at: Date) {
-  const subjects = subjectsFor(deps.env.TARMAC_NATS_PREFIX);
-  const payload: WorkspaceQueueChangedEvent = { type: "workspace.queue_changed", workspaceId, reason, at: at.toISOString() };
-  return { subject: subjects.workspaceQueueChanged(workspaceId), payload, msgId: `workspace-queue:${workspaceId}:${newSecret(9)}` };
-}
-
-/** The detail go-tfe parses to tell who holds a lock (notes §1.2). */
-function lockedByText(ws: workspacesRepo.WorkspaceView): string {
-  const holder = lockHolder(ws);
-  if (holder?.type === "users") return `is locked by User ${ws.lockedByUser?.username ?? holder.id}`;
-  if (holder?.type === "teams") return `is locked by Team ${ws.lockedByTeam?.name ?? holder.id}`;
-  if (holder?.type === "runs") return `is locked by Run ${holder.id}`;
-  return "is locked by Organization token";
-}
-
-function mayRelease(p: Principal, ws: workspacesRepo.WorkspaceView): boolean {
-  if (ws.lockedByUserId) return p.kind === "user" && p.user.id === ws.lockedByUserId;
-  if (ws.lockedByTeamId) return p.kind === "team" && p.team.id === ws.lockedByTeamId;
-  return p.kind === "organization";
-}
-
 export function workspacesRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
-  r.post("/organizations/:org/workspaces", async (req, res) => {
-    const p = principalOf(req);
-    const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "org"));
+  r.post("/organizations/:org/workspaces", requires("organization", "member"), async (req, res) => {
+    const ctx = organizationOf(res);
     const body = parseBody(createBody, req.body).data;
     const attrs = body.attributes;
     const changes = relationChangesOf(attrs["tag-names"], body.relationships);
     if (!(await mayCreateWorkspace(deps, ctx, changes))) throw notFound();
-    const workspace = await withUniqueAs(
-      () =>
-        inTransaction(deps.db, async (tx) => {
-          if (await workspacesRepo.isWorkspaceNameTaken(tx, ctx.organization.id, attrs.name)) throw nameTaken();
-          const projectId = await projectForCreate(tx, ctx, changes);
-          const created = await workspacesRepo.createWorkspace(tx, ctx.organization.id, { ...settingsFrom(attrs), name: attrs.name, projectId });
-          await applyRelationChanges(tx, ctx, created.id, { ...changes, projectId: undefined });
-          return (await workspacesRepo.findWorkspaceView(tx, created.id)) ?? created;
-        }),
-      nameTaken,
-    );
-    const access = ctx.managesWorkspaces ? "admin" : ((await workspaceAccessMap(deps.db, ctx, [workspace.id])).get(workspace.id) ?? "read");
-    await sendWorkspace(deps, req, res, 201, { workspace, access, organization: ctx });
+    const created = await workspaces.createWorkspace(deps, ctx, { ...settingsFrom(attrs), name: attrs.name }, changes);
+    await sendWorkspace(deps, req, res, 201, { ...created, organization: ctx });
   });
 
-  r.get("/organizations/:org/workspaces", async (req, res) => {
+  r.get("/organizations/:org/workspaces", requires("organization", "member"), async (req, res) => {
     const p = principalOf(req);
-    const orgName = pathParam(req, "org");
-    const ctx = await loadOrganizationForPrincipal(deps, p, orgName);
+    const ctx = organizationOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const name = parseStringParam(query, "search", "name");
@@ -249,6 +184,7 @@ export function workspacesRouter(deps: GatewayDeps): Router {
     const included = await includedFor(deps, p, req, rows, ctx);
     const data = rows.map((row) => serializeWorkspace(row.workspace, { access: row.access, tokenKind: p.kind }));
     await includeProjectsAndTags(deps, req, ctx, data, included);
+    const orgName = ctx.organization.name;
     sendDocument(res, 200, {
       data,
       ...(included.length > 0 ? { included } : {}),
@@ -257,133 +193,61 @@ export function workspacesRouter(deps: GatewayDeps): Router {
   });
 
   const show = async (req: Request, res: Response) => {
-    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), refOf(req));
-    await sendWorkspace(deps, req, res, 200, loaded);
+    await sendWorkspace(deps, req, res, 200, workspaceOf(res));
   };
 
   const update = async (req: Request, res: Response) => {
-    const p = principalOf(req);
-    const loaded = await loadWorkspaceForPrincipal(deps, p, refOf(req), "admin");
+    const loaded = workspaceOf(res);
     const body = parseBody(updateBody, req.body).data;
-    const settings = settingsFrom(body.attributes);
     const changes = relationChangesOf(body.attributes["tag-names"], body.relationships);
-    const ws = loaded.workspace;
-    const workspace = await withUniqueAs(
-      () =>
-        inTransaction(deps.db, async (tx) => {
-          if (settings.name !== undefined && (await workspacesRepo.isWorkspaceNameTaken(tx, ws.organizationId, settings.name, ws.id))) {
-            throw nameTaken();
-          }
-          await applyRelationChanges(tx, loaded.organization, ws.id, changes);
-          return workspacesRepo.updateWorkspace(tx, ws.id, settings);
-        }),
-      nameTaken,
-    );
+    const workspace = await workspaces.updateWorkspace(deps, loaded, settingsFrom(body.attributes), changes);
     await sendWorkspace(deps, req, res, 200, { ...loaded, workspace });
   };
 
-  const destroy = async (req: Request, res: Response) => {
-    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), refOf(req), "admin");
-    await workspacesRepo.deleteWorkspace(deps.db, loaded.workspace.id);
+  const destroy = async (_req: Request, res: Response) => {
+    await workspaces.deleteWorkspace(deps, workspaceOf(res).workspace.id);
     sendEmpty(res, 204);
   };
 
   // The tfe provider deletes through safe-delete by default: refused while the workspace manages resources.
-  const safeDestroy = async (req: Request, res: Response) => {
-    const loaded = await loadWorkspaceForPrincipal(deps, principalOf(req), refOf(req), "admin");
-    const deleted = await inTransaction(deps.db, async (tx) => {
-      if (!(await lockWorkspaceForUpdate(tx, loaded.workspace.id))) throw notFound();
-      const ws = await workspacesRepo.findWorkspaceView(tx, loaded.workspace.id);
-      if (!ws) throw notFound();
-      if (ws.resourceCount > 0) throw conflict("Workspace has resources under management; destroy them or force-delete the workspace");
-      if (isWorkspaceLocked(ws)) throw conflict("workspace is locked");
-      return workspacesRepo.deleteWorkspace(tx, ws.id);
-    });
-    if (!deleted) throw notFound();
+  const safeDestroy = async (_req: Request, res: Response) => {
+    await workspaces.safeDeleteWorkspace(deps, workspaceOf(res).workspace.id);
     sendEmpty(res, 204);
   };
 
-  r.post("/workspaces/:id/actions/safe-delete", safeDestroy);
-  r.post("/organizations/:org/workspaces/:name/actions/safe-delete", safeDestroy);
-  r.get("/organizations/:org/workspaces/:name", show);
-  r.get("/workspaces/:id", show);
-  r.patch("/organizations/:org/workspaces/:name", update);
-  r.patch("/workspaces/:id", update);
-  r.delete("/organizations/:org/workspaces/:name", destroy);
-  r.delete("/workspaces/:id", destroy);
-
-  // Locking (notes §5.2, §5.3). Decisions run under the workspace row lock, with the outbox event in the same transaction.
+  for (const path of ["/workspaces/:id", "/organizations/:org/workspaces/:name"]) {
+    r.post(`${path}/actions/safe-delete`, requires("workspace", "can-destroy"), safeDestroy);
+    r.get(path, requires("workspace", "can-read-settings"), show);
+    r.patch(path, requires("workspace", "can-update"), update);
+    r.delete(path, requires("workspace", "can-destroy"), destroy);
+  }
 
   // go-tfe assigns with {"data":{"type":"workspaces","attributes":{"id":"sshkey-…"}}} and unassigns with id null.
-  r.patch("/workspaces/:id/relationships/ssh-key", async (req, res) => {
-    const p = principalOf(req);
-    const loaded = await loadWorkspaceForPrincipal(deps, p, pathParam(req, "id"), "admin");
+  r.patch("/workspaces/:id/relationships/ssh-key", requires("workspace", "can-update"), async (req, res) => {
+    const loaded = workspaceOf(res);
     const keyId = parseBody(sshKeyRelationshipBody, req.body).data.attributes.id ?? null;
-    if (keyId !== null) {
-      const key = await sshKeysRepo.findSshKey(deps.db, keyId);
-      if (!key || key.organizationId !== loaded.workspace.organizationId) {
-        throw invalidAttribute("SSH key not found in this organization", "/data/attributes/id");
-      }
-    }
-    await sshKeysRepo.setWorkspaceSshKey(deps.db, loaded.workspace.id, keyId);
-    const workspace = await workspacesRepo.findWorkspaceView(deps.db, loaded.workspace.id);
-    if (!workspace) throw notFound();
+    const workspace = await workspaces.setWorkspaceSshKey(deps, loaded.workspace, keyId);
     await sendWorkspace(deps, req, res, 200, { ...loaded, workspace });
   });
 
-  r.post("/workspaces/:id/actions/lock", async (req, res) => {
-    const p = principalOf(req);
-    const loaded = await loadWorkspaceForPrincipal(deps, p, pathParam(req, "id"), "write");
+  // Locking (notes §5.2, §5.3): decided under the workspace row lock, with the outbox event in the same transaction.
+  r.post("/workspaces/:id/actions/lock", requires("workspace", "can-lock"), async (req, res) => {
+    const loaded = workspaceOf(res);
     const body = parseBody(lockBody, req.body);
     const reason = body?.reason ?? body?.data?.attributes?.reason ?? null;
-    const at = deps.now();
-    const workspace = await inTransaction(deps.db, async (tx) => {
-      if (!(await lockWorkspaceForUpdate(tx, loaded.workspace.id))) throw notFound();
-      const ws = await workspacesRepo.findWorkspaceView(tx, loaded.workspace.id);
-      if (!ws) throw notFound();
-      if (isWorkspaceLocked(ws)) throw conflict("workspace already locked");
-      const userId = p.kind === "user" ? p.user.id : null;
-      const teamId = p.kind === "team" ? p.team.id : null;
-      await workspacesRepo.setManualLock(tx, ws.id, { reason, userId, teamId, at });
-      const lockedBy = userId ? { type: "users" as const, id: userId } : teamId ? { type: "teams" as const, id: teamId } : null;
-      await enqueueOutbox(tx, lockChangedEvent(deps, ws.id, true, lockedBy, at));
-      return (await workspacesRepo.findWorkspaceView(tx, ws.id))!;
-    });
+    const workspace = await workspaces.lockWorkspace(deps, principalOf(req), loaded.workspace.id, reason);
     await sendWorkspace(deps, req, res, 200, { ...loaded, workspace });
   });
 
   const release = (force: boolean) => async (req: Request, res: Response) => {
-    const p = principalOf(req);
-    const loaded = await loadWorkspaceForPrincipal(deps, p, pathParam(req, "id"), force ? "admin" : "write");
-    const at = deps.now();
-    const workspace = await inTransaction(deps.db, async (tx) => {
-      if (!(await lockWorkspaceForUpdate(tx, loaded.workspace.id))) throw notFound();
-      const ws = await workspacesRepo.findWorkspaceView(tx, loaded.workspace.id);
-      if (!ws) throw notFound();
-      if (!ws.locked) {
-        // A run holding the queue is released by finishing, not by unlocking.
-        if (holdingRunId(ws)) throw conflict(`Unable to unlock workspace. The workspace ${lockedByText(ws)}.`);
-        throw conflict("Unable to unlock workspace. The workspace is not locked.");
-      }
-      if (!force && !mayRelease(p, ws)) {
-        throw conflict(`Unable to unlock workspace. The workspace ${lockedByText(ws)}.`);
-      }
-      // A pending state version keeps the lock until its upload lands; force-unlock abandons it.
-      if (force) await stateVersionUploadsRepo.discardPendingStateVersions(tx, ws.id);
-      else if (await stateVersionUploadsRepo.isLatestStateVersionPending(tx, ws.id)) throw statePendingError(req.get("Terraform-Version"));
-      await workspacesRepo.setManualLock(tx, ws.id, null);
-      await enqueueOutbox(tx, [
-        lockChangedEvent(deps, ws.id, false, null, at),
-        // A pending run may start now that the manual lock is gone.
-        queueChangedEvent(deps, ws.id, force ? "force_unlocked" : "unlocked", at),
-      ]);
-      return (await workspacesRepo.findWorkspaceView(tx, ws.id))!;
-    });
+    const loaded = workspaceOf(res);
+    const terraformVersion = req.get("Terraform-Version");
+    const workspace = await workspaces.unlockWorkspace(deps, principalOf(req), loaded.workspace.id, { force, terraformVersion });
     await sendWorkspace(deps, req, res, 200, { ...loaded, workspace });
   };
 
-  r.post("/workspaces/:id/actions/unlock", release(false));
-  r.post("/workspaces/:id/actions/force-unlock", release(true));
+  r.post("/workspaces/:id/actions/unlock", requires("workspace", "can-unlock"), release(false));
+  r.post("/workspaces/:id/actions/force-unlock", requires("workspace", "can-force-unlock"), release(true));
 
   return r;
 }

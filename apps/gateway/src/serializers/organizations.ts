@@ -1,4 +1,5 @@
 import type { organizationsRepo } from "@tarmac/db";
+import { organizationPermissions } from "@tarmac/domain";
 import { time, toOne, type Resource } from "@tarmac/jsonapi";
 
 export interface OrganizationSerializeContext {
@@ -11,41 +12,6 @@ export interface OrganizationSerializeContext {
 
 export function organizationPath(name: string): string {
   return `/api/v2/organizations/${encodeURIComponent(name)}`;
-}
-
-/** The organization's `permissions`: owners manage everything, members only traverse. */
-export function organizationPermissions(ctx: OrganizationSerializeContext): Record<string, boolean> {
-  const owner = ctx.role === "owner";
-  return {
-    "can-update": owner,
-    "can-update-authentication-token": owner,
-    "can-view-authentication": owner,
-    "can-destroy": owner,
-    "can-access-via-teams": true,
-    "can-create-module": false,
-    "can-create-team": owner,
-    "can-create-workspace": owner || ctx.canManageWorkspaces,
-    "can-manage-users": owner,
-    "can-view-users": owner,
-    "can-manage-subscription": false,
-    "can-manage-sso": false,
-    "can-update-oauth": false,
-    "can-update-sentinel": false,
-    "can-update-ssh-keys": false,
-    "can-update-api-token": owner,
-    "can-traverse": true,
-    "can-view-usage": owner,
-    "can-update-agent-pools": false,
-    "can-manage-tags": owner || ctx.canManageWorkspaces,
-    "can-manage-varsets": false,
-    "can-read-varsets": false,
-    "can-manage-public-providers": false,
-    "can-manage-public-modules": false,
-    "can-manage-custom-providers": false,
-    "can-manage-run-tasks": owner,
-    "can-read-run-tasks": true,
-    "can-create-project": owner,
-  };
 }
 
 /**
@@ -83,7 +49,7 @@ export function serializeOrganization(org: organizationsRepo.Organization, ctx: 
       "speculative-plan-management-enabled": true,
       "default-execution-mode": "remote",
       "tarmac-run-concurrency": org.runConcurrency,
-      permissions: organizationPermissions(ctx),
+      permissions: organizationPermissions({ role: ctx.role, managesWorkspaces: ctx.canManageWorkspaces }),
     },
     relationships: {
       "entitlement-set": toOne("entitlement-sets", org.id, `${self}/entitlement-set`),

@@ -16,7 +16,7 @@ import type { GatewayDeps } from "../deps";
 import type { Principal } from "../http/auth";
 import { invalidAttribute, isUniqueViolation } from "../http/request-body";
 import { loadOrganizationForPrincipal, loadWorkspaceForPrincipal, organizationContext } from "../http/workspace-access";
-import { loadRunForPrincipal } from "../routes/runs";
+import { loadRunForPrincipal } from "../http/run-access";
 import { serializeOutcome, serializeRunTask, serializeTaskResult, serializeTaskStage, serializeWorkspaceTask } from "../serializers/run-tasks";
 
 /**

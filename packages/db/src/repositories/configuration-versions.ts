@@ -5,6 +5,7 @@ import type { ConfigurationVersionModel } from "../generated/prisma/models";
 import { getBlob } from "../blobs";
 import { deleteLargeBlob, putLargeBlob } from "../large-blobs";
 import { enqueueOutbox } from "../outbox";
+import { configurationUploadedMessage } from "../outbox-messages";
 import { statusTimestampValue } from "../runs";
 import { createRun } from "./runs-write";
 
@@ -115,12 +116,7 @@ async function enqueueUploaded(
   at: Date,
   headers?: Record<string, string>,
 ): Promise<void> {
-  await enqueueOutbox(tx, {
-    subject: subjects.configurationUploaded(cv.id),
-    payload: { type: "configuration_version.uploaded", configurationVersionId: cv.id, workspaceId: cv.workspaceId, status, at: at.toISOString() },
-    msgId: `cv-uploaded:${cv.id}:${status}`,
-    ...(headers ? { headers } : {}),
-  });
+  await enqueueOutbox(tx, configurationUploadedMessage(subjects, cv, status, at, headers));
 }
 
 export type UploadResult =

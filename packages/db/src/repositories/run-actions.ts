@@ -3,6 +3,7 @@ import type { ActionRefusal, RunAction } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import type { RunActionRequestModel } from "../generated/prisma/models";
 import { enqueueOutbox } from "../outbox";
+import { runActionRequestedMessage } from "../outbox-messages";
 
 /**
  * Users' actions on runs. The gateway records a request with its run.action_requested event in
@@ -36,20 +37,7 @@ export async function recordActionRequest(tx: Tx, subjects: Subjects, input: New
       requestedAt: input.at,
     },
   });
-  await enqueueOutbox(tx, {
-    subject: subjects.runActionRequested(input.runId),
-    payload: {
-      type: "run.action_requested",
-      runId: input.runId,
-      workspaceId: input.workspaceId,
-      action: input.action,
-      actorId: input.actorId,
-      actionRequestId: input.id,
-      at: input.at.toISOString(),
-    },
-    msgId: `run-action:${input.id}`,
-    ...(input.headers ? { headers: input.headers } : {}),
-  });
+  await enqueueOutbox(tx, runActionRequestedMessage(subjects, input));
 }
 
 /** Requests not yet carried out or refused, for the given runs, in the order they were accepted. */

@@ -6,6 +6,7 @@ import type { RunModel } from "../generated/prisma/models";
 import { enqueueOutbox, outboxChannel } from "../outbox";
 import { RUN_COLUMNS } from "./runs-read";
 import { createPendingStages } from "./run-tasks";
+import { runCreatedMessage, workspaceQueueChangedMessage } from "../outbox-messages";
 import { statusTimestampValue } from "../runs";
 
 /**
@@ -54,18 +55,7 @@ export async function createRun(
   const stamp = statusTimestampValue(at);
   const runStamps = JSON.stringify({ [statusTimestampKey("pending")]: stamp });
   const phaseStamps = JSON.stringify({ [phaseTimestampKey("pending")]: stamp });
-  const outbox = {
-    subject: subjects.runCreated(run.id),
-    payload: {
-      type: "run.created",
-      runId: run.id,
-      workspaceId: run.workspaceId,
-      organizationId: run.organizationId,
-      speculative: run.planOnly,
-      at: at.toISOString(),
-    },
-    msgId: `run-created:${run.id}`,
-  };
+  const outbox = runCreatedMessage(subjects, run, at, headers);
   // Run creation is the hottest write: its seven statements (run, plan, apply, workspace,
   // run event, outbox row, NOTIFY) go as one, where through Prisma each was compiled and sent
   // on its own. The same rows as before; enqueueOutbox's NOTIFY wakes the relays at commit.
@@ -97,7 +87,7 @@ export async function createRun(
       SELECT ${eventId}, id, 'created', 'Run created', ${run.createdById}, ${at} FROM new_run
     ), outbox AS (
       INSERT INTO outbox_events (msg_id, subject, payload, headers)
-      VALUES (${outbox.msgId}, ${outbox.subject}, ${JSON.stringify(outbox.payload)}::jsonb, ${JSON.stringify(headers ?? {})}::jsonb)
+      VALUES (${outbox.msgId}, ${outbox.subject}, ${JSON.stringify(outbox.payload)}::jsonb, ${JSON.stringify(outbox.headers ?? {})}::jsonb)
       ON CONFLICT (msg_id) DO NOTHING
     )
     SELECT new_run.*, pg_notify(${outboxChannel(outbox.subject)}, '')::text AS notified FROM new_run`,
@@ -165,9 +155,5 @@ export async function enqueueQueueChanged(
   subjects: Subjects,
   input: { workspaceId: string; reason: string; at: Date; requestId: string },
 ): Promise<void> {
-  await enqueueOutbox(tx, {
-    subject: subjects.workspaceQueueChanged(input.workspaceId),
-    payload: { type: "workspace.queue_changed", workspaceId: input.workspaceId, reason: input.reason, at: input.at.toISOString() },
-    msgId: `workspace-queue:${input.workspaceId}:${input.requestId}`,
-  });
+  await enqueueOutbox(tx, workspaceQueueChangedMessage(subjects, input));
 }
