@@ -5,7 +5,7 @@ import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey, r
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, outboxListenUrl, pingNats } from "@tarmac/events";
-import { startOutboxRelay } from "@tarmac/events/relay";
+import { startDeploymentRelay } from "@tarmac/events/relay";
 import { redisTarget, resolveDeploymentKeys } from "@tarmac/config";
 import { createRedisClient } from "@tarmac/queues";
 import { loadGatewayEnv } from "./env";
@@ -39,15 +39,7 @@ async function main(): Promise<void> {
     shutdown.onShutdown("nats", () => nc.drain(), "clients");
     const streamOptions = { replicas: env.NATS_STREAM_REPLICAS };
     await ensureStream(nc, subjects, streamOptions);
-    const relay = startOutboxRelay({
-      db,
-      nc,
-      subjects,
-      logger,
-      // LISTEN needs a session: the direct URL when DATABASE_URL goes through a pooler.
-      databaseUrl: outboxListenUrl({ databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL }),
-      ensureStream: () => ensureStream(nc, subjects, streamOptions),
-    });
+    const relay = startDeploymentRelay({ db, nc, subjects, logger, databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL, stream: streamOptions });
     // After HTTP intake stops, so the last requests' events still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
     natsChecks.nats = () => pingNats(nc);

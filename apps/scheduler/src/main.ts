@@ -4,8 +4,8 @@ import { createLogger } from "@tarmac/telemetry";
 
 import { subjectsFor } from "@tarmac/contracts";
 import { createDb, pingDb } from "@tarmac/db";
-import { connectNats, ensureStream, outboxListenUrl, pingNats } from "@tarmac/events";
-import { startOutboxRelay } from "@tarmac/events/relay";
+import { connectNats, ensureStream, pingNats } from "@tarmac/events";
+import { startDeploymentRelay } from "@tarmac/events/relay";
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseQueues, createRedisClient } from "@tarmac/queues";
 import { DEFAULT_PRICE_TABLE, startConsumers, startReconcileLoop, type SchedulerContext } from "./engine";
@@ -50,15 +50,7 @@ async function main(): Promise<void> {
   if (env.TARMAC_OUTBOX_RELAY === "on") {
     // The outbox relay lives here, not in the gateway: a gateway busy serving requests would
     // delay every event behind them. Replicas relay concurrently (SKIP LOCKED).
-    const relay = startOutboxRelay({
-      db,
-      nc,
-      subjects,
-      logger,
-      // LISTEN needs a session: the direct URL when DATABASE_URL goes through a pooler.
-      databaseUrl: outboxListenUrl({ databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL }),
-      ensureStream: () => ensureStream(nc, subjects, streamOptions),
-    });
+    const relay = startDeploymentRelay({ db, nc, subjects, logger, databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL, stream: streamOptions });
     // After the consumers stop, so the events their last transitions wrote still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
   }
