@@ -143,6 +143,10 @@ describe("run tasks API", () => {
     const count = await env.db.workspaceRunTask.count({ where: { workspaceId: ws } });
     expect((await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task, { "enforcement-level": "soft" }))).status).toBe(422);
     expect((await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task, { stages: ["during_apply"] }))).status).toBe(422);
+    // Stages Tarmac does not run are refused, never stored to be skipped.
+    const preApply = await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task, { stages: ["post_plan", "pre_apply"] }));
+    expect(preApply.status).toBe(422);
+    expect(preApply.body.errors[0].detail).toMatch(/pre_plan or post_plan/);
     expect((await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task))).status).toBe(422);
     const other = await createOrganization(env.admin);
     const foreign = await env.admin.post(`/organizations/${other}/tasks`, taskBody({ name: "f", url: "https://example.com" }));

@@ -6,8 +6,8 @@ export type TaskStageName = (typeof TASK_STAGES)[number];
 
 /**
  * The stages Tarmac runs tasks in: those with run statuses of their own in the Runs API reference.
- * Tasks attached to `pre_apply` or `post_apply` are kept but not run (those statuses are not in the
- * reference's state list, see statuses.ts).
+ * The API refuses tasks on `pre_apply` or `post_apply` (those statuses are not in the reference's
+ * state list, see statuses.ts), so no mandatory task is ever skipped.
  */
 export const RUNNABLE_TASK_STAGES = ["pre_plan", "post_plan"] as const satisfies readonly TaskStageName[];
 export type RunnableTaskStage = (typeof RUNNABLE_TASK_STAGES)[number];

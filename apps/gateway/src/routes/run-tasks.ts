@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
-import { ENFORCEMENT_LEVELS, TASK_STAGES } from "@tarmac/domain";
+import { ENFORCEMENT_LEVELS, RUNNABLE_TASK_STAGES } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { jsonApiDocument, parseBody, pathParam, resourceName } from "../http/request-body";
@@ -22,7 +22,9 @@ const taskAttributes = {
 const createTaskBody = jsonApiDocument("tasks", z.object({ name: resourceName(255), url: taskUrl, ...taskAttributes }));
 const updateTaskBody = jsonApiDocument("tasks", z.object({ name: resourceName(255).optional(), url: taskUrl.optional(), ...taskAttributes }));
 
-const stageSchema = z.enum(TASK_STAGES);
+// Tasks run before and after the plan, the stages with run statuses of their own. A pre-apply or
+// post-apply task would be accepted and never run, a mandatory check silently skipped: refused.
+const stageSchema = z.enum(RUNNABLE_TASK_STAGES, { message: "must be pre_plan or post_plan: tasks run before and after the plan" });
 const workspaceTaskAttributes = z.object({
   "enforcement-level": z.enum(ENFORCEMENT_LEVELS).optional(),
   // `stage` is HCP's deprecated single stage; `stages` wins when both are sent.
