@@ -94,7 +94,8 @@ describe("docker-compose.yml", () => {
     for (const app of ["gateway", "scheduler", "worker", "notifier"]) {
       const definition = service(compose, app);
       expect(definition.build?.context).toBe(repoRoot);
-      expect(definition.command?.join(" ")).toContain(`apps/${app}/src/main.ts`);
+      // Compiled JavaScript, with source maps for stack traces (the image builds it).
+      expect(definition.command).toEqual(["node", "--enable-source-maps", `apps/${app}/dist/main.js`]);
     }
     expect(service(compose, "migrate").command?.join(" ")).toBe("npx prisma migrate deploy");
   });
@@ -254,7 +255,8 @@ describe("Docker build context", () => {
     const dockerfile = readFileSync(path.join(repoRoot, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim$/m);
     expect(dockerfile).toMatch(/npm ci/);
-    expect(dockerfile).toMatch(/prisma generate/);
-    expect(dockerfile).toMatch(/^CMD \[.*"apps\/gateway\/src\/main\.ts"\]$/m);
+    // The build generates the Prisma client, then bundles each app into apps/<app>/dist.
+    expect(dockerfile).toMatch(/npm run build/);
+    expect(dockerfile).toMatch(/^CMD \["node", "--enable-source-maps", "apps\/gateway\/dist\/main\.js"\]$/m);
   });
 });
