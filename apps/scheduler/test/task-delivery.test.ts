@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { encryptValue, inTransaction, runTasksRepo } from "@tarmac/db";
 import { newId } from "@tarmac/domain";
 import { handleEvent, handleWorkspaceChanged, reconcileOnce } from "../src/engine";
-import { createOrganization, createRun, createWorkspace, startHarness, statusOf, type Harness, type Ws } from "./fixtures";
+import { createOrganization, createRun, createWorkspace, requestAction, startHarness, statusOf, type Harness, type Ws } from "./fixtures";
 
 /**
  * The scheduler's side of run tasks against a real HTTP task URL: the request leaves only after
@@ -116,7 +116,7 @@ it("moves on once the result passes, and ends the stage of a run canceled mid-st
   const ws2 = await workspaceWithPrePlanTask("/ok", null);
   const canceled = await createRun(h, ws2);
   await handleWorkspaceChanged(h.ctx, ws2.workspaceId);
-  await handleEvent(h.ctx, { type: "run.action_requested", runId: canceled, workspaceId: ws2.workspaceId, action: "cancel", at: new Date().toISOString() });
+  await requestAction(h, canceled, "cancel");
   expect(await statusOf(h.db, canceled)).toBe("canceled");
   expect(await h.db.taskStage.findFirstOrThrow({ where: { runId: canceled } })).toMatchObject({ status: "canceled" });
   expect(await h.db.taskResult.findFirstOrThrow({ where: { runId: canceled } })).toMatchObject({ status: "canceled" });

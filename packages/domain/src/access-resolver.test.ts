@@ -111,14 +111,14 @@ describe("the access resolver", () => {
 });
 
 describe("organization permissions", () => {
-  it("carry every key, let owners manage and members only traverse", () => {
+  it("carry every key, let owners manage and members only traverse and read run tasks", () => {
     const owner = organizationPermissions({ role: "owner", managesWorkspaces: true });
     const manager = organizationPermissions({ role: "member", managesWorkspaces: true });
     const plain = organizationPermissions({ role: "member", managesWorkspaces: false });
     for (const perms of [owner, manager, plain]) expect(Object.keys(perms).sort()).toEqual([...ORGANIZATION_PERMISSION_KEYS].sort());
     expect([owner["can-update"], owner["can-create-team"], owner["can-create-project"], owner["can-create-workspace"]]).toEqual([true, true, true, true]);
     expect([manager["can-update"], manager["can-create-workspace"], manager["can-manage-tags"]]).toEqual([false, true, true]);
-    expect(Object.entries(plain).filter(([, v]) => v).map(([k]) => k).sort()).toEqual(["can-access-via-teams", "can-traverse"]);
+    expect(Object.entries(plain).filter(([, v]) => v).map(([k]) => k).sort()).toEqual(["can-access-via-teams", "can-read-run-tasks", "can-traverse"]);
     expect(owner["can-manage-sso"] || owner["can-update-ssh-keys"]).toBe(false);
   });
 });
