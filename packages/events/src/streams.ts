@@ -19,12 +19,32 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Creates the deployment's stream, or updates it to this configuration. Every
- * process calls it at boot, so it must be idempotent and safe to race.
+ * process calls it at boot, so it must be idempotent and safe to race. A
+ * JetStream API request that times out (a cluster electing a leader, or busy
+ * with the other processes' boot) is tried again, a few times, before it fails
+ * the caller.
  */
 export async function ensureStream(
   nc: NatsConnection,
   subjects: Pick<Subjects, "streamName" | "streamSubjects">,
   options: StreamOptions = {},
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureStreamOnce(nc, subjects, options);
+    } catch (error) {
+      if (!isTimeout(error) || attempt >= ENSURE_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
+const ENSURE_ATTEMPTS = 6;
+
+async function ensureStreamOnce(
+  nc: NatsConnection,
+  subjects: Pick<Subjects, "streamName" | "streamSubjects">,
+  options: StreamOptions,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const config: Partial<StreamConfig> & { name: string } = {
@@ -37,8 +57,9 @@ export async function ensureStream(
     max_age: nanos(options.maxAgeMs ?? 7 * DAY_MS),
     ...(options.replicas !== undefined ? { num_replicas: options.replicas } : {}),
   };
+  let existing: StreamConfig;
   try {
-    await jsm.streams.info(subjects.streamName);
+    existing = (await jsm.streams.info(subjects.streamName)).config;
   } catch (error) {
     if (!isStreamNotFound(error)) throw error;
     try {
@@ -47,10 +68,25 @@ export async function ensureStream(
     } catch (addError) {
       // Another process created it between our info and add: fall through to update.
       if (!isAlreadyInUse(addError)) throw addError;
+      existing = (await jsm.streams.info(subjects.streamName)).config;
     }
   }
+  // Already as wanted (every replica's boot after the first): no update to agree on.
+  if (sameStreamConfig(existing, config)) return;
   const { name, storage: _storage, ...updatable } = config;
   await jsm.streams.update(name, updatable);
+}
+
+function sameStreamConfig(existing: StreamConfig, wanted: Partial<StreamConfig>): boolean {
+  const sameSubjects = [...(existing.subjects ?? [])].sort().join(" ") === [...(wanted.subjects ?? [])].sort().join(" ");
+  return (
+    sameSubjects &&
+    existing.retention === wanted.retention &&
+    existing.discard === wanted.discard &&
+    existing.duplicate_window === wanted.duplicate_window &&
+    existing.max_age === wanted.max_age &&
+    (wanted.num_replicas === undefined || existing.num_replicas === wanted.num_replicas)
+  );
 }
 
 /** Deletes a stream (tests clean up their own per-file stream; never the deployment's). */
@@ -65,6 +101,10 @@ export async function deleteStream(nc: NatsConnection, streamName: string): Prom
 
 function isStreamNotFound(error: unknown): boolean {
   return error instanceof Error && /stream not found/i.test(error.message);
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || /timeout|timed out/i.test(error.message));
 }
 
 function isAlreadyInUse(error: unknown): boolean {
