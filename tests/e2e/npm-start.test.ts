@@ -47,7 +47,8 @@ describe("npm start", () => {
           const res = await fetch(`http://127.0.0.1:${port}/api/v2/ping`).catch(() => null);
           return res ?? undefined;
         },
-        { timeoutMs: 90_000, intervalMs: 250, what: "the gateway to answer /api/v2/ping" },
+        // It installs if needed, generates the Prisma client, migrates and builds the apps first.
+        { timeoutMs: 180_000, intervalMs: 250, what: "the gateway to answer /api/v2/ping" },
       );
       expect(ping.status).toBe(204);
       expect(ping.headers.get("tfp-api-version")).toBeTruthy();
@@ -70,5 +71,5 @@ describe("npm start", () => {
     expect(output).not.toMatch(/exited with code [1-9]/);
     const res = await fetch(`http://127.0.0.1:${port}/api/v2/ping`).catch(() => null);
     expect(res).toBeNull();
-  }, 180_000);
+  }, 300_000);
 });

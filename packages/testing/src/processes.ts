@@ -65,7 +65,7 @@ export function appCommand(app: AppName, compiled = false, nodeArgs: string[] = 
 export async function startApp(
   app: AppName,
   env: Record<string, string>,
-  { readyUrl, timeoutMs = 30_000, compiled = false, nodeArgs = [] }: StartAppOptions = {},
+  { readyUrl, timeoutMs = 60_000, compiled = false, nodeArgs = [] }: StartAppOptions = {},
 ): Promise<StartedProcess> {
   // A health port inherited from the developer's shell (or 8081/8082) would collide between
   // stacks: the app's own variable is always set, from the caller's HEALTH_PORT or 0 (any free port).
