@@ -24,10 +24,15 @@ export async function getPhaseJobLiveness(
 ): Promise<PhaseJobLiveness> {
   const queue = queueFor(queues, phase);
   const jobId = jobIdFor(phase, runId);
+  // The state first, then the job's fields: a job read before it completed and a state read after
+  // would say "completed" without the finish time and return value the reconcile loop relies on
+  // (it would take a just-finished apply for one whose events are lost). Once completed or
+  // failed, a job's fields no longer change.
+  const state = await queue.getJobState(jobId);
+  if (state === "unknown") return { state: null, isLocked: false, finishedOn: null, returnValue: undefined };
   const job = await queue.getJob(jobId);
   if (!job) return { state: null, isLocked: false, finishedOn: null, returnValue: undefined };
-  const state = await job.getState();
   const client = await queue.getBackend().client;
   const isLocked = state === "active" && (await client.get(`${queue.toKey(jobId)}:lock`)) !== null;
-  return { state: state === "unknown" ? null : state, isLocked, finishedOn: job.finishedOn ?? null, returnValue: state === "completed" ? job.returnvalue : undefined };
+  return { state, isLocked, finishedOn: job.finishedOn ?? null, returnValue: state === "completed" ? job.returnvalue : undefined };
 }
