@@ -7,7 +7,8 @@ import type { GatewayDeps } from "../deps";
 import { actingUserId, clearTokenCache, principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, parseBody, pathParam } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
-import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
+import { guards, organizationOf } from "../http/requires";
+import { organizationContext } from "../http/workspace-access";
 import { serializeToken } from "../serializers/users";
 
 // go-tfe sends `{"data":{"type":"authentication-tokens","attributes":{...}}}`; an empty body is fine too.
@@ -73,6 +74,7 @@ async function loadOwnedTeam(deps: GatewayDeps, p: Principal, teamId: string): P
  */
 export function tokensRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
   r.post("/users/:userId/authentication-tokens", async (req, res) => {
     const p = principalOf(req);
@@ -138,9 +140,9 @@ export function tokensRouter(deps: GatewayDeps): Router {
     sendEmpty(res, 204);
   });
 
-  r.post("/organizations/:name/authentication-token", async (req, res) => {
+  r.post("/organizations/:name/authentication-token", requires("organization", "owner"), async (req, res) => {
     const p = principalOf(req);
-    const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "name"), { ownerOnly: true });
+    const ctx = organizationOf(res);
     const opts = tokenOptions(deps, req.body);
     const { token, value } = await inTransaction(deps.db, (tx) =>
       tokensRepo.issueToken(tx, {
@@ -154,15 +156,15 @@ export function tokensRouter(deps: GatewayDeps): Router {
     sendDocument(res, 201, { data: serializeToken(token, value) });
   });
 
-  r.get("/organizations/:name/authentication-token", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });
+  r.get("/organizations/:name/authentication-token", requires("organization", "owner"), async (_req, res) => {
+    const ctx = organizationOf(res);
     const token = await tokensRepo.findOrganizationToken(deps.db, ctx.organization.id);
     if (!token) throw notFound();
     sendDocument(res, 200, { data: serializeToken(token) });
   });
 
-  r.delete("/organizations/:name/authentication-token", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });
+  r.delete("/organizations/:name/authentication-token", requires("organization", "owner"), async (_req, res) => {
+    const ctx = organizationOf(res);
     if ((await tokensRepo.deleteOrganizationToken(deps.db, ctx.organization.id)) === 0) throw notFound();
     clearTokenCache();
     sendEmpty(res, 204);
