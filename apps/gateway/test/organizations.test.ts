@@ -195,6 +195,16 @@ describe("organizations", () => {
       expect(res.body.data.map((o: any) => o.id)).toEqual([org]);
     }
   });
+
+  it("tells an organization token it may not destroy its organization, as the delete answers", async () => {
+    const org = await createOrganization(alice.client);
+    const client = await organizationToken(alice.client, org);
+    const shown = await client.get(`/organizations/${org}`);
+    expect(shown.body.data.attributes.permissions).toMatchObject({ "can-update": true, "can-destroy": false });
+    expect((await client.get("/organizations")).body.data[0].attributes.permissions["can-destroy"]).toBe(false);
+    expect((await client.delete(`/organizations/${org}`)).status).toBe(404);
+    expect((await alice.client.get(`/organizations/${org}`)).body.data.attributes.permissions["can-destroy"]).toBe(true);
+  });
 });
 
 describe("users", () => {

@@ -2,6 +2,7 @@ import type {
   ConfigurationUploadedEvent,
   RunActionRequestedEvent,
   RunCreatedEvent,
+  RunStatusChangedEvent,
   Subjects,
   WorkspaceLockChangedEvent,
   WorkspaceQueueChangedEvent,
@@ -34,6 +35,30 @@ export function runCreatedMessage(
     at: at.toISOString(),
   };
   return withHeaders({ subject: subjects.runCreated(run.id), payload, msgId: `run-created:${run.id}` }, headers);
+}
+
+/**
+ * A run's status changed (written only by transitionRun). The id names the transition, so a
+ * transition written twice is one message.
+ */
+export function runStatusChangedMessage(
+  subjects: Subjects,
+  run: { id: string; workspaceId: string; organizationId: string },
+  from: RunStatusChangedEvent["from"],
+  to: RunStatusChangedEvent["to"],
+  at: Date,
+  headers?: Record<string, string>,
+): OutboxMessage {
+  const payload: RunStatusChangedEvent = {
+    type: "run.status_changed",
+    runId: run.id,
+    workspaceId: run.workspaceId,
+    organizationId: run.organizationId,
+    from,
+    to,
+    at: at.toISOString(),
+  };
+  return withHeaders({ subject: subjects.runStatusChanged(run.id), payload, msgId: `run-status:${run.id}:${from}:${to}` }, headers);
 }
 
 /** A user's action on a run, recorded as a request (its id) for the scheduler to carry out. */

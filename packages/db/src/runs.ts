@@ -1,8 +1,9 @@
-import { subjects as defaultSubjects, type RunStatusChangedEvent, type Subjects } from "@tarmac/contracts";
+import { subjects as defaultSubjects, type Subjects } from "@tarmac/contracts";
 import { statusTimestampKey, transition, type RunStatus } from "@tarmac/domain";
 import type { Prisma } from "./generated/prisma/client";
 import type { Tx } from "./client";
 import { enqueueOutbox } from "./outbox";
+import { runStatusChangedMessage } from "./outbox-messages";
 
 export interface TransitionInput {
   runId: string;
@@ -49,21 +50,10 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
     data: input.patch ?? {},
     select: { workspaceId: true, organizationId: true },
   });
-  const event: RunStatusChangedEvent = {
-    type: "run.status_changed",
-    runId,
-    workspaceId: run.workspaceId,
-    organizationId: run.organizationId,
-    from,
-    to,
-    at: at.toISOString(),
-  };
-  await enqueueOutbox(tx, {
-    subject: (input.subjects ?? defaultSubjects).runStatusChanged(runId),
-    payload: event,
-    msgId: `run-status:${runId}:${from}:${to}`,
-    ...(input.headers ? { headers: input.headers } : {}),
-  });
+  await enqueueOutbox(
+    tx,
+    runStatusChangedMessage(input.subjects ?? defaultSubjects, { id: runId, workspaceId: run.workspaceId, organizationId: run.organizationId }, from, to, at, input.headers),
+  );
   return { ok: true, workspaceId: run.workspaceId };
 }
 

@@ -118,7 +118,21 @@ describe("organization permissions", () => {
     for (const perms of [owner, manager, plain]) expect(Object.keys(perms).sort()).toEqual([...ORGANIZATION_PERMISSION_KEYS].sort());
     expect([owner["can-update"], owner["can-create-team"], owner["can-create-project"], owner["can-create-workspace"]]).toEqual([true, true, true, true]);
     expect([manager["can-update"], manager["can-create-workspace"], manager["can-manage-tags"]]).toEqual([false, true, true]);
+    // Members read the organization's run tasks (the run tasks routes let them), and manage nothing.
     expect(Object.entries(plain).filter(([, v]) => v).map(([k]) => k).sort()).toEqual(["can-access-via-teams", "can-read-run-tasks", "can-traverse"]);
     expect(owner["can-manage-sso"] || owner["can-update-ssh-keys"]).toBe(false);
+  });
+
+  it("tell an organization token it may manage its organization but not destroy it, as the routes enforce", () => {
+    const role = organizationRoleOf({ kind: "organization-token" })!;
+    const asToken = organizationPermissions(role, "organization");
+    const asOwner = organizationPermissions(role, "user");
+    expect(asToken["can-destroy"]).toBe(false);
+    expect(asOwner["can-destroy"]).toBe(true);
+    expect(asToken["can-update"]).toBe(true);
+    expect(asToken["can-create-team"]).toBe(true);
+    const differing = ORGANIZATION_PERMISSION_KEYS.filter((k) => asToken[k] !== asOwner[k]);
+    expect(differing).toEqual(["can-destroy"]);
+    expect(organizationPermissions({ role: "owner", managesWorkspaces: true }, "team")["can-destroy"]).toBe(true);
   });
 });

@@ -339,8 +339,15 @@ const ORGANIZATION_PERMISSION_HOLDERS: Readonly<Record<OrganizationPermissionKey
   "can-create-project": "owner",
 };
 
-/** The organization's `permissions` attribute: owners manage everything, members only traverse. */
-export function organizationPermissions(role: OrganizationRole): OrganizationPermissions {
+/** Powers an organization token lacks though it owns its organization: it cannot destroy it. */
+const ORGANIZATION_TOKEN_LACKS: readonly OrganizationPermissionKey[] = ["can-destroy"];
+
+/**
+ * The organization's `permissions` attribute: owners manage everything, members only traverse.
+ * With the token's kind, as the workspace and run permissions, so that what the API reports and
+ * what its routes enforce cannot disagree.
+ */
+export function organizationPermissions(role: OrganizationRole, tokenKind: TokenKind = "user"): OrganizationPermissions {
   const held = (holder: "owner" | "workspace-manager" | "member" | "nobody"): boolean => {
     switch (holder) {
       case "owner":
@@ -353,6 +360,9 @@ export function organizationPermissions(role: OrganizationRole): OrganizationPer
         return false;
     }
   };
-  const entries = ORGANIZATION_PERMISSION_KEYS.map((key): [OrganizationPermissionKey, boolean] => [key, held(ORGANIZATION_PERMISSION_HOLDERS[key])]);
+  const entries = ORGANIZATION_PERMISSION_KEYS.map((key): [OrganizationPermissionKey, boolean] => {
+    const blocked = tokenKind === "organization" && ORGANIZATION_TOKEN_LACKS.includes(key);
+    return [key, !blocked && held(ORGANIZATION_PERMISSION_HOLDERS[key])];
+  });
   return Object.fromEntries(entries) as OrganizationPermissions;
 }

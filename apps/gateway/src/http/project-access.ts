@@ -1,5 +1,5 @@
 import { organizationsRepo, projectsRepo, teamProjectsRepo, type Db, type Tx } from "@tarmac/db";
-import { notFound, organizationPermissions } from "@tarmac/domain";
+import { notFound, organizationPermissions, tokenKindOfStanding } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import type { ProjectSerializeContext } from "../serializers/projects";
 import type { Principal } from "./auth";
@@ -13,11 +13,11 @@ import { organizationContext, type OrganizationContext } from "./workspace-acces
  * their teams can access.
  */
 export function canManageProjects(ctx: OrganizationContext): boolean {
-  return organizationPermissions(ctx)["can-create-project"];
+  return organizationPermissions(ctx, tokenKindOfStanding(ctx.standing))["can-create-project"];
 }
 
 export function canReadAllProjects(ctx: OrganizationContext): boolean {
-  return organizationPermissions(ctx)["can-create-workspace"];
+  return organizationPermissions(ctx, tokenKindOfStanding(ctx.standing))["can-create-workspace"];
 }
 
 export function projectContext(ctx: OrganizationContext): ProjectSerializeContext {

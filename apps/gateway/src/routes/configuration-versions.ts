@@ -1,15 +1,16 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { configurationVersionsRepo } from "@tarmac/db";
-import { conflict, notFound, permits, type Permission, type WorkspaceAccess } from "@tarmac/domain";
+import { notFound, permits, type Permission, type WorkspaceAccess } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, principalOf, type Principal } from "../http/auth";
+import { principalOf, type Principal } from "../http/auth";
 import { guards, workspaceOf } from "../http/requires";
 import { parseBody } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
 import { loadWorkspaceForPrincipal } from "../http/workspace-access";
 import { serializeConfigurationVersion, uploadUrl } from "../serializers/configuration-versions";
+import { archiveConfigurationVersion, createConfigurationVersion } from "../services/configuration-versions";
 
 const createBody = z
   .object({
@@ -58,17 +59,7 @@ export function configurationVersionsRouter(deps: GatewayDeps): Router {
     const principal = principalOf(req);
     const { workspace } = workspaceOf(res);
     const attrs = parseBody(createBody, req.body)?.data?.attributes ?? {};
-    const cv = await configurationVersionsRepo.createConfigurationVersion(
-      deps.db,
-      {
-        workspaceId: workspace.id,
-        autoQueueRuns: attrs["auto-queue-runs"] ?? true,
-        speculative: attrs.speculative ?? false,
-        provisional: attrs.provisional ?? false,
-        createdById: actingUserId(principal),
-      },
-      deps.now(),
-    );
+    const cv = await createConfigurationVersion(deps, principal, workspace.id, attrs);
     sendDocument(res, 201, { data: serializeConfigurationVersion(cv, { uploadUrl: uploadUrl(cv.id, deps) }) });
   });
 
@@ -116,19 +107,7 @@ export function configurationVersionsRouter(deps: GatewayDeps): Router {
 
   router.post("/configuration-versions/:id/actions/archive", async (req: Request<{ id: string }>, res) => {
     const cv = await loadConfigurationVersion(deps, principalOf(req), req.params.id, "plan");
-    const result = await configurationVersionsRepo.archiveConfigurationVersion(deps.db, cv.id, deps.now());
-    if (!result.ok) {
-      switch (result.reason) {
-        case "not_found":
-          throw notFound("configuration version not found");
-        case "not_uploaded":
-          throw conflict(`configuration version is ${cv.status}; only an uploaded one can be archived`);
-        case "current":
-          throw conflict("configuration version is the workspace's current one");
-        case "in_use":
-          throw conflict("configuration version is used by a run in progress");
-      }
-    }
+    await archiveConfigurationVersion(deps, cv);
     sendEmpty(res, 202);
   });
 

@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { inTransaction, organizationsRepo, projectsRepo } from "@tarmac/db";
-import { notFound } from "@tarmac/domain";
+import { notFound, organizationPermissions, tokenKindOfStanding } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage, parseStringParam } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { clearTokenCache, principalOf } from "../http/auth";
@@ -84,7 +84,7 @@ export function organizationsRouter(deps: GatewayDeps): Router {
       const ctx = await organizationContext(deps.db, p, org);
       if (ctx) {
         const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, org.id);
-        data.push(serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, defaultProjectId }));
+        data.push(serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }));
       }
     }
     sendDocument(res, 200, { data, ...paginate(page, total, `${deps.publicUrl}/api/v2/organizations`, flattenQuery(query)) });
@@ -94,7 +94,7 @@ export function organizationsRouter(deps: GatewayDeps): Router {
     const ctx = organizationOf(res);
     const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, ctx.organization.id);
     sendDocument(res, 200, {
-      data: serializeOrganization(ctx.organization, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, defaultProjectId }),
+      data: serializeOrganization(ctx.organization, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }),
     });
   });
 
@@ -108,13 +108,13 @@ export function organizationsRouter(deps: GatewayDeps): Router {
       return organizationsRepo.updateOrganization(tx, ctx.organization.id, settingsFrom(attrs));
     }), nameTaken);
     const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, org.id);
-    sendDocument(res, 200, { data: serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, defaultProjectId }) });
+    sendDocument(res, 200, { data: serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }) });
   });
 
-  // Organization tokens may manage their organization but not destroy it.
-  r.delete("/organizations/:name", requires("organization", "owner"), async (req, res) => {
-    if (principalOf(req).kind === "organization") throw notFound();
+  // Organization tokens may manage their organization but not destroy it (the resolver's can-destroy).
+  r.delete("/organizations/:name", requires("organization", "owner"), async (_req, res) => {
     const ctx = organizationOf(res);
+    if (!organizationPermissions(ctx, tokenKindOfStanding(ctx.standing))["can-destroy"]) throw notFound();
     await organizationsRepo.deleteOrganization(deps.db, ctx.organization.id);
     clearTokenCache();
     sendEmpty(res, 204);

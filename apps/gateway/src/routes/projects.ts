@@ -1,16 +1,17 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
-import { inTransaction, projectsRepo, tagsRepo } from "@tarmac/db";
+import { projectsRepo, tagsRepo } from "@tarmac/db";
 import { notFound, TarmacError } from "@tarmac/domain";
 import { addIncluded, flattenQuery, paginate, parseInclude, parsePage, parseStringParam, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { canReadAllProjects, loadProjectForPrincipal, projectContext, type LoadedProject } from "../http/project-access";
-import { invalidAttribute, jsonApiDocument, parseBody, pathParam, withUniqueAs } from "../http/request-body";
+import { invalidAttribute, jsonApiDocument, parseBody, pathParam } from "../http/request-body";
+import { guards, organizationOf } from "../http/requires";
 import { sendDocument, sendEmpty } from "../http/respond";
-import { bindingRefs, bindingsDocument, bindingsOf, parseTaggedFilter, writeTagBindings } from "../http/tag-input";
-import { loadOrganizationForPrincipal } from "../http/workspace-access";
+import { bindingRefs, bindingsDocument, bindingsOf, parseTaggedFilter } from "../http/tag-input";
 import { serializeEffectiveTagBinding, serializeProject, serializeTagBinding } from "../serializers/projects";
+import { createProject, deleteProject, updateProject, writeProjectTagBindings } from "../services/projects";
 
 // HCP: letters, numbers, spaces, - and _, not starting or ending with a space, 3 to 40 characters.
 const PROJECT_NAME = /^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]*[A-Za-z0-9_-])?$/;
@@ -40,8 +41,6 @@ const projectRelationships = z
 
 const createBody = jsonApiDocument("projects", projectAttributes.extend({ name: z.string().max(1000) }), projectRelationships);
 const updateBody = jsonApiDocument("projects", projectAttributes, projectRelationships);
-
-const nameTaken = () => invalidAttribute("Name has already been taken", "/data/attributes/name");
 
 function settingsOf(a: z.infer<typeof projectAttributes>): projectsRepo.ProjectSettings {
   return {
@@ -76,11 +75,11 @@ async function sendBindings(deps: GatewayDeps, res: Response, projectId: string)
 
 export function projectsRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
-  r.get("/organizations/:org/projects", async (req, res) => {
-    const p = principalOf(req);
+  r.get("/organizations/:org/projects", requires("organization", "member"), async (req, res) => {
     const orgName = pathParam(req, "org");
-    const ctx = await loadOrganizationForPrincipal(deps, p, orgName);
+    const ctx = organizationOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const names = parseStringParam(query, "filter", "names");
@@ -109,22 +108,13 @@ export function projectsRouter(deps: GatewayDeps): Router {
     });
   });
 
-  r.post("/organizations/:org/projects", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "org"));
+  r.post("/organizations/:org/projects", requires("organization", "member"), async (req, res) => {
+    const ctx = organizationOf(res);
     if (!projectContext(ctx).canManage) throw notFound();
     const body = parseBody(createBody, req.body).data;
     const settings = { ...settingsOf(body.attributes), name: checkName(body.attributes.name) };
     const bindings = body.relationships?.["tag-bindings"] ? bindingsOf(body.relationships["tag-bindings"].data, "/data/relationships/tag-bindings/data") : [];
-    const project = await withUniqueAs(
-      () =>
-        inTransaction(deps.db, async (tx) => {
-          if (await projectsRepo.isProjectNameTaken(tx, ctx.organization.id, settings.name)) throw nameTaken();
-          const created = await projectsRepo.createProject(tx, ctx.organization.id, settings);
-          if (bindings.length > 0) await tagsRepo.replaceBindings(tx, { projectId: created.id }, bindings);
-          return created;
-        }),
-      nameTaken,
-    );
+    const project = await createProject(deps, ctx.organization.id, settings, bindings);
     await sendProject(deps, req, res, 201, { project, organization: ctx });
   });
 
@@ -139,30 +129,13 @@ export function projectsRouter(deps: GatewayDeps): Router {
     const rel = body.relationships?.["tag-bindings"];
     const bindings = rel ? bindingsOf(rel.data, "/data/relationships/tag-bindings/data") : null;
     const { project: current, organization } = loaded;
-    const project = await withUniqueAs(
-      () =>
-        inTransaction(deps.db, async (tx) => {
-          if (settings.name !== undefined && (await projectsRepo.isProjectNameTaken(tx, current.organizationId, settings.name, current.id))) {
-            throw nameTaken();
-          }
-          if (bindings) await tagsRepo.replaceBindings(tx, { projectId: current.id }, bindings);
-          return projectsRepo.updateProject(tx, current.id, settings);
-        }),
-      nameTaken,
-    );
+    const project = await updateProject(deps, current, settings, bindings);
     await sendProject(deps, req, res, 200, { project, organization });
   });
 
   r.delete("/projects/:id", async (req, res) => {
     const { project } = await loadProjectForPrincipal(deps, principalOf(req), pathParam(req, "id"), { manage: true });
-    if (project.isDefault) throw invalidAttribute("The default project cannot be deleted", "/data/id");
-    await inTransaction(deps.db, async (tx) => {
-      if (!(await projectsRepo.lockProjectForUpdate(tx, project.id))) throw notFound();
-      if ((await projectsRepo.countWorkspaces(tx, project.id)) > 0) {
-        throw invalidAttribute("Project must be empty before it can be deleted: move or delete its workspaces first", "/data/id");
-      }
-      if (!(await projectsRepo.deleteProject(tx, project.id))) throw notFound();
-    });
+    await deleteProject(deps, project);
     sendEmpty(res, 204);
   });
 
@@ -175,10 +148,7 @@ export function projectsRouter(deps: GatewayDeps): Router {
   const writeBindings = (mode: "merge" | "replace", answer: "list" | "empty") => async (req: Request, res: Response) => {
     const { project } = await loadProjectForPrincipal(deps, principalOf(req), pathParam(req, "id"), { manage: true });
     const bindings = bindingsOf(parseBody(bindingsDocument, req.body).data, "/data");
-    await inTransaction(deps.db, async (tx) => {
-      if (!(await projectsRepo.lockProjectForUpdate(tx, project.id))) throw notFound();
-      await writeTagBindings(tx, { projectId: project.id }, bindings, mode);
-    });
+    await writeProjectTagBindings(deps, project.id, bindings, mode);
     if (answer === "empty") sendEmpty(res, 204);
     else await sendBindings(deps, res, project.id);
   };

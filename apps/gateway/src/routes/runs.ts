@@ -13,11 +13,6 @@ import { loadWorkspaceRowForPrincipal } from "../http/workspace-access";
 import { buildRunDocuments } from "../services/run-documents";
 import { queueRun } from "../services/runs";
 
-/**
- * Kept for `routes/run-actions.ts` until it imports `loadRunForPrincipal` from `../http/run-access`
- * (or declares `requires("run", …)`); no other route imports from here.
- */
-
 const optBool = z.boolean().nullable().optional();
 const addrs = z.array(z.string().min(1)).nullable().optional();
 

@@ -7,7 +7,8 @@ import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { jsonApiDocument, parseBody, pathParam, resourceName } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
-import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
+import { guards, organizationOf } from "../http/requires";
+import { organizationContext } from "../http/workspace-access";
 
 const sshKeyPath = (id: string) => `/api/v2/ssh-keys/${id}`;
 
@@ -26,6 +27,7 @@ const updateBody = jsonApiDocument("ssh-keys", z.object({ name: resourceName(255
  */
 export function sshKeysRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
   async function loadKey(req: Parameters<typeof principalOf>[0], ownerOnly: boolean) {
     const key = await sshKeysRepo.findSshKey(deps.db, pathParam(req, "id"));
@@ -36,16 +38,16 @@ export function sshKeysRouter(deps: GatewayDeps): Router {
     return key;
   }
 
-  r.get("/organizations/:org/ssh-keys", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "org"));
+  r.get("/organizations/:org/ssh-keys", requires("organization", "member"), async (req, res) => {
+    const ctx = organizationOf(res);
     const page = parsePage(req.query as Record<string, unknown>);
     const { items, total } = await sshKeysRepo.listSshKeys(deps.db, ctx.organization.id, { offset: page.offset, limit: page.size });
     const base = `${deps.publicUrl}/api/v2/organizations/${encodeURIComponent(ctx.organization.name)}/ssh-keys`;
     sendDocument(res, 200, { data: items.map(serializeSshKey), ...paginate(page, total, base, flattenQuery(req.query as Record<string, unknown>)) });
   });
 
-  r.post("/organizations/:org/ssh-keys", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "org"), { ownerOnly: true });
+  r.post("/organizations/:org/ssh-keys", requires("organization", "owner"), async (req, res) => {
+    const ctx = organizationOf(res);
     const { name, value: plaintext } = parseBody(createBody, req.body).data.attributes;
     const key = await sshKeysRepo.createSshKey(deps.db, ctx.organization.id, name, encryptValue(plaintext, deps.keys.current));
     sendDocument(res, 201, { data: serializeSshKey(key) });

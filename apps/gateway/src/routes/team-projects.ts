@@ -1,13 +1,14 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
-import { inTransaction, teamProjectsRepo, teamsRepo, type Prisma } from "@tarmac/db";
+import { teamProjectsRepo, type Prisma } from "@tarmac/db";
 import { notFound, TarmacError } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage, toOne, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
 import { loadProjectForPrincipal } from "../http/project-access";
-import { invalidAttribute, parseBody, pathParam, withUniqueAs } from "../http/request-body";
+import { invalidAttribute, parseBody, pathParam } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
+import { grantTeamProjectAccess, revokeTeamProjectAccess, updateTeamProjectAccess } from "../services/team-projects";
 
 type Level = "read" | "plan" | "write" | "admin";
 const ACCESS = ["read", "write", "maintain", "admin", "custom"] as const;
@@ -125,8 +126,6 @@ function queryParam(query: Record<string, unknown>, group: string, key: string):
   return typeof raw === "string" && raw !== "" ? raw : undefined;
 }
 
-const taken = () => invalidAttribute("Team already has access to this project", "/data/relationships/team");
-
 /** HCP's team-projects: a team's access to a project, reaching every workspace in it. */
 export function teamProjectsRouter(deps: GatewayDeps): Router {
   const r = Router();
@@ -150,17 +149,7 @@ export function teamProjectsRouter(deps: GatewayDeps): Router {
   r.post("/team-projects", async (req, res) => {
     const body = parseBody(createBody, req.body).data;
     const { project } = await loadProjectForPrincipal(deps, principalOf(req), body.relationships.project.data.id, { manage: true });
-    const team = await teamsRepo.findTeamFlags(deps.db, body.relationships.team.data.id);
-    if (!team || team.organizationId !== project.organizationId) throw notFound();
-    const grant = grantOf(body.attributes);
-    const created = await withUniqueAs(
-      () =>
-        inTransaction(deps.db, async (tx) => {
-          if (await teamProjectsRepo.isTeamOnProject(tx, team.id, project.id)) throw taken();
-          return teamProjectsRepo.createTeamProjectAccess(tx, team.id, project.id, grant);
-        }),
-      taken,
-    );
+    const created = await grantTeamProjectAccess(deps, project, body.relationships.team.data.id, grantOf(body.attributes));
     sendDocument(res, 201, { data: serialize(created) });
   });
 
@@ -172,13 +161,13 @@ export function teamProjectsRouter(deps: GatewayDeps): Router {
     const current = await loadGrant(deps, principalOf(req), pathParam(req, "id"));
     const a = parseBody(updateBody, req.body).data.attributes;
     const grant = grantOf({ ...a, access: a.access ?? (current.access as Access) });
-    const updated = await inTransaction(deps.db, (tx) => teamProjectsRepo.updateTeamProjectAccess(tx, current.id, grant));
+    const updated = await updateTeamProjectAccess(deps, current.id, grant);
     sendDocument(res, 200, { data: serialize(updated) });
   });
 
   r.delete("/team-projects/:id", async (req, res) => {
     const grant = await loadGrant(deps, principalOf(req), pathParam(req, "id"));
-    if (!(await teamProjectsRepo.deleteTeamProjectAccess(deps.db, grant.id))) throw notFound();
+    await revokeTeamProjectAccess(deps, grant.id);
     sendEmpty(res, 204);
   });
 

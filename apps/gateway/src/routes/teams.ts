@@ -4,17 +4,18 @@ import { inTransaction, organizationsRepo, teamsRepo, usersRepo } from "@tarmac/
 import { notFound, TarmacError, WORKSPACE_ACCESS_LEVELS } from "@tarmac/domain";
 import { addIncluded, flattenQuery, paginate, parseInclude, parseListParam, parsePage, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { clearTokenCache, principalOf, type Principal } from "../http/auth";
+import { principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, jsonApiDocument, parseBody, pathParam, relationshipTo, resourceName, withUniqueAs } from "../http/request-body";
+import { guards, organizationOf } from "../http/requires";
 import { sendDocument, sendEmpty } from "../http/respond";
 import {
-  loadOrganizationForPrincipal,
   loadWorkspaceForPrincipal,
   organizationContext,
   type OrganizationContext,
 } from "../http/workspace-access";
 import { serializeTeam, serializeTeamWorkspace } from "../serializers/teams";
 import { serializeUser } from "../serializers/users";
+import { createTeam, deleteTeam, updateTeam } from "../services/teams";
 
 const organizationAccess = z
   .object({ "manage-workspaces": z.boolean().optional() })
@@ -42,8 +43,6 @@ const createTeamWorkspaceBody = jsonApiDocument(
   z.object({ team: relationshipTo("teams"), workspace: relationshipTo("workspaces") }),
 );
 const updateTeamWorkspaceBody = jsonApiDocument("team-workspaces", z.object({ access: teamWorkspaceAccess }));
-
-const nameTaken = () => invalidAttribute("Name has already been taken", "/data/attributes/name");
 
 /** A team the principal can see: owners see all, members organization-visible teams and their own. */
 async function loadTeam(
@@ -102,25 +101,19 @@ async function resolveUsers(deps: GatewayDeps, refs: string[]): Promise<string[]
 
 export function teamsRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
-  r.post("/organizations/:name/teams", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });
+  r.post("/organizations/:name/teams", requires("organization", "owner"), async (req, res) => {
+    const ctx = organizationOf(res);
     const attrs = parseBody(createTeamBody, req.body).data.attributes;
-    const team = await withUniqueAs(
-      () =>
-        inTransaction(deps.db, async (tx) => {
-          if (await teamsRepo.isTeamNameTaken(tx, ctx.organization.id, attrs.name)) throw nameTaken();
-          return teamsRepo.createTeam(tx, ctx.organization.id, { ...teamSettings(attrs), name: attrs.name });
-        }),
-      nameTaken,
-    );
+    const team = await createTeam(deps, ctx.organization.id, { ...teamSettings(attrs), name: attrs.name });
     sendDocument(res, 201, { data: serializeTeam(team, { canManage: true }) });
   });
 
-  r.get("/organizations/:name/teams", async (req, res) => {
+  r.get("/organizations/:name/teams", requires("organization", "member"), async (req, res) => {
     const name = pathParam(req, "name");
     const p = principalOf(req);
-    const ctx = await loadOrganizationForPrincipal(deps, p, name);
+    const ctx = organizationOf(res);
     const query = req.query as Record<string, unknown>;
     const page = parsePage(query);
     const names = parseListParam(query, "filter", "names");
@@ -149,31 +142,13 @@ export function teamsRouter(deps: GatewayDeps): Router {
   r.patch("/teams/:id", async (req, res) => {
     const { team } = await loadTeam(deps, principalOf(req), pathParam(req, "id"), { ownerOnly: true });
     const attrs = parseBody(updateTeamBody, req.body).data.attributes;
-    const settings = teamSettings(attrs);
-    if (team.isOwners && settings.name !== undefined && settings.name !== team.name) {
-      throw invalidAttribute("The owners team cannot be renamed", "/data/attributes/name");
-    }
-    if (team.isOwners && settings.manageWorkspaces === false) {
-      throw invalidAttribute("The owners team's organization access cannot be changed", "/data/attributes/organization-access");
-    }
-    const updated = await withUniqueAs(
-      () =>
-        inTransaction(deps.db, async (tx) => {
-          if (settings.name !== undefined && (await teamsRepo.isTeamNameTaken(tx, team.organizationId, settings.name, team.id))) {
-            throw nameTaken();
-          }
-          return teamsRepo.updateTeam(tx, team.id, settings);
-        }),
-      nameTaken,
-    );
+    const updated = await updateTeam(deps, team, teamSettings(attrs));
     sendDocument(res, 200, { data: serializeTeam(updated, { canManage: true }) });
   });
 
   r.delete("/teams/:id", async (req, res) => {
     const { team } = await loadTeam(deps, principalOf(req), pathParam(req, "id"), { ownerOnly: true });
-    if (team.isOwners) throw new TarmacError("unprocessable", { detail: "The owners team cannot be deleted" });
-    await teamsRepo.deleteTeam(deps.db, team.id);
-    clearTokenCache();
+    await deleteTeam(deps, team);
     sendEmpty(res, 204);
   });
 

@@ -1,14 +1,16 @@
 import { Router } from "express";
 import { z } from "zod";
-import { inTransaction, organizationsRepo, teamsRepo, tokensRepo, usersRepo } from "@tarmac/db";
+import { organizationsRepo, teamsRepo, tokensRepo, usersRepo } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { actingUserId, clearTokenCache, principalOf, type Principal } from "../http/auth";
+import { principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, parseBody, pathParam } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
-import { loadOrganizationForPrincipal, organizationContext } from "../http/workspace-access";
+import { guards, organizationOf } from "../http/requires";
+import { organizationContext } from "../http/workspace-access";
 import { serializeToken } from "../serializers/users";
+import { issueToken, revokeToken } from "../services/tokens";
 
 // go-tfe sends `{"data":{"type":"authentication-tokens","attributes":{...}}}`; an empty body is fine too.
 const createTokenBody = z
@@ -73,15 +75,14 @@ async function loadOwnedTeam(deps: GatewayDeps, p: Principal, teamId: string): P
  */
 export function tokensRouter(deps: GatewayDeps): Router {
   const r = Router();
+  const requires = guards(deps);
 
   r.post("/users/:userId/authentication-tokens", async (req, res) => {
     const p = principalOf(req);
     const userId = pathParam(req, "userId");
     if (!mayManageUserTokens(p, userId) || !(await usersRepo.findUserById(deps.db, userId))) throw notFound();
     const opts = tokenOptions(deps, req.body);
-    const { token, value } = await inTransaction(deps.db, (tx) =>
-      tokensRepo.issueToken(tx, { subject: { kind: "user", userId }, ...opts, createdById: actingUserId(p) }),
-    );
+    const { token, value } = await issueToken(deps, p, { kind: "user", userId }, opts);
     sendDocument(res, 201, { data: serializeToken(token, value) });
   });
 
@@ -107,8 +108,7 @@ export function tokensRouter(deps: GatewayDeps): Router {
   r.delete("/authentication-tokens/:id", async (req, res) => {
     const token = await tokensRepo.findToken(deps.db, pathParam(req, "id"));
     if (!token || !(await mayManageToken(deps, principalOf(req), token))) throw notFound();
-    await tokensRepo.deleteToken(deps.db, token.id);
-    clearTokenCache();
+    await revokeToken(deps, { id: token.id });
     sendEmpty(res, 204);
   });
 
@@ -116,11 +116,8 @@ export function tokensRouter(deps: GatewayDeps): Router {
     const p = principalOf(req);
     const team = await loadOwnedTeam(deps, p, pathParam(req, "id"));
     const opts = tokenOptions(deps, req.body);
-    const { token, value } = await inTransaction(deps.db, (tx) =>
-      tokensRepo.issueToken(tx, { subject: { kind: "team", teamId: team.id }, ...opts, createdById: actingUserId(p) }),
-    );
     // The team's previous token is revoked.
-    clearTokenCache();
+    const { token, value } = await issueToken(deps, p, { kind: "team", teamId: team.id }, opts);
     sendDocument(res, 201, { data: serializeToken(token, value) });
   });
 
@@ -133,38 +130,29 @@ export function tokensRouter(deps: GatewayDeps): Router {
 
   r.delete("/teams/:id/authentication-token", async (req, res) => {
     const team = await loadOwnedTeam(deps, principalOf(req), pathParam(req, "id"));
-    if ((await tokensRepo.deleteTeamToken(deps.db, team.id)) === 0) throw notFound();
-    clearTokenCache();
+    await revokeToken(deps, { teamId: team.id });
     sendEmpty(res, 204);
   });
 
-  r.post("/organizations/:name/authentication-token", async (req, res) => {
+  r.post("/organizations/:name/authentication-token", requires("organization", "owner"), async (req, res) => {
     const p = principalOf(req);
-    const ctx = await loadOrganizationForPrincipal(deps, p, pathParam(req, "name"), { ownerOnly: true });
+    const ctx = organizationOf(res);
     const opts = tokenOptions(deps, req.body);
-    const { token, value } = await inTransaction(deps.db, (tx) =>
-      tokensRepo.issueToken(tx, {
-        subject: { kind: "organization", organizationId: ctx.organization.id },
-        ...opts,
-        createdById: actingUserId(p),
-      }),
-    );
     // The organization's previous token is revoked.
-    clearTokenCache();
+    const { token, value } = await issueToken(deps, p, { kind: "organization", organizationId: ctx.organization.id }, opts);
     sendDocument(res, 201, { data: serializeToken(token, value) });
   });
 
-  r.get("/organizations/:name/authentication-token", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });
+  r.get("/organizations/:name/authentication-token", requires("organization", "owner"), async (_req, res) => {
+    const ctx = organizationOf(res);
     const token = await tokensRepo.findOrganizationToken(deps.db, ctx.organization.id);
     if (!token) throw notFound();
     sendDocument(res, 200, { data: serializeToken(token) });
   });
 
-  r.delete("/organizations/:name/authentication-token", async (req, res) => {
-    const ctx = await loadOrganizationForPrincipal(deps, principalOf(req), pathParam(req, "name"), { ownerOnly: true });
-    if ((await tokensRepo.deleteOrganizationToken(deps.db, ctx.organization.id)) === 0) throw notFound();
-    clearTokenCache();
+  r.delete("/organizations/:name/authentication-token", requires("organization", "owner"), async (_req, res) => {
+    const ctx = organizationOf(res);
+    await revokeToken(deps, { organizationId: ctx.organization.id });
     sendEmpty(res, 204);
   });
 

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { runsRead, teamsRepo, usersRepo, workspacesRepo } from "@tarmac/db";
-import { notFound, type WorkspaceAccess } from "@tarmac/domain";
+import { notFound, tokenKindOfStanding, type WorkspaceAccess } from "@tarmac/domain";
 import { addIncluded, flattenQuery, paginate, parseInclude, parsePage, parseStringParam, type Resource } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "../http/auth";
@@ -98,7 +98,7 @@ async function includedFor(
   const include = parseInclude(req.query as Record<string, unknown>);
   const included: Resource[] = [];
   if (include.has("organization")) {
-    addIncluded(included, [serializeOrganization(org.organization, { role: org.role, canManageWorkspaces: org.managesWorkspaces })]);
+    addIncluded(included, [serializeOrganization(org.organization, { role: org.role, canManageWorkspaces: org.managesWorkspaces, tokenKind: tokenKindOfStanding(org.standing) })]);
   }
   if (include.has("locked_by")) {
     for (const { workspace } of items) {

@@ -1,11 +1,13 @@
 import type { organizationsRepo } from "@tarmac/db";
-import { organizationPermissions } from "@tarmac/domain";
+import { organizationPermissions, type TokenKind } from "@tarmac/domain";
 import { time, toOne, type Resource } from "@tarmac/jsonapi";
 
 export interface OrganizationSerializeContext {
   role: "owner" | "member";
   /** Owners, and members of a team with organization-access manage-workspaces. */
   canManageWorkspaces: boolean;
+  /** The kind of token asking: an organization token may not destroy its organization. */
+  tokenKind?: TokenKind;
   /** go-tfe's Organization.DefaultProject; every organization has one. */
   defaultProjectId?: string | null;
 }
@@ -49,7 +51,7 @@ export function serializeOrganization(org: organizationsRepo.Organization, ctx: 
       "speculative-plan-management-enabled": true,
       "default-execution-mode": "remote",
       "tarmac-run-concurrency": org.runConcurrency,
-      permissions: organizationPermissions({ role: ctx.role, managesWorkspaces: ctx.canManageWorkspaces }),
+      permissions: organizationPermissions({ role: ctx.role, managesWorkspaces: ctx.canManageWorkspaces }, ctx.tokenKind),
     },
     relationships: {
       "entitlement-set": toOne("entitlement-sets", org.id, `${self}/entitlement-set`),
