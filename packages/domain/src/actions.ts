@@ -15,6 +15,20 @@ export interface RunFacts {
   forceCancelAvailableAt: Date | null;
 }
 
+/** The facts the action rules read, picked from a run as any layer holds it. */
+export function runFactsOf(run: Omit<RunFacts, "status"> & { status: string }): RunFacts {
+  return {
+    status: run.status as RunStatus,
+    planOnly: run.planOnly,
+    savePlan: run.savePlan,
+    refreshOnly: run.refreshOnly,
+    isDestroy: run.isDestroy,
+    allowEmptyApply: run.allowEmptyApply,
+    hasChanges: run.hasChanges,
+    forceCancelAvailableAt: run.forceCancelAvailableAt,
+  };
+}
+
 export const RUN_ACTIONS = ["apply", "discard", "cancel", "force-cancel", "force-execute"] as const;
 export type RunAction = (typeof RUN_ACTIONS)[number];
 

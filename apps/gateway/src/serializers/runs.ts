@@ -3,9 +3,8 @@ import {
   applyIdFor,
   planIdFor,
   runActions,
+  runFactsOf,
   runPermissions,
-  type RunFacts,
-  type RunStatus,
   type TokenKind,
   type WorkspaceAccess,
 } from "@tarmac/domain";
@@ -23,18 +22,6 @@ export interface RunSerializeContext {
 
 export const runPath = (id: string): string => `/api/v2/runs/${id}`;
 
-export function runFactsOf(run: RunRow): RunFacts {
-  return {
-    status: run.status as RunStatus,
-    planOnly: run.planOnly,
-    savePlan: run.savePlan,
-    refreshOnly: run.refreshOnly,
-    isDestroy: run.isDestroy,
-    allowEmptyApply: run.allowEmptyApply,
-    hasChanges: run.hasChanges,
-    forceCancelAvailableAt: run.forceCancelAvailableAt,
-  };
-}
 
 const orNull = (list: string[]): string[] | null => (list.length === 0 ? null : list);
 

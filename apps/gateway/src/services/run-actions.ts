@@ -11,11 +11,12 @@ import {
   notFound,
   projectPendingActions,
   refusalToError,
+  runFactsOf,
   type ActionRefusal,
   type RunStatus,
 } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
-import { runFactsOf, type RunRow } from "../serializers/runs";
+import type { RunRow } from "../serializers/runs";
 
 /** The run's facts with the actions already accepted for it carried out (see projectPendingActions). */
 async function projectedFacts(tx: Tx, runs: RunRow[]) {

@@ -8,10 +8,10 @@ import {
   isExecuting,
   newId,
   RUN_ACTIONS,
+  runFactsOf,
   TRANSITION_NOT_ALLOWED,
   type ActionRefusal,
   type RunAction,
-  type RunFacts,
   type RunStatus,
   type RunStatusAction,
 } from "@tarmac/domain";
@@ -30,18 +30,6 @@ const ACTION_EVENTS: Record<RunAction, { action: string; description: string }> 
   "force-execute": { action: "force_executed", description: "Run force-executed" },
 };
 
-export function runFactsOf(run: SchedulingRun): RunFacts {
-  return {
-    status: run.status,
-    planOnly: run.planOnly,
-    savePlan: run.savePlan,
-    refreshOnly: run.refreshOnly,
-    isDestroy: run.isDestroy,
-    allowEmptyApply: run.allowEmptyApply,
-    hasChanges: run.hasChanges,
-    forceCancelAvailableAt: run.forceCancelAvailableAt,
-  };
-}
 
 function isRunAction(action: string): action is RunAction {
   return (RUN_ACTIONS as readonly string[]).includes(action);
