@@ -1,0 +1,2 @@
+// Browser tests import this entry only, so other tests never load playwright-core.
+export * from "../src/browser";
