@@ -59,7 +59,7 @@ export async function createRun(
   // Run creation is the hottest write: its seven statements (run, plan, apply, workspace,
   // run event, outbox row, NOTIFY) go as one, where through Prisma each was compiled and sent
   // on its own. The same rows as before; enqueueOutbox's NOTIFY wakes the relays at commit.
-  const rows = await queryRows<RunModel & { notified?: unknown }>(
+  const rows = await queryRows<RunModel & { notified?: unknown; has_run_tasks?: boolean }>(
     tx,
     Prisma.sql`
     WITH new_run AS (
@@ -90,11 +90,15 @@ export async function createRun(
       VALUES (${outbox.msgId}, ${outbox.subject}, ${JSON.stringify(outbox.payload)}::jsonb, ${JSON.stringify(outbox.headers ?? {})}::jsonb)
       ON CONFLICT (msg_id) DO NOTHING
     )
-    SELECT new_run.*, pg_notify(${outboxChannel(outbox.subject)}, '')::text AS notified FROM new_run`,
+    SELECT new_run.*, pg_notify(${outboxChannel(outbox.subject)}, '')::text AS notified,
+      EXISTS (SELECT 1 FROM workspace_run_tasks wrt JOIN run_tasks t ON t.id = wrt.task_id
+              WHERE wrt.workspace_id = ${run.workspaceId} AND t.enabled) AS has_run_tasks
+    FROM new_run`,
   );
-  const { notified: _notified, ...row } = rows[0]!;
+  const { notified: _notified, has_run_tasks: hasRunTasks, ...row } = rows[0]!;
   // Task stages exist from the start: the terraform CLI reads them right after creating the run.
-  await createPendingStages(tx, { runId: run.id, workspaceId: run.workspaceId, at });
+  // Most workspaces have no run tasks; the statement above says so, sparing their queries.
+  if (hasRunTasks) await createPendingStages(tx, { runId: run.id, workspaceId: run.workspaceId, at });
   return row;
 }
 
