@@ -4,7 +4,15 @@ import type { GatewayDeps } from "../deps";
 import { principalOf, type Principal } from "./auth";
 import { pathParam } from "./request-body";
 import { loadRunForPrincipal, type RunContext } from "./run-access";
-import { loadOrganizationForPrincipal, loadWorkspaceForPrincipal, type LoadedWorkspace, type OrganizationContext, type WorkspaceRef } from "./workspace-access";
+import {
+  loadOrganizationForPrincipal,
+  loadWorkspaceForPrincipal,
+  loadWorkspaceScopeForPrincipal,
+  type LoadedWorkspace,
+  type OrganizationContext,
+  type WorkspaceRef,
+  type WorkspaceScope,
+} from "./workspace-access";
 
 /**
  * What a route needs, declared once where it is mounted:
@@ -19,6 +27,8 @@ import { loadOrganizationForPrincipal, loadWorkspaceForPrincipal, type LoadedWor
 export interface Requires {
   /** A workspace by `:id`, or by `:org` and `:name`. */
   (resource: "workspace", permission: Permission): RequestHandler;
+  /** A workspace by `:id`, its id and organization only (run lists): read with `workspaceScopeOf(res)`. */
+  (resource: "workspace-scope", permission: Permission): RequestHandler;
   /** A run by `:id`; the permission is checked on its workspace. */
   (resource: "run", permission: Permission): RequestHandler;
   /** An organization by `:org` (or `:name`): any standing in it, or ownership. */
@@ -33,12 +43,15 @@ export function workspaceRefOf(req: Request): WorkspaceRef {
 }
 
 export function guards(deps: GatewayDeps): Requires {
-  return ((resource: "workspace" | "run" | "organization", need: string): RequestHandler =>
+  return ((resource: "workspace" | "workspace-scope" | "run" | "organization", need: string): RequestHandler =>
     async (req: Request, res: Response, next: NextFunction) => {
       const principal = principalOf(req);
       switch (resource) {
         case "workspace":
           res.locals.workspace = await loadWorkspaceForPrincipal(deps, principal, workspaceRefOf(req), need as Permission);
+          break;
+        case "workspace-scope":
+          res.locals.workspaceScope = await loadWorkspaceScopeForPrincipal(deps, principal, pathParam(req, "id"), need as Permission);
           break;
         case "run":
           res.locals.run = await loadRunForPrincipal(deps, principal, pathParam(req, "id"), need as Permission);
@@ -61,6 +74,7 @@ function loaded<T>(res: Response, key: string): T {
 }
 
 export const workspaceOf = (res: Response): LoadedWorkspace => loaded(res, "workspace");
+export const workspaceScopeOf = (res: Response): WorkspaceScope => loaded(res, "workspaceScope");
 export const runOf = (res: Response): RunContext => loaded(res, "run");
 export const organizationOf = (res: Response): OrganizationContext => loaded(res, "organization");
 

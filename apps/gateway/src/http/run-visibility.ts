@@ -1,29 +1,19 @@
-import { organizationsRepo, runsRead, type Db } from "@tarmac/db";
-import { notFound, workspaceAccessOfStanding, type WorkspaceAccess } from "@tarmac/domain";
+import { runsRead, type Db } from "@tarmac/db";
+import { workspaceAccessOfStanding, type WorkspaceAccess } from "@tarmac/domain";
 import { parsePage, type Page } from "@tarmac/jsonapi";
-import type { Principal } from "./auth";
-import { organizationContext } from "./workspace-access";
+import type { OrganizationContext } from "./workspace-access";
 
 /** What a principal sees of an organization's workspaces: all of them (owners) or a map of grants. */
 export type OrganizationVisibility = { all: WorkspaceAccess } | { byWorkspace: Map<string, WorkspaceAccess> };
 
 /**
- * Resolves an organization by name and the principal's access on each of its workspaces, in a
- * fixed number of queries. An organization the principal has no part in is a 404.
+ * The principal's access on each workspace of an organization it stands in (loaded by the
+ * route's `requires("organization", "member")`), in at most one more query.
  */
-export async function organizationVisibility(
-  db: Db,
-  principal: Principal,
-  organizationName: string,
-): Promise<{ organization: { id: string; name: string }; visibility: OrganizationVisibility }> {
-  if (organizationName.includes("\u0000")) throw notFound("organization not found");
-  const organization = await organizationsRepo.findOrganizationByName(db, organizationName);
-  if (!organization) throw notFound("organization not found");
-  const ctx = await organizationContext(db, principal, organization);
-  if (ctx === null) throw notFound("organization not found");
+export async function visibilityIn(db: Db, ctx: OrganizationContext): Promise<OrganizationVisibility> {
   const everywhere = workspaceAccessOfStanding(ctx.standing);
-  if (everywhere !== null || ctx.standing.kind !== "member") return { organization, visibility: { all: everywhere ?? "admin" } };
-  const grants = await runsRead.teamAccessInOrganization(db, organization.id, ctx.teamIds);
+  if (everywhere !== null || ctx.standing.kind !== "member") return { all: everywhere ?? "admin" };
+  const grants = await runsRead.teamAccessInOrganization(db, ctx.organization.id, ctx.teamIds);
   const grantsByWorkspace = new Map<string, WorkspaceAccess[]>();
   for (const g of grants) grantsByWorkspace.set(g.workspaceId, [...(grantsByWorkspace.get(g.workspaceId) ?? []), g.access]);
   const byWorkspace = new Map<string, WorkspaceAccess>();
@@ -31,7 +21,7 @@ export async function organizationVisibility(
     const access = workspaceAccessOfStanding({ ...ctx.standing, grants: list });
     if (access !== null) byWorkspace.set(workspaceId, access);
   }
-  return { organization, visibility: { byWorkspace } };
+  return { byWorkspace };
 }
 
 export function visibleWorkspaceIds(v: OrganizationVisibility): string[] | null {

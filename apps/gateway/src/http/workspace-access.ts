@@ -66,6 +66,8 @@ export async function loadOrganizationForPrincipal(
   name: string,
   { ownerOnly = false }: { ownerOnly?: boolean } = {},
 ): Promise<OrganizationContext> {
+  // PostgreSQL text cannot hold NUL: such a name names nothing.
+  if (name.includes("\u0000")) throw notFound();
   const organization = await organizationsRepo.findOrganizationByName(deps.db, name);
   if (!organization) throw notFound();
   const ctx = await organizationContext(deps.db, p, organization);
@@ -183,6 +185,27 @@ export async function loadWorkspaceRowForPrincipal(
   // Ids that could not have been minted never reach the database.
   if (!isId("ws", workspaceId)) throw notFound();
   const workspace = await runsRead.findWorkspace(deps.db, workspaceId);
+  if (!workspace) throw notFound();
+  const access = await workspaceAccessOf(deps.db, principal, workspace);
+  if (access === null || !allows(access, principal, permission)) throw notFound();
+  return { workspace, access };
+}
+
+/** A workspace's id and organization with the principal's access: what a run list needs, no more. */
+export interface WorkspaceScope {
+  workspace: { id: string; organizationId: string };
+  access: WorkspaceAccess;
+}
+
+/** Like loadWorkspaceForPrincipal, by id only, without loading the workspace's view. */
+export async function loadWorkspaceScopeForPrincipal(
+  deps: Pick<GatewayDeps, "db">,
+  principal: Principal,
+  workspaceId: string,
+  permission: Permission | WorkspaceAccess,
+): Promise<WorkspaceScope> {
+  if (!isId("ws", workspaceId)) throw notFound();
+  const workspace = await workspaceAccessRepo.findWorkspaceScope(deps.db, workspaceId);
   if (!workspace) throw notFound();
   const access = await workspaceAccessOf(deps.db, principal, workspace);
   if (access === null || !allows(access, principal, permission)) throw notFound();

@@ -4,7 +4,8 @@ import { flattenQuery, paginate, parseInclude } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
-import { accessIn, organizationVisibility, parseListPage, visibleWorkspaceIds } from "../http/run-visibility";
+import { guards, organizationOf } from "../http/requires";
+import { accessIn, parseListPage, visibilityIn, visibleWorkspaceIds } from "../http/run-visibility";
 import { buildRunDocuments } from "../services/run-documents";
 
 /**
@@ -15,16 +16,18 @@ import { buildRunDocuments } from "../services/run-documents";
  */
 export function queueRouter(deps: GatewayDeps): Router {
   const router = Router();
+  const requires = guards(deps);
 
-  router.get("/organizations/:name/runs/queue", async (req, res) => {
-    const principal = principalOf(req);
-    const { organization, visibility } = await organizationVisibility(deps.db, principal, String(req.params.name));
+  router.get("/organizations/:name/runs/queue", requires("organization", "member"), async (req, res) => {
+    const context = organizationOf(res);
+    const { organization } = context;
+    const visibility = await visibilityIn(deps.db, context);
     const query = req.query as Record<string, unknown>;
     const page = parseListPage(query);
     const { rows, total, positions } = await runLists.listOrganizationQueue(deps.db, organization.id, visibleWorkspaceIds(visibility), page);
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
-      principal,
+      principal: principalOf(req),
       accessOf: (run) => accessIn(visibility, run.workspaceId),
       positions,
     });
@@ -33,8 +36,8 @@ export function queueRouter(deps: GatewayDeps): Router {
     sendDocument(res, 200, { data, ...(included.length > 0 ? { included } : {}), links, meta });
   });
 
-  router.get("/organizations/:name/capacity", async (req, res) => {
-    const { organization } = await organizationVisibility(deps.db, principalOf(req), String(req.params.name));
+  router.get("/organizations/:name/capacity", requires("organization", "member"), async (req, res) => {
+    const { organization } = organizationOf(res);
     const capacity = await runLists.organizationCapacity(deps.db, organization.id);
     sendDocument(res, 200, {
       data: {

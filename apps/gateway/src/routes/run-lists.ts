@@ -1,15 +1,12 @@
 import { Router, type Request } from "express";
-import { organizationsRepo, runLists, runsRead, workspaceAccessRepo, type Db } from "@tarmac/db";
+import { runLists } from "@tarmac/db";
 import {
-  isId,
   isRunStatus,
-  notFound,
   RUN_OPERATIONS,
   statusesInGroup,
   STATUS_GROUPS,
   type RunStatus,
   type StatusGroup,
-  type WorkspaceAccess,
 } from "@tarmac/domain";
 import {
   flattenQuery,
@@ -17,15 +14,13 @@ import {
   paginateNextPrev,
   parseInclude,
   parseListParam,
-  parsePage,
   parseStringParam,
-  type Page,
 } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
-import { principalOf, type Principal } from "../http/auth";
+import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
-import { accessIn, organizationVisibility, parseListPage, visibleWorkspaceIds } from "../http/run-visibility";
-import { workspaceAccessOf } from "../http/workspace-access";
+import { guards, organizationOf, workspaceScopeOf } from "../http/requires";
+import { accessIn, parseListPage, visibilityIn, visibleWorkspaceIds } from "../http/run-visibility";
 import { buildRunDocuments } from "../services/run-documents";
 
 /** PostgreSQL text cannot hold NUL; such a value matches nothing anyway. */
@@ -77,22 +72,16 @@ function queryOf(req: Request): Record<string, unknown> {
 
 export function runListsRouter(deps: GatewayDeps): Router {
   const router = Router();
+  const requires = guards(deps);
 
-  router.get("/workspaces/:id/runs", async (req, res) => {
-    const principal = principalOf(req);
-    const workspaceId = String(req.params.id);
-    if (!isId("ws", workspaceId)) throw notFound("workspace not found");
-    // The access check needs the workspace's organization only, not the full workspace view.
-    const workspace = await workspaceAccessRepo.findWorkspaceScope(deps.db, workspaceId);
-    if (!workspace) throw notFound("workspace not found");
-    const access = await workspaceAccessOf(deps.db, principal, workspace);
-    if (access === null) throw notFound("workspace not found");
+  router.get("/workspaces/:id/runs", requires("workspace-scope", "can-read-run"), async (req, res) => {
+    const { workspace, access } = workspaceScopeOf(res);
     const query = queryOf(req);
     const page = parseListPage(query);
     const { rows, total } = await runLists.listWorkspaceRuns(deps.db, workspace.id, parseRunListFilter(query, false), page);
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
-      principal,
+      principal: principalOf(req),
       accessOf: () => access,
     });
     const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/runs`, flattenQuery(query));
@@ -100,24 +89,24 @@ export function runListsRouter(deps: GatewayDeps): Router {
   });
 
   // HCP leaves totals out of this list (notes §1.3): one extra row says whether a next page exists.
-  router.get("/organizations/:name/runs", async (req, res) => {
-    const principal = principalOf(req);
-    const { organization, visibility } = await organizationVisibility(deps.db, principal, String(req.params.name));
+  router.get("/organizations/:name/runs", requires("organization", "member"), async (req, res) => {
+    const context = organizationOf(res);
+    const visibility = await visibilityIn(deps.db, context);
     const query = queryOf(req);
     const page = parseListPage(query);
     const { rows, hasMore } = await runLists.listOrganizationRuns(
       deps.db,
-      organization.id,
+      context.organization.id,
       visibleWorkspaceIds(visibility),
       parseRunListFilter(query, true),
       page,
     );
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
-      principal,
+      principal: principalOf(req),
       accessOf: (run) => accessIn(visibility, run.workspaceId),
     });
-    const base = `${deps.publicUrl}/api/v2/organizations/${encodeURIComponent(organization.name)}/runs`;
+    const base = `${deps.publicUrl}/api/v2/organizations/${encodeURIComponent(context.organization.name)}/runs`;
     const { meta, links } = paginateNextPrev(page, hasMore, base, flattenQuery(query));
     sendDocument(res, 200, { data, ...(included.length > 0 ? { included } : {}), links, meta });
   });
