@@ -1,4 +1,5 @@
 import { startCliStack, type CliStack } from "./stack";
+import { createWorkspace as createApiWorkspace } from "@tarmac/testing";
 import { SIMPLE_CONFIG, TerraformUser, cloudBlock, createOrganization, hex, workspaceByName, type CloudBlock } from "./terraform";
 
 /**
@@ -21,12 +22,9 @@ async function userFor(cloud: CloudBlock): Promise<TerraformUser> {
   return new TerraformUser(stack, `tags-${hex(4)}`).init({ "main.tf": cloudBlock(stack.hostname, cloud) + SIMPLE_CONFIG });
 }
 
-async function createWorkspace(org: string, attributes: Record<string, unknown>, relationships?: Record<string, unknown>): Promise<string> {
-  const res = await stack.api.post(`/organizations/${org}/workspaces`, {
-    data: { type: "workspaces", attributes, ...(relationships ? { relationships } : {}) },
-  });
-  if (res.status !== 201) throw new Error(`creating workspace answered ${res.status}: ${res.text}`);
-  return res.body.data.id as string;
+function createWorkspace(org: string, attributes: { name: string } & Record<string, unknown>, relationships?: Record<string, unknown>): Promise<string> {
+  const { name, ...rest } = attributes;
+  return createApiWorkspace(stack.api, org, name, rest, relationships);
 }
 
 /** `terraform workspace list` as names, the selected one first in its own field. */

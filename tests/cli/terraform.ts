@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { waitFor } from "@tarmac/testing";
+import { createOrganization as createApiOrganization, waitFor } from "@tarmac/testing";
 import type { CliStack } from "./stack";
 
 /**
@@ -149,13 +149,8 @@ export class TerraformUser {
 }
 
 /** A fresh organization (cost estimation off, so runs go plan → apply) owned by the admin. */
-export async function createOrganization(stack: CliStack, attributes: Record<string, unknown> = {}): Promise<string> {
-  const name = `org-${hex(4)}`;
-  const res = await stack.api.post("/organizations", {
-    data: { type: "organizations", attributes: { name, email: `${name}@example.com`, "cost-estimation-enabled": false, ...attributes } },
-  });
-  if (res.status !== 201) throw new Error(`POST /organizations answered ${res.status}: ${res.text}`);
-  return name;
+export function createOrganization(stack: CliStack, attributes: Record<string, unknown> = {}): Promise<string> {
+  return createApiOrganization(stack.api, `org-${hex(4)}`, { "cost-estimation-enabled": false, ...attributes });
 }
 
 export async function workspaceByName(stack: CliStack, org: string, name: string): Promise<{ id: string; attributes: Record<string, any>; relationships: Record<string, any> } | null> {

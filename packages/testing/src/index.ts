@@ -5,4 +5,5 @@ export * from "./api-client";
 export * from "./gateway-env";
 export * from "./certificates";
 export * from "./fixtures";
+export * from "./api-fixtures";
 export * from "./receivers";
