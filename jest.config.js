@@ -4,14 +4,7 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/apps", "<rootDir>/packages", "<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
-  // The failover-under-load suite starts a Redis Cluster, a NATS cluster, PgBouncer and seven
-  // processes, and takes minutes of both cores: `npm run test:scale` runs it
-  // (TARMAC_SCALE_SUITE=1), see README "Scale-out".
-  testPathIgnorePatterns: [
-    "/node_modules/",
-    "/generated/",
-    ...(process.env.TARMAC_SCALE_SUITE === "1" ? [] : ["<rootDir>/tests/scale/failover-under-load.test.ts"]),
-  ],
+  testPathIgnorePatterns: ["/node_modules/", "/generated/"],
   transform: {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }],
   },
