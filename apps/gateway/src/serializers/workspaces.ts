@@ -117,7 +117,8 @@ export function serializeWorkspace(ws: WorkspaceView, ctx: WorkspaceSerializeCon
       project: toOne("projects", ws.projectId ?? null, ws.projectId ? `/api/v2/projects/${ws.projectId}` : undefined),
       "tag-bindings": rel("tag-bindings"),
       "effective-tag-bindings": rel("effective-tag-bindings"),
-      "agent-pool": { data: null },
+      // The pool an agent-mode workspace runs on (null otherwise); HCP has no agent-pool-id attribute in answers.
+      "agent-pool": toOne("agent-pools", ws.agentPoolId),
       outputs: { data: [], links: { related: `${self}/current-state-version-outputs` } },
       vars: rel("vars"),
       "remote-state-consumers": rel("relationships/remote-state-consumers"),
