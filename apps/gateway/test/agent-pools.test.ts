@@ -302,7 +302,7 @@ describe("workspaces in agent execution mode", () => {
     const pool = await createPool(owner.client, org);
     const res = await owner.client.post(`/organizations/${org}/workspaces`, wsBody({ name: unique("ws"), "execution-mode": "agent", "agent-pool-id": pool.id }));
     expect(res.status).toBe(201);
-    expect(res.body.data.attributes).toMatchObject({ "execution-mode": "agent", operations: true });
+    expect(res.body.data.attributes).toMatchObject({ "execution-mode": "agent", "agent-pool-id": pool.id, operations: true });
     expect(res.body.data.relationships["agent-pool"]).toEqual({ data: { type: "agent-pools", id: pool.id } });
     expect(await workspaceRow(res.body.data.id)).toMatchObject({ executionMode: "agent", agentPoolId: pool.id, agentPoolName: pool.attributes.name });
     const shownPool = await owner.client.get(`/agent-pools/${pool.id}?include=workspaces`);
@@ -370,6 +370,7 @@ describe("workspaces in agent execution mode", () => {
     const remote = await owner.client.patch(`/workspaces/${ws}`, wsBody({ "execution-mode": "remote" }));
     expect(remote.status).toBe(200);
     expect(remote.body.data.relationships["agent-pool"]).toEqual({ data: null });
+    expect(remote.body.data.attributes["agent-pool-id"]).toBeNull();
     expect(await workspaceRow(ws)).toMatchObject({ executionMode: "remote", agentPoolId: null, agentPoolName: null });
     expect((await owner.client.delete(`/agent-pools/${scoped.id}`)).status).toBe(204);
   });
