@@ -398,6 +398,17 @@ describe("runs of agent-mode workspaces", () => {
   });
 });
 
+describe("organizations with agent pools", () => {
+  it("can be deleted while a workspace runs on one of their pools", async () => {
+    const o = await createOrganization(owner.client);
+    const pool = await createPool(owner.client, o);
+    await createToken(owner.client, pool.id);
+    await createWorkspace(owner.client, o, unique("ws"), { "execution-mode": "agent", "agent-pool-id": pool.id });
+    expect((await owner.client.delete(`/organizations/${o}`)).status).toBe(204);
+    expect(await env.db.agentPool.count({ where: { id: pool.id } })).toBe(0);
+  });
+});
+
 describe("agent pool repository", () => {
   it("keeps agent tokens apart from API tokens: marking use and deleting the pool", async () => {
     const pool = await createPool(owner.client, org);
