@@ -2,7 +2,7 @@
 # Proves compatibility with the official go-tfe SDK (Debian's golang-github-hashicorp-go-tfe-dev):
 # starts the real stack (gateway, scheduler, worker; the terraform test double) on a dedicated
 # database, runs go-tfe's own tests for organizations, workspaces, configuration versions,
-# runs, plans and applies against it, then our workflow program (conformance/main.go), and
+# runs, plans, applies and agent pools against it, then our workflow program (conformance/main.go), and
 # stops the stack. Exits non-zero when anything outside conformance/known-results.txt fails.
 #
 # Needs: Go, go-tfe under /usr/share/gocode, PostgreSQL/Redis/NATS running (see .ci/run).
@@ -17,7 +17,9 @@ DB_NAME="${CONFORMANCE_DB:-tarmac_conformance}"
 PG_URL="${CONFORMANCE_PG_URL:-postgresql://postgres@127.0.0.1:5432}"
 PREFIX="${CONFORMANCE_PREFIX:-tarmacconformance}"
 TOKEN="conformance-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-GO_TESTS="organization_test.go workspace_test.go configuration_version_test.go run_test.go plan_test.go apply_test.go"
+GO_TESTS="${CONFORMANCE_GO_TESTS:-organization_test.go workspace_test.go configuration_version_test.go run_test.go plan_test.go apply_test.go agent_pool_test.go}"
+# A -test.run pattern for local iteration (e.g. '^TestAgentPools'); CI runs every selected test.
+GO_RUN="${CONFORMANCE_GO_RUN:-.}"
 
 work="$(mktemp -d /tmp/tarmac-conformance.XXXXXX)"
 pids=()
@@ -110,7 +112,7 @@ status=0
 only="${CONFORMANCE_ONLY:-}"
 if [ "$only" != "workflow" ]; then
 echo "== go-tfe's own tests: $GO_TESTS"
-(cd "$pkg" && go tool test2json -t "$work/gotfe.test" -test.v -test.count=1 -test.timeout=40m) >"$work/gotfe.json" 2>&1 || true
+(cd "$pkg" && go tool test2json -t "$work/gotfe.test" -test.v -test.count=1 -test.timeout=40m -test.run "$GO_RUN") >"$work/gotfe.json" 2>&1 || true
 cp "$work/gotfe.json" "${CONFORMANCE_EVENTS_OUT:-/dev/null}" 2>/dev/null || true
 node "$here/report.mjs" "$work/gotfe.json" "$here/known-results.txt" | tee "$work/gotfe.summary" || status=1
 fi

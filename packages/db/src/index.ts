@@ -21,6 +21,8 @@ export * as organizationsRepo from "./repositories/organizations";
 export * as usersRepo from "./repositories/users";
 export * as teamsRepo from "./repositories/teams";
 export * as tokensRepo from "./repositories/tokens";
+export * as agentPoolsRepo from "./repositories/agent-pools";
+export { findAgentTokenByValue, type AgentTokenOwner } from "./repositories/agent-pools";
 export * as variablesRepo from "./repositories/variables";
 export * as schedulerRepo from "./repositories/scheduler";
 export * as phasesRepo from "./repositories/phases";

@@ -327,7 +327,7 @@ const ORGANIZATION_PERMISSION_HOLDERS: Readonly<Record<OrganizationPermissionKey
   "can-update-api-token": "owner",
   "can-traverse": "member",
   "can-view-usage": "owner",
-  "can-update-agent-pools": "nobody",
+  "can-update-agent-pools": "owner",
   "can-manage-tags": "workspace-manager",
   "can-manage-varsets": "nobody",
   "can-read-varsets": "nobody",

@@ -32,6 +32,8 @@ export const ID_PREFIXES = [
   "tws",
   "tb",
   "tprj",
+  "apool",
+  "agent",
   // Not on the wire: a user's action on a run, recorded for the scheduler to carry out.
   "rar",
   "task",

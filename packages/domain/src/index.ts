@@ -11,3 +11,4 @@ export * from "./ids";
 export * from "./errors";
 export * from "./job-phases";
 export * from "./run-tasks";
+export * from "./agent-status";

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { notFound, permits, TarmacError, type Permission } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
+import { loadAgentPoolForPrincipal, type AgentPoolNeed, type LoadedAgentPool } from "./agent-pool-access";
 import { principalOf, type Principal } from "./auth";
 import { pathParam } from "./request-body";
 import { loadRunForPrincipal, type RunContext } from "./run-access";
@@ -22,7 +23,7 @@ import {
  * The guard loads the resource named by the path with the principal's standing, asks the access
  * resolver (`@tarmac/domain`) whether it holds the permission, and answers 404 when it does not,
  * exactly as for a missing resource (notes §1.2). The handler reads what was loaded with
- * `workspaceOf(res)`, `runOf(res)` or `organizationOf(res)`.
+ * `workspaceOf(res)`, `runOf(res)`, `organizationOf(res)` or `agentPoolOf(res)`.
  */
 export interface Requires {
   /** A workspace by `:id`, or by `:org` and `:name`. */
@@ -33,6 +34,8 @@ export interface Requires {
   (resource: "run", permission: Permission): RequestHandler;
   /** An organization by `:org` (or `:name`): any standing in it, or ownership. */
   (resource: "organization", role: "member" | "owner"): RequestHandler;
+  /** An agent pool by `:id`: any member reads it, owners manage it. */
+  (resource: "agent-pool", need: AgentPoolNeed): RequestHandler;
 }
 
 /** The workspace a path names: `/workspaces/:id` or `/organizations/:org/workspaces/:name`. */
@@ -43,7 +46,7 @@ export function workspaceRefOf(req: Request): WorkspaceRef {
 }
 
 export function guards(deps: GatewayDeps): Requires {
-  return ((resource: "workspace" | "workspace-scope" | "run" | "organization", need: string): RequestHandler =>
+  return ((resource: "workspace" | "workspace-scope" | "run" | "organization" | "agent-pool", need: string): RequestHandler =>
     async (req: Request, res: Response, next: NextFunction) => {
       const principal = principalOf(req);
       switch (resource) {
@@ -61,6 +64,9 @@ export function guards(deps: GatewayDeps): Requires {
           res.locals.organization = await loadOrganizationForPrincipal(deps, principal, name, { ownerOnly: need === "owner" });
           break;
         }
+        case "agent-pool":
+          res.locals.agentPool = await loadAgentPoolForPrincipal(deps, principal, pathParam(req, "id"), need as AgentPoolNeed);
+          break;
       }
       next();
     }) as Requires;
@@ -77,6 +83,7 @@ export const workspaceOf = (res: Response): LoadedWorkspace => loaded(res, "work
 export const workspaceScopeOf = (res: Response): WorkspaceScope => loaded(res, "workspaceScope");
 export const runOf = (res: Response): RunContext => loaded(res, "run");
 export const organizationOf = (res: Response): OrganizationContext => loaded(res, "organization");
+export const agentPoolOf = (res: Response): LoadedAgentPool => loaded(res, "agentPool");
 
 /**
  * 404 for a principal whose kind of token holds `permission` nowhere (an organization token and

@@ -10,12 +10,13 @@ import type { OrganizationContext } from "./workspace-access";
 
 /**
  * The relationships a workspace create or update may carry: its project, flat
- * tags (the CLI's `tags = [...]`) and key/value tag bindings (`tags = {...}`).
- * Others (agent-pool…) are accepted and ignored.
+ * tags (the CLI's `tags = [...]`), key/value tag bindings (`tags = {...}`) and its
+ * agent pool (read with the execution mode, by the route). Others are accepted and ignored.
  */
 export const workspaceRelationships = z
   .object({
     project: z.object({ data: z.object({ type: z.literal("projects"), id: z.string().min(1).max(64) }).nullable() }).optional(),
+    "agent-pool": z.object({ data: z.object({ type: z.literal("agent-pools"), id: z.string().min(1).max(64) }).nullable() }).optional(),
     tags: z.object({ data: tagRefs }).optional(),
     "tag-bindings": z.object({ data: bindingRefs }).optional(),
   })

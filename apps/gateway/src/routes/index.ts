@@ -1,6 +1,7 @@
 import type { Router } from "express";
 import type { GatewayDeps } from "../deps";
 import { accountRouter } from "./account";
+import { agentPoolsRouter } from "./agent-pools";
 import { organizationsRouter } from "./organizations";
 import { teamsRouter } from "./teams";
 import { tokensRouter } from "./tokens";
@@ -30,7 +31,7 @@ import { taskIntegrationRouter, taskStagesRouter } from "./task-stages";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
-  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), stateVersionCreateRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), runTasksRouter(deps), taskStagesRouter(deps), notificationConfigurationsRouter(deps)];
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), stateVersionCreateRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), runTasksRouter(deps), taskStagesRouter(deps), notificationConfigurationsRouter(deps), agentPoolsRouter(deps)];
 }
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */

@@ -1,15 +1,18 @@
 import { Router } from "express";
 import { z } from "zod";
-import { organizationsRepo, teamsRepo, tokensRepo, usersRepo } from "@tarmac/db";
+import { agentPoolsRepo, organizationsRepo, teamsRepo, tokensRepo, usersRepo } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import { flattenQuery, paginate, parsePage } from "@tarmac/jsonapi";
 import type { GatewayDeps } from "../deps";
+import { mayUse, organizationContextById } from "../http/agent-pool-access";
 import { principalOf, type Principal } from "../http/auth";
 import { invalidAttribute, parseBody, pathParam } from "../http/request-body";
 import { sendDocument, sendEmpty } from "../http/respond";
 import { guards, organizationOf } from "../http/requires";
 import { organizationContext } from "../http/workspace-access";
+import { serializeAgentToken } from "../serializers/agent-pools";
 import { serializeToken } from "../serializers/users";
+import { revokeAgentToken } from "../services/agent-pools";
 import { issueToken, revokeToken } from "../services/tokens";
 
 // go-tfe sends `{"data":{"type":"authentication-tokens","attributes":{...}}}`; an empty body is fine too.
@@ -63,6 +66,13 @@ async function mayManageToken(deps: GatewayDeps, p: Principal, token: tokensRepo
   return false;
 }
 
+/** An agent token the principal may manage (it manages the token's pool); 404 otherwise. */
+async function findManagedAgentToken(deps: GatewayDeps, p: Principal, id: string): Promise<agentPoolsRepo.AgentToken> {
+  const token = await agentPoolsRepo.findAgentToken(deps.db, id);
+  if (!token || !mayUse(await organizationContextById(deps, p, token.organizationId), "manage")) throw notFound();
+  return token;
+}
+
 async function loadOwnedTeam(deps: GatewayDeps, p: Principal, teamId: string): Promise<{ id: string; organizationId: string }> {
   const team = await teamsRepo.findTeamFlags(deps.db, teamId);
   if (!team || !(await isOrganizationOwner(deps, p, team.organizationId))) throw notFound();
@@ -99,16 +109,29 @@ export function tokensRouter(deps: GatewayDeps): Router {
     });
   });
 
+  // One path for API tokens and agent tokens (HCP's `at-` ids both): an id not found among API
+  // tokens is looked up among agent tokens, which their pool's managers read and revoke.
   r.get("/authentication-tokens/:id", async (req, res) => {
-    const token = await tokensRepo.findToken(deps.db, pathParam(req, "id"));
-    if (!token || !(await mayManageToken(deps, principalOf(req), token))) throw notFound();
-    sendDocument(res, 200, { data: serializeToken(token) });
+    const id = pathParam(req, "id");
+    const token = await tokensRepo.findToken(deps.db, id);
+    if (token) {
+      if (!(await mayManageToken(deps, principalOf(req), token))) throw notFound();
+      sendDocument(res, 200, { data: serializeToken(token) });
+      return;
+    }
+    const agentToken = await findManagedAgentToken(deps, principalOf(req), id);
+    sendDocument(res, 200, { data: serializeAgentToken(agentToken) });
   });
 
   r.delete("/authentication-tokens/:id", async (req, res) => {
-    const token = await tokensRepo.findToken(deps.db, pathParam(req, "id"));
-    if (!token || !(await mayManageToken(deps, principalOf(req), token))) throw notFound();
-    await revokeToken(deps, { id: token.id });
+    const id = pathParam(req, "id");
+    const token = await tokensRepo.findToken(deps.db, id);
+    if (token) {
+      if (!(await mayManageToken(deps, principalOf(req), token))) throw notFound();
+      await revokeToken(deps, { id: token.id });
+    } else {
+      await revokeAgentToken(deps, (await findManagedAgentToken(deps, principalOf(req), id)).id);
+    }
     sendEmpty(res, 204);
   });
 

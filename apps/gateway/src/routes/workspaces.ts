@@ -16,6 +16,7 @@ import { serializeRun } from "../serializers/runs";
 import { serializeTeam } from "../serializers/teams";
 import { serializeUser } from "../serializers/users";
 import { lockHolder, serializeWorkspace } from "../serializers/workspaces";
+import type { ExecutionRequest } from "../services/agent-pools";
 import * as workspaces from "../services/workspaces";
 
 const NAME_MAX = 90;
@@ -34,6 +35,8 @@ const workspaceAttributes = z.object({
   "execution-mode": z.enum(["remote", "local", "agent"]).optional(),
   /** Deprecated boolean form of execution-mode. */
   operations: z.boolean().optional(),
+  /** go-tfe's WorkspaceCreateOptions/UpdateOptions `AgentPoolID`: required with execution-mode agent. */
+  "agent-pool-id": z.string().min(1).max(64).nullable().optional(),
   "speculative-enabled": z.boolean().optional(),
   "queue-all-runs": z.boolean().optional(),
   "allow-destroy-plan": z.boolean().optional(),
@@ -85,6 +88,25 @@ function settingsFrom(a: WorkspaceAttributes): workspacesRepo.WorkspaceSettings 
   if (a["global-remote-state"] !== undefined) s.globalRemoteState = a["global-remote-state"];
   if (a["trigger-prefixes"] !== undefined) s.triggerPrefixes = a["trigger-prefixes"];
   return s;
+}
+
+/**
+ * The execution mode and agent pool a body asks for, checked by the service against the
+ * workspace: the `agent-pool-id` attribute (go-tfe) or the `agent-pool` relationship.
+ */
+function executionFrom(a: WorkspaceAttributes, relationships: z.infer<typeof workspaceRelationships>): ExecutionRequest {
+  const out: ExecutionRequest = {};
+  const mode = a["execution-mode"] ?? (a.operations === undefined ? undefined : a.operations ? "remote" : "local");
+  if (mode !== undefined) out.executionMode = mode;
+  const relation = relationships?.["agent-pool"];
+  if (a["agent-pool-id"] !== undefined) {
+    out.agentPoolId = a["agent-pool-id"];
+    out.agentPoolPointer = "/data/attributes/agent-pool-id";
+  } else if (relation !== undefined) {
+    out.agentPoolId = relation.data?.id ?? null;
+    out.agentPoolPointer = "/data/relationships/agent-pool/data/id";
+  }
+  return out;
 }
 
 /** Related resources for `include=` (notes §1.4); unknown values are ignored. */
@@ -150,7 +172,8 @@ export function workspacesRouter(deps: GatewayDeps): Router {
     const attrs = body.attributes;
     const changes = relationChangesOf(attrs["tag-names"], body.relationships);
     if (!(await mayCreateWorkspace(deps, ctx, changes))) throw notFound();
-    const created = await workspaces.createWorkspace(deps, ctx, { ...settingsFrom(attrs), name: attrs.name }, changes);
+    const execution = executionFrom(attrs, body.relationships);
+    const created = await workspaces.createWorkspace(deps, ctx, { ...settingsFrom(attrs), name: attrs.name }, changes, execution);
     await sendWorkspace(deps, req, res, 201, { ...created, organization: ctx });
   });
 
@@ -200,7 +223,8 @@ export function workspacesRouter(deps: GatewayDeps): Router {
     const loaded = workspaceOf(res);
     const body = parseBody(updateBody, req.body).data;
     const changes = relationChangesOf(body.attributes["tag-names"], body.relationships);
-    const workspace = await workspaces.updateWorkspace(deps, loaded, settingsFrom(body.attributes), changes);
+    const execution = executionFrom(body.attributes, body.relationships);
+    const workspace = await workspaces.updateWorkspace(deps, loaded, settingsFrom(body.attributes), changes, execution);
     await sendWorkspace(deps, req, res, 200, { ...loaded, workspace });
   };
 

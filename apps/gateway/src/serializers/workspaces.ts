@@ -73,6 +73,9 @@ export function serializeWorkspace(ws: WorkspaceView, ctx: WorkspaceSerializeCon
       locked: isWorkspaceLocked(ws),
       "locked-reason": ws.locked ? (ws.lockedReason ?? "") : "",
       "execution-mode": ws.executionMode,
+      // go-tfe's Workspace.AgentPoolID (older SDKs read only this; newer ones the relationship).
+      "agent-pool-id": ws.agentPoolId,
+      // The deprecated boolean: true for remote and agent execution, false for local.
       operations: ws.executionMode !== "local",
       "terraform-version": ws.terraformVersion,
       "working-directory": ws.workingDirectory ?? "",
@@ -117,7 +120,8 @@ export function serializeWorkspace(ws: WorkspaceView, ctx: WorkspaceSerializeCon
       project: toOne("projects", ws.projectId ?? null, ws.projectId ? `/api/v2/projects/${ws.projectId}` : undefined),
       "tag-bindings": rel("tag-bindings"),
       "effective-tag-bindings": rel("effective-tag-bindings"),
-      "agent-pool": { data: null },
+      // The pool an agent-mode workspace runs on (null otherwise).
+      "agent-pool": toOne("agent-pools", ws.agentPoolId),
       outputs: { data: [], links: { related: `${self}/current-state-version-outputs` } },
       vars: rel("vars"),
       "remote-state-consumers": rel("relationships/remote-state-consumers"),

@@ -18,6 +18,7 @@ import { statePendingError } from "../http/state-lock";
 import { workspaceAccessMap, type LoadedWorkspace, type OrganizationContext } from "../http/workspace-access";
 import { applyRelationChanges, projectForCreate, type WorkspaceRelationChanges } from "../http/workspace-relations";
 import { holdingRunId, isWorkspaceLocked, lockHolder } from "../serializers/workspaces";
+import { resolveExecution, type ExecutionRequest } from "./agent-pools";
 
 /**
  * Workspace writes: each decision and its outbox events in one transaction, under the workspace's
@@ -39,13 +40,19 @@ export async function createWorkspace(
   ctx: OrganizationContext,
   settings: workspacesRepo.WorkspaceSettings & { name: string },
   changes: WorkspaceRelationChanges,
+  execution: ExecutionRequest = {},
 ): Promise<CreatedWorkspace> {
   const workspace = await withUniqueAs(
     () =>
       inTransaction(deps.db, async (tx) => {
         if (await workspacesRepo.isWorkspaceNameTaken(tx, ctx.organization.id, settings.name)) throw nameTaken();
         const projectId = await projectForCreate(tx, ctx, changes);
-        const created = await workspacesRepo.createWorkspace(tx, ctx.organization.id, { ...settings, projectId });
+        const pool = await resolveExecution(
+          tx,
+          { id: null, organizationId: ctx.organization.id, executionMode: settings.executionMode ?? "remote", agentPoolId: null },
+          execution,
+        );
+        const created = await workspacesRepo.createWorkspace(tx, ctx.organization.id, { ...settings, ...pool, projectId });
         await applyRelationChanges(tx, ctx, created.id, { ...changes, projectId: undefined });
         return (await workspacesRepo.findWorkspaceView(tx, created.id)) ?? created;
       }),
@@ -61,6 +68,7 @@ export async function updateWorkspace(
   loaded: LoadedWorkspace,
   settings: workspacesRepo.WorkspaceSettings,
   changes: WorkspaceRelationChanges,
+  execution: ExecutionRequest = {},
 ): Promise<WorkspaceView> {
   const ws = loaded.workspace;
   return withUniqueAs(
@@ -69,8 +77,10 @@ export async function updateWorkspace(
         if (settings.name !== undefined && (await workspacesRepo.isWorkspaceNameTaken(tx, ws.organizationId, settings.name, ws.id))) {
           throw nameTaken();
         }
+        // Checked before any write; a bad pool leaves the workspace as it was.
+        const pool = await resolveExecution(tx, ws, execution);
         await applyRelationChanges(tx, loaded.organization, ws.id, changes);
-        return workspacesRepo.updateWorkspace(tx, ws.id, settings);
+        return workspacesRepo.updateWorkspace(tx, ws.id, { ...settings, ...pool });
       }),
     nameTaken,
   );

@@ -40,8 +40,8 @@ export interface NewRun {
 }
 
 /**
- * Inserts a pending run with its plan and apply, makes its configuration version the workspace's
- * latest, and records the `created` run event and the run.created outbox event.
+ * Inserts a pending run with its plan and apply (and, on an agent-mode workspace, its pool's name),
+ * makes its configuration version the workspace's latest, and records the `created` run event and the run.created outbox event.
  */
 /** `headers`: the writer's trace context (traceparent), so the scheduler continues the request's trace. */
 export async function createRun(
@@ -65,12 +65,15 @@ export async function createRun(
     WITH new_run AS (
       INSERT INTO runs (id, organization_id, workspace_id, configuration_version_id, created_by_id, operation, source, message,
         is_destroy, refresh, refresh_only, plan_only, save_plan, auto_apply, allow_empty_apply, allow_config_generation,
-        debugging_mode, terraform_version, target_addrs, replace_addrs, variables,
+        debugging_mode, terraform_version, target_addrs, replace_addrs, variables, agent_pool_name,
         status, status_timestamps, status_changed_at, created_at, updated_at)
       VALUES (${run.id}, ${run.organizationId}, ${run.workspaceId}, ${run.configurationVersionId}, ${run.createdById},
         ${run.operation}, ${run.source}, ${run.message}, ${run.isDestroy}, ${run.refresh}, ${run.refreshOnly}, ${run.planOnly},
         ${run.savePlan}, ${run.autoApply}, ${run.allowEmptyApply}, ${run.allowConfigGeneration}, ${run.debuggingMode},
         ${run.terraformVersion}, ${run.targetAddrs}::text[], ${run.replaceAddrs}::text[], ${JSON.stringify(run.variables)}::jsonb,
+        -- The pool an agent-mode workspace runs on, by name: what filter[agent_pool_names] matches.
+        (SELECT p.name FROM workspaces w JOIN agent_pools p ON p.id = w.agent_pool_id
+         WHERE w.id = ${run.workspaceId} AND w.execution_mode = 'agent'),
         'pending', ${runStamps}::jsonb, ${at}, ${at}, ${at})
       RETURNING ${RUN_COLUMNS}
     ), new_plan AS (

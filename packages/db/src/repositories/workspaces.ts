@@ -116,6 +116,7 @@ export type WorkspaceSettings = Partial<
     | "triggerPrefixes"
     | "source"
     | "agentPoolName"
+    | "agentPoolId"
     | "projectId"
   >
 >;
