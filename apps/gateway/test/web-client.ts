@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 
 /**
  * A browser's part of the web sign-in, over plain fetch: a cookie jar, redirects not followed
@@ -90,8 +90,8 @@ export function hiddenValue(html: string, name: string): string {
   return m[1]!.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
 }
 
-/** terraform's PKCE pair: a random verifier and its S256 challenge. */
+/** terraform's PKCE pair (login.go proofKey): a UUID, a dot, nine digits; and its S256 challenge. */
 export function pkcePair(): { verifier: string; challenge: string } {
-  const verifier = `${randomBytes(16).toString("hex")}.${String(Math.floor(Math.random() * 1e9)).padStart(9, "0")}`;
+  const verifier = `${randomUUID()}.${String(Math.floor(Math.random() * 1e9)).padStart(9, "0")}`;
   return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }

@@ -28,8 +28,8 @@ function oauthError(res: Response, error: string, description: string, status = 
   res.status(status).type("application/json").send(JSON.stringify({ error, error_description: description }));
 }
 
-function refusedPage(res: Response, message: string): void {
-  sendPage(res, 400, "Sign-in link not valid", `<h1>This sign-in link is not valid</h1><p class="error" role="alert">${escapeHtml(message)}</p><p>Run <code>terraform login</code> again to get a new one.</p>`);
+function refusedPage(res: Response, message: string, status = 400): void {
+  sendPage(res, status, "Sign-in link not valid", `<h1>This sign-in link is not valid</h1><p class="error" role="alert">${escapeHtml(message)}</p><p>Run <code>terraform login</code> again to get a new one.</p>`);
 }
 
 /** The answer to a request that cannot go on: a page when the redirect is not trusted, else the client is told. */
@@ -96,7 +96,7 @@ ${hiddenField("csrf", session.csrfToken)}${hiddenField("client_id", q.clientId)}
       return;
     }
     if (!secretsEqual(field(req.body, "csrf"), session.csrfToken)) {
-      refusedPage(res.status(403), "This approval did not come from Tarmac's own page.");
+      refusedPage(res, "This approval did not come from Tarmac's own page.", 403);
       return;
     }
     const q = check.request;
