@@ -10,6 +10,10 @@ import { startTlsGateway, type TlsGateway } from "./tls-gateway";
  */
 jest.setTimeout(120_000);
 
+// The page's own global, used only inside page.evaluate (this project compiles without the DOM lib).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any;
+
 let gw: TlsGateway;
 let launched: LaunchedBrowser;
 const username = `alice-${randomBytes(3).toString("hex")}`;
@@ -51,9 +55,9 @@ it("signs in with the form, uses the session from the page, and signs out", asyn
 
   // What the SPA does: the cookie authenticates fetches; unsafe ones echo the readable CSRF cookie.
   const fromPage = await page.evaluate(async () => {
-    const csrf = document.cookie.split("; ").find((c) => c.startsWith("tarmac_csrf="))!.slice("tarmac_csrf=".length);
+    const csrf = document.cookie.split("; ").find((c: string) => c.startsWith("tarmac_csrf="))!.slice("tarmac_csrf=".length);
     const seesSession = document.cookie.includes("tarmac_session");
-    const me = await fetch("/api/v2/account/details").then((r) => r.json());
+    const me = (await fetch("/api/v2/account/details").then((r) => r.json())) as { data: { attributes: { username: string } } };
     const name = `org-${Math.random().toString(36).slice(2, 8)}`;
     const body = JSON.stringify({ data: { type: "organizations", attributes: { name, email: `${name}@example.com` } } });
     const headers = { "Content-Type": "application/vnd.api+json" };
@@ -69,7 +73,7 @@ it("signs in with the form, uses the session from the page, and signs out", asyn
   await Promise.all([
     page.waitForURL(`${gw.url}/app/login`),
     page.evaluate(() => {
-      const csrf = document.cookie.split("; ").find((c) => c.startsWith("tarmac_csrf="))!.slice("tarmac_csrf=".length);
+      const csrf = document.cookie.split("; ").find((c: string) => c.startsWith("tarmac_csrf="))!.slice("tarmac_csrf=".length);
       const form = document.createElement("form");
       form.method = "post";
       form.action = "/app/logout";

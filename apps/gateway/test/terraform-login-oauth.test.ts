@@ -96,7 +96,7 @@ describe("the authorization page", () => {
   });
 
   it("refuses, without redirecting, an unknown client or a redirect_uri that is not terraform's loopback listener", async () => {
-    for (const over of [
+    const refusals: Record<string, string>[] = [
       { client_id: "someone-else" },
       { redirect_uri: "https://evil.example/login" },
       { redirect_uri: "http://evil.example:10003/login" },
@@ -106,7 +106,8 @@ describe("the authorization page", () => {
       { redirect_uri: "http://localhost:10003/other" },
       { redirect_uri: "http://localhost:10003/login?x=1" },
       { redirect_uri: "http://user@localhost:10003/login" },
-    ]) {
+    ];
+    for (const over of refusals) {
       const res = await web.get(authorizeQuery(over));
       expect({ over, status: res.status, location: res.location }).toEqual({ over, status: 400, location: null });
     }
@@ -114,7 +115,8 @@ describe("the authorization page", () => {
   });
 
   it("tells the client about a missing PKCE challenge or a plain one", async () => {
-    for (const over of [{ code_challenge_method: "plain" }, { code_challenge: "short" }, { response_type: "token" }]) {
+    const mistakes: Record<string, string>[] = [{ code_challenge_method: "plain" }, { code_challenge: "short" }, { response_type: "token" }];
+    for (const over of mistakes) {
       const res = await web.get(authorizeQuery(over));
       expect(res.status).toBe(303);
       const back = new URL(res.location!);
