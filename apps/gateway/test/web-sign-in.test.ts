@@ -1,4 +1,5 @@
 import { hashSecret } from "@tarmac/db";
+import { freePort, startApp } from "@tarmac/testing";
 import { createUser, startApiTestEnv, unique, type ApiTestEnv } from "./api-fixtures";
 import { WebClient } from "./web-client";
 
@@ -11,9 +12,10 @@ jest.setTimeout(60_000);
 
 let env: ApiTestEnv;
 const PER_MINUTE = 4;
+const ADMIN_PASSWORD = "bootstrap-admin-pass";
 
 beforeAll(async () => {
-  env = await startApiTestEnv({ TARMAC_SIGN_IN_ATTEMPTS_PER_MINUTE: String(PER_MINUTE) });
+  env = await startApiTestEnv({ TARMAC_SIGN_IN_ATTEMPTS_PER_MINUTE: String(PER_MINUTE), TARMAC_ADMIN_PASSWORD: ADMIN_PASSWORD });
 }, 90_000);
 afterAll(async () => {
   await env?.close();
@@ -235,6 +237,23 @@ describe("signing out", () => {
 });
 
 describe("the admin API for users and passwords", () => {
+  it("lets the site admin `admin` sign in with TARMAC_ADMIN_PASSWORD", async () => {
+    const web = new WebClient(env.gateway.url);
+    expect((await web.signIn("admin", ADMIN_PASSWORD)).status).toBe(303);
+    const me = JSON.parse((await web.get("/api/v2/account/details")).text);
+    expect(me.data.attributes).toMatchObject({ username: "admin", "is-site-admin": true });
+  });
+
+  it("refuses to start with a TARMAC_ADMIN_PASSWORD shorter than 8 characters", async () => {
+    const proc = await startApp("gateway", { PORT: String(await freePort()), TARMAC_OUTBOX_RELAY: "off", TARMAC_ADMIN_PASSWORD: "short" });
+    const code = await new Promise<number | null>((resolve) => {
+      if (proc.child.exitCode !== null) resolve(proc.child.exitCode);
+      else proc.child.once("exit", (c) => resolve(c));
+    });
+    expect(code).toBe(1);
+    expect(proc.output()).toContain("TARMAC_ADMIN_PASSWORD: must be at least 8 characters");
+  });
+
   it("creates a user with a password that is never returned", async () => {
     const username = unique("created");
     const res = await env.admin.post("/admin/users", {
