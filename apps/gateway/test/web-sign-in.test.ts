@@ -144,7 +144,7 @@ describe("signing in", () => {
 
   it("sends `next` only to paths under /app/", async () => {
     const user = await userWithPassword();
-    for (const next of ["https://evil.example/app/", "//evil.example/app/", "/\\evil.example", "/app\\..\\evil", "/api/v2/account/details", "/app/../api/v2", "javascript:alert(1)", "/appx"]) {
+    for (const next of ["https://evil.example/app/", "//evil.example/app/", "/\\evil.example", "/app\\..\\evil", "/api/v2/account/details", "/app/../api/v2", "javascript:alert(1)", "/appx", "/app/login?next=/app/login", "/app/logout"]) {
       const web = new WebClient(env.gateway.url);
       const res = await web.signIn(user.username, user.password, next);
       expect(res.status).toBe(303);

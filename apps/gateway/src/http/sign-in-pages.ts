@@ -42,6 +42,8 @@ export function safeNext(next: unknown): string {
     return "/app/";
   }
   if (u.origin !== "http://tarmac.invalid" || !u.pathname.startsWith("/app/")) return "/app/";
+  // The sign-in page itself would send a signed-in browser round in circles.
+  if (/^\/app\/(login|logout)(\/|$)/.test(u.pathname)) return "/app/";
   return `${u.pathname}${u.search}`;
 }
 
