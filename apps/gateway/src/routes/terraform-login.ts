@@ -133,7 +133,12 @@ ${hiddenField("csrf", session.csrfToken)}${hiddenField("client_id", q.clientId)}
     let clientId = field(req.body, "client_id");
     const basic = /^Basic\s+(\S+)$/i.exec(req.get("authorization") ?? "");
     if (basic?.[1]) {
-      const user = decodeURIComponent(Buffer.from(basic[1], "base64").toString("utf8").split(":")[0] ?? "");
+      let user = Buffer.from(basic[1], "base64").toString("utf8").split(":")[0] ?? "";
+      try {
+        user = decodeURIComponent(user);
+      } catch {
+        // Not percent-encoded: taken as it is (and then not a known client).
+      }
       if (clientId && user !== clientId) {
         oauthError(res, "invalid_client", "The client is not known.", 401);
         return;
