@@ -6,7 +6,7 @@ import { guardInput } from "./http/input-guard";
 import { rateLimit } from "./http/rate-limit";
 import { traceRequests } from "./http/tracing";
 import { metaRouter, TFP_API_VERSION } from "./routes/meta";
-import { apiRouters, capabilityRouters } from "./routes";
+import { apiRouters, capabilityRouters, webAuthRouters } from "./routes";
 
 const apiVersionHeader: RequestHandler = (_req, res, next) => {
   res.set("TFP-API-Version", TFP_API_VERSION);
@@ -28,6 +28,7 @@ export function createApp(deps: GatewayDeps, extraRouters: express.Router[] = []
   for (const r of extraRouters) app.use(r);
   app.use(metaRouter());
   for (const r of capabilityRouters(deps)) app.use(r);
+  for (const r of webAuthRouters(deps)) app.use(r);
   app.use(
     "/api/v2",
     express.json({ type: () => true, limit: "5mb", strict: false }),

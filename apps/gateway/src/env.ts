@@ -28,6 +28,10 @@ export const gatewayEnvSchema = z.object({
   /** Absolute base URL clients reach the gateway at; capability URLs are built on it. */
   TARMAC_PUBLIC_URL: optionalString,
   TARMAC_ADMIN_TOKEN: optionalString,
+  /** The site-admin user `admin`'s password for web sign-in, set when it has none yet (min. 8 characters). */
+  TARMAC_ADMIN_PASSWORD: optionalString,
+  /** Failed web sign-ins allowed per username per minute (5× per client address). 0 disables. */
+  TARMAC_SIGN_IN_ATTEMPTS_PER_MINUTE: intFrom(10),
   /** TARMAC_ENCRYPTION_KEY(S_OLD): capability URL secrets and sensitive values (AES-256-GCM). */
   ...deploymentKeyEnv,
   /** Requests per second per token (HCP: 30). 0 disables. */

@@ -14,10 +14,14 @@ import { createApp } from "./app";
 import { createInternalApp } from "./internal-app";
 import { startActionDecisions } from "./http/action-decisions";
 import { listen } from "./listen";
+import { hashPassword, MIN_PASSWORD_LENGTH } from "./services/passwords";
 
 async function main(): Promise<void> {
   const env = loadGatewayEnv();
   const tls = loadTls(env);
+  if (env.TARMAC_ADMIN_PASSWORD !== undefined && env.TARMAC_ADMIN_PASSWORD.length < MIN_PASSWORD_LENGTH) {
+    throw new Error(`TARMAC_ADMIN_PASSWORD: must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
   const logger = createLogger({ name: "gateway", level: env.LOG_LEVEL });
   const keys = resolveDeploymentKeys(env, (message, fields) => logger.warn(fields ?? {}, message));
   const shutdown = createShutdown({ logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
@@ -52,6 +56,11 @@ async function main(): Promise<void> {
   if (env.TARMAC_ADMIN_TOKEN) {
     await auth.ensureAdminToken(db, env.TARMAC_ADMIN_TOKEN);
     logger.info("admin token ensured");
+  }
+  if (env.TARMAC_ADMIN_PASSWORD) {
+    const password = env.TARMAC_ADMIN_PASSWORD;
+    const { set } = await auth.ensureAdminPassword(db, () => hashPassword(password));
+    logger.info(set ? "admin password set from TARMAC_ADMIN_PASSWORD" : "admin already has a password; TARMAC_ADMIN_PASSWORD left unused");
   }
 
   const publicUrl = (env.TARMAC_PUBLIC_URL ?? defaultPublicUrl(env.PORT, tls !== null)).replace(/\/+$/, "");

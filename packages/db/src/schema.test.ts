@@ -50,6 +50,13 @@ describe("the storage schema", () => {
     ] as const) {
       await db.apiToken.create({ data: { id, kind, tokenHash: hashSecret(id), ...owner } });
     }
+    await db.user.update({ where: { id: user.id }, data: { passwordHash: "scrypt$32768$8$1$salt$hash" } });
+    await db.webSession.create({
+      data: { id: "sess-1", idHash: hashSecret("cookie"), userId: user.id, csrfToken: "csrf", expiresAt: new Date(Date.now() + 60_000) },
+    });
+    await db.oAuthAuthorizationCode.create({
+      data: { codeHash: hashSecret("code"), userId: user.id, clientId: "terraform-cli", redirectUri: "http://localhost:10000/login", codeChallenge: "c", expiresAt: new Date(Date.now() + 60_000) },
+    });
     await db.workspaceVariable.create({
       data: { id: "var-1", workspaceId: ws.id, key: "region", value: '"eu"', category: "terraform", hcl: true },
     });
@@ -119,6 +126,10 @@ describe("the storage schema", () => {
     expect(loaded.organization.runConcurrency).toBe(3);
     expect(loaded.variables[0]?.category).toBe("terraform");
     expect((await getBlob(db, archive))?.data.toString()).toBe("tar");
+    const signIn = await db.user.findUniqueOrThrow({ where: { id: user.id }, include: { sessions: true, oauthCodes: true } });
+    expect(signIn.passwordHash).toMatch(/^scrypt\$/);
+    expect(signIn.sessions[0]).toMatchObject({ idHash: hashSecret("cookie"), csrfToken: "csrf" });
+    expect(signIn.oauthCodes[0]).toMatchObject({ clientId: "terraform-cli", redirectUri: "http://localhost:10000/login" });
     const seqs = await db.run.findMany({ select: { seq: true } });
     expect(typeof seqs[0]?.seq).toBe("bigint");
   });

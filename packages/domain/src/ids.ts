@@ -40,6 +40,8 @@ export const ID_PREFIXES = [
   "wstask",
   "taskrs",
   "taskrsout",
+  // Not on the wire: a web UI session, named in logs and rate limits (its cookie value is the secret).
+  "sess",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];

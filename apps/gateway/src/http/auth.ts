@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { auth, hashSecret, type Db, type TokenOwner } from "@tarmac/db";
 import { TarmacError } from "@tarmac/domain";
+import { CSRF_HEADER, isSafeMethod, resolveSession, secretsEqual } from "./web-session";
 
 export type Principal = TokenOwner;
 
@@ -43,10 +44,26 @@ async function resolveToken(db: Db, token: string): Promise<Principal | null> {
   return owner;
 }
 
-/** 401 is only for a missing or invalid token (notes §1.2). */
+/**
+ * 401 is only for a missing or invalid token (notes §1.2). A request without an Authorization
+ * header may instead carry the web UI's session cookie: it authenticates as the session's user,
+ * the same principal that user's own token gives, and an unsafe method must also echo the
+ * session's CSRF token in X-CSRF-Token (403 otherwise). A bearer token always wins over a cookie.
+ */
 export function authenticate(db: Db): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.get("authorization") ?? "";
+    const header = req.get("authorization");
+    if (header === undefined) {
+      const session = await resolveSession(db, req);
+      if (!session) throw new TarmacError("unauthorized");
+      if (!isSafeMethod(req.method) && !secretsEqual(req.get(CSRF_HEADER), session.csrfToken)) {
+        throw new TarmacError("forbidden", { detail: `A request authenticated by the session cookie must send the session's CSRF token in ${CSRF_HEADER}.` });
+      }
+      // tokenId names what authenticated the request (rate limits count per session).
+      req.principal = { kind: "user", tokenId: session.id, user: session.user };
+      next();
+      return;
+    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new TarmacError("unauthorized");
     const owner = await resolveToken(db, match[1]);

@@ -1,12 +1,13 @@
 import { Router } from "express";
 import { z } from "zod";
-import { usersRepo } from "@tarmac/db";
+import { usersRepo, webAuthRepo } from "@tarmac/db";
 import { notFound } from "@tarmac/domain";
 import { invalidAttribute, jsonApiDocument, parseBody, pathParam, resourceName, withUniqueAs } from "../http/request-body";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { sendDocument } from "../http/respond";
 import { serializeServiceAccount, serializeUser } from "../serializers/users";
+import { hashPassword, validateNewPassword } from "../services/passwords";
 
 /**
  * `GET /account/details`: who the token belongs to. `terraform login` uses it
@@ -36,10 +37,13 @@ export function accountRouter(deps: GatewayDeps): Router {
   });
 
   // Site-admin user creation (TFE admin API). Anyone else gets a 404, as for any admin endpoint.
+  // An optional `password` (write-only, at least 8 characters) lets the user sign in to the web UI.
   r.post("/admin/users", async (req, res) => {
     const p = principalOf(req);
     if (p.kind !== "user" || !p.user.isSiteAdmin) throw notFound();
     const attrs = parseBody(createUserBody, req.body).data.attributes;
+    if (attrs.password !== undefined) validateNewPassword(attrs.password, PASSWORD_POINTER);
+    const passwordHash = attrs.password !== undefined ? await hashPassword(attrs.password) : undefined;
     const taken = () => invalidAttribute("Username has already been taken", "/data/attributes/username");
     const user = await withUniqueAs(async () => {
       const conflict = await usersRepo.findUserConflict(deps.db, attrs);
@@ -50,9 +54,24 @@ export function accountRouter(deps: GatewayDeps): Router {
         email: attrs.email,
         isSiteAdmin: attrs["is-admin"] ?? false,
         isServiceAccount: attrs["is-service-account"] ?? false,
+        passwordHash,
       });
     }, taken);
     sendDocument(res, 201, { data: serializeUser(user, { showEmail: true, isSelf: false }) });
+  });
+
+  // Site-admin password reset. The password is never returned; the user's web sessions end.
+  r.patch("/admin/users/:id", async (req, res) => {
+    const p = principalOf(req);
+    if (p.kind !== "user" || !p.user.isSiteAdmin) throw notFound();
+    const user = await usersRepo.findUserById(deps.db, pathParam(req, "id"));
+    if (!user) throw notFound();
+    const attrs = parseBody(updateUserBody, req.body).data.attributes;
+    if (attrs.password !== undefined) {
+      validateNewPassword(attrs.password, PASSWORD_POINTER);
+      await webAuthRepo.changePassword(deps.db, user.id, await hashPassword(attrs.password));
+    }
+    sendDocument(res, 200, { data: serializeUser(user, { showEmail: true, isSelf: p.user.id === user.id }) });
   });
 
   // Users are visible to themselves, to site admins and to users sharing an organization.
@@ -80,5 +99,15 @@ const createUserBody = jsonApiDocument(
     email: z.email("Email is invalid").max(254),
     "is-admin": z.boolean().optional(),
     "is-service-account": z.boolean().optional(),
+    password: z.string("Password must be a string").optional(),
+  }),
+);
+
+const PASSWORD_POINTER = "/data/attributes/password";
+
+const updateUserBody = jsonApiDocument(
+  "users",
+  z.object({
+    password: z.string("Password must be a string").optional(),
   }),
 );

@@ -28,6 +28,8 @@ import { teamProjectsRouter } from "./team-projects";
 import { notificationConfigurationsRouter } from "./notification-configurations";
 import { runTasksRouter } from "./run-tasks";
 import { taskIntegrationRouter, taskStagesRouter } from "./task-stages";
+import { webSignInRouter } from "./web-sign-in";
+import { terraformLoginRouter } from "./terraform-login";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
@@ -38,4 +40,12 @@ export function apiRouters(deps: GatewayDeps): Router[] {
 export function capabilityRouters(deps: GatewayDeps): Router[] {
   // Run task integrations authenticate with the run-scoped token they were sent, not an API token.
   return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps), stateVersionUploadRouter(deps), taskIntegrationRouter(deps)];
+}
+
+/**
+ * The web UI's sign-in pages, sign-out and `terraform login` (login.v1): their own body parsing
+ * and the session cookie, no bearer token. Mounted before any catch-all of the UI under /app.
+ */
+export function webAuthRouters(deps: GatewayDeps): Router[] {
+  return [webSignInRouter(deps), terraformLoginRouter(deps)];
 }

@@ -1,4 +1,5 @@
 import { Router } from "express";
+import { loginServiceDescription } from "../http/terraform-login";
 
 /** HCP's API version; the terraform `cloud` block requires ≥ 2.5 (notes §1.7). */
 export const TFP_API_VERSION = "2.6";
@@ -26,6 +27,8 @@ export function metaRouter(): Router {
         "modules.v1": "/api/registry/v1/modules/",
         "providers.v1": "/api/registry/v1/providers/",
         "motd.v1": "/api/terraform/motd",
+        // `terraform login`: OAuth authorization code with PKCE (routes/terraform-login.ts).
+        "login.v1": loginServiceDescription(),
       }),
     );
   });

@@ -20,6 +20,14 @@ export async function issueToken(
   return issued;
 }
 
+/**
+ * A user token the user obtained for themselves without an API token in hand (`terraform
+ * login`): created by that user, no expiry, its value returned only here.
+ */
+export async function issueUserToken(deps: GatewayDeps, userId: string, description: string): Promise<{ token: tokensRepo.ApiToken; value: string }> {
+  return inTransaction(deps.db, (tx) => tokensRepo.issueToken(tx, { subject: { kind: "user", userId }, description, expiredAt: null, createdById: userId }));
+}
+
 /** Revokes a token by id, or a team's or organization's only token; 404 when there is none. */
 export async function revokeToken(
   deps: GatewayDeps,

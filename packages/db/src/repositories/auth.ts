@@ -71,13 +71,7 @@ export async function findTokenOwner(db: Db | Tx, token: string, now = new Date(
 export async function ensureAdminToken(db: Db, token: string): Promise<{ userId: string }> {
   const tokenHash = hashSecret(token);
   return db.$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(4242001)`;
-    const user =
-      (await tx.user.findUnique({ where: { username: "admin" } })) ??
-      (await tx.user.create({
-        data: { id: newId("user"), username: "admin", email: "admin@tarmac.local", isSiteAdmin: true },
-      }));
-    if (!user.isSiteAdmin) await tx.user.update({ where: { id: user.id }, data: { isSiteAdmin: true } });
+    const user = await lockedAdminUser(tx);
     const existing = await tx.apiToken.findUnique({ where: { tokenHash } });
     if (!existing) {
       await tx.apiToken.create({
@@ -85,5 +79,33 @@ export async function ensureAdminToken(db: Db, token: string): Promise<{ userId:
       });
     }
     return { userId: user.id };
+  });
+}
+
+/** The site-admin user `admin`, created when missing, under the bootstrap lock (replicas start together). */
+async function lockedAdminUser(tx: Tx): Promise<{ id: string; passwordHash: string | null }> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(4242001)`;
+  const user =
+    (await tx.user.findUnique({ where: { username: "admin" } })) ??
+    (await tx.user.create({
+      data: { id: newId("user"), username: "admin", email: "admin@tarmac.local", isSiteAdmin: true },
+    }));
+  if (!user.isSiteAdmin) await tx.user.update({ where: { id: user.id }, data: { isSiteAdmin: true } });
+  return user;
+}
+
+/**
+ * Gives the site-admin user `admin` its first password (TARMAC_ADMIN_PASSWORD) unless it already
+ * has one: a password changed later through the admin API survives restarts. The caller hashes.
+ */
+export async function ensureAdminPassword(db: Db, hashPassword: () => Promise<string>): Promise<{ userId: string; set: boolean }> {
+  const existing = await db.user.findUnique({ where: { username: "admin" }, select: { passwordHash: true } });
+  if (existing?.passwordHash) return { userId: "", set: false };
+  const passwordHash = await hashPassword();
+  return db.$transaction(async (tx) => {
+    const user = await lockedAdminUser(tx);
+    if (user.passwordHash) return { userId: user.id, set: false };
+    await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+    return { userId: user.id, set: true };
   });
 }

@@ -26,7 +26,7 @@ export async function findUserConflict(
 
 export async function createUser(
   db: Db | Tx,
-  data: { username: string; email: string; isSiteAdmin?: boolean; isServiceAccount?: boolean },
+  data: { username: string; email: string; isSiteAdmin?: boolean; isServiceAccount?: boolean; passwordHash?: string },
 ): Promise<User> {
   return db.user.create({ data: { ...data, id: newId("user") } });
 }
