@@ -49,8 +49,11 @@ async function openAs(user: UiUser, path: string): Promise<Page> {
   return page;
 }
 
+let runs = 0;
 async function newRun(planSeconds: number, applySeconds = 2, message = "browser run"): Promise<string> {
-  const cv = await tfe.upload(wsId, { "main.tf": CONFIG, "terraform-double.json": script(planSeconds, applySeconds) });
+  // A resource of its own per run: every plan has a change to confirm, whatever was applied before.
+  const config = `${CONFIG}resource "null_resource" "run${++runs}" {}\n`;
+  const cv = await tfe.upload(wsId, { "main.tf": config, "terraform-double.json": script(planSeconds, applySeconds) });
   return tfe.createRun(wsId, cv, { message });
 }
 
@@ -72,7 +75,7 @@ describe("the run page", () => {
     expect((await page.getByTestId("plan-log").textContent())!.length).toBeGreaterThan(earlyLog!.length);
 
     await statusOf(page).getByText("planned", { exact: true }).waitFor({ timeout: 30_000 });
-    await expect(page.getByTestId("plan-counts").textContent()).resolves.toContain("+2 to add");
+    await expect(page.getByTestId("plan-counts").textContent()).resolves.toContain("+3 to add");
     await page.getByTestId("resource-changes").getByText("null_resource.a").waitFor();
     expect(run.attributes.message).toBe("live logs");
     await screenshot(page, "run-page");
@@ -81,7 +84,7 @@ describe("the run page", () => {
     await page.getByRole("button", { name: "Confirm & apply" }).click();
     await statusOf(page).getByText("applied", { exact: true }).waitFor({ timeout: 30_000 });
     await page.getByTestId("apply-log").getByText("Apply complete!", { exact: false }).waitFor({ timeout: 15_000 });
-    await expect(page.getByTestId("apply-log").textContent()).resolves.toContain("Still creating...");
+    await expect(page.getByTestId("apply-log").textContent()).resolves.toContain("null_resource.a: Creation complete");
     // Nothing left to do on an applied run.
     await expect(page.getByTestId("run-actions").count()).resolves.toBe(0);
     expect(reloads()).toBe(0);
