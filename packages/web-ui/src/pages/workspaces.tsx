@@ -40,7 +40,7 @@ export function WorkspacesPage({ org }: { org: string }) {
       {error ? <ErrorView error={error} /> : null}
       {!data && !error ? <Loading /> : null}
       {data ? (
-        <Section title={pagination ? `${pagination["total-count"]} workspaces` : "Workspaces"}>
+        <Section title={pagination ? `${pagination["total-count"]} workspace${pagination["total-count"] === 1 ? "" : "s"}` : "Workspaces"}>
           {data.data.length === 0 ? (
             <p className="muted">No workspaces{name ? ` matching “${name}”` : ""}.</p>
           ) : (
