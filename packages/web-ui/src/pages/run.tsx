@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { api, ApiError, get, included, relId, type Doc, type Resource } from "../api";
-import { AnsiText } from "../ansi";
+import { AnsiText } from "../ansi-text";
 import { Breadcrumbs, ErrorView, Loading, Section, StatusBadge, Time, useEventStream, useLoad } from "../common";
 
 type Phase = "plan" | "apply";

@@ -313,7 +313,7 @@ export function WorkspacePage({ org, name }: { org: string; name: string }) {
         <State ws={ws} version={version} />
       </div>
       <Variables ws={ws} />
-      <Settings key={String(ws.attributes["updated-at"])} org={org} ws={ws} onSaved={reload} />
+      <Settings key={ws.id} org={org} ws={ws} onSaved={reload} />
     </div>
   );
 }

@@ -1,7 +1,6 @@
-import type { ReactNode } from "react";
-
-// Terraform's colours (SGR escape sequences) as spans with classes; every other escape sequence
-// and the log's STX/ETX framing bytes are dropped. Text is rendered by React, never as HTML.
+// Terraform's colours (SGR escape sequences) as segments with class names; every other escape
+// sequence and the log's STX/ETX framing bytes are dropped. The text is rendered by React as text
+// (ansi-text.tsx), never as HTML.
 
 interface Style {
   fg?: number;
@@ -52,16 +51,4 @@ export function ansiSegments(text: string): [string, string][] {
   }
   if (last < text.length) out.push([className(style), text.slice(last).replace(OTHER_ESCAPES, "")]);
   return out.filter(([, t]) => t.length > 0);
-}
-
-export function AnsiText({ text }: { text: string }): ReactNode {
-  return ansiSegments(text).map(([cls, t], i) =>
-    cls ? (
-      <span key={i} className={cls}>
-        {t}
-      </span>
-    ) : (
-      <span key={i}>{t}</span>
-    ),
-  );
 }
