@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import type { ApiClient } from "@tarmac/testing";
 
 /** Test fixtures for the web UI's browser tests, over the JSON:API only. */
@@ -71,9 +71,9 @@ export function countReloads(page: Page): () => number {
  * Screenshots for the README, only when asked (`npm run screenshots` sets TARMAC_SCREENSHOTS=1),
  * so test runs and CI never rewrite docs/screenshots.
  */
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(page: Page, name: string, mask: Locator[] = []): Promise<void> {
   if (process.env.TARMAC_SCREENSHOTS !== "1") return;
   const dir = path.resolve(__dirname, "..", "..", "docs", "screenshots");
   await mkdir(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true, mask });
 }

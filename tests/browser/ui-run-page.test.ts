@@ -117,12 +117,33 @@ describe("the run page", () => {
     await page.close();
   });
 
-  it("shows a read-only member the run and no action buttons", async () => {
+  it("force-cancels a run that ignores the interrupt, once the cool-off has passed", async () => {
+    const cv = await tfe.upload(wsId, {
+      "main.tf": `${CONFIG}resource "null_resource" "stubborn" {}\n`,
+      "terraform-double.json": JSON.stringify({ plan: { seconds: 60, ignore_interrupt_seconds: 60 } }),
+    });
+    const runId = await tfe.createRun(wsId, cv, { message: "stubborn" });
+    const page = await openAs(owner, runPath(runId));
+    await page.getByTestId("plan-log").getByText("Still planning...", { exact: false }).first().waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    // The cool-off (1 s in this stack) ends: the button appears without a reload.
+    await page.getByRole("button", { name: "Force cancel" }).click({ timeout: 15_000 });
+    await statusOf(page).getByText("force canceled", { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await tfe.status(runId)).toBe("force_canceled");
+    await page.close();
+  });
+
+  it("shows a read-only member the run and no action buttons, on a phone screen too", async () => {
     const runId = await newRun(1);
     await tfe.waitForStatus(runId, "planned");
     const page = await openAs(reader, runPath(runId));
+    await page.setViewportSize({ width: 390, height: 844 });
     await statusOf(page).getByText("planned", { exact: true }).waitFor({ timeout: 15_000 });
     await page.getByTestId("plan-log").waitFor();
+    const { scroll, client } = await page.evaluate<{ scroll: number; client: number }>(
+      "({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })",
+    );
+    expect(scroll).toBeLessThanOrEqual(client);
     await expect(page.getByTestId("run-actions").count()).resolves.toBe(0);
     await expect(page.getByRole("button", { name: /apply|discard|cancel/i }).count()).resolves.toBe(0);
     // The owner, on the same run, has them.
