@@ -90,10 +90,15 @@ describe("the run page", () => {
     expect(reloads()).toBe(0);
     expect(await tfe.status(runId)).toBe("applied");
 
-    // Comments: listed and added.
+    // Comments: listed and added. A signed-in browser's unsafe requests repeat the CSRF cookie.
+    await browser.addCookies([{ name: "tarmac_csrf", value: "csrf-from-cookie", url: stack.gateway.url }]);
+    const posted = page.waitForRequest((req) => req.method() === "POST" && req.url().endsWith(`/api/v2/runs/${runId}/comments`));
     await page.getByLabel("Add a comment").fill("looks good");
     await page.getByRole("button", { name: "Comment", exact: true }).click();
     await page.getByTestId("comments").getByText("looks good").waitFor();
+    const headers = (await posted).headers();
+    expect(headers["x-csrf-token"]).toBe("csrf-from-cookie");
+    expect(headers["content-type"]).toBe("application/vnd.api+json");
     await page.close();
   });
 
@@ -165,6 +170,15 @@ describe("the run page", () => {
     const page = await openAs(owner, `/app/${otherOrg}/${otherName}/runs/${runId}`);
     await page.getByRole("heading", { name: "Not found" }).waitFor({ timeout: 15_000 });
     await expect(page.getByText("secret").count()).resolves.toBe(0);
+    await page.close();
+  });
+
+  it("sends a browser that is not signed in to sign in, with the page to come back to", async () => {
+    const page = await browser.newPage();
+    foreign = foreign.concat(watchForeignRequests(page, stack.gateway.url));
+    await page.goto(`${stack.gateway.url}/app/${org}/${wsName}/runs/run-whatever?x=1`);
+    await page.waitForURL((url) => url.pathname === "/app/login");
+    expect(new URL(page.url()).searchParams.get("next")).toBe(`/app/${org}/${wsName}/runs/run-whatever?x=1`);
     await page.close();
   });
 

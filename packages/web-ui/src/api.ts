@@ -61,8 +61,9 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   if (res.status === 401) {
-    location.assign(loginUrl());
-    throw new ApiError(401, "not signed in");
+    // Never from the sign-in path itself: without a server-rendered sign-in page that would loop.
+    if (!location.pathname.startsWith("/app/login")) location.assign(loginUrl());
+    throw new ApiError(401, "You are not signed in.");
   }
   if (res.status === 204) return null as T;
   const text = await res.text();
