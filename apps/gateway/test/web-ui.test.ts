@@ -198,3 +198,19 @@ describe("completeUtf8Length", () => {
     expect(completeUtf8Length(Buffer.from("😀").subarray(0, 3))).toBe(0);
   });
 });
+
+// Last: it stops this file's gateway.
+describe("shutdown", () => {
+  it("ends open event streams instead of waiting them out, and exits cleanly", async () => {
+    const run = await newRun();
+    const stream = readEvents(`/runs/${run.id}/events-stream`, env.gateway.adminToken, () => false);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    const code = await env.gateway.process.stop(20_000);
+    const { events } = await stream;
+    expect(code).toBe(0);
+    expect(events[0]).toMatchObject({ event: "run", data: { id: run.id } });
+    // Far less than the shutdown deadline an open stream would otherwise hold the server for.
+    expect(Date.now() - started).toBeLessThan(8_000);
+  });
+});

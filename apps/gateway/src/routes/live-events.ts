@@ -15,8 +15,30 @@ const KEEPALIVE_MS = 15_000;
 /** The most log bytes one `log` event carries. */
 const MAX_LOG_CHUNK = 64 * 1024;
 
+/**
+ * The event streams open in this process: shutdown ends them (the browser reconnects to another
+ * replica, resuming from Last-Event-ID) so the HTTP server can close without waiting them out.
+ */
+export interface LiveStreams {
+  add(end: () => void): () => void;
+  endAll(): void;
+}
+
+export function createLiveStreams(): LiveStreams {
+  const open = new Set<() => void>();
+  return {
+    add(end) {
+      open.add(end);
+      return () => open.delete(end);
+    },
+    endAll() {
+      for (const end of [...open]) end();
+    },
+  };
+}
+
 /** Server-Sent Events: one `event:`/`id:`/`data:` record per message (the data is one JSON line). */
-function openStream(req: Request, res: Response): { send(event: string, data: unknown, id?: string): void; closed(): boolean } {
+function openStream(req: Request, res: Response, streams: LiveStreams | undefined): { send(event: string, data: unknown, id?: string): void; closed(): boolean } {
   res.status(200);
   res.set({
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -28,8 +50,13 @@ function openStream(req: Request, res: Response): { send(event: string, data: un
   res.flushHeaders();
   res.write("retry: 2000\n\n");
   let closed = false;
+  const forget = streams?.add(() => {
+    closed = true;
+    res.end();
+  });
   req.on("close", () => {
     closed = true;
+    forget?.();
   });
   return {
     send(event, data, id) {
@@ -98,7 +125,7 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
   router.get("/runs/:id/events-stream", requires("run", "can-read-run"), async (req, res) => {
     const { run } = runOf(res);
     const offsets = parseOffsets(req.get("Last-Event-ID") ?? req.query.offsets);
-    const stream = openStream(req, res);
+    const stream = openStream(req, res, deps.liveStreams);
     const phases = [
       { key: "plan" as const, id: planIdFor(run.id) },
       { key: "apply" as const, id: applyIdFor(run.id) },
@@ -106,6 +133,8 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
     let lastRun = "";
     let lastKeepalive = Date.now();
     let finalSince: number | null = null;
+    // Quiet runs (waiting for confirmation, say) are read less often: up to 4× the interval.
+    let quietTicks = 0;
     try {
       while (!stream.closed()) {
         const current = await runsRead.findRun(deps.db, run.id);
@@ -119,8 +148,10 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
           "updated-at": current.updatedAt.toISOString(),
         };
         const key = JSON.stringify(summary);
+        let changed = false;
         if (key !== lastRun) {
           lastRun = key;
+          changed = true;
           stream.send("run", summary);
         }
         let logsAtEnd = true;
@@ -131,6 +162,7 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
             if (usable > 0) {
               const offset = offsets[phase.key];
               offsets[phase.key] += usable;
+              changed = true;
               stream.send("log", { phase: phase.key, offset, text: bytes.subarray(0, usable).toString("utf8") }, `${offsets.plan}.${offsets.apply}`);
             }
             if (bytes.length < MAX_LOG_CHUNK || stream.closed()) {
@@ -151,12 +183,13 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
           lastKeepalive = Date.now();
           if (!stream.closed()) res.write(": keepalive\n\n");
         }
-        await sleep(LIVE_POLL_MS);
+        quietTicks = changed ? 0 : quietTicks + 1;
+        await sleep(LIVE_POLL_MS * Math.min(4, 1 + Math.floor(quietTicks / 10)));
       }
     } catch (err) {
       deps.logger.warn({ runId: run.id, error: err instanceof Error ? err.message : String(err) }, "run events stream failed");
     }
-    res.end();
+    if (!res.writableEnded) res.end();
   });
 
   router.get("/workspaces/:id/events-stream", async (req, res) => {
@@ -167,7 +200,7 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
     if (!scope) throw notFound("workspace not found");
     const access = await workspaceAccessOf(deps.db, principal, scope);
     if (access === null) throw notFound("workspace not found");
-    const stream = openStream(req, res);
+    const stream = openStream(req, res, deps.liveStreams);
     const page = parseListPage({ page: { size: "20" } });
     let last = "";
     let lastKeepalive = Date.now();
@@ -186,14 +219,14 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
         }
         if (Date.now() - lastKeepalive > KEEPALIVE_MS) {
           lastKeepalive = Date.now();
-          res.write(": keepalive\n\n");
+          if (!stream.closed()) res.write(": keepalive\n\n");
         }
         await sleep(LIVE_POLL_MS * 2);
       }
     } catch (err) {
       deps.logger.warn({ workspaceId, error: err instanceof Error ? err.message : String(err) }, "workspace events stream failed");
     }
-    res.end();
+    if (!res.writableEnded) res.end();
   });
 
   return router;
