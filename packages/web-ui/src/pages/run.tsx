@@ -251,7 +251,8 @@ export function RunPage({ org, workspace, runId }: { org: string; workspace: str
   if (error) return <ErrorView error={error} />;
   if (!data || !run) return <Loading />;
   // The path names the workspace: a run of another workspace is not this page's run.
-  if (ws && String(ws.attributes.name) !== workspace) return <ErrorView error={new ApiError(404, "not found")} />;
+  const wsOrg = ws ? relId(ws, "organization") : undefined;
+  if (ws && (String(ws.attributes.name) !== workspace || (wsOrg !== undefined && wsOrg !== org))) return <ErrorView error={new ApiError(404, "not found")} />;
   const a = run.attributes;
   const p = plan?.attributes ?? {};
   return (
