@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { createTestDatabase, freePort, REPO_ROOT, waitFor, type TestDatabase } from "@tarmac/testing";
 
@@ -56,6 +57,14 @@ describe("npm start", () => {
         headers: { Authorization: "Bearer start-test-token" },
       });
       expect(me.status).toBe(200);
+      // The compiled gateway serves the web UI that `turbo run build` wrote to packages/web-ui/dist.
+      const app = await fetch(`http://127.0.0.1:${port}/app/some-org/some-ws/runs/run-abc`);
+      expect(app.status).toBe(200);
+      const html = await app.text();
+      const script = /src="(\/app\/assets\/main-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      expect(readdirSync(path.join(REPO_ROOT, "packages/web-ui/dist/assets"))).toContain(path.basename(script!));
+      expect((await fetch(`http://127.0.0.1:${port}${script}`)).headers.get("cache-control")).toContain("immutable");
       await waitFor(() => (/\[scheduler\]/.test(output) && /\[worker\]/.test(output) && /\[notifier\].*notifier started/.test(output) ? true : undefined), {
         timeoutMs: 60_000,
         what: "prefixed scheduler, worker and notifier logs",

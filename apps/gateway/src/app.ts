@@ -7,6 +7,7 @@ import { rateLimit } from "./http/rate-limit";
 import { traceRequests } from "./http/tracing";
 import { metaRouter, TFP_API_VERSION } from "./routes/meta";
 import { apiRouters, capabilityRouters, webAuthRouters } from "./routes";
+import { webUiRouter } from "./routes/web-ui";
 
 const apiVersionHeader: RequestHandler = (_req, res, next) => {
   res.set("TFP-API-Version", TFP_API_VERSION);
@@ -37,6 +38,8 @@ export function createApp(deps: GatewayDeps, extraRouters: express.Router[] = []
     guardInput,
     ...apiRouters(deps),
   );
+  // The browser UI's catch-all: after every other route, so /app routes mounted earlier win.
+  app.use(webUiRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

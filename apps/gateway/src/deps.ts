@@ -4,6 +4,7 @@ import type { KeyRing } from "@tarmac/contracts";
 import type { Logger } from "@tarmac/telemetry";
 import type { GatewayEnv } from "./env";
 import type { ActionDecisions } from "./http/action-decisions";
+import type { LiveStreams } from "./routes/live-events";
 
 /** Everything a route needs, built once at boot and passed down (no globals). */
 export interface GatewayDeps {
@@ -19,4 +20,6 @@ export interface GatewayDeps {
   now: () => Date;
   /** Wakes a run action's answer when the scheduler decided it; absent, actions answer at once. */
   actionDecisions?: ActionDecisions;
+  /** The web UI's open event streams, ended at shutdown; absent, they end when their browser leaves. */
+  liveStreams?: LiveStreams;
 }

@@ -15,6 +15,7 @@ import { createInternalApp } from "./internal-app";
 import { startActionDecisions } from "./http/action-decisions";
 import { listen } from "./listen";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "./services/passwords";
+import { createLiveStreams } from "./routes/live-events";
 
 async function main(): Promise<void> {
   const env = loadGatewayEnv();
@@ -70,7 +71,10 @@ async function main(): Promise<void> {
       ? startActionDecisions({ db, databaseUrl: outboxListenUrl({ databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL }), channel: runActionsRepo.actionDecisionChannel(env.TARMAC_NATS_PREFIX), logger })
       : undefined;
   if (actionDecisions) shutdown.onShutdown("action-decisions", () => actionDecisions.close(), "clients");
-  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date(), actionDecisions };
+  const liveStreams = createLiveStreams();
+  // Open event streams would hold the HTTP server open until the deadline: end them first.
+  shutdown.onShutdown("live-streams", () => liveStreams.endAll(), "intake");
+  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date(), actionDecisions, liveStreams };
   const health = healthRouter({
     logger,
     isShuttingDown: () => shutdown.isShuttingDown,

@@ -13,6 +13,7 @@ import { runActionsRouter } from "./run-actions";
 import { runListsRouter } from "./run-lists";
 import { plansAppliesRouter } from "./plans-applies";
 import { runEventsRouter } from "./run-events";
+import { liveEventsRouter } from "./live-events";
 import { queueRouter } from "./queue";
 import { costEstimatesRouter } from "./cost-estimates";
 import { configurationVersionsRouter } from "./configuration-versions";
@@ -33,7 +34,7 @@ import { terraformLoginRouter } from "./terraform-login";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
-  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), stateVersionCreateRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), runTasksRouter(deps), taskStagesRouter(deps), notificationConfigurationsRouter(deps), agentPoolsRouter(deps)];
+  return [accountRouter(deps), organizationsRouter(deps), teamsRouter(deps), tokensRouter(deps), workspacesRouter(deps), variablesRouter(deps), sshKeysRouter(deps), runsRouter(deps), runActionsRouter(deps), runListsRouter(deps), plansAppliesRouter(deps), runEventsRouter(deps), queueRouter(deps), costEstimatesRouter(deps), configurationVersionsRouter(deps), stateVersionsRouter(deps), stateVersionCreateRouter(deps), projectsRouter(deps), workspaceTagsRouter(deps), teamProjectsRouter(deps), runTasksRouter(deps), taskStagesRouter(deps), notificationConfigurationsRouter(deps), agentPoolsRouter(deps), liveEventsRouter(deps)];
 }
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */

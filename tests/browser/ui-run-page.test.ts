@@ -1,0 +1,188 @@
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium, type LaunchedBrowser } from "@tarmac/testing/browser";
+import { startStack, Tfe, type Stack } from "../e2e/stack";
+import { countReloads, createUser, grantWorkspaceAccess, screenshot, watchForeignRequests, type UiUser } from "./ui-helpers";
+
+// The run page the CLI links to (/app/ORG/WORKSPACE/runs/RUN), in Chromium against the started
+// engine (gateway, scheduler, worker with the terraform test double, whose plan prints a line a
+// second): logs and statuses arrive live over the run's event stream, actions go through the API.
+
+jest.setTimeout(120_000);
+
+const CONFIG = `resource "null_resource" "a" {}\nresource "null_resource" "b" {}\n`;
+const script = (planSeconds: number, applySeconds = 2) => JSON.stringify({ plan: { seconds: planSeconds }, apply: { seconds: applySeconds } });
+
+let stack: Stack;
+let launched: LaunchedBrowser;
+let browser: BrowserContext;
+let owner: UiUser;
+let reader: UiUser;
+let tfe: Tfe;
+let org: string;
+let wsName: string;
+let wsId: string;
+let foreign: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  owner = await createUser(stack.api);
+  reader = await createUser(stack.api);
+  tfe = new Tfe(owner.api);
+  ({ org, wsId } = await tfe.createWorkspace());
+  wsName = (await owner.api.get(`/workspaces/${wsId}`)).body.data.attributes.name;
+  await grantWorkspaceAccess(owner.api, org, wsId, reader.id, "read");
+  launched = await launchChromium({ viewport: { width: 1280, height: 900 } });
+  browser = launched.browser;
+});
+
+afterAll(async () => {
+  await launched?.close();
+  await stack?.stop();
+});
+
+async function openAs(user: UiUser, path: string): Promise<Page> {
+  const page = await browser.newPage();
+  // Until sign-in sets a session cookie, the token rides on every request (fetch, EventSource, navigation).
+  await page.setExtraHTTPHeaders({ Authorization: `Bearer ${user.token}` });
+  foreign = foreign.concat(watchForeignRequests(page, stack.gateway.url));
+  await page.goto(`${stack.gateway.url}${path}`);
+  return page;
+}
+
+let runs = 0;
+async function newRun(planSeconds: number, applySeconds = 2, message = "browser run"): Promise<string> {
+  // A resource of its own per run: every plan has a change to confirm, whatever was applied before.
+  const config = `${CONFIG}resource "null_resource" "run${++runs}" {}\n`;
+  const cv = await tfe.upload(wsId, { "main.tf": config, "terraform-double.json": script(planSeconds, applySeconds) });
+  return tfe.createRun(wsId, cv, { message });
+}
+
+const runPath = (runId: string) => `/app/${org}/${wsName}/runs/${runId}`;
+const statusOf = (page: Page) => page.getByTestId("run-status");
+
+describe("the run page", () => {
+  it("streams the plan log while planning, then confirms and applies with the apply log, all without a reload", async () => {
+    const runId = await newRun(5, 2, "live logs");
+    const run = await tfe.run(runId);
+    // The link the CLI prints for a remote run.
+    const page = await openAs(owner, runPath(runId));
+    const reloads = countReloads(page);
+    await page.getByTestId("plan-log").getByText("Still planning...", { exact: false }).first().waitFor({ timeout: 30_000 });
+    // The log is streaming while the phase still runs: the status still says planning.
+    await expect(statusOf(page).textContent()).resolves.toContain("planning");
+    const earlyLog = await page.getByTestId("plan-log").textContent();
+    await page.getByTestId("plan-log").getByText("[3s elapsed]", { exact: false }).waitFor({ timeout: 15_000 });
+    expect((await page.getByTestId("plan-log").textContent())!.length).toBeGreaterThan(earlyLog!.length);
+
+    await statusOf(page).getByText("planned", { exact: true }).waitFor({ timeout: 30_000 });
+    await expect(page.getByTestId("plan-counts").textContent()).resolves.toContain("+3 to add");
+    await page.getByTestId("resource-changes").getByText("null_resource.a").waitFor();
+    expect(run.attributes.message).toBe("live logs");
+    await screenshot(page, "run-page");
+
+    await page.getByLabel("Comment (optional)").fill("ship it");
+    await page.getByRole("button", { name: "Confirm & apply" }).click();
+    await statusOf(page).getByText("applied", { exact: true }).waitFor({ timeout: 30_000 });
+    await page.getByTestId("apply-log").getByText("Apply complete!", { exact: false }).waitFor({ timeout: 15_000 });
+    await expect(page.getByTestId("apply-log").textContent()).resolves.toContain("null_resource.a: Creation complete");
+    // Nothing left to do on an applied run.
+    await expect(page.getByTestId("run-actions").count()).resolves.toBe(0);
+    expect(reloads()).toBe(0);
+    expect(await tfe.status(runId)).toBe("applied");
+
+    // Comments: listed and added. A signed-in browser's unsafe requests repeat the CSRF cookie.
+    await browser.addCookies([{ name: "tarmac_csrf", value: "csrf-from-cookie", url: stack.gateway.url }]);
+    const posted = page.waitForRequest((req) => req.method() === "POST" && req.url().endsWith(`/api/v2/runs/${runId}/comments`));
+    await page.getByLabel("Add a comment").fill("looks good");
+    await page.getByRole("button", { name: "Comment", exact: true }).click();
+    await page.getByTestId("comments").getByText("looks good").waitFor();
+    const headers = (await posted).headers();
+    expect(headers["x-csrf-token"]).toBe("csrf-from-cookie");
+    expect(headers["content-type"]).toBe("application/vnd.api+json");
+    await page.close();
+  });
+
+  it("discards a planned run", async () => {
+    const runId = await newRun(1);
+    const page = await openAs(owner, runPath(runId));
+    await statusOf(page).getByText("planned", { exact: true }).waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Discard run" }).click();
+    await statusOf(page).getByText("discarded", { exact: true }).waitFor({ timeout: 15_000 });
+    expect(await tfe.status(runId)).toBe("discarded");
+    await page.close();
+  });
+
+  it("cancels a planning run", async () => {
+    const runId = await newRun(60);
+    const page = await openAs(owner, runPath(runId));
+    await page.getByTestId("plan-log").getByText("Still planning...", { exact: false }).first().waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await statusOf(page).getByText("canceled", { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await tfe.status(runId)).toBe("canceled");
+    await page.close();
+  });
+
+  it("force-cancels a run that ignores the interrupt, once the cool-off has passed", async () => {
+    const cv = await tfe.upload(wsId, {
+      "main.tf": `${CONFIG}resource "null_resource" "stubborn" {}\n`,
+      "terraform-double.json": JSON.stringify({ plan: { seconds: 60, ignore_interrupt_seconds: 60 } }),
+    });
+    const runId = await tfe.createRun(wsId, cv, { message: "stubborn" });
+    const page = await openAs(owner, runPath(runId));
+    await page.getByTestId("plan-log").getByText("Still planning...", { exact: false }).first().waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    // The cool-off (1 s in this stack) ends: the button appears without a reload.
+    await page.getByRole("button", { name: "Force cancel" }).click({ timeout: 15_000 });
+    await statusOf(page).getByText("force canceled", { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await tfe.status(runId)).toBe("force_canceled");
+    await page.close();
+  });
+
+  it("shows a read-only member the run and no action buttons, on a phone screen too", async () => {
+    const runId = await newRun(1);
+    await tfe.waitForStatus(runId, "planned");
+    const page = await openAs(reader, runPath(runId));
+    await page.setViewportSize({ width: 390, height: 844 });
+    await statusOf(page).getByText("planned", { exact: true }).waitFor({ timeout: 15_000 });
+    await page.getByTestId("plan-log").waitFor();
+    const { scroll, client } = await page.evaluate<{ scroll: number; client: number }>(
+      "({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })",
+    );
+    expect(scroll).toBeLessThanOrEqual(client);
+    await expect(page.getByTestId("run-actions").count()).resolves.toBe(0);
+    await expect(page.getByRole("button", { name: /apply|discard|cancel/i }).count()).resolves.toBe(0);
+    // The owner, on the same run, has them.
+    const ownerPage = await openAs(owner, runPath(runId));
+    await ownerPage.getByRole("button", { name: "Confirm & apply" }).waitFor({ timeout: 15_000 });
+    await ownerPage.getByRole("button", { name: "Discard run" }).click();
+    await statusOf(ownerPage).getByText("discarded", { exact: true }).waitFor({ timeout: 15_000 });
+    await Promise.all([page.close(), ownerPage.close()]);
+  });
+
+  it("answers another organization's run with not found, as the API does", async () => {
+    const other = new Tfe(stack.api);
+    const { org: otherOrg, wsId: otherWs } = await other.createWorkspace();
+    const otherName = (await stack.api.get(`/workspaces/${otherWs}`)).body.data.attributes.name;
+    const runId = await other.createRun(otherWs, await other.upload(otherWs, { "main.tf": CONFIG }), { message: "secret" });
+    expect((await owner.api.get(`/runs/${runId}`)).status).toBe(404);
+    // The event stream is refused the same way.
+    expect((await owner.api.get(`/runs/${runId}/events-stream`)).status).toBe(404);
+    const page = await openAs(owner, `/app/${otherOrg}/${otherName}/runs/${runId}`);
+    await page.getByRole("heading", { name: "Not found" }).waitFor({ timeout: 15_000 });
+    await expect(page.getByText("secret").count()).resolves.toBe(0);
+    await page.close();
+  });
+
+  it("sends a browser that is not signed in to sign in, with the page to come back to", async () => {
+    const page = await browser.newPage();
+    foreign = foreign.concat(watchForeignRequests(page, stack.gateway.url));
+    await page.goto(`${stack.gateway.url}/app/${org}/${wsName}/runs/run-whatever?x=1`);
+    await page.waitForURL((url) => url.pathname === "/app/login");
+    expect(new URL(page.url()).searchParams.get("next")).toBe(`/app/${org}/${wsName}/runs/run-whatever?x=1`);
+    await page.close();
+  });
+
+  it("loaded nothing from any host but Tarmac", () => {
+    expect(foreign).toEqual([]);
+  });
+});
