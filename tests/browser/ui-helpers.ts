@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import type { ApiClient } from "@tarmac/testing";
 
 /** Test fixtures for the web UI's browser tests, over the JSON:API only. */
@@ -11,6 +11,8 @@ export const unique = (base: string) => `${base}-${randomBytes(3).toString("hex"
 export interface UiUser {
   id: string;
   username: string;
+  /** What the user signs in to the web UI with. */
+  password: string;
   token: string;
   api: ApiClient;
 }
@@ -19,15 +21,16 @@ async function ok(res: { status: number; text: string }, status: number, what: s
   if (res.status !== status) throw new Error(`${what}: ${res.status} ${res.text}`);
 }
 
-/** A user made by the site admin, with a token of its own. */
+/** A user made by the site admin, with a password and a token of its own. */
 export async function createUser(admin: ApiClient, username = unique("user")): Promise<UiUser> {
-  const created = await admin.post("/admin/users", { data: { type: "users", attributes: { username, email: `${username}@example.com` } } });
+  const password = `pw-${randomBytes(8).toString("hex")}`;
+  const created = await admin.post("/admin/users", { data: { type: "users", attributes: { username, email: `${username}@example.com`, password } } });
   await ok(created, 201, "create user");
   const id = created.body.data.id as string;
   const token = await admin.post(`/users/${id}/authentication-tokens`, { data: { type: "authentication-tokens", attributes: { description: "browser test" } } });
   await ok(token, 201, "create token");
   const value = token.body.data.attributes.token as string;
-  return { id, username, token: value, api: admin.withToken(value) };
+  return { id, username, password, token: value, api: admin.withToken(value) };
 }
 
 /** Makes `member` a member of `org` on a new team holding `access` on the workspace. */
@@ -76,4 +79,20 @@ export async function screenshot(page: Page, name: string, mask: Locator[] = [])
   const dir = path.resolve(__dirname, "..", "..", "docs", "screenshots");
   await mkdir(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true, mask });
+}
+
+/**
+ * A browser context of its own for `user`, signed in through the sign-in form as a person would:
+ * its session cookie and CSRF cookie are what every page of it then uses.
+ */
+export async function signedInContext(browser: Browser, baseUrl: string, user: UiUser): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/app/login?next=${encodeURIComponent("/app/organizations")}`);
+  await page.getByLabel("Username").fill(user.username);
+  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.locator("#sign-in").click();
+  await page.waitForURL((url) => url.pathname === "/app/organizations");
+  await page.close();
+  return context;
 }

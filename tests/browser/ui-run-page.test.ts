@@ -1,7 +1,7 @@
-import type { BrowserContext, Page } from "playwright-core";
-import { launchChromium, type LaunchedBrowser } from "@tarmac/testing/browser";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromiumBrowser } from "@tarmac/testing/browser";
 import { startStack, Tfe, type Stack } from "../e2e/stack";
-import { countReloads, createUser, grantWorkspaceAccess, screenshot, watchForeignRequests, type UiUser } from "./ui-helpers";
+import { countReloads, createUser, grantWorkspaceAccess, screenshot, signedInContext, watchForeignRequests, type UiUser } from "./ui-helpers";
 
 // The run page the CLI links to (/app/ORG/WORKSPACE/runs/RUN), in Chromium against the started
 // engine (gateway, scheduler, worker with the terraform test double, whose plan prints a line a
@@ -13,8 +13,10 @@ const CONFIG = `resource "null_resource" "a" {}\nresource "null_resource" "b" {}
 const script = (planSeconds: number, applySeconds = 2) => JSON.stringify({ plan: { seconds: planSeconds }, apply: { seconds: applySeconds } });
 
 let stack: Stack;
-let launched: LaunchedBrowser;
-let browser: BrowserContext;
+let launched: { browser: Browser; close(): Promise<void> };
+let browser: Browser;
+/** Each user's own browser context, signed in through the sign-in form. */
+const sessions = new Map<string, BrowserContext>();
 let owner: UiUser;
 let reader: UiUser;
 let tfe: Tfe;
@@ -31,7 +33,7 @@ beforeAll(async () => {
   ({ org, wsId } = await tfe.createWorkspace());
   wsName = (await owner.api.get(`/workspaces/${wsId}`)).body.data.attributes.name;
   await grantWorkspaceAccess(owner.api, org, wsId, reader.id, "read");
-  launched = await launchChromium({ viewport: { width: 1280, height: 900 } });
+  launched = await launchChromiumBrowser();
   browser = launched.browser;
 });
 
@@ -40,10 +42,17 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+async function sessionOf(user: UiUser): Promise<BrowserContext> {
+  let context = sessions.get(user.id);
+  if (!context) {
+    context = await signedInContext(browser, stack.gateway.url, user);
+    sessions.set(user.id, context);
+  }
+  return context;
+}
+
 async function openAs(user: UiUser, path: string): Promise<Page> {
-  const page = await browser.newPage();
-  // Until sign-in sets a session cookie, the token rides on every request (fetch, EventSource, navigation).
-  await page.setExtraHTTPHeaders({ Authorization: `Bearer ${user.token}` });
+  const page = await (await sessionOf(user)).newPage();
   foreign = foreign.concat(watchForeignRequests(page, stack.gateway.url));
   await page.goto(`${stack.gateway.url}${path}`);
   return page;
@@ -90,14 +99,15 @@ describe("the run page", () => {
     expect(reloads()).toBe(0);
     expect(await tfe.status(runId)).toBe("applied");
 
-    // Comments: listed and added. A signed-in browser's unsafe requests repeat the CSRF cookie.
-    await browser.addCookies([{ name: "tarmac_csrf", value: "csrf-from-cookie", url: stack.gateway.url }]);
+    // Comments: listed and added. A signed-in browser's unsafe requests repeat the session's CSRF cookie.
+    const csrf = (await (await sessionOf(owner)).cookies(stack.gateway.url)).find((c) => c.name === "tarmac_csrf")?.value;
+    expect(csrf).toMatch(/.{16,}/);
     const posted = page.waitForRequest((req) => req.method() === "POST" && req.url().endsWith(`/api/v2/runs/${runId}/comments`));
     await page.getByLabel("Add a comment").fill("looks good");
     await page.getByRole("button", { name: "Comment", exact: true }).click();
     await page.getByTestId("comments").getByText("looks good").waitFor();
     const headers = (await posted).headers();
-    expect(headers["x-csrf-token"]).toBe("csrf-from-cookie");
+    expect(headers["x-csrf-token"]).toBe(csrf);
     expect(headers["content-type"]).toBe("application/vnd.api+json");
     await page.close();
   });
@@ -174,12 +184,18 @@ describe("the run page", () => {
   });
 
   it("sends a browser that is not signed in to sign in, with the page to come back to", async () => {
-    const page = await browser.newPage();
+    const context = await browser.newContext();
+    const page = await context.newPage();
     foreign = foreign.concat(watchForeignRequests(page, stack.gateway.url));
     await page.goto(`${stack.gateway.url}/app/${org}/${wsName}/runs/run-whatever?x=1`);
     await page.waitForURL((url) => url.pathname === "/app/login");
     expect(new URL(page.url()).searchParams.get("next")).toBe(`/app/${org}/${wsName}/runs/run-whatever?x=1`);
-    await page.close();
+    // Signing in there comes back to that page.
+    await page.getByLabel("Username").fill(reader.username);
+    await page.getByLabel("Password", { exact: true }).fill(reader.password);
+    await page.locator("#sign-in").click();
+    await page.waitForURL((url) => url.pathname === `/app/${org}/${wsName}/runs/run-whatever` && url.search === "?x=1");
+    await context.close();
   });
 
   it("loaded nothing from any host but Tarmac", () => {
