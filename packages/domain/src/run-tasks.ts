@@ -71,12 +71,14 @@ export function taskStageFailureStopsRun(stage: RunnableTaskStage): boolean {
 
 /**
  * Whether a failed mandatory task in this stage may be overridden instead of stopping the run:
- * only between a plan that can still be applied and the apply (post-plan and pre-apply, as HCP).
- * Before the plan there is nothing to look at, a plan-only run can never apply (like a soft-failed
- * policy on a plan-only run, plan-outcome.ts), and after the apply there is nothing left to stop.
+ * only after a plan that can still be applied, while the run waits for its confirmation (post-plan).
+ * Before the plan there is nothing to look at, and a plan-only run can never apply (like a
+ * soft-failed policy on a plan-only run, plan-outcome.ts). A failed pre-apply stage errors the run
+ * ("the run skips to completion (Plan Errored state)", HCP's run states), and after the apply there
+ * is nothing left to stop.
  */
 export function canOverrideTaskStage(stage: RunnableTaskStage, planOnly: boolean): boolean {
-  return (stage === "post_plan" || stage === "pre_apply") && !planOnly;
+  return stage === "post_plan" && !planOnly;
 }
 
 export interface StageResultFacts {
