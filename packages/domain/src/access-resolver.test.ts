@@ -10,6 +10,7 @@ import {
   WORKSPACE_PERMISSION_KEYS,
   workspacePermissions,
   type Standing,
+  type TeamOrganizationAccess,
   type WorkspaceAccess,
 } from "./access";
 
@@ -19,7 +20,7 @@ const team = (flags: { isOwners?: boolean; manageWorkspaces?: boolean; manageRun
   manageRunTasks: flags.manageRunTasks ?? false,
   managePolicyOverrides: flags.managePolicyOverrides ?? false,
 });
-const member = (teams: ReturnType<typeof team>[], grants: WorkspaceAccess[] = [], tokenKind: "user" | "team" = "user"): Standing => ({
+const member = (teams: readonly TeamOrganizationAccess[], grants: WorkspaceAccess[] = [], tokenKind: "user" | "team" = "user"): Standing => ({
   kind: "member",
   tokenKind,
   teams,
