@@ -306,6 +306,24 @@ describe("run tasks around the apply", () => {
     expect((await stack.api.get(`/workspaces/${wsId}/current-state-version`)).status).toBe(200);
   }, 90_000);
 
+  it("runs pre-apply tasks for a saved plan once it is confirmed and takes the workspace", async () => {
+    const { wsId } = await workspaceWithTasks([["/pass", "pre_apply", "mandatory", false]]);
+    const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }), { "save-plan": true });
+    await tfe.waitForStatus(runId, "planned_and_saved");
+    expect(integration.forRun(runId)).toHaveLength(0);
+    expect((await tfe.action(runId, "apply")).status).toBe(202);
+    const run = await tfe.waitForStatus(runId, "applied");
+    const stamps = run.attributes["status-timestamps"] as Record<string, string>;
+    expect(stampsInOrder(stamps, ["confirmed-at", "pre-apply-running-at", "pre-apply-completed-at", "apply-queued-at", "applied-at"])).toEqual([
+      "confirmed-at",
+      "pre-apply-running-at",
+      "pre-apply-completed-at",
+      "apply-queued-at",
+      "applied-at",
+    ]);
+    expect(integration.forRun(runId).map((r) => r.payload.stage)).toEqual(["pre_apply"]);
+  }, 60_000);
+
   it("errors an auto-applied run before its apply when a mandatory pre-apply task fails", async () => {
     const { wsId } = await workspaceWithTasks([["/fail", "pre_apply", "mandatory", false]], { "auto-apply": true });
     const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }));
