@@ -26,12 +26,14 @@ beforeAll(async () => {
       res.writeHead(200).end();
       const payload = JSON.parse(Buffer.concat(chunks).toString("utf8"));
       const status = req.url === "/pass" ? "passed" : "failed";
-      void httpsRequest(payload.task_result_callback_url, {
+      // /slow-fail answers after the CLI has had time to reach the stage (see the pre-apply test).
+      const delayMs = req.url === "/slow-fail" ? 3_000 : 0;
+      void new Promise((r) => setTimeout(r, delayMs)).then(() => httpsRequest(payload.task_result_callback_url, {
         ca: stack.certs.ca,
         method: "PATCH",
         headers: { Authorization: `Bearer ${payload.access_token}`, "Content-Type": "application/vnd.api+json" },
         body: JSON.stringify({ data: { type: "task-results", attributes: { status, message: `Checked by ${req.url}` } } }),
-      });
+      }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -43,7 +45,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function attach(workspaceId: string, path: string, stage: "pre_plan" | "post_plan", level: "mandatory" | "advisory"): Promise<void> {
+async function attach(workspaceId: string, path: string, stage: "pre_plan" | "post_plan" | "pre_apply" | "post_apply", level: "mandatory" | "advisory"): Promise<void> {
   const task = await stack.api.post(`/organizations/${org}/tasks`, { data: { type: "tasks", attributes: { name: `${stage}-${hex(3)}`, url: `${integrationUrl}${path}` } } });
   expect(task.status).toBe(201);
   const attached = await stack.api.post(`/workspaces/${workspaceId}/tasks`, {
@@ -86,5 +88,34 @@ describe("terraform plan with run tasks", () => {
     const run = await runById(stack, runIdsIn(plan.output)[0]!);
     expect(run.attributes.status).toBe("errored");
     expect(run.relationships.workspace.data.id).toBe(workspaceId);
+  });
+});
+
+describe("terraform apply with run tasks", () => {
+  it("waits for pre-apply tasks before the apply, and ends applied after the post-apply ones", async () => {
+    const { user, workspaceId } = await initialized(`tasks-apply-${hex(3)}`);
+    await attach(workspaceId, "/pass", "pre_apply", "mandatory");
+    await attach(workspaceId, "/pass", "post_apply", "mandatory");
+    const apply = await user.expect(["apply", "-auto-approve"]);
+    expect(apply.stdout).toContain("Pre-apply Tasks");
+    expect(apply.stdout).toContain("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    const run = await runById(stack, runIdsIn(apply.output)[0]!);
+    expect(run.attributes.status).toBe("applied");
+    expect(Object.keys(run.attributes["status-timestamps"])).toEqual(expect.arrayContaining(["pre-apply-completed-at", "post-apply-completed-at", "applied-at"]));
+  });
+
+  it("fails the apply when a mandatory pre-apply task fails, and applies nothing", async () => {
+    const { user, workspaceId } = await initialized(`tasks-apply-fail-${hex(3)}`);
+    // With -auto-approve the run applies by itself after the plan; the CLI reads the run once the
+    // plan finished and stops without a word if it already errored, so the task answers a little later.
+    await attach(workspaceId, "/slow-fail", "pre_apply", "mandatory");
+    const apply = await user.expect(["apply", "-auto-approve"], 1);
+    expect(apply.stdout).toContain("Pre-apply Tasks");
+    expect(apply.stdout).toContain("All tasks completed! 0 passed, 1 failed");
+    expect(apply.output).toContain("Task Stage failed.");
+    expect(apply.stdout).not.toContain("Apply complete!");
+    const run = await runById(stack, runIdsIn(apply.output)[0]!);
+    expect(run.attributes.status).toBe("errored");
+    expect(run.attributes["status-timestamps"]["applying-at"]).toBeUndefined();
   });
 });

@@ -21,7 +21,10 @@ interface Received {
   planJsonStatus?: number;
 }
 
-/** Behaviour by path: /pass and /fail call back (running, then the verdict); /silent never does. */
+/**
+ * Behaviour by path: /pass and /fail call back (running, then the verdict); /silent never does;
+ * /hold waits for the test to call {@link Integration.release}.
+ */
 class Integration {
   readonly received: Received[] = [];
   private server!: Server;
@@ -47,7 +50,15 @@ class Integration {
 
   private async answer(entry: Received): Promise<void> {
     const verdict = entry.path === "/pass" ? "passed" : entry.path === "/fail" ? "failed" : null;
-    if (!verdict) return;
+    if (verdict) await this.report(entry, verdict);
+  }
+
+  /** Reports the verdict on every held request of the run (the integration finished its check). */
+  async release(runId: string, verdict: "passed" | "failed"): Promise<void> {
+    for (const entry of this.forRun(runId).filter((r) => r.path === "/hold")) await this.report(entry, verdict);
+  }
+
+  private async report(entry: Received, verdict: "passed" | "failed"): Promise<void> {
     const p = entry.payload;
     const auth = { Authorization: `Bearer ${p.access_token}`, "Content-Type": "application/vnd.api+json" };
     if (p.plan_json_api_url) entry.planJsonStatus = (await fetch(p.plan_json_api_url, { headers: { Authorization: `Bearer ${p.access_token}` } })).status;
@@ -88,8 +99,13 @@ afterAll(async () => {
 }, 60_000);
 
 /** A workspace with tasks attached: `[path, stage, enforcement-level, signed]`. */
-async function workspaceWithTasks(tasks: [string, "pre_plan" | "post_plan", "mandatory" | "advisory", boolean][]): Promise<{ org: string; wsId: string }> {
-  const ws = await tfe.createWorkspace();
+type Stage = "pre_plan" | "post_plan" | "pre_apply" | "post_apply";
+
+async function workspaceWithTasks(
+  tasks: [string, Stage, "mandatory" | "advisory", boolean][],
+  workspaceAttributes: Record<string, unknown> = {},
+): Promise<{ org: string; wsId: string }> {
+  const ws = await tfe.createWorkspace(workspaceAttributes);
   for (const [i, [path, stage, level, signed]] of tasks.entries()) {
     const task = await stack.api.post(`/organizations/${ws.org}/tasks`, {
       data: { type: "tasks", attributes: { name: `task-${i}`, url: `${integration.url}${path}`, ...(signed ? { "hmac-key": HMAC_KEY } : {}) } },
@@ -230,4 +246,150 @@ describe("run tasks", () => {
     expect(await stagesOf(runId)).toMatchObject([{ stage: "post_plan", status: "failed" }]);
     expect(integration.forRun(runId)[0]!.payload.is_speculative).toBe(true);
   }, 60_000);
+});
+
+/** The run's status timestamps in the order the run met them (by time, then by status order). */
+function stampsInOrder(stamps: Record<string, string>, keys: string[]): string[] {
+  return keys.filter((k) => stamps[k] !== undefined).sort((a, b) => Date.parse(stamps[a]!) - Date.parse(stamps[b]!) || keys.indexOf(a) - keys.indexOf(b));
+}
+
+const APPLY_STAMPS = [
+  "confirmed-at",
+  "pre-apply-running-at",
+  "pre-apply-completed-at",
+  "apply-queued-at",
+  "applying-at",
+  "post-apply-running-at",
+  "post-apply-completed-at",
+  "applied-at",
+];
+
+async function runEventsOf(runId: string): Promise<{ action: string; description: string }[]> {
+  const res = await stack.api.get(`/runs/${runId}/run-events`);
+  expect(res.status).toBe(200);
+  return (res.body.data as { attributes: { action: string; description: string } }[]).map((e) => e.attributes);
+}
+
+describe("run tasks around the apply", () => {
+  it("takes a confirmed run through pre-apply tasks that pass, applies it, then through post-apply tasks to applied", async () => {
+    const { wsId } = await workspaceWithTasks([
+      ["/pass", "pre_apply", "mandatory", true],
+      ["/pass", "post_apply", "mandatory", true],
+    ]);
+    const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }));
+    await tfe.waitForStatus(runId, "planned");
+    expect(integration.forRun(runId)).toHaveLength(0);
+    expect((await tfe.action(runId, "apply")).status).toBe(202);
+    const run = await tfe.waitForStatus(runId, "applied");
+    const stamps = run.attributes["status-timestamps"] as Record<string, string>;
+    for (const key of APPLY_STAMPS) expect(stamps[key]).toBeDefined();
+    expect(stampsInOrder(stamps, APPLY_STAMPS)).toEqual(APPLY_STAMPS);
+    expect(await stagesOf(runId)).toMatchObject([
+      { stage: "pre_apply", status: "passed", results: [{ status: "passed", message: "1 passed" }] },
+      { stage: "post_apply", status: "passed", results: [{ status: "passed", message: "1 passed" }] },
+    ]);
+
+    const [pre, post] = integration.forRun(runId);
+    expect(integration.forRun(runId)).toHaveLength(2);
+    expect(pre!.payload).toMatchObject({ stage: "pre_apply", run_id: runId, task_result_enforcement_level: "mandatory" });
+    expect(post!.payload).toMatchObject({ stage: "post_apply", run_id: runId });
+    for (const r of [pre!, post!]) {
+      expect(r.isSignatureValid).toBe(true);
+      expect(r.payload.plan_json_api_url).toBe(`${stack.gateway.url}/api/v2/plans/plan-${runId.slice(4)}/json-output`);
+    }
+    await waitFor(() => pre!.planJsonStatus, { timeoutMs: 5_000, what: "the integration's plan JSON read" });
+    expect(pre!.planJsonStatus).toBe(200);
+    // The pre-apply tasks had passed before terraform applied; the post-apply ones ran after it finished.
+    const apply = (await stack.api.get(`/runs/${runId}/apply`)).body.data.attributes["status-timestamps"];
+    expect(Date.parse(stamps["pre-apply-completed-at"]!)).toBeLessThanOrEqual(Date.parse(apply["started-at"]));
+    expect(Date.parse(stamps["post-apply-running-at"]!)).toBeGreaterThanOrEqual(Date.parse(apply["finished-at"]) - 1000);
+    expect((await stack.api.get(`/workspaces/${wsId}/current-state-version`)).status).toBe(200);
+  }, 90_000);
+
+  it("runs pre-apply tasks for a saved plan once it is confirmed and takes the workspace", async () => {
+    const { wsId } = await workspaceWithTasks([["/pass", "pre_apply", "mandatory", false]]);
+    const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }), { "save-plan": true });
+    await tfe.waitForStatus(runId, "planned_and_saved");
+    expect(integration.forRun(runId)).toHaveLength(0);
+    expect((await tfe.action(runId, "apply")).status).toBe(202);
+    const run = await tfe.waitForStatus(runId, "applied");
+    const stamps = run.attributes["status-timestamps"] as Record<string, string>;
+    expect(stampsInOrder(stamps, ["confirmed-at", "pre-apply-running-at", "pre-apply-completed-at", "apply-queued-at", "applied-at"])).toEqual([
+      "confirmed-at",
+      "pre-apply-running-at",
+      "pre-apply-completed-at",
+      "apply-queued-at",
+      "applied-at",
+    ]);
+    expect(integration.forRun(runId).map((r) => r.payload.stage)).toEqual(["pre_apply"]);
+  }, 60_000);
+
+  it("errors an auto-applied run before its apply when a mandatory pre-apply task fails", async () => {
+    const { wsId } = await workspaceWithTasks([["/fail", "pre_apply", "mandatory", false]], { "auto-apply": true });
+    const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }));
+    const run = await tfe.waitForStatus(runId, "errored");
+    expect(run.attributes["status-timestamps"]).toEqual(expect.objectContaining({ "confirmed-at": expect.any(String), "pre-apply-running-at": expect.any(String) }));
+    expect(run.attributes["status-timestamps"]["apply-queued-at"]).toBeUndefined();
+    expect(await stagesOf(runId)).toMatchObject([{ stage: "pre_apply", status: "failed", results: [{ status: "failed" }] }]);
+    // No apply happened: the apply never ran and the workspace has no state.
+    expect((await stack.api.get(`/runs/${runId}/apply`)).body.data.attributes.status).toBe("unreachable");
+    expect((await stack.api.get(`/workspaces/${wsId}/current-state-version`)).status).toBe(404);
+    const events = await runEventsOf(runId);
+    expect(events).toContainEqual({ action: "errored", description: expect.stringMatching(/pre-apply run task "task-0" \(failed\)/), "created-at": expect.any(String) });
+  }, 60_000);
+
+  it("applies a run whose only failed pre-apply task is advisory", async () => {
+    const { wsId } = await workspaceWithTasks([
+      ["/fail", "pre_apply", "advisory", false],
+      ["/pass", "pre_apply", "mandatory", false],
+    ], { "auto-apply": true });
+    const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }));
+    await tfe.waitForStatus(runId, "applied");
+    expect(await stagesOf(runId)).toMatchObject([{ stage: "pre_apply", status: "passed", results: [{ status: "failed" }, { status: "passed" }] }]);
+  }, 60_000);
+
+  it("cancels a run waiting for its pre-apply tasks (cancelable, not discardable, there)", async () => {
+    const { wsId } = await workspaceWithTasks([["/hold", "pre_apply", "mandatory", false]], { "auto-apply": true });
+    const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }));
+    const waiting = await tfe.waitForStatus(runId, "pre_apply_running");
+    expect(waiting.attributes.actions).toMatchObject({ "is-cancelable": true, "is-discardable": false, "is-confirmable": false });
+    expect((await tfe.action(runId, "discard")).status).toBe(409);
+    expect((await tfe.action(runId, "cancel")).status).toBe(202);
+    await tfe.waitForStatus(runId, "canceled");
+    expect(await stagesOf(runId)).toMatchObject([{ stage: "pre_apply", status: "canceled" }]);
+    expect((await stack.api.get(`/runs/${runId}/apply`)).body.data.attributes.status).toBe("unreachable");
+  }, 60_000);
+
+  it("ends the run applied when a mandatory post-apply task fails: the apply cannot be undone", async () => {
+    const { wsId } = await workspaceWithTasks([["/fail", "post_apply", "mandatory", false]], { "auto-apply": true });
+    const runId = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }));
+    const run = await tfe.waitForStatus(runId, "applied");
+    expect(run.attributes["status-timestamps"]["post-apply-completed-at"]).toBeDefined();
+    expect(await stagesOf(runId)).toMatchObject([{ stage: "post_apply", status: "failed", results: [{ status: "failed" }] }]);
+    expect((await stack.api.get(`/workspaces/${wsId}/current-state-version`)).status).toBe(200);
+    const events = await runEventsOf(runId);
+    expect(events.map((e) => e.description)).toContainEqual(expect.stringMatching(/post-apply run task "task-0" \(failed\) did not pass; the apply stands/));
+  }, 60_000);
+
+  it("holds the workspace while post-apply tasks run: the next run starts only once they finish", async () => {
+    const { wsId } = await workspaceWithTasks([["/hold", "post_apply", "mandatory", false]], { "auto-apply": true });
+    const first = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": NULL_RESOURCE }));
+    const held = await tfe.waitForStatus(first, "post_apply_running");
+    expect(held.attributes.actions).toMatchObject({ "is-cancelable": false, "is-discardable": false });
+    expect((await tfe.action(first, "cancel")).status).toBe(409);
+    const second = await tfe.createRun(wsId, await tfe.upload(wsId, { "main.tf": `${NULL_RESOURCE}resource "null_resource" "b" {}\n` }));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await tfe.status(second)).toBe("pending");
+    const ws = await stack.api.get(`/workspaces/${wsId}`);
+    expect(ws.body.data.relationships["current-run"].data.id).toBe(first);
+
+    await integration.release(first, "passed");
+    await tfe.waitForStatus(first, "applied");
+    await tfe.waitForStatus(second, "post_apply_running");
+    const firstApplied = Date.parse((await tfe.run(first)).attributes["status-timestamps"]["applied-at"]);
+    const secondStarted = (await tfe.run(second)).attributes["status-timestamps"];
+    expect(Date.parse(secondStarted["plan-queued-at"] ?? secondStarted["queuing-at"])).toBeGreaterThanOrEqual(firstApplied);
+    await integration.release(second, "passed");
+    await tfe.waitForStatus(second, "applied");
+  }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { mintRunTaskToken } from "@tarmac/contracts";
 import { decryptValue } from "@tarmac/db";
-import { addMembers, createOrganization, createTeam, createUser, createWorkspace, memberWithAccess, startApiTestEnv, unique, type ApiTestEnv } from "./api-fixtures";
+import { addMembers, createOrganization, createTeam, createUser, createWorkspace, grantAccess, memberWithAccess, organizationToken, startApiTestEnv, teamToken, unique, type ApiTestEnv } from "./api-fixtures";
 import { createConfigurationVersion, runBody } from "./run-fixtures";
 
 const taskBody = (attributes: Record<string, unknown>) => ({ data: { type: "tasks", attributes } });
@@ -101,7 +101,7 @@ describe("run tasks API", () => {
     expect(await env.db.runTask.count()).toBe(before + 1);
   });
 
-  it("lets members read tasks, only owners manage them, and hides them from other organizations", async () => {
+  it("lets members read tasks, only owners (of the teams without manage-run-tasks) manage them, and hides them from other organizations", async () => {
     const id = await createTask();
     const member = await createUser(env);
     const team = await createTeam(env.admin, org);
@@ -142,16 +142,28 @@ describe("run tasks API", () => {
     // Bad input, duplicates and tasks of another organization change nothing.
     const count = await env.db.workspaceRunTask.count({ where: { workspaceId: ws } });
     expect((await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task, { "enforcement-level": "soft" }))).status).toBe(422);
-    expect((await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task, { stages: ["during_apply"] }))).status).toBe(422);
-    // Stages Tarmac does not run are refused, never stored to be skipped.
-    const preApply = await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task, { stages: ["post_plan", "pre_apply"] }));
-    expect(preApply.status).toBe(422);
-    expect(preApply.body.errors[0].detail).toMatch(/pre_plan or post_plan/);
+    const unknownStage = await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(await createTask(), { stages: ["during_apply"] }));
+    expect(unknownStage.status).toBe(422);
+    expect(unknownStage.body.errors[0].detail).toMatch(/pre_plan, post_plan, pre_apply, post_apply/);
     expect((await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(task))).status).toBe(422);
     const other = await createOrganization(env.admin);
     const foreign = await env.admin.post(`/organizations/${other}/tasks`, taskBody({ name: "f", url: "https://example.com" }));
     expect((await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(foreign.body.data.id))).status).toBe(404);
     expect(await env.db.workspaceRunTask.count({ where: { workspaceId: ws } })).toBe(count);
+
+    // HCP's four stages are accepted, the apply's as well as the plan's (each runs: e2e run-tasks).
+    const count2 = await env.db.workspaceRunTask.count({ where: { workspaceId: ws } });
+    const around = await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(await createTask(), { stages: ["pre_apply", "post_apply"], "enforcement-level": "mandatory" }));
+    expect(around.status).toBe(201);
+    expect(around.body.data.attributes).toMatchObject({ stages: ["pre_apply", "post_apply"], stage: "pre_apply" });
+    const deprecatedStage = await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(await createTask(), { stage: "post_apply" }));
+    expect(deprecatedStage.body.data.attributes.stages).toEqual(["post_apply"]);
+    const allFour = await env.admin.patch(`/workspaces/${ws}/tasks/${around.body.data.id}`, {
+      data: { type: "workspace-tasks", attributes: { stages: ["pre_plan", "post_plan", "pre_apply", "post_apply"] } },
+    });
+    expect(allFour.status).toBe(200);
+    expect(allFour.body.data.attributes.stages).toEqual(["pre_plan", "post_plan", "pre_apply", "post_apply"]);
+    expect(await env.db.workspaceRunTask.count({ where: { workspaceId: ws } })).toBe(count2 + 2);
 
     // Readers see the attachments; only admins change them.
     const reader = await memberWithAccess(env, env.admin, org, ws, "read");
@@ -285,7 +297,7 @@ describe("run tasks API", () => {
     expect((await integration.get(`/runs/${runId}`)).status).toBe(401);
   });
 
-  it("overrides a stage awaiting an override for organization owners only, and only then", async () => {
+  it("overrides a stage awaiting an override for owners (not workspace admins), and only then", async () => {
     const ws = await createWorkspace(env.admin, org);
     await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(await createTask(), { stages: ["post_plan"], "enforcement-level": "mandatory" }));
     const runId = await createRun(ws);
@@ -306,5 +318,98 @@ describe("run tasks API", () => {
     expect(await env.db.outboxEvent.count({ where: { msgId: `task-stage-override:${stage.id}` } })).toBe(1);
     expect((await env.admin.post(`/task-stages/${stage.id}/actions/override`, {})).status).toBe(409);
     expect(orgId).toMatch(/^org-/);
+  });
+
+  describe("team organization access", () => {
+    /** A user on a new team with these organization-access flags. */
+    async function memberOfTeam(organizationAccess: Record<string, boolean>) {
+      const user = await createUser(env);
+      const teamId = await createTeam(env.admin, org, unique("team"), { "organization-access": organizationAccess });
+      await addMembers(env.admin, teamId, [user.id]);
+      return { ...user, teamId };
+    }
+
+    it("stores manage-run-tasks and manage-policy-overrides on teams, as HCP's organization-access", async () => {
+      const created = await env.admin.post(`/organizations/${org}/teams`, {
+        data: { type: "teams", attributes: { name: unique("team"), "organization-access": { "manage-run-tasks": true } } },
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.data.id as string;
+      expect(created.body.data.attributes["organization-access"]).toMatchObject({ "manage-run-tasks": true, "manage-policy-overrides": false, "manage-workspaces": false });
+      const changed = await env.admin.patch(`/teams/${id}`, {
+        data: { type: "teams", attributes: { "organization-access": { "manage-run-tasks": false, "manage-policy-overrides": true } } },
+      });
+      expect(changed.status).toBe(200);
+      expect(changed.body.data.attributes["organization-access"]).toMatchObject({ "manage-run-tasks": false, "manage-policy-overrides": true });
+      expect(await env.db.team.findUniqueOrThrow({ where: { id } })).toMatchObject({ manageRunTasks: false, managePolicyOverrides: true });
+      // A flag that is not a boolean is a 422 that changes nothing.
+      const bad = await env.admin.patch(`/teams/${id}`, { data: { type: "teams", attributes: { "organization-access": { "manage-run-tasks": "yes" } } } });
+      expect(bad.status).toBe(422);
+      expect(await env.db.team.findUniqueOrThrow({ where: { id } })).toMatchObject({ manageRunTasks: false, managePolicyOverrides: true });
+      // The owners team keeps every organization permission.
+      const owners = await env.db.team.findFirstOrThrow({ where: { organizationId: orgId, isOwners: true } });
+      const refused = await env.admin.patch(`/teams/${owners.id}`, { data: { type: "teams", attributes: { "organization-access": { "manage-run-tasks": false } } } });
+      expect(refused.status).toBe(422);
+    });
+
+    it("lets members of a manage-run-tasks team manage the organization's tasks, and no other member", async () => {
+      const manager = await memberOfTeam({ "manage-run-tasks": true });
+      const plain = await memberOfTeam({ "manage-workspaces": true });
+      expect((await manager.client.get(`/organizations/${org}`)).body.data.attributes.permissions).toMatchObject({ "can-manage-run-tasks": true, "can-read-run-tasks": true });
+      expect((await plain.client.get(`/organizations/${org}`)).body.data.attributes.permissions).toMatchObject({ "can-manage-run-tasks": false, "can-read-run-tasks": true });
+
+      const created = await manager.client.post(`/organizations/${org}/tasks`, taskBody({ name: unique("task"), url: "https://example.com/m" }));
+      expect(created.status).toBe(201);
+      const id = created.body.data.id as string;
+      expect((await manager.client.patch(`/tasks/${id}`, taskBody({ description: "changed" }))).status).toBe(200);
+
+      const before = await env.db.runTask.count({ where: { organizationId: orgId } });
+      expect((await plain.client.post(`/organizations/${org}/tasks`, taskBody({ name: unique("task"), url: "https://example.com/p" }))).status).toBe(404);
+      expect((await plain.client.patch(`/tasks/${id}`, taskBody({ description: "no" }))).status).toBe(404);
+      expect((await plain.client.delete(`/tasks/${id}`)).status).toBe(404);
+      expect((await plain.client.get(`/tasks/${id}`)).status).toBe(200);
+      expect(await env.db.runTask.count({ where: { organizationId: orgId } })).toBe(before);
+      expect((await env.db.runTask.findUniqueOrThrow({ where: { id } })).description).toBe("changed");
+
+      // A team token of that team may too; an organization token manages them as an owner.
+      const managerTeamToken = await teamToken(env.admin, manager.teamId);
+      expect((await managerTeamToken.post(`/organizations/${org}/tasks`, taskBody({ name: unique("task"), url: "https://example.com/t" }))).status).toBe(201);
+      const orgToken = await organizationToken(env.admin, org);
+      expect((await orgToken.post(`/organizations/${org}/tasks`, taskBody({ name: unique("task"), url: "https://example.com/o" }))).status).toBe(201);
+
+      // Attaching a task is the workspace's admins' (HCP's workspace run-tasks permission), not the organization flag's.
+      const ws = await createWorkspace(env.admin, org);
+      expect((await manager.client.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(id))).status).toBe(404);
+      await grantAccess(env.admin, manager.teamId, ws, "admin");
+      expect((await manager.client.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(id, { stages: ["pre_apply"] }))).status).toBe(201);
+
+      expect((await manager.client.delete(`/tasks/${id}`)).status).toBe(204);
+    });
+
+    it("lets members of a manage-policy-overrides team override a stage awaiting an override", async () => {
+      const ws = await createWorkspace(env.admin, org);
+      await env.admin.post(`/workspaces/${ws}/tasks`, workspaceTaskBody(await createTask(), { stages: ["post_plan"], "enforcement-level": "mandatory" }));
+      const runId = await createRun(ws);
+      const stage = await env.db.taskStage.findFirstOrThrow({ where: { runId, stage: "post_plan" } });
+      await env.db.taskStage.update({ where: { id: stage.id }, data: { status: "awaiting_override" } });
+
+      const runTasksOnly = await memberOfTeam({ "manage-run-tasks": true });
+      await grantAccess(env.admin, runTasksOnly.teamId, ws, "read");
+      const overrider = await memberOfTeam({ "manage-policy-overrides": true });
+      await grantAccess(env.admin, overrider.teamId, ws, "read");
+
+      const refusedView = await runTasksOnly.client.get(`/task-stages/${stage.id}`);
+      expect(refusedView.body.data.attributes.permissions["can-override"]).toBe(false);
+      expect((await runTasksOnly.client.post(`/task-stages/${stage.id}/actions/override`, {})).status).toBe(403);
+      expect((await env.db.taskStage.findUniqueOrThrow({ where: { id: stage.id } })).status).toBe("awaiting_override");
+
+      const shown = await overrider.client.get(`/task-stages/${stage.id}`);
+      expect(shown.body.data.attributes.permissions["can-override"]).toBe(true);
+      expect(shown.body.data.attributes.actions["is-overridable"]).toBe(true);
+      const overridden = await overrider.client.post(`/task-stages/${stage.id}/actions/override`, {});
+      expect(overridden.status).toBe(200);
+      expect(overridden.body.data.attributes.status).toBe("passed");
+      expect((await env.db.taskStage.findUniqueOrThrow({ where: { id: stage.id } })).overriddenById).toBe(overrider.id);
+    });
   });
 });

@@ -1,5 +1,6 @@
 import {
   accessFromTeamStandings,
+  canOverrideTaskStages,
   ORGANIZATION_PERMISSION_KEYS,
   organizationPermissions,
   organizationRoleOf,
@@ -9,14 +10,17 @@ import {
   WORKSPACE_PERMISSION_KEYS,
   workspacePermissions,
   type Standing,
+  type TeamOrganizationAccess,
   type WorkspaceAccess,
 } from "./access";
 
-const team = (flags: { isOwners?: boolean; manageWorkspaces?: boolean } = {}) => ({
+const team = (flags: { isOwners?: boolean; manageWorkspaces?: boolean; manageRunTasks?: boolean; managePolicyOverrides?: boolean } = {}) => ({
   isOwners: flags.isOwners ?? false,
   manageWorkspaces: flags.manageWorkspaces ?? false,
+  manageRunTasks: flags.manageRunTasks ?? false,
+  managePolicyOverrides: flags.managePolicyOverrides ?? false,
 });
-const member = (teams: ReturnType<typeof team>[], grants: WorkspaceAccess[] = [], tokenKind: "user" | "team" = "user"): Standing => ({
+const member = (teams: readonly TeamOrganizationAccess[], grants: WorkspaceAccess[] = [], tokenKind: "user" | "team" = "user"): Standing => ({
   kind: "member",
   tokenKind,
   teams,
@@ -36,14 +40,14 @@ describe("the access resolver", () => {
 
   it("makes site admins, the organization's token and the owners team owners with admin on every workspace", () => {
     for (const standing of [{ kind: "site-admin" }, { kind: "organization-token" }, member([team({ isOwners: true })])] as Standing[]) {
-      expect(organizationRoleOf(standing)).toEqual({ role: "owner", managesWorkspaces: true });
+      expect(organizationRoleOf(standing)).toEqual({ role: "owner", managesWorkspaces: true, managesRunTasks: true, managesPolicyOverrides: true });
       expect(resolveAccess(standing).access).toBe("admin");
     }
   });
 
   it("gives manage-workspaces teams admin on every workspace without making them owners", () => {
     const standing = member([team(), team({ manageWorkspaces: true })], ["read"]);
-    expect(organizationRoleOf(standing)).toEqual({ role: "member", managesWorkspaces: true });
+    expect(organizationRoleOf(standing)).toMatchObject({ role: "member", managesWorkspaces: true, managesRunTasks: false });
     expect(resolveAccess(standing).access).toBe("admin");
     expect(resolveAccess(standing).run["can-force-cancel"]).toBe(true);
   });
@@ -51,7 +55,7 @@ describe("the access resolver", () => {
   it("gives other members the best grant of their teams, and none without a grant", () => {
     expect(resolveAccess(member([team(), team()], ["read", "write", "plan"])).access).toBe("write");
     expect(resolveAccess(member([team()], [])).access).toBeNull();
-    expect(organizationRoleOf(member([team()]))).toEqual({ role: "member", managesWorkspaces: false });
+    expect(organizationRoleOf(member([team()]))).toEqual({ role: "member", managesWorkspaces: false, managesRunTasks: false, managesPolicyOverrides: false });
   });
 
   it("agrees with the team-standing rule the scheduler uses for auto-apply", () => {
@@ -134,5 +138,25 @@ describe("organization permissions", () => {
     const differing = ORGANIZATION_PERMISSION_KEYS.filter((k) => asToken[k] !== asOwner[k]);
     expect(differing).toEqual(["can-destroy"]);
     expect(organizationPermissions({ role: "owner", managesWorkspaces: true }, "team")["can-destroy"]).toBe(true);
+  });
+
+  it("give can-manage-run-tasks to owners and members of a manage-run-tasks team, and nothing else with it", () => {
+    const runTaskManager = organizationRoleOf(member([team(), team({ manageRunTasks: true })]))!;
+    expect(runTaskManager).toMatchObject({ role: "member", managesRunTasks: true, managesWorkspaces: false });
+    const perms = organizationPermissions(runTaskManager);
+    expect(Object.entries(perms).filter(([, v]) => v).map(([k]) => k).sort()).toEqual(["can-access-via-teams", "can-manage-run-tasks", "can-read-run-tasks", "can-traverse"]);
+    expect(organizationPermissions(organizationRoleOf(member([team({ manageWorkspaces: true })]))!)["can-manage-run-tasks"]).toBe(false);
+    expect(organizationPermissions({ role: "owner", managesWorkspaces: true })["can-manage-run-tasks"]).toBe(true);
+  });
+});
+
+describe("task stage overrides", () => {
+  it("are for owners and manage-policy-overrides teams, never for an organization token", () => {
+    expect(canOverrideTaskStages(organizationRoleOf(member([team({ isOwners: true })])), "user")).toBe(true);
+    expect(canOverrideTaskStages(organizationRoleOf(member([team({ managePolicyOverrides: true })])), "team")).toBe(true);
+    expect(canOverrideTaskStages(organizationRoleOf(member([team({ manageRunTasks: true, manageWorkspaces: true })])), "user")).toBe(false);
+    expect(canOverrideTaskStages(organizationRoleOf({ kind: "organization-token" }), "organization")).toBe(false);
+    expect(canOverrideTaskStages(organizationRoleOf({ kind: "site-admin" }), "user")).toBe(true);
+    expect(canOverrideTaskStages(null, "user")).toBe(false);
   });
 });

@@ -83,9 +83,19 @@ export type Standing =
   | {
       kind: "member";
       tokenKind: "user" | "team";
-      teams: readonly { isOwners: boolean; manageWorkspaces: boolean }[];
+      teams: readonly TeamOrganizationAccess[];
       grants: readonly WorkspaceAccess[];
     };
+
+/** A team's owner flag and the organization-access flags Tarmac enforces (HCP's `organization-access`). */
+export interface TeamOrganizationAccess {
+  isOwners: boolean;
+  manageWorkspaces: boolean;
+  /** Create, change and delete the organization's run tasks. Absent reads as false. */
+  manageRunTasks?: boolean;
+  /** Override policy checks and failed mandatory run tasks. Absent reads as false. */
+  managePolicyOverrides?: boolean;
+}
 
 export function tokenKindOfStanding(standing: Standing): TokenKind {
   switch (standing.kind) {
@@ -102,6 +112,10 @@ export interface OrganizationRole {
   role: "owner" | "member";
   /** Owners, and members of a team with the organization permission manage-workspaces. */
   managesWorkspaces: boolean;
+  /** Owners, and members of a team with manage-run-tasks. */
+  managesRunTasks?: boolean;
+  /** Owners, and members of a team with manage-policy-overrides. */
+  managesPolicyOverrides?: boolean;
 }
 
 /**
@@ -110,10 +124,15 @@ export interface OrganizationRole {
  */
 export function organizationRoleOf(standing: Standing | null): OrganizationRole | null {
   if (standing === null) return null;
-  if (standing.kind !== "member") return { role: "owner", managesWorkspaces: true };
+  if (standing.kind !== "member") return { role: "owner", managesWorkspaces: true, managesRunTasks: true, managesPolicyOverrides: true };
   if (standing.teams.length === 0) return null;
   const owner = standing.teams.some((t) => t.isOwners);
-  return { role: owner ? "owner" : "member", managesWorkspaces: owner || standing.teams.some((t) => t.manageWorkspaces) };
+  return {
+    role: owner ? "owner" : "member",
+    managesWorkspaces: owner || standing.teams.some((t) => t.manageWorkspaces),
+    managesRunTasks: owner || standing.teams.some((t) => t.manageRunTasks === true),
+    managesPolicyOverrides: owner || standing.teams.some((t) => t.managePolicyOverrides === true),
+  };
 }
 
 /**
@@ -308,7 +327,9 @@ export type OrganizationPermissionKey = (typeof ORGANIZATION_PERMISSION_KEYS)[nu
 export type OrganizationPermissions = Record<OrganizationPermissionKey, boolean>;
 
 /** Who holds each organization permission; features Tarmac lacks are nobody's. */
-const ORGANIZATION_PERMISSION_HOLDERS: Readonly<Record<OrganizationPermissionKey, "owner" | "workspace-manager" | "member" | "nobody">> = {
+type OrganizationPermissionHolder = "owner" | "workspace-manager" | "run-task-manager" | "member" | "nobody";
+
+const ORGANIZATION_PERMISSION_HOLDERS: Readonly<Record<OrganizationPermissionKey, OrganizationPermissionHolder>> = {
   "can-update": "owner",
   "can-update-authentication-token": "owner",
   "can-view-authentication": "owner",
@@ -334,7 +355,7 @@ const ORGANIZATION_PERMISSION_HOLDERS: Readonly<Record<OrganizationPermissionKey
   "can-manage-public-providers": "nobody",
   "can-manage-public-modules": "nobody",
   "can-manage-custom-providers": "nobody",
-  "can-manage-run-tasks": "owner",
+  "can-manage-run-tasks": "run-task-manager",
   "can-read-run-tasks": "member",
   "can-create-project": "owner",
 };
@@ -348,12 +369,14 @@ const ORGANIZATION_TOKEN_LACKS: readonly OrganizationPermissionKey[] = ["can-des
  * what its routes enforce cannot disagree.
  */
 export function organizationPermissions(role: OrganizationRole, tokenKind: TokenKind = "user"): OrganizationPermissions {
-  const held = (holder: "owner" | "workspace-manager" | "member" | "nobody"): boolean => {
+  const held = (holder: OrganizationPermissionHolder): boolean => {
     switch (holder) {
       case "owner":
         return role.role === "owner";
       case "workspace-manager":
         return role.role === "owner" || role.managesWorkspaces;
+      case "run-task-manager":
+        return role.role === "owner" || role.managesRunTasks === true;
       case "member":
         return true;
       case "nobody":
@@ -365,4 +388,14 @@ export function organizationPermissions(role: OrganizationRole, tokenKind: Token
     return [key, !blocked && held(ORGANIZATION_PERMISSION_HOLDERS[key])];
   });
   return Object.fromEntries(entries) as OrganizationPermissions;
+}
+
+/**
+ * Whether the principal may override a task stage awaiting an override (HCP: the team permission
+ * manage-policy-overrides; owners hold it). Overriding is acting on a run: an organization token
+ * never may, as it may not apply runs.
+ */
+export function canOverrideTaskStages(role: OrganizationRole | null, tokenKind: TokenKind): boolean {
+  if (role === null || tokenKind === "organization") return false;
+  return role.role === "owner" || role.managesPolicyOverrides === true;
 }

@@ -44,6 +44,8 @@ const CANCELABLE = [
   "policy_checking",
   "post_plan_running",
   "confirmed",
+  "pre_apply_running",
+  "pre_apply_completed",
   "apply_queued",
   "applying",
 ];

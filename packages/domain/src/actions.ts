@@ -1,5 +1,5 @@
 import { TarmacError, TRANSITION_NOT_ALLOWED } from "./errors";
-import { isInFlight, isInStatusGroup, type RunStatus } from "./statuses";
+import { isInFlight, isInStatusGroup, isPostApply, type RunStatus } from "./statuses";
 
 /** The run facts the action predicates read; a repository builds it from a row. */
 export interface RunFacts {
@@ -103,7 +103,8 @@ export function canDiscard(run: Pick<RunFacts, "status">): ActionCheck {
  * is allowed: it interrupts terraform again. Runs waiting for a person are discarded instead.
  */
 export function canCancel(run: Pick<RunFacts, "status">): ActionCheck {
-  if (isInFlight(run.status)) return ALLOWED;
+  // After the apply (post-apply tasks running) there is nothing left to cancel.
+  if (isInFlight(run.status) && !isPostApply(run.status)) return ALLOWED;
   return refuse(409, TRANSITION_NOT_ALLOWED, "Run was not planning or applying; cancel not allowed.");
 }
 
@@ -201,7 +202,7 @@ export function forceCancelAvailableAt(
 }
 
 export function canForceCancel(run: Pick<RunFacts, "status" | "forceCancelAvailableAt">, now: Date): ActionCheck {
-  if (!isInFlight(run.status)) {
+  if (!isInFlight(run.status) || isPostApply(run.status)) {
     return refuse(409, TRANSITION_NOT_ALLOWED, "Run was not planning or applying; force-cancel not allowed.");
   }
   if (run.forceCancelAvailableAt === null) {

@@ -1,4 +1,4 @@
-import { canOverrideTaskStage, isTaskResultFinal, taskStageRunStatuses, taskStageStatusOf } from "./run-tasks";
+import { canOverrideTaskStage, isTaskResultFinal, TASK_STAGES, taskStageFailureStopsRun, taskStageOfRunStatus, taskStageRunStatuses, taskStageStatusOf } from "./run-tasks";
 import { canTransition } from "./transitions";
 
 describe("task stage status", () => {
@@ -21,6 +21,19 @@ describe("task stage status", () => {
     expect(canOverrideTaskStage("post_plan", false)).toBe(true);
     expect(canOverrideTaskStage("post_plan", true)).toBe(false);
     expect(canOverrideTaskStage("pre_plan", false)).toBe(false);
+    // A failed pre-apply stage errors the run (HCP's run states); after the apply nothing is stopped.
+    expect(canOverrideTaskStage("pre_apply", false)).toBe(false);
+    expect(canOverrideTaskStage("post_apply", false)).toBe(false);
+  });
+
+  it("stops the run on a failed stage everywhere but after the apply", () => {
+    expect(TASK_STAGES.filter(taskStageFailureStopsRun)).toEqual(["pre_plan", "post_plan", "pre_apply"]);
+  });
+
+  it("finds the stage of each stage's running status, and of no other status", () => {
+    for (const stage of TASK_STAGES) expect(taskStageOfRunStatus(taskStageRunStatuses(stage).running)).toBe(stage);
+    expect(taskStageOfRunStatus("pre_apply_completed")).toBeNull();
+    expect(taskStageOfRunStatus("applying")).toBeNull();
   });
 
   it("knows which result statuses are final", () => {
@@ -37,5 +50,15 @@ describe("task stage status", () => {
     expect(canTransition("planning", post.running)).toBe(true);
     expect(canTransition(post.running, post.completed)).toBe(true);
     expect(canTransition(post.running, "errored")).toBe(true);
+    const preApply = taskStageRunStatuses("pre_apply");
+    expect(canTransition("confirmed", preApply.running)).toBe(true);
+    expect(canTransition(preApply.running, preApply.completed)).toBe(true);
+    expect(canTransition(preApply.completed, "apply_queued")).toBe(true);
+    expect(canTransition(preApply.running, "errored")).toBe(true);
+    const postApply = taskStageRunStatuses("post_apply");
+    expect(canTransition("applying", postApply.running)).toBe(true);
+    expect(canTransition(postApply.running, postApply.completed)).toBe(true);
+    expect(canTransition(postApply.completed, "applied")).toBe(true);
+    expect(canTransition(postApply.running, "canceled")).toBe(false);
   });
 });

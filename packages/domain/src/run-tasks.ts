@@ -5,11 +5,10 @@ export const TASK_STAGES = ["pre_plan", "post_plan", "pre_apply", "post_apply"] 
 export type TaskStageName = (typeof TASK_STAGES)[number];
 
 /**
- * The stages Tarmac runs tasks in: those with run statuses of their own in the Runs API reference.
- * The API refuses tasks on `pre_apply` or `post_apply` (those statuses are not in the reference's
- * state list, see statuses.ts), so no mandatory task is ever skipped.
+ * The stages Tarmac runs tasks in: all four, each with run statuses of its own (statuses.ts), so no
+ * task the API accepts is ever skipped.
  */
-export const RUNNABLE_TASK_STAGES = ["pre_plan", "post_plan"] as const satisfies readonly TaskStageName[];
+export const RUNNABLE_TASK_STAGES = TASK_STAGES;
 export type RunnableTaskStage = (typeof RUNNABLE_TASK_STAGES)[number];
 
 export function isRunnableTaskStage(stage: string): stage is RunnableTaskStage {
@@ -48,13 +47,35 @@ export function taskStageRunStatuses(stage: RunnableTaskStage): { running: RunSt
       return { running: "pre_plan_running", completed: "pre_plan_completed" };
     case "post_plan":
       return { running: "post_plan_running", completed: "post_plan_completed" };
+    case "pre_apply":
+      return { running: "pre_apply_running", completed: "pre_apply_completed" };
+    case "post_apply":
+      return { running: "post_apply_running", completed: "post_apply_completed" };
   }
+}
+
+/** The stage a run's status puts it in, if any. */
+export function taskStageOfRunStatus(status: RunStatus): RunnableTaskStage | null {
+  for (const stage of RUNNABLE_TASK_STAGES) if (taskStageRunStatuses(stage).running === status) return stage;
+  return null;
+}
+
+/**
+ * Whether a stage's failed mandatory task stops the run. After the apply nothing can be stopped:
+ * a post-apply stage fails on record and the run still ends applied (HCP: "a failed outcome does not
+ * halt the run since HCP Terraform has already provisioned infrastructure").
+ */
+export function taskStageFailureStopsRun(stage: RunnableTaskStage): boolean {
+  return stage !== "post_apply";
 }
 
 /**
  * Whether a failed mandatory task in this stage may be overridden instead of stopping the run:
- * only after a plan that can still be applied. Before the plan there is nothing to look at, and
- * a plan-only run can never apply (like a soft-failed policy on a plan-only run, plan-outcome.ts).
+ * only after a plan that can still be applied, while the run waits for its confirmation (post-plan).
+ * Before the plan there is nothing to look at, and a plan-only run can never apply (like a
+ * soft-failed policy on a plan-only run, plan-outcome.ts). A failed pre-apply stage errors the run
+ * ("the run skips to completion (Plan Errored state)", HCP's run states), and after the apply there
+ * is nothing left to stop.
  */
 export function canOverrideTaskStage(stage: RunnableTaskStage, planOnly: boolean): boolean {
   return stage === "post_plan" && !planOnly;

@@ -2,7 +2,7 @@ import { PHASE_STATUSES, RUN_STATUSES } from "./statuses";
 import { phaseTimestampKey, statusTimestampKey } from "./status-timestamps";
 
 describe("status timestamp keys", () => {
-  it("name a key for each of the 27 run statuses", () => {
+  it("name a key for each of the 31 run statuses", () => {
     const keys = Object.fromEntries(RUN_STATUSES.map((s) => [s, statusTimestampKey(s)]));
     expect(keys).toEqual({
       pending: "plan-queueable-at",
@@ -25,15 +25,19 @@ describe("status timestamp keys", () => {
       post_plan_completed: "post-plan-completed-at",
       planned_and_finished: "planned-and-finished-at",
       planned_and_saved: "planned-and-saved-at",
+      pre_apply_running: "pre-apply-running-at",
+      pre_apply_completed: "pre-apply-completed-at",
       apply_queued: "apply-queued-at",
       applying: "applying-at",
+      post_apply_running: "post-apply-running-at",
+      post_apply_completed: "post-apply-completed-at",
       applied: "applied-at",
       discarded: "discarded-at",
       errored: "errored-at",
       canceled: "canceled-at",
       force_canceled: "force-canceled-at",
     });
-    expect(new Set(Object.values(keys)).size).toBe(27);
+    expect(new Set(Object.values(keys)).size).toBe(31);
   });
 
   it("name a key for each phase status, running as started-at", () => {

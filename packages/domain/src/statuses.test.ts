@@ -21,6 +21,18 @@ planned cost_estimating cost_estimated policy_checking policy_override policy_so
 confirmed post_plan_running post_plan_completed planned_and_finished planned_and_saved apply_queued
 applying applied discarded errored canceled force_canceled
 `.trim().split(/\s+/);
+// The run task stages around the apply, from the OpenAPI spec's run status enum.
+const APPLY_STAGE_STATES = ["pre_apply_running", "pre_apply_completed", "post_apply_running", "post_apply_completed"];
+const ALL_STATES = [
+  ...REFERENCE_STATES.slice(0, REFERENCE_STATES.indexOf("apply_queued")),
+  "pre_apply_running",
+  "pre_apply_completed",
+  "apply_queued",
+  "applying",
+  "post_apply_running",
+  "post_apply_completed",
+  ...REFERENCE_STATES.slice(REFERENCE_STATES.indexOf("applied")),
+];
 
 const REFERENCE_FINAL = ["applied", "planned_and_finished", "policy_soft_failed", "discarded", "errored", "canceled", "force_canceled"];
 // The reference's discardable group, verbatim.
@@ -37,16 +49,17 @@ const REFERENCE_DISCARDABLE = [
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
 describe("run statuses", () => {
-  it("are exactly the 27 states of the reference, in its order", () => {
+  it("are the 27 states of the reference and the four apply task stage states, in run order", () => {
     expect(REFERENCE_STATES).toHaveLength(27);
-    expect([...RUN_STATUSES]).toEqual(REFERENCE_STATES);
+    expect([...RUN_STATUSES]).toEqual(ALL_STATES);
+    expect(ALL_STATES).toHaveLength(31);
   });
 
   it("recognises run statuses and rejects others", () => {
-    for (const s of REFERENCE_STATES) expect(isRunStatus(s)).toBe(true);
+    for (const s of ALL_STATES) expect(isRunStatus(s)).toBe(true);
     for (const s of ["queuing_apply", "PENDING", "", "assessed", 3, null]) expect(isRunStatus(s)).toBe(false);
     expect(runStatusSchema.safeParse("planned_and_saved").success).toBe(true);
-    expect(runStatusSchema.safeParse("post_apply_running").success).toBe(false);
+    expect(runStatusSchema.safeParse("post_apply_running").success).toBe(true);
   });
 
   it("has exactly the seven final statuses of the docs, planned_and_saved excluded", () => {
@@ -68,8 +81,9 @@ describe("status groups", () => {
   });
 
   it("non_final holds every other status", () => {
-    expect(sorted(statusesInGroup("non_final"))).toEqual(sorted(REFERENCE_STATES.filter((s) => !REFERENCE_FINAL.includes(s))));
-    expect(statusesInGroup("non_final")).toHaveLength(20);
+    expect(sorted(statusesInGroup("non_final"))).toEqual(sorted(ALL_STATES.filter((s) => !REFERENCE_FINAL.includes(s))));
+    expect(statusesInGroup("non_final")).toHaveLength(24);
+    for (const s of APPLY_STAGE_STATES) expect(isInStatusGroup(s as never, "discardable")).toBe(false);
   });
 
   it("discardable is the reference's list verbatim", () => {
@@ -87,7 +101,7 @@ describe("status groups", () => {
 
   it("splits non-final statuses into in-flight ones and those awaiting a person", () => {
     const awaiting = ["planned", "planned_and_saved", "cost_estimated", "policy_checked", "policy_override", "post_plan_completed"];
-    const expected = REFERENCE_STATES.filter((s) => !REFERENCE_FINAL.includes(s) && !awaiting.includes(s));
+    const expected = ALL_STATES.filter((s) => !REFERENCE_FINAL.includes(s) && !awaiting.includes(s));
     expect(sorted(IN_FLIGHT_STATUSES)).toEqual(sorted(expected));
   });
 });

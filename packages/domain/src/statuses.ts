@@ -1,9 +1,11 @@
 import { z } from "zod";
 
 /**
- * The 27 run statuses of the Runs API reference ("Run States" table), in the order a run meets them.
- * Statuses that only the OpenAPI spec lists (queuing_apply, pre_apply_*, post_apply_*, tf_policy_*,
- * assessing) are deliberately absent: the reference is the contract.
+ * The 27 run statuses of the Runs API reference ("Run States" table), in the order a run meets them,
+ * and the four of the run task stages around the apply that the OpenAPI spec's run `status` enum
+ * adds (`pre_apply_running`, `pre_apply_completed` after `confirmed`; `post_apply_running`,
+ * `post_apply_completed` after `applying`). A run only meets those with pre-apply or post-apply
+ * tasks. The spec's other extra statuses (queuing_apply, tf_policy_*, assessing) stay absent.
  */
 export const RUN_STATUSES = [
   "pending",
@@ -26,8 +28,12 @@ export const RUN_STATUSES = [
   "post_plan_completed",
   "planned_and_finished",
   "planned_and_saved",
+  "pre_apply_running",
+  "pre_apply_completed",
   "apply_queued",
   "applying",
+  "post_apply_running",
+  "post_apply_completed",
   "applied",
   "discarded",
   "errored",
@@ -123,6 +129,17 @@ export function isInFlight(status: RunStatus): boolean {
   return IN_FLIGHT_STATUSES.includes(status);
 }
 
+/**
+ * The post-apply stage: terraform has applied, the run only waits for its post-apply tasks and
+ * ends `applied` whatever they report. Nothing is left to cancel (the changes are made), so these
+ * in-flight statuses are not cancelable; the tasks' timeout bounds the wait.
+ */
+export const POST_APPLY_STATUSES = ["post_apply_running", "post_apply_completed"] as const satisfies readonly RunStatus[];
+
+export function isPostApply(status: RunStatus): boolean {
+  return (POST_APPLY_STATUSES as readonly RunStatus[]).includes(status);
+}
+
 /** Status of a plan or an apply (the phases), per the OpenAPI `plans`/`applies` enums. */
 export const PHASE_STATUSES = [
   "pending",
@@ -167,6 +184,8 @@ export const NOT_STARTED_STATUSES = [
   "queuing",
   "plan_queued",
   "confirmed",
+  "pre_apply_running",
+  "pre_apply_completed",
   "apply_queued",
 ] as const satisfies readonly RunStatus[];
 

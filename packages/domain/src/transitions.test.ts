@@ -21,9 +21,13 @@ policy_checking:     policy_checked policy_override policy_soft_failed errored c
 policy_override:     policy_checked discarded
 policy_checked:      planned_and_finished planned_and_saved confirmed discarded
 planned_and_saved:   confirmed discarded
-confirmed:           apply_queued errored canceled force_canceled
+confirmed:           pre_apply_running apply_queued errored canceled force_canceled
+pre_apply_running:   pre_apply_completed errored canceled force_canceled
+pre_apply_completed: apply_queued errored canceled force_canceled
 apply_queued:        applying errored canceled force_canceled
-applying:            applied errored canceled force_canceled
+applying:            post_apply_running applied errored canceled force_canceled
+post_apply_running:  post_apply_completed errored
+post_apply_completed: applied errored
 `;
 
 const expectedEdges = new Set<string>();
@@ -79,7 +83,8 @@ describe("run state machine", () => {
   });
 
   it("lists the statuses a compare-and-set may expect before a target", () => {
-    expect(statusesLeadingTo("apply_queued")).toEqual(["confirmed"]);
+    expect(statusesLeadingTo("apply_queued")).toEqual(["confirmed", "pre_apply_completed"]);
+    expect(statusesLeadingTo("applied")).toEqual(["applying", "post_apply_completed"]);
     expect(new Set(statusesLeadingTo("confirmed"))).toEqual(
       new Set(["planning", "planned", "post_plan_completed", "cost_estimated", "policy_checked", "planned_and_saved"]),
     );

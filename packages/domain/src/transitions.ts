@@ -58,9 +58,17 @@ export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> 
   policy_override: ["policy_checked", "discarded"],
   policy_checked: ["planned_and_finished", "planned_and_saved", "confirmed", "discarded"],
   planned_and_saved: ["confirmed", "discarded"],
-  confirmed: ["apply_queued", ...INTERRUPTED],
+  // Pre-apply run tasks sit between the confirmation and the apply queue; a failed mandatory task
+  // errors the run before terraform applies (or waits in pre_apply_running for an override).
+  confirmed: ["pre_apply_running", "apply_queued", ...INTERRUPTED],
+  pre_apply_running: ["pre_apply_completed", ...INTERRUPTED],
+  pre_apply_completed: ["apply_queued", ...INTERRUPTED],
   apply_queued: ["applying", ...INTERRUPTED],
-  applying: ["applied", ...INTERRUPTED],
+  applying: ["post_apply_running", "applied", ...INTERRUPTED],
+  // Post-apply tasks cannot undo the apply: whatever they report, the run ends applied (HCP).
+  // `errored` stays for the reconcile loop's last resort on a run it cannot drive any more.
+  post_apply_running: ["post_apply_completed", "errored"],
+  post_apply_completed: ["applied", "errored"],
   policy_soft_failed: [],
   planned_and_finished: [],
   applied: [],

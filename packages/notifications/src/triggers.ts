@@ -93,7 +93,11 @@ export function triggerForStatus(status: RunStatus, needsAttention = true): Trig
     case "confirmed":
     case "post_plan_running":
     case "planned_and_saved":
+    case "pre_apply_running":
+    case "pre_apply_completed":
     case "apply_queued":
+    case "post_apply_running":
+    case "post_apply_completed":
       return null;
   }
 }

@@ -84,7 +84,7 @@ export function organizationsRouter(deps: GatewayDeps): Router {
       const ctx = await organizationContext(deps.db, p, org);
       if (ctx) {
         const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, org.id);
-        data.push(serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }));
+        data.push(serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, canManageRunTasks: ctx.managesRunTasks === true, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }));
       }
     }
     sendDocument(res, 200, { data, ...paginate(page, total, `${deps.publicUrl}/api/v2/organizations`, flattenQuery(query)) });
@@ -94,7 +94,7 @@ export function organizationsRouter(deps: GatewayDeps): Router {
     const ctx = organizationOf(res);
     const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, ctx.organization.id);
     sendDocument(res, 200, {
-      data: serializeOrganization(ctx.organization, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }),
+      data: serializeOrganization(ctx.organization, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, canManageRunTasks: ctx.managesRunTasks === true, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }),
     });
   });
 
@@ -108,7 +108,7 @@ export function organizationsRouter(deps: GatewayDeps): Router {
       return organizationsRepo.updateOrganization(tx, ctx.organization.id, settingsFrom(attrs));
     }), nameTaken);
     const defaultProjectId = await projectsRepo.defaultProjectId(deps.db, org.id);
-    sendDocument(res, 200, { data: serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }) });
+    sendDocument(res, 200, { data: serializeOrganization(org, { role: ctx.role, canManageWorkspaces: ctx.managesWorkspaces, canManageRunTasks: ctx.managesRunTasks === true, tokenKind: tokenKindOfStanding(ctx.standing), defaultProjectId }) });
   });
 
   // Organization tokens may manage their organization but not destroy it (the resolver's can-destroy).

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
-import { ENFORCEMENT_LEVELS, RUNNABLE_TASK_STAGES } from "@tarmac/domain";
+import { ENFORCEMENT_LEVELS, TASK_STAGES } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
 import { principalOf } from "../http/auth";
 import { jsonApiDocument, parseBody, pathParam, resourceName } from "../http/request-body";
@@ -22,9 +22,8 @@ const taskAttributes = {
 const createTaskBody = jsonApiDocument("tasks", z.object({ name: resourceName(255), url: taskUrl, ...taskAttributes }));
 const updateTaskBody = jsonApiDocument("tasks", z.object({ name: resourceName(255).optional(), url: taskUrl.optional(), ...taskAttributes }));
 
-// Tasks run before and after the plan, the stages with run statuses of their own. A pre-apply or
-// post-apply task would be accepted and never run, a mandatory check silently skipped: refused.
-const stageSchema = z.enum(RUNNABLE_TASK_STAGES, { message: "must be pre_plan or post_plan: tasks run before and after the plan" });
+// HCP's four stages: before and after the plan, before and after the apply.
+const stageSchema = z.enum(TASK_STAGES, { message: "must be one of pre_plan, post_plan, pre_apply, post_apply" });
 const workspaceTaskAttributes = z.object({
   "enforcement-level": z.enum(ENFORCEMENT_LEVELS).optional(),
   // `stage` is HCP's deprecated single stage; `stages` wins when both are sent.

@@ -18,7 +18,11 @@ import { serializeUser } from "../serializers/users";
 import { createTeam, deleteTeam, updateTeam } from "../services/teams";
 
 const organizationAccess = z
-  .object({ "manage-workspaces": z.boolean().optional() })
+  .object({
+    "manage-workspaces": z.boolean().optional(),
+    "manage-run-tasks": z.boolean().optional(),
+    "manage-policy-overrides": z.boolean().optional(),
+  })
   .catchall(z.boolean().nullable());
 
 const teamAttributes = z.object({
@@ -66,8 +70,10 @@ function teamSettings(a: z.infer<typeof teamAttributes>): teamsRepo.TeamSettings
   const s: teamsRepo.TeamSettings = {};
   if (a.name !== undefined) s.name = a.name;
   if (a.visibility !== undefined) s.visibility = a.visibility;
-  const mw = a["organization-access"]?.["manage-workspaces"];
-  if (mw !== undefined) s.manageWorkspaces = mw;
+  const access = a["organization-access"];
+  if (access?.["manage-workspaces"] !== undefined) s.manageWorkspaces = access["manage-workspaces"];
+  if (access?.["manage-run-tasks"] !== undefined) s.manageRunTasks = access["manage-run-tasks"];
+  if (access?.["manage-policy-overrides"] !== undefined) s.managePolicyOverrides = access["manage-policy-overrides"];
   return s;
 }
 

@@ -120,7 +120,7 @@ async function includedFor(
   const include = parseInclude(req.query as Record<string, unknown>);
   const included: Resource[] = [];
   if (include.has("organization")) {
-    addIncluded(included, [serializeOrganization(org.organization, { role: org.role, canManageWorkspaces: org.managesWorkspaces, tokenKind: tokenKindOfStanding(org.standing) })]);
+    addIncluded(included, [serializeOrganization(org.organization, { role: org.role, canManageWorkspaces: org.managesWorkspaces, canManageRunTasks: org.managesRunTasks === true, tokenKind: tokenKindOfStanding(org.standing) })]);
   }
   if (include.has("locked_by")) {
     for (const { workspace } of items) {

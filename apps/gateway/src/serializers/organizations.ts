@@ -6,6 +6,8 @@ export interface OrganizationSerializeContext {
   role: "owner" | "member";
   /** Owners, and members of a team with organization-access manage-workspaces. */
   canManageWorkspaces: boolean;
+  /** Owners, and members of a team with organization-access manage-run-tasks. */
+  canManageRunTasks?: boolean;
   /** The kind of token asking: an organization token may not destroy its organization. */
   tokenKind?: TokenKind;
   /** go-tfe's Organization.DefaultProject; every organization has one. */
@@ -51,7 +53,7 @@ export function serializeOrganization(org: organizationsRepo.Organization, ctx: 
       "speculative-plan-management-enabled": true,
       "default-execution-mode": "remote",
       "tarmac-run-concurrency": org.runConcurrency,
-      permissions: organizationPermissions({ role: ctx.role, managesWorkspaces: ctx.canManageWorkspaces }, ctx.tokenKind),
+      permissions: organizationPermissions({ role: ctx.role, managesWorkspaces: ctx.canManageWorkspaces, managesRunTasks: ctx.canManageRunTasks === true }, ctx.tokenKind),
     },
     relationships: {
       "entitlement-set": toOne("entitlement-sets", org.id, `${self}/entitlement-set`),

@@ -21,14 +21,18 @@ const ORG_ACCESS_KEYS = [
   "manage-agent-pools",
 ] as const;
 
-/** Only manage-workspaces (and read-workspaces, which it implies) is enforced; owners have everything. */
+/**
+ * The flags Tarmac stores and enforces: manage-workspaces (and read-workspaces, which it implies),
+ * manage-run-tasks and manage-policy-overrides; owners have everything.
+ */
 function organizationAccess(team: teamsRepo.TeamView): Record<string, boolean> {
-  return Object.fromEntries(
-    ORG_ACCESS_KEYS.map((k) => [
-      k,
-      team.isOwners || ((k === "manage-workspaces" || k === "read-workspaces") && team.manageWorkspaces),
-    ]),
-  );
+  const stored: Partial<Record<(typeof ORG_ACCESS_KEYS)[number], boolean>> = {
+    "manage-workspaces": team.manageWorkspaces,
+    "read-workspaces": team.manageWorkspaces,
+    "manage-run-tasks": team.manageRunTasks,
+    "manage-policy-overrides": team.managePolicyOverrides,
+  };
+  return Object.fromEntries(ORG_ACCESS_KEYS.map((k) => [k, team.isOwners || stored[k] === true]));
 }
 
 /** A `teams` resource; `canManage` is whether the caller owns the organization. */

@@ -1,8 +1,10 @@
 import { subjectsFor, runOfRunTaskToken } from "@tarmac/contracts";
 import { configurationVersionsRepo, encryptValue, enqueueOutbox, inTransaction, organizationsRepo, runsRead, runTasksRepo } from "@tarmac/db";
 import {
+  canOverrideTaskStages,
   conflict,
   forbidden,
+  organizationPermissions,
   isId,
   isTaskResultFinal,
   notFound,
@@ -15,13 +17,14 @@ import { injectTraceContext } from "@tarmac/telemetry";
 import type { GatewayDeps } from "../deps";
 import type { Principal } from "../http/auth";
 import { invalidAttribute, isUniqueViolation } from "../http/request-body";
-import { loadOrganizationForPrincipal, loadWorkspaceForPrincipal, organizationContext } from "../http/workspace-access";
+import { loadOrganizationForPrincipal, loadWorkspaceForPrincipal, organizationContext, type OrganizationContext } from "../http/workspace-access";
 import { loadRunForPrincipal } from "../http/run-access";
 import { serializeOutcome, serializeRunTask, serializeTaskResult, serializeTaskStage, serializeWorkspaceTask } from "../serializers/run-tasks";
 
 /**
- * Run tasks (HCP's run tasks API): organization owners manage the organization's tasks, members
- * read them; workspace admins attach tasks to their workspace, readers see the attachments; a
+ * Run tasks (HCP's run tasks API): organization owners and teams with manage-run-tasks manage the
+ * organization's tasks, members read them; workspace admins attach tasks to their workspace,
+ * readers see the attachments; a
  * run's stages and results are visible to whoever sees the run. Integrations report on a result
  * with the run-scoped access token they were sent. The gateway records these intents with an
  * outbox event; the scheduler moves the run.
@@ -43,14 +46,19 @@ async function organizationNameOf(deps: GatewayDeps, organizationId: string): Pr
   return (await organizationsRepo.findOrganizationById(deps.db, organizationId))?.name ?? "";
 }
 
-/** The task with the principal's standing in its organization; 404 when invisible, or not an owner for `manage`. */
+/** Whether the principal's standing holds the organization's `can-manage-run-tasks` (owners, manage-run-tasks teams). */
+function managesRunTasks(ctx: OrganizationContext, principal: Principal): boolean {
+  return organizationPermissions(ctx, principal.kind)["can-manage-run-tasks"];
+}
+
+/** The task with the principal's standing in its organization; 404 when invisible, or without `can-manage-run-tasks` for `manage`. */
 async function loadTask(deps: GatewayDeps, principal: Principal, id: string, manage: boolean) {
   if (!isId("task", id)) throw notFound("task not found");
   const task = await runTasksRepo.findRunTask(deps.db, id);
   if (!task) throw notFound("task not found");
   const org = await organizationsRepo.findOrganizationById(deps.db, task.organizationId);
   const ctx = org ? await organizationContext(deps.db, principal, org) : null;
-  if (!ctx || (manage && ctx.role !== "owner")) throw notFound("task not found");
+  if (!ctx || (manage && !managesRunTasks(ctx, principal))) throw notFound("task not found");
   return { task, organizationName: ctx.organization.name };
 }
 
@@ -78,7 +86,8 @@ export async function listTasks(deps: GatewayDeps, principal: Principal, orgName
 }
 
 export async function createTask(deps: GatewayDeps, principal: Principal, orgName: string, attrs: Required<Pick<TaskAttributes, "name" | "url">> & TaskAttributes) {
-  const ctx = await loadOrganizationForPrincipal(deps, principal, orgName, { ownerOnly: true });
+  const ctx = await loadOrganizationForPrincipal(deps, principal, orgName);
+  if (!managesRunTasks(ctx, principal)) throw notFound();
   const key = attrs["hmac-key"];
   try {
     const task = await runTasksRepo.createRunTask(deps.db, {
@@ -188,11 +197,11 @@ export async function deleteWorkspaceTask(deps: GatewayDeps, principal: Principa
 
 // ------------------------------------------------------------------ task stages and results
 
-/** Overriding a failed mandatory task needs HCP's manage-policy-overrides: organization owners here. */
+/** Overriding a failed mandatory task needs HCP's manage-policy-overrides: owners and teams with it. */
 async function canOverride(deps: GatewayDeps, principal: Principal, organizationId: string): Promise<boolean> {
   const org = await organizationsRepo.findOrganizationById(deps.db, organizationId);
   const ctx = org ? await organizationContext(deps.db, principal, org) : null;
-  return ctx?.role === "owner" && principal.kind !== "organization";
+  return canOverrideTaskStages(ctx, principal.kind);
 }
 
 async function stageDocuments(deps: GatewayDeps, principal: Principal, stages: runTasksRepo.TaskStage[], organizationId: string, planOnly: boolean, include: Set<string>) {

@@ -23,7 +23,7 @@ export async function updateTeam(deps: GatewayDeps, team: teamsRepo.TeamView, se
   if (team.isOwners && settings.name !== undefined && settings.name !== team.name) {
     throw invalidAttribute("The owners team cannot be renamed", "/data/attributes/name");
   }
-  if (team.isOwners && settings.manageWorkspaces === false) {
+  if (team.isOwners && (settings.manageWorkspaces === false || settings.manageRunTasks === false || settings.managePolicyOverrides === false)) {
     throw invalidAttribute("The owners team's organization access cannot be changed", "/data/attributes/organization-access");
   }
   return withUniqueAs(

@@ -3,7 +3,7 @@ import { isFinalStatus, nextStatusAfterPlanStage, type PlanDecisionPoint, type P
 import type { Effects, SchedulerContext } from "./context";
 import { estimateCost } from "./cost-estimate";
 import { moveRun } from "./transitions";
-import { driveTaskStage, needsTaskStage, settleTaskStagesOfEndedRun } from "./task-stages";
+import { driveTaskStage, enterApplyTaskStage, needsTaskStage, settleTaskStagesOfEndedRun } from "./task-stages";
 import { advanceWorkspace, queuePlan } from "./workspace-queue";
 
 type SchedulingRun = schedulerRepo.SchedulingRun;
@@ -87,6 +87,33 @@ async function releaseWorkspace(tx: Tx, ctx: SchedulerContext, run: SchedulingRu
 }
 
 /**
+ * A confirmed run (or a confirmed saved plan that took its workspace) goes to its pre-apply tasks
+ * when the workspace has some, else straight to the apply queue.
+ */
+export async function startApply(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<void> {
+  if (run.status === "confirmed" && (await enterApplyTaskStage(tx, ctx, run, "pre_apply", effects))) return;
+  await queueApply(tx, ctx, run, effects);
+}
+
+/** `apply_queued` from `confirmed` or `pre_apply_completed`, and the apply job. */
+async function queueApply(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<void> {
+  if (await moveRun(tx, ctx, run, "apply_queued")) {
+    await phasesRepo.markPhaseQueued(tx, "apply", run.id, ctx.now());
+    effects.add({ kind: "enqueue", phase: "apply", runId: run.id });
+  }
+}
+
+/**
+ * The apply finished: the run's post-apply tasks run when the workspace has some (the run keeps
+ * its workspace meanwhile), then, or at once, the run is applied.
+ */
+export async function finishApply(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<void> {
+  if (run.status !== "applying") return;
+  if (await enterApplyTaskStage(tx, ctx, run, "post_apply", effects)) return;
+  if (await moveRun(tx, ctx, run, "applied")) await driveRun(tx, ctx, run, effects);
+}
+
+/**
  * Does whatever the run's current status requires of the scheduler. Idempotent: every
  * event about a run, and the reconcile loop, may call it again; a step already taken is
  * a no-op (compare-and-set transitions, idempotent job ids). Call with the workspace locked.
@@ -111,10 +138,13 @@ export async function driveRun(tx: Tx, ctx: SchedulerContext, run: SchedulingRun
         await advanceWorkspace(tx, ctx, run.workspaceId, effects);
         return;
       }
-      if (await moveRun(tx, ctx, run, "apply_queued")) {
-        await phasesRepo.markPhaseQueued(tx, "apply", run.id, ctx.now());
-        effects.add({ kind: "enqueue", phase: "apply", runId: run.id });
-      }
+      await startApply(tx, ctx, run, effects);
+      return;
+    case "pre_apply_completed":
+      await queueApply(tx, ctx, run, effects);
+      return;
+    case "post_apply_completed":
+      if (await moveRun(tx, ctx, run, "applied")) await driveRun(tx, ctx, run, effects);
       return;
     case "cost_estimating":
       await runCostEstimation(tx, ctx, run, effects);
@@ -131,6 +161,8 @@ export async function driveRun(tx: Tx, ctx: SchedulerContext, run: SchedulingRun
       return;
     case "pre_plan_running":
     case "post_plan_running":
+    case "pre_apply_running":
+    case "post_apply_running":
       await driveTaskStage(tx, ctx, run, effects);
       return;
     case "pre_plan_completed":

@@ -3,7 +3,7 @@ import { phasesRepo, schedulerRepo, type Tx } from "@tarmac/db";
 import { isFinalStatus, PHASE_QUEUED_STATUS, PHASE_RUNNING_STATUS } from "@tarmac/domain";
 import type { Effects, SchedulerContext } from "./context";
 import { withRunWorkspace } from "./effects";
-import { decideAfterPlanStage, driveRun } from "./lifecycle";
+import { decideAfterPlanStage, driveRun, finishApply } from "./lifecycle";
 import { moveRun } from "./transitions";
 
 type SchedulingRun = schedulerRepo.SchedulingRun;
@@ -88,5 +88,5 @@ async function onFinished(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, eve
     return;
   }
   await phasesRepo.finishPhase(tx, "apply", run.id, { status: "finished", at, counts });
-  if (await moveRun(tx, ctx, run, "applied")) await driveRun(tx, ctx, run, effects);
+  await finishApply(tx, ctx, run, effects);
 }

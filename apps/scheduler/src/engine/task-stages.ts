@@ -2,6 +2,8 @@ import { runTasksRepo, schedulerRepo, type Tx } from "@tarmac/db";
 import {
   canOverrideTaskStage,
   isRunnableTaskStage,
+  taskStageFailureStopsRun,
+  taskStageOfRunStatus,
   taskStageRunStatuses,
   taskStageStatusOf,
   type RunnableTaskStage,
@@ -22,9 +24,7 @@ type SchedulingRun = schedulerRepo.SchedulingRun;
 
 /** The stage a run's status puts it in, if any. */
 export function taskStageOfStatus(status: RunStatus): RunnableTaskStage | null {
-  if (status === "pre_plan_running") return "pre_plan";
-  if (status === "post_plan_running") return "post_plan";
-  return null;
+  return taskStageOfRunStatus(status);
 }
 
 /**
@@ -44,6 +44,31 @@ export async function enterPrePlanStage(tx: Tx, ctx: SchedulerContext, run: Sche
   if (!(await moveRun(tx, ctx, run, "pre_plan_running"))) return false;
   await driveTaskStage(tx, ctx, run, effects);
   return true;
+}
+
+/**
+ * A confirmed run about to queue its apply, or a run whose apply just finished, enters the stage's
+ * running status when the workspace has tasks on that stage (pre_apply, post_apply). False: no such
+ * stage, the caller carries on as without tasks.
+ */
+export async function enterApplyTaskStage(
+  tx: Tx,
+  ctx: SchedulerContext,
+  run: SchedulingRun,
+  stage: "pre_apply" | "post_apply",
+  effects: Effects,
+): Promise<boolean> {
+  if (!(await needsTaskStage(tx, run, stage))) return false;
+  if (!(await moveRun(tx, ctx, run, taskStageRunStatuses(stage).running))) return false;
+  await driveTaskStage(tx, ctx, run, effects);
+  return true;
+}
+
+/** The run event saying which mandatory tasks failed a stage. */
+function failedTasksDescription(stage: RunnableTaskStage, results: readonly { taskName: string; enforcementLevel: string; status: string }[]): string {
+  const failed = results.filter((r) => r.enforcementLevel === "mandatory" && r.status !== "passed").map((r) => `"${r.taskName}" (${r.status})`);
+  const label = stage.replace("_", "-");
+  return `Mandatory ${label} run task${failed.length === 1 ? "" : "s"} ${failed.join(", ")} did not pass`;
 }
 
 /**
@@ -68,8 +93,10 @@ export async function driveTaskStage(
 
 /**
  * Decides a running stage from its results: still running; passed (the run moves to the stage's
- * completed status and carries on from there); failed (the run errors); or awaiting an
- * override (the run waits in the running status until someone overrides or discards it).
+ * completed status and carries on from there); failed (the run errors, with a run event naming
+ * the tasks; after the apply the stage fails on record and the run still goes on to `applied`);
+ * or awaiting an override (the run waits in the running status until someone overrides it, or
+ * discards or cancels the run).
  */
 export async function settleTaskStage(
   tx: Tx,
@@ -94,9 +121,16 @@ export async function settleTaskStage(
       // An overridden stage passes too: it records its override and goes on like one that passed.
       if (await moveRun(tx, ctx, run, statuses.completed)) await driveRun(tx, ctx, run, effects);
       return;
-    case "failed":
-      if (await moveRun(tx, ctx, run, "errored")) await driveRun(tx, ctx, run, effects);
+    case "failed": {
+      const description = failedTasksDescription(stageName, stage.results);
+      if (!taskStageFailureStopsRun(stageName)) {
+        const recorded = { action: "task_stage_failed", description: `${description}; the apply stands`, actorId: null };
+        if (await moveRun(tx, ctx, run, statuses.completed, undefined, recorded)) await driveRun(tx, ctx, run, effects);
+        return;
+      }
+      if (await moveRun(tx, ctx, run, "errored", undefined, { action: "errored", description, actorId: null })) await driveRun(tx, ctx, run, effects);
       return;
+    }
     default:
       // awaiting_override: a person decides (override, or discard the run).
       return;

@@ -3,6 +3,7 @@ import { bypassesWorkspaceQueue, holdsWorkspace } from "@tarmac/domain";
 import type { Effects, SchedulerContext } from "./context";
 import { moveRun } from "./transitions";
 import { enterPrePlanStage } from "./task-stages";
+import { startApply } from "./lifecycle";
 
 type SchedulingRun = schedulerRepo.SchedulingRun;
 
@@ -75,10 +76,7 @@ export async function advanceWorkspace(tx: Tx, ctx: SchedulerContext, workspaceI
     if (run.status === "confirmed") {
       // A saved plan, confirmed earlier, now takes the workspace to apply.
       await schedulerRepo.setCurrentRun(tx, workspaceId, run.id);
-      if (await moveRun(tx, ctx, run, "apply_queued")) {
-        await phasesRepo.markPhaseQueued(tx, "apply", run.id, ctx.now());
-        effects.add({ kind: "enqueue", phase: "apply", runId: run.id });
-      }
+      await startApply(tx, ctx, run, effects);
       isHeld = isBlocked = true;
       continue;
     }

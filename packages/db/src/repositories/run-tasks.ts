@@ -1,4 +1,4 @@
-import { newId, type TaskStageName } from "@tarmac/domain";
+import { newId, TASK_STAGES, type TaskStageName } from "@tarmac/domain";
 import type { Db, Tx } from "../client";
 import type { Prisma, RunTask, TaskResult, TaskResultOutcome, TaskStage, WorkspaceRunTask } from "../generated/prisma/client";
 import { statusTimestampValue } from "../runs";
@@ -271,7 +271,7 @@ async function createStage(tx: Tx, input: { runId: string; stage: TaskStageName;
  * task stages right after creating it (the terraform CLI does) find them. Written with the run.
  */
 export async function createPendingStages(tx: Tx, input: { runId: string; workspaceId: string; at: Date }): Promise<void> {
-  for (const [i, stage] of (["pre_plan", "post_plan"] as const).entries()) {
+  for (const [i, stage] of TASK_STAGES.entries()) {
     const tasks = await listStageTasks(tx, input.workspaceId, stage);
     // Stages list in run order: each a millisecond after the one before.
     if (tasks.length > 0) await createStage(tx, { runId: input.runId, stage, tasks, at: new Date(input.at.getTime() + i), status: "pending" });
@@ -418,7 +418,10 @@ export async function findDispatchFacts(db: Db | Tx, resultId: string): Promise<
 /** Runs resting in a task stage's statuses since before the cutoff: the reconcile loop drives them again. */
 export async function listRunsInTaskStages(db: Db | Tx, before: Date, limit: number): Promise<{ id: string; workspaceId: string }[]> {
   return db.run.findMany({
-    where: { status: { in: ["pre_plan_running", "pre_plan_completed", "post_plan_running"] }, statusChangedAt: { lt: before } },
+    where: {
+      status: { in: ["pre_plan_running", "pre_plan_completed", "post_plan_running", "pre_apply_running", "pre_apply_completed", "post_apply_running", "post_apply_completed"] },
+      statusChangedAt: { lt: before },
+    },
     select: { id: true, workspaceId: true },
     orderBy: { statusChangedAt: "asc" },
     take: limit,

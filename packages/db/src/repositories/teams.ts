@@ -41,7 +41,7 @@ export async function listTeamViews(db: Db | Tx, q: TeamListQuery): Promise<{ it
   return { items, total };
 }
 
-export type TeamSettings = Partial<Pick<Prisma.TeamUncheckedCreateInput, "name" | "visibility" | "manageWorkspaces">>;
+export type TeamSettings = Partial<Pick<Prisma.TeamUncheckedCreateInput, "name" | "visibility" | "manageWorkspaces" | "manageRunTasks" | "managePolicyOverrides">>;
 
 export async function createTeam(tx: Tx, organizationId: string, settings: TeamSettings & { name: string }): Promise<TeamView> {
   const id = newId("team");
@@ -78,10 +78,10 @@ export async function userTeams(
   db: Db | Tx,
   userId: string,
   organizationId: string,
-): Promise<{ id: string; isOwners: boolean; manageWorkspaces: boolean }[]> {
+): Promise<{ id: string; isOwners: boolean; manageWorkspaces: boolean; manageRunTasks: boolean; managePolicyOverrides: boolean }[]> {
   return db.team.findMany({
     where: { organizationId, memberships: { some: { userId } } },
-    select: { id: true, isOwners: true, manageWorkspaces: true },
+    select: { id: true, isOwners: true, manageWorkspaces: true, manageRunTasks: true, managePolicyOverrides: true },
   });
 }
 
@@ -155,6 +155,9 @@ export async function teamAccessOnWorkspaces(
 export async function findTeamFlags(
   db: Db | Tx,
   id: string,
-): Promise<{ id: string; organizationId: string; isOwners: boolean; manageWorkspaces: boolean } | null> {
-  return db.team.findUnique({ where: { id }, select: { id: true, organizationId: true, isOwners: true, manageWorkspaces: true } });
+): Promise<{ id: string; organizationId: string; isOwners: boolean; manageWorkspaces: boolean; manageRunTasks: boolean; managePolicyOverrides: boolean } | null> {
+  return db.team.findUnique({
+    where: { id },
+    select: { id: true, organizationId: true, isOwners: true, manageWorkspaces: true, manageRunTasks: true, managePolicyOverrides: true },
+  });
 }
