@@ -38,6 +38,10 @@ export const ID_PREFIXES = [
   "wstask",
   "taskrs",
   "taskrsout",
+  "apool",
+  "agent",
+  // Not on the wire: a plan or apply waiting for (or held by) an agent of a pool.
+  "ajob",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];
