@@ -6,3 +6,4 @@ export * from "./gateway-env";
 export * from "./certificates";
 export * from "./fixtures";
 export * from "./receivers";
+export * from "./agent-fixtures";
