@@ -284,6 +284,18 @@ describe("runs on agents", () => {
     expect(await executionDetails(next, "plan")).toMatchObject({ "agent-name": survivor, "agent-pool-id": pools.A.id });
   }, 120_000);
 
+  it("carries a cancel to the agent running the plan in the answer to its ping", async () => {
+    const slow = { ...CONFIG, "terraform-double.json": JSON.stringify({ plan: { seconds: 60 } }) };
+    const runId = await startRun(workspaces.A, slow, { "plan-only": true });
+    await waitForStatus(runId, "planning");
+    const cancel = await api.post(`/runs/${runId}/actions/cancel`, { comment: "stop it" });
+    expect(cancel.status).toBe(202);
+    // terraform was interrupted on the agent, which reported the phase canceled.
+    await waitForStatus(runId, "canceled", 30_000);
+    expect((await db.plan.findUniqueOrThrow({ where: { runId } })).status).toBe("canceled");
+    expect((await db.agentJob.findUniqueOrThrow({ where: { runId_phase: { runId, phase: "plan" } } })).signal).toBe("SIGINT");
+  }, 60_000);
+
   it("stops an agent whose token is revoked at its next call: it exits non-zero and says why", async () => {
     const b1 = agents.get("b1")!;
     await db.agentToken.delete({ where: { id: pools.B.tokenId } });

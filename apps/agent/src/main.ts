@@ -40,9 +40,10 @@ async function main(): Promise<void> {
     onFatal: (err) => {
       // Give terraform a moment to die, then leave: nothing this agent can do helps.
       process.stderr.write(`tarmac-agent: ${err.message}; exiting\n`);
+      // (Not unref'd: with polling stopped, nothing else keeps the process alive until then.)
       setTimeout(() => {
         void sandboxes.release().finally(() => process.exit(EXIT_TOKEN_REJECTED));
-      }, 1_000).unref();
+      }, 1_000);
     },
   });
 
