@@ -3,7 +3,14 @@ import { subjectsFor } from "@tarmac/contracts";
 import type { ArchiveLimits } from "@tarmac/archive";
 import { runPhaseJob, type CliConfigOptions, type PhaseServiceDeps, type ProgressPublisher } from "@tarmac/runner";
 import type { Logger } from "@tarmac/telemetry";
-import { AgentProtocolClient, JobNotHeldError, TokenRejectedError } from "./protocol-client";
+import { AgentProtocolClient, JobNotHeldError, ProtocolError, TokenRejectedError } from "./protocol-client";
+
+/** Errors after which the agent cannot go on: its token was rejected, or its registration is gone. */
+function fatalOf(err: unknown): Error | null {
+  if (err instanceof TokenRejectedError) return err;
+  if (err instanceof ProtocolError && err.status === 404) return new Error(`this agent is no longer registered with Tarmac (${err.message})`);
+  return null;
+}
 
 export interface AgentOptions {
   client: AgentProtocolClient;
@@ -79,7 +86,8 @@ export class Agent {
         if (held.signal) this.running.get(held["job-id"])?.deliver?.(held.signal, "stop order from Tarmac");
       }
     } catch (err) {
-      if (err instanceof TokenRejectedError) this.fatal(err);
+      const fatal = fatalOf(err);
+      if (fatal) this.fatal(fatal);
       else this.opts.logger.warn({ error: (err as Error).message }, "ping failed");
     }
   }
@@ -96,8 +104,9 @@ export class Agent {
         backoffMs = 1_000;
         if (job && !this.isStopping) this.startJob(job);
       } catch (err) {
-        if (err instanceof TokenRejectedError) {
-          this.fatal(err);
+        const fatal = fatalOf(err);
+        if (fatal) {
+          this.fatal(fatal);
           return;
         }
         this.opts.logger.warn({ error: (err as Error).message }, "poll failed; retrying");

@@ -5,7 +5,7 @@ import { Agent } from "./agent";
 import { loadAgentEnv } from "./env";
 import { AgentProtocolClient } from "./protocol-client";
 
-/** Exit code when the agent token is rejected (revoked or invalid): restarting will not help. */
+/** Exit code when the agent token is rejected (revoked or invalid) or the agent's registration is gone: restarting as is will not help. */
 export const EXIT_TOKEN_REJECTED = 3;
 
 async function main(): Promise<void> {
