@@ -63,7 +63,20 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const reg = await this.opts.client.register(this.opts.name, this.opts.capacity);
+    // The gateway may be restarting or the network not up yet: registration is retried; a
+    // rejected token is not.
+    let reg: Awaited<ReturnType<AgentProtocolClient["register"]>>;
+    for (let backoffMs = 1_000; ; backoffMs = Math.min(backoffMs * 2, 30_000)) {
+      try {
+        reg = await this.opts.client.register(this.opts.name, this.opts.capacity);
+        break;
+      } catch (err) {
+        const isTransient = err instanceof ProtocolError && (err.status === undefined || err.status >= 500);
+        if (!isTransient || this.isStopping) throw err;
+        this.opts.logger.warn({ error: err.message, retryInMs: backoffMs }, "registration failed; retrying");
+        await sleep(backoffMs);
+      }
+    }
     this.agentId = reg["agent-id"];
     this.opts.logger.info({ agentId: this.agentId, agentPool: reg["agent-pool-name"], capacity: reg.capacity }, "agent registered");
     this.pinger = setInterval(() => void this.ping(), this.opts.pingIntervalMs);
