@@ -54,6 +54,8 @@ export class Agent {
   private pinger: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private wakeLoop: (() => void) | undefined;
+  /** Hangs up the poll in flight when the agent stops, so no job is claimed for it meanwhile. */
+  private readonly polling = new AbortController();
   private readonly subjects: Subjects = subjectsFor();
 
   constructor(private readonly opts: AgentOptions) {}
@@ -86,6 +88,7 @@ export class Agent {
   private fatal(err: Error): void {
     if (this.isStopping) return;
     this.isStopping = true;
+    this.polling.abort();
     clearInterval(this.pinger);
     for (const r of this.running.values()) r.deliver?.("SIGKILL", err.message);
     this.opts.onFatal(err);
@@ -94,7 +97,7 @@ export class Agent {
   private async ping(): Promise<void> {
     if (!this.agentId || this.isStopping) return;
     try {
-      const answer = await this.opts.client.ping(this.agentId, this.running.size > 0 ? "busy" : "idle");
+      const answer = await this.opts.client.ping(this.agentId, this.running.size > 0 ? "busy" : "idle", [...this.running.keys()]);
       for (const held of answer.jobs) {
         if (held.signal) this.running.get(held["job-id"])?.deliver?.(held.signal, "stop order from Tarmac");
       }
@@ -113,10 +116,11 @@ export class Agent {
         continue;
       }
       try {
-        const job = await this.opts.client.nextJob(this.agentId!, this.opts.pollWaitMs);
+        const job = await this.opts.client.nextJob(this.agentId!, this.opts.pollWaitMs, this.polling.signal);
         backoffMs = 1_000;
         if (job && !this.isStopping) this.startJob(job);
       } catch (err) {
+        if (this.isStopping) return;
         const fatal = fatalOf(err);
         if (fatal) {
           this.fatal(fatal);
@@ -185,6 +189,7 @@ export class Agent {
    */
   async stop(graceMs: number): Promise<void> {
     this.isStopping = true;
+    this.polling.abort();
     this.wakeLoop?.();
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     const timer = setTimeout(() => {

@@ -59,14 +59,14 @@ export class AgentProtocolClient {
     return this.base + path;
   }
 
-  private async call(method: "GET" | "POST", path: string, body: unknown, timeoutMs: number): Promise<Response> {
+  private async call(method: "GET" | "POST", path: string, body: unknown, timeoutMs: number, abort?: AbortSignal): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: abort ? AbortSignal.any([abort, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       throw new ProtocolError(`${method} ${path.split("?")[0]} failed: ${describeFetchError(err, this.base)}`);
@@ -89,14 +89,16 @@ export class AgentProtocolClient {
     return agentRegistration.parse(await res.json());
   }
 
-  async ping(agentId: string, status?: "idle" | "busy" | "exited"): Promise<AgentStatusAnswer> {
-    const res = await this.expect(await this.call("POST", agentProtocolPaths.status(agentId), status ? { status } : {}, 15_000), "status", 200);
+  /** `running`: the jobs the agent runs now, so Tarmac can settle any other it believes the agent holds. */
+  async ping(agentId: string, status?: "idle" | "busy" | "exited", running?: string[]): Promise<AgentStatusAnswer> {
+    const body = { ...(status ? { status } : {}), ...(running ? { running } : {}) };
+    const res = await this.expect(await this.call("POST", agentProtocolPaths.status(agentId), body, 15_000), "status", 200);
     return agentStatusAnswer.parse(await res.json());
   }
 
-  /** Long poll: a job, or null when none came within `waitMs`. */
-  async nextJob(agentId: string, waitMs: number): Promise<AgentJob | null> {
-    const res = await this.expect(await this.call("GET", agentProtocolPaths.nextJob(agentId, waitMs), undefined, waitMs + 15_000), "poll", 200, 204);
+  /** Long poll: a job, or null when none came within `waitMs` (or `abort` fired: the agent is stopping). */
+  async nextJob(agentId: string, waitMs: number, abort?: AbortSignal): Promise<AgentJob | null> {
+    const res = await this.expect(await this.call("GET", agentProtocolPaths.nextJob(agentId, waitMs), undefined, waitMs + 15_000, abort), "poll", 200, 204);
     if (res.status === 204) return null;
     return agentJob.parse(await res.json());
   }

@@ -170,6 +170,22 @@ describe("the agent protocol", () => {
     expect((await agentCall("POST", `/api/agent/agents/${holder}/jobs/${jobId}/events`, progress(runId, "finished", 4))).status).toBe(409);
   });
 
+  it("gives up, for the scheduler to settle, a job the agent holds but says it does not run", async () => {
+    await db.agentJob.updateMany({ where: { status: "pending", agentPoolId: pool.id }, data: { status: "done" } });
+    const { jobId } = await pendingJob();
+    const id = await register("forgetful", 1);
+    expect((await agentCall("GET", `/api/agent/agents/${id}/jobs/next?wait=0`)).body["job-id"]).toBe(jobId);
+    // A claim just made may still be on its way to the agent: it is spared.
+    await agentCall("POST", `/api/agent/agents/${id}/status`, { running: [] });
+    expect((await db.agentJob.findUniqueOrThrow({ where: { id: jobId } })).agentId).toBe(id);
+    // An older one the agent does not run loses its agent (the reconcile loop errors its run).
+    await db.agentJob.update({ where: { id: jobId }, data: { claimedAt: new Date(Date.now() - 120_000) } });
+    await agentCall("POST", `/api/agent/agents/${id}/status`, { running: [jobId] });
+    expect((await db.agentJob.findUniqueOrThrow({ where: { id: jobId } })).agentId).toBe(id);
+    await agentCall("POST", `/api/agent/agents/${id}/status`, { running: [] });
+    expect(await db.agentJob.findUniqueOrThrow({ where: { id: jobId } })).toMatchObject({ agentId: null, status: "active" });
+  });
+
   it("answers 401 to an agent whose token was deleted", async () => {
     const grant = await createAgentTokenRow(db, pool.id, "short-lived");
     const id = await register("revoked", 1, grant.token);

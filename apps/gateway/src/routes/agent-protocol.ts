@@ -28,7 +28,12 @@ const registerBody = z.object({
 
 const statusBody = z.object({
   status: z.enum(["idle", "busy", "errored", "exited"]).optional(),
+  /** The jobs the agent is running; others it holds are given up (see dropJobsNotRunning). */
+  running: z.array(z.string()).max(256).optional(),
 });
+
+/** A claim younger than this may still be on its way to the agent. */
+const CLAIM_IN_FLIGHT_MS = 60_000;
 
 interface AgentLocals {
   grant: agentsRepo.AgentTokenGrant;
@@ -109,6 +114,10 @@ export function agentProtocolRouter(deps: GatewayDeps): Router {
     const agent = agentOf(res);
     if (body.status === "exited") await agentsRepo.markAgentExited(deps.db, agent.id, deps.now());
     else await agentsRepo.pingAgent(deps.db, agent.id, deps.now(), body.status);
+    if (body.running) {
+      const dropped = await agentsRepo.dropJobsNotRunning(deps.db, agent.id, body.running, new Date(deps.now().getTime() - CLAIM_IN_FLIGHT_MS));
+      if (dropped > 0) deps.logger.warn({ agentId: agent.id, dropped }, "agent holds jobs it does not run; they are settled as lost");
+    }
     res.status(200).json(await signalsDoc(agent.id));
   });
 
@@ -121,8 +130,11 @@ export function agentProtocolRouter(deps: GatewayDeps): Router {
     const deadline = Date.now() + waitMs;
     let isGone = false;
     res.on("close", () => (isGone = true));
+    // A poll is a ping; a claim pings again. The agent's own pings cover a long wait.
+    await agentsRepo.pingAgent(deps.db, agent.id, deps.now());
     for (;;) {
-      await agentsRepo.pingAgent(deps.db, agent.id, deps.now());
+      // An agent that hung up (it is stopping) must not be handed a job it will never see.
+      if (isGone) break;
       const job = await inTransaction(deps.db, (tx) => agentsRepo.claimAgentJob(tx, { ...agent, poolName }, deps.now()));
       if (job) {
         res.status(200).json({
@@ -134,7 +146,7 @@ export function agentProtocolRouter(deps: GatewayDeps): Router {
         });
         return;
       }
-      if (isGone || Date.now() + POLL_STEP_MS > deadline) break;
+      if (Date.now() + POLL_STEP_MS > deadline) break;
       await sleep(POLL_STEP_MS);
     }
     res.status(204).end();

@@ -145,6 +145,19 @@ export async function listHeldJobs(db: Db, agentId: string): Promise<HeldJob[]> 
   return rows.map((r) => ({ id: r.id, runId: r.runId, phase: r.phase as Phase, signal: r.signal === "SIGINT" || r.signal === "SIGKILL" ? r.signal : null }));
 }
 
+/**
+ * Jobs the agent holds but says it does not run (claimed for a poll it had hung up on, or ended
+ * without reporting an outcome), claimed before `claimedBefore` so a claim whose answer is still
+ * on its way is spared: they lose their agent, and the scheduler settles them as lost.
+ */
+export async function dropJobsNotRunning(db: Db, agentId: string, running: readonly string[], claimedBefore: Date): Promise<number> {
+  const dropped = await db.agentJob.updateMany({
+    where: { agentId, status: "active", id: { notIn: [...running] }, claimedAt: { lt: claimedBefore } },
+    data: { agentId: null },
+  });
+  return dropped.count;
+}
+
 export type ReportResult = "recorded" | "not_held";
 
 /**
