@@ -3,6 +3,7 @@
 #   docker run tarmac                                   # the gateway (default)
 #   docker run tarmac node --enable-source-maps apps/worker/dist/main.js
 #   docker run tarmac node --enable-source-maps apps/notifier/dist/main.js
+#   docker run -e TARMAC_ADDRESS=… -e TARMAC_AGENT_TOKEN=… tarmac node --enable-source-maps --use-openssl-ca apps/agent/dist/main.js
 FROM node:20-bookworm-slim
 
 WORKDIR /app

@@ -29,6 +29,8 @@ export const schedulerEnvSchema = z.object({
   TARMAC_APPLY_TIMEOUT_MS: positiveInt(24 * HOUR_MS),
   /** A running phase whose worker sent no heartbeat for this long is failed. */
   TARMAC_HEARTBEAT_TIMEOUT_MS: positiveInt(30_000),
+  /** An agent that has not pinged the gateway for this long is lost: the job it holds errors. */
+  TARMAC_AGENT_HEARTBEAT_TIMEOUT_MS: positiveInt(30_000),
   /** How long a queued run's finished BullMQ job may sit before the reconcile loop acts on it. */
   TARMAC_RECONCILE_GRACE_MS: durationMs(10_000),
   /** Handlers running at once per consumer in this process (six consumers). */

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       gatewayUrl: gatewayBaseUrl(env),
       capabilityKeys: keys,
       heartbeatTimeoutMs: env.TARMAC_HEARTBEAT_TIMEOUT_MS,
+      agentHeartbeatTimeoutMs: env.TARMAC_AGENT_HEARTBEAT_TIMEOUT_MS,
       planTimeoutMs: env.TARMAC_PLAN_TIMEOUT_MS,
       applyTimeoutMs: env.TARMAC_APPLY_TIMEOUT_MS,
       reconcileGraceMs: env.TARMAC_RECONCILE_GRACE_MS,

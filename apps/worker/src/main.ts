@@ -8,11 +8,11 @@ import { connectNats, createPublisher, ensureStream, pingNats } from "@tarmac/ev
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseWorker, createRedisClient, type PhaseWorker } from "@tarmac/queues";
 import { redisTarget } from "@tarmac/config";
-import { resolveCliConfigDirs } from "./cli-config";
+import { claimSandboxRoot, resolveCliConfigDirs, terraformBaseEnv } from "@tarmac/runner";
 import { loadWorkerEnv } from "./env";
+import { redisLiveLogSink } from "./live-log";
 import { createPhaseProcessor } from "./processor";
-import { claimSandboxRoot } from "./sandbox/root";
-import { terraformBaseEnv } from "./terraform-env";
+import { workerStopOrders } from "./stop-orders";
 
 async function main(): Promise<void> {
   const env = loadWorkerEnv();
@@ -48,18 +48,16 @@ async function main(): Promise<void> {
   sweeper.unref();
 
   const processor = createPhaseProcessor({
-    redis,
-    nc,
     publisher,
     subjects,
+    liveLog: (phaseId) => redisLiveLogSink(redis, phaseId, env.TARMAC_LIVE_LOG_TTL_MS),
+    stopOrders: workerStopOrders({ nc, subjects, redis, queuePrefix: env.TARMAC_QUEUE_PREFIX, intervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS, logger }),
     logger,
     workerId: env.TARMAC_WORKER_ID,
     workDir: sandboxes.dir,
-    queuePrefix: env.TARMAC_QUEUE_PREFIX,
     ...(env.TARMAC_TERRAFORM_BIN ? { terraformBin: env.TARMAC_TERRAFORM_BIN } : {}),
     ...(env.TARMAC_TERRAFORM_VERSIONS_DIR ? { terraformVersionsDir: env.TARMAC_TERRAFORM_VERSIONS_DIR } : {}),
     heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,
-    liveLogTtlMs: env.TARMAC_LIVE_LOG_TTL_MS,
     terraformBaseEnv: terraformBaseEnv(process.env, env.TARMAC_TERRAFORM_ENV_PASSTHROUGH),
     cliConfig,
     archiveLimits: archiveLimits({

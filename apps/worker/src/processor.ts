@@ -1,7 +1,7 @@
 import { phaseJob, type PhaseProgressEvent } from "@tarmac/contracts";
 import type { PhaseJobProcessor } from "@tarmac/queues";
 import { extractTraceContext, withSpan } from "@tarmac/telemetry";
-import { runPhaseJob, type PhaseServiceDeps } from "./phase-service";
+import { runPhaseJob, type PhaseServiceDeps } from "@tarmac/runner";
 
 /**
  * Thin: parse the payload, call the service. The attempt is the job's enqueue time: the

@@ -126,7 +126,7 @@ describe("signals and failures", () => {
   it("errors the phase with a message when no terraform binary can be found", async () => {
     const f = await createRunFixture(env);
     const deps = env.serviceDeps({ terraformBin: "/nonexistent/terraform" });
-    const { runPhaseJob } = await import("../src/phase-service");
+    const { runPhaseJob } = await import("@tarmac/runner");
     const outcome = await runPhaseJob(deps, { runId: f.runId, phase: "plan", jobUrl: env.jobUrl(f.runId), attempt: 1 }, new AbortController().signal);
     expect(outcome.kind).toBe("errored");
     const final = await env.waitForFinal(f.runId, "plan");

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { mirroredProviders, renderCliConfig, resolveCliConfigDirs, writeCliConfig } from "../src/cli-config";
-import { terraformBaseEnv } from "../src/terraform-env";
+import { mirroredProviders, renderCliConfig, resolveCliConfigDirs, writeCliConfig } from "@tarmac/runner";
+import { terraformBaseEnv } from "@tarmac/runner";
 
 const run = promisify(execFile);
 const platform = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;

@@ -1,5 +1,5 @@
 import { loadWorkerEnv } from "../src/env";
-import { terraformBaseEnv } from "../src/terraform-env";
+import { terraformBaseEnv } from "@tarmac/runner";
 
 describe("worker configuration", () => {
   it("has defaults for everything and no database setting", () => {

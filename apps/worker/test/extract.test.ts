@@ -3,9 +3,9 @@ import { gzipSync } from "node:zlib";
 import os from "node:os";
 import path from "node:path";
 import { create } from "tar";
-import { DEFAULT_EXTRACT_LIMITS, entryProblem, extractConfiguration, UnsafeArchiveError } from "../src/sandbox/extract";
-import { parseApplyCounts } from "../src/phase-service";
-import { resolveWorkingDir } from "../src/sandbox/prepare";
+import { DEFAULT_EXTRACT_LIMITS, entryProblem, extractConfiguration, UnsafeArchiveError } from "@tarmac/runner";
+import { parseApplyCounts } from "@tarmac/runner";
+import { resolveWorkingDir } from "@tarmac/runner";
 
 describe("archive entry checks", () => {
   it.each([

@@ -3,7 +3,7 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { freePort, makeTestCertificates } from "@tarmac/testing";
-import { createJobClient } from "../src/job-client";
+import { createJobClient } from "@tarmac/runner";
 
 /** A worker that cannot reach the gateway says where it tried and why, never the job's secret. */
 describe("job client errors", () => {

@@ -12,9 +12,13 @@ import { createPhaseQueues, createPhaseWorker, type PhaseQueues, type PhaseWorke
 import { createLogger } from "@tarmac/telemetry";
 import { terraformDoublePath } from "@tarmac/terraform/test";
 import { createOrganizationRow, createTestDatabase, createWorkspaceRow, startGateway, waitFor, type StartedGateway, type TestDatabase } from "@tarmac/testing";
+import { terraformBaseEnv, type PhaseServiceDeps } from "@tarmac/runner";
+import { redisLiveLogSink } from "../src/live-log";
 import { createPhaseProcessor } from "../src/processor";
-import type { PhaseServiceDeps } from "../src/phase-service";
-import { terraformBaseEnv } from "../src/terraform-env";
+import { workerStopOrders } from "../src/stop-orders";
+
+/** Overrides of the job service's dependencies; `queuePrefix` turns on the Redis stop-request watch. */
+export type ServiceOverrides = Partial<PhaseServiceDeps> & { queuePrefix?: string };
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -40,8 +44,8 @@ export interface WorkerTestEnv {
   /** A job URL as the scheduler mints it, for one phase (plan unless said otherwise). */
   jobUrl(runId: string, phase?: Phase): string;
   /** Starts in-process queue workers running the real job service. */
-  startWorkers(overrides?: Partial<PhaseServiceDeps>): PhaseWorker[];
-  serviceDeps(overrides?: Partial<PhaseServiceDeps>): PhaseServiceDeps;
+  startWorkers(overrides?: ServiceOverrides): PhaseWorker[];
+  serviceDeps(overrides?: ServiceOverrides): PhaseServiceDeps;
   eventsOf(runId: string, phase?: Phase): PhaseProgressEvent[];
   waitForFinal(runId: string, phase: Phase, timeoutMs?: number): Promise<PhaseProgressEvent>;
   close(): Promise<void>;
@@ -74,17 +78,16 @@ export async function startWorkerTestEnv(): Promise<WorkerTestEnv> {
   const workers: PhaseWorker[] = [];
   const logger = createLogger({ name: "worker-test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
-  const serviceDeps = (overrides: Partial<PhaseServiceDeps> = {}): PhaseServiceDeps => ({
-    redis,
-    nc,
+  const serviceDeps = ({ queuePrefix: stopPrefix, ...overrides }: ServiceOverrides = {}): PhaseServiceDeps => ({
     publisher: createPublisher(nc),
     subjects,
+    liveLog: (phaseId) => redisLiveLogSink(redis, phaseId, 3_600_000),
+    stopOrders: workerStopOrders({ nc, subjects, redis, ...(stopPrefix ? { queuePrefix: stopPrefix } : {}), intervalMs: 300, logger }),
     logger,
     workerId: `test-worker-${hex(2)}`,
     workDir,
     terraformBin: terraformDoublePath,
     heartbeatIntervalMs: 300,
-    liveLogTtlMs: 3_600_000,
     terraformBaseEnv: terraformBaseEnv(process.env, []),
     ...overrides,
   });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { freePort } from "@tarmac/testing";
-import { createJobClient, JobApiError } from "../src/job-client";
-import { parseRetryAfter, retryDelayMs, DEFAULT_RETRY_POLICY } from "../src/retry";
+import { createJobClient, JobApiError } from "@tarmac/runner";
+import { parseRetryAfter, retryDelayMs, DEFAULT_RETRY_POLICY } from "@tarmac/runner";
 
 type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 

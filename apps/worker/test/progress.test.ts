@@ -1,7 +1,7 @@
 import { subjectsFor } from "@tarmac/contracts";
 import type { Publisher, PublishOptions } from "@tarmac/events";
 import { waitFor } from "@tarmac/testing";
-import { ProgressReporter } from "../src/progress";
+import { ProgressReporter } from "@tarmac/runner";
 
 /** A publisher standing in for a broker that is away: heartbeats hang until released. */
 function stalledPublisher() {

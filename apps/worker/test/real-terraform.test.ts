@@ -1,5 +1,5 @@
 import { enqueuePhaseJob } from "@tarmac/queues";
-import { parseApplyCounts } from "../src/phase-service";
+import { parseApplyCounts } from "@tarmac/runner";
 import { blobText, createRunFixture, startWorkerTestEnv, type WorkerTestEnv } from "./helpers";
 
 /**

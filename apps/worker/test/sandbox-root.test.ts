@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { claimSandboxRoot } from "../src/sandbox/root";
+import { claimSandboxRoot } from "@tarmac/runner";
 
 let workDir: string;
 

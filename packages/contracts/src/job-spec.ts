@@ -55,4 +55,6 @@ export const jobPaths = {
   planJson: "/plan-json",
   providerSchemas: "/provider-schemas",
   logs: (phase: Phase) => `/logs/${phase}`,
+  /** POST: appends to the live log (`?reset=1` starts it afresh), for runners without Redis. */
+  liveLog: (phase: Phase) => `/logs/${phase}/live`,
 } as const;

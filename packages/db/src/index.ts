@@ -37,6 +37,7 @@ export * as teamProjectsRepo from "./repositories/team-projects";
 export * as notificationsRepo from "./repositories/notifications";
 export * as runTasksRepo from "./repositories/run-tasks";
 export * as webAuthRepo from "./repositories/web-auth";
+export * as agentsRepo from "./repositories/agents";
 export { databaseUrlOf } from "./client";
 export * from "./secrets-rotation";
 export { closeLargeBlobPool } from "./large-blobs";

@@ -1,5 +1,6 @@
 import type {
   ConfigurationUploadedEvent,
+  PhaseProgressEvent,
   RunActionRequestedEvent,
   RunCreatedEvent,
   RunStatusChangedEvent,
@@ -129,4 +130,17 @@ export function configurationUploadedMessage(
     at: at.toISOString(),
   };
   return withHeaders({ subject: subjects.configurationUploaded(cv.id), payload, msgId: `cv-uploaded:${cv.id}:${status}` }, headers);
+}
+
+/**
+ * A phase's progress as an agent reported it over HTTPS: the same event, subject and message id
+ * (`<runId>:<phase>:<attempt>:<kind>:<sequence>`) a worker publishes to JetStream itself, so the
+ * scheduler's consumer cannot tell the two apart and a retried report is one message.
+ */
+export function phaseProgressMessage(subjects: Subjects, event: PhaseProgressEvent): OutboxMessage {
+  return {
+    subject: subjects.phaseProgress(event.runId, event.phase),
+    payload: event,
+    msgId: `${event.runId}:${event.phase}:${event.attempt}:${event.kind}:${event.sequence}`,
+  };
 }

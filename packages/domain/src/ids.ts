@@ -42,6 +42,8 @@ export const ID_PREFIXES = [
   "taskrsout",
   // Not on the wire: a web UI session, named in logs and rate limits (its cookie value is the secret).
   "sess",
+  // Not on the wire: a plan or apply waiting for (or held by) an agent of a pool.
+  "ajob",
 ] as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[number];

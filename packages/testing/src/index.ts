@@ -7,3 +7,4 @@ export * from "./certificates";
 export * from "./fixtures";
 export * from "./api-fixtures";
 export * from "./receivers";
+export * from "./agent-fixtures";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { REPO_ROOT } from "./database";
 import { waitFor } from "./wait";
 
-export type AppName = "gateway" | "scheduler" | "worker" | "notifier";
+export type AppName = "gateway" | "scheduler" | "worker" | "notifier" | "agent";
 
 /** A port the OS just said was free. */
 export function freePort(): Promise<number> {

@@ -31,6 +31,7 @@ import { runTasksRouter } from "./run-tasks";
 import { taskIntegrationRouter, taskStagesRouter } from "./task-stages";
 import { webSignInRouter } from "./web-sign-in";
 import { terraformLoginRouter } from "./terraform-login";
+import { agentProtocolRouter } from "./agent-protocol";
 
 /** Routers mounted under /api/v2, behind authentication and rate limits. */
 export function apiRouters(deps: GatewayDeps): Router[] {
@@ -39,8 +40,9 @@ export function apiRouters(deps: GatewayDeps): Router[] {
 
 /** Capability-URL routers: no bearer token, the secret is in the path. */
 export function capabilityRouters(deps: GatewayDeps): Router[] {
-  // Run task integrations authenticate with the run-scoped token they were sent, not an API token.
-  return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps), stateVersionUploadRouter(deps), taskIntegrationRouter(deps)];
+  // Run task integrations authenticate with the run-scoped token they were sent, not an API token;
+  // agents with an agent token (the agent protocol, /api/agent).
+  return [archivistRouter(deps), jobsRouter(deps), uploadRouter(deps), stateVersionUploadRouter(deps), taskIntegrationRouter(deps), agentProtocolRouter(deps)];
 }
 
 /**

@@ -1,5 +1,5 @@
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
-import { jobSpec, type JobSpec } from "@tarmac/contracts";
+import { jobSpec, liveLogKey, type JobSpec } from "@tarmac/contracts";
 import { decryptValue, jobsRepo } from "@tarmac/db";
 import { applyIdFor, conflict, notFound, planIdFor, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
@@ -17,6 +17,9 @@ import { jobCapability, onlyPhase, phaseOf, refuseRepeatedUpload, type JobParams
 export const JOB_UPLOAD_LIMIT_BYTES = 100 * 1024 * 1024;
 
 const BASE = "/_jobs/:runId/:phase/:secret";
+
+/** How long a live log outlives its last append (the worker's TARMAC_LIVE_LOG_TTL_MS default). */
+const LIVE_LOG_TTL_MS = 24 * 3600 * 1000;
 
 type Params = JobParams;
 
@@ -134,6 +137,20 @@ export function jobsRouter(deps: GatewayDeps): Router {
     if (!result.ok && result.reason === "already_uploaded") throw conflict("This apply already uploaded its state.");
     if (!result.ok) throw conflict("The run is not applying; only an apply writes state.");
     res.status(result.created ? 201 : 200).json({ "state-version-id": result.stateVersionId });
+  });
+
+  // The live log while the phase runs, for a runner without Redis (an agent): the chunk is
+  // appended to the key the log-read-url serves; `?reset=1` starts it afresh (a re-run phase).
+  r.post(`${BASE}/logs/:logPhase/live`, capability, rawBody, async (req: Request<Params & { logPhase: string }>, res) => {
+    const phase = phaseOf(res);
+    if (req.params.logPhase !== phase) throw notFound();
+    const key = liveLogKey(phase === "plan" ? planIdFor(req.params.runId) : applyIdFor(req.params.runId));
+    const chunk = bodyOf(req);
+    const tx = deps.redis.multi();
+    if (req.query.reset === "1") tx.del(key);
+    if (chunk.length > 0) tx.append(key, chunk);
+    await tx.pexpire(key, LIVE_LOG_TTL_MS).exec();
+    res.status(204).end();
   });
 
   // A phase writes its own log only.

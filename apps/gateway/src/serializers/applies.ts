@@ -1,6 +1,6 @@
 import type { ApplyModel } from "@tarmac/db";
 import { toMany, type Resource } from "@tarmac/jsonapi";
-import { logReadUrl, type PhaseSerializeContext } from "./plans";
+import { executionDetails, logReadUrl, type PhaseSerializeContext } from "./plans";
 
 export const applyPath = (id: string): string => `/api/v2/applies/${id}`;
 
@@ -17,7 +17,7 @@ export function serializeApply(apply: ApplyModel, stateVersionIds: readonly stri
       "resource-destructions": apply.resourceDestructions,
       "resource-imports": apply.resourceImports,
       "log-read-url": logReadUrl(apply.id, apply.status, ctx),
-      "execution-details": { mode: "remote" },
+      "execution-details": executionDetails(apply.executionDetails),
       "structured-run-output-enabled": false,
     },
     relationships: { "state-versions": toMany("state-versions", stateVersionIds) },

@@ -21,6 +21,18 @@ export function logReadUrl(phaseId: string, phaseStatus: string, ctx: PhaseSeria
   return ctx.publicUrl + capabilityPaths.log(phaseId, mintCapability(ctx.keys, "log", phaseId, ttlMs, ctx.now()));
 }
 
+/**
+ * Where a phase ran: `{mode: "remote"}` on Tarmac's workers, or the agent's
+ * `{mode: "agent", agent-id, agent-name, agent-pool-id, agent-pool-name}` recorded when an agent
+ * took the job.
+ */
+export function executionDetails(stored: unknown): Record<string, string> {
+  if (typeof stored === "object" && stored !== null && !Array.isArray(stored) && (stored as { mode?: unknown }).mode === "agent") {
+    return Object.fromEntries(Object.entries(stored).filter((e): e is [string, string] => typeof e[1] === "string"));
+  }
+  return { mode: "remote" };
+}
+
 export const planPath = (id: string): string => `/api/v2/plans/${id}`;
 
 /**
@@ -42,7 +54,7 @@ export function serializePlan(plan: PlanModel, ctx: PhaseSerializeContext): Reso
       "resource-imports": plan.resourceImports,
       "generated-configuration": false,
       "log-read-url": logReadUrl(plan.id, plan.status, ctx),
-      "execution-details": { mode: "remote" },
+      "execution-details": executionDetails(plan.executionDetails),
       "structured-run-output-enabled": false,
       actions: { "is-exportable": false },
       permissions: { "can-export": false },

@@ -11,6 +11,8 @@ export interface SchedulerSettings {
   /** Deployment keys job URLs are minted under (TARMAC_ENCRYPTION_KEY). */
   capabilityKeys: KeyRing;
   heartbeatTimeoutMs: number;
+  /** An agent silent for this long is lost (default 30 s): its job errors, as a lost worker's does. */
+  agentHeartbeatTimeoutMs?: number;
   planTimeoutMs: number;
   applyTimeoutMs: number;
   /** A queued run's finished/failed job is only acted on after this long (its events may still be in flight). */

@@ -1,7 +1,8 @@
 import { CAPABILITY_TTL_MS, capabilityPaths, jobCapabilityId, mintCapability, type Phase } from "@tarmac/contracts";
-import { inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
+import { agentsRepo, inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
 import { publishSignal } from "@tarmac/events";
 import { enqueuePhaseJob, getPhaseJobState, removePhaseJob, requestPhaseStop } from "@tarmac/queues";
+import { dispatchToAgentPool } from "./agent-dispatch";
 import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
 import { promoteQueuing } from "./workspace-queue";
@@ -48,6 +49,8 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
     seen.add(key);
     switch (effect.kind) {
       case "enqueue": {
+        // An agent-mode workspace's phases go to its pool's agents only.
+        if (await dispatchToAgentPool(ctx, effect, () => jobUrlFor(ctx, effect.runId, effect.phase))) break;
         // Never re-run a phase behind the reconcile loop's back: a status event processed after
         // a fast worker already finished the job must not start it again (an apply twice).
         if (!effect.replaceFinished && (await getPhaseJobState(ctx.queues, effect.phase, effect.runId)) !== null) break;
@@ -62,11 +65,14 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
       }
       case "remove-job":
         await removePhaseJob(ctx.queues, effect.phase, effect.runId);
+        await agentsRepo.removePendingAgentJob(ctx.db, effect.runId, effect.phase);
         break;
       case "signal":
         publishSignal(ctx.nc, ctx.subjects, { runId: effect.runId, phase: effect.phase, signal: effect.signal });
         // A kill must reach the worker even while NATS is away (it polls Redis as well).
         if (effect.signal === "SIGKILL") await requestPhaseStop(ctx.queues, effect.phase, effect.runId);
+        // An agent learns it in the answer to its next ping.
+        await agentsRepo.signalAgentJob(ctx.db, effect.runId, effect.phase, effect.signal);
         break;
       case "promote":
         // Adds enqueue effects to the list this loop is walking.

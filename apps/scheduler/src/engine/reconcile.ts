@@ -1,6 +1,6 @@
 import { phasesRepo, pruneOutbox, runActionsRepo, schedulerRepo } from "@tarmac/db";
 import { phaseProgressEvent, type Phase, type PhaseProgressEvent } from "@tarmac/contracts";
-import { getPhaseJobLiveness } from "@tarmac/queues";
+import { phaseJobLiveness, settleLostAgentJobs } from "./agent-dispatch";
 import { errorMessage } from "./errors";
 import { Effects, type SchedulerContext } from "./context";
 import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
@@ -18,6 +18,8 @@ export interface ReconcileReport {
   stalePhases: number;
   /** Running phases without recent heartbeat events whose worker still holds the job's lock. */
   alivePhases: number;
+  /** Runs errored because the agent holding their phase stopped pinging. */
+  lostAgentJobs: number;
   /** Final events NATS lost, replayed from the job's return value in Redis. */
   replayedOutcomes: number;
   driven: number;
@@ -49,14 +51,14 @@ const OUTBOX_RETENTION_MS = 24 * 60 * 60 * 1000;
  * and is a compare-and-set; job ids make re-enqueueing idempotent.
  */
 export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileReport> {
-  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, alivePhases: 0, replayedOutcomes: 0, driven: 0, appliedActions: 0, advancedWorkspaces: 0, promoted: 0, timedOutTasks: 0, drivenInTaskStages: 0 };
+  const report: ReconcileReport = { prunedOutbox: 0, reenqueued: 0, erroredQueued: 0, stalePhases: 0, lostAgentJobs: 0, alivePhases: 0, replayedOutcomes: 0, driven: 0, appliedActions: 0, advancedWorkspaces: 0, promoted: 0, timedOutTasks: 0, drivenInTaskStages: 0 };
   const now = ctx.now();
   const graceCutoff = new Date(now.getTime() - ctx.settings.reconcileGraceMs);
 
   // Queued runs whose job is gone (Redis lost it, or the enqueue after commit never ran).
   for (const queued of await schedulerRepo.listQueuedRuns(ctx.db, BATCH)) {
     const phase = queued.status === "plan_queued" ? "plan" : "apply";
-    const job = await getPhaseJobLiveness(ctx.queues, phase, queued.id);
+    const job = await phaseJobLiveness(ctx, phase, queued.id);
     const { state } = job;
     if (state !== null && state !== "completed" && state !== "failed") continue;
     // Its events may still be in flight: the worker publishes its last event just before the
@@ -85,6 +87,9 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
     });
   }
 
+  // Phases held by agents that stopped pinging the gateway.
+  report.lostAgentJobs = await settleLostAgentJobs(ctx, BATCH);
+
   // Running phases whose worker stopped heartbeating, or which ran past their timeout.
   const stale = await phasesRepo.listStalePhases(ctx.db, {
     heartbeatBefore: new Date(now.getTime() - ctx.settings.heartbeatTimeoutMs),
@@ -93,7 +98,7 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
     limit: BATCH,
   });
   for (const phase of stale) {
-    const job = await getPhaseJobLiveness(ctx.queues, phase.phase, phase.runId);
+    const job = await phaseJobLiveness(ctx, phase.phase, phase.runId);
     const outcome = job.state === "completed" ? finalEventOf(job.returnValue, phase.runId, phase.phase) : null;
     if (outcome) {
       await handlePhaseProgress(ctx, outcome);

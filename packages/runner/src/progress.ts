@@ -1,5 +1,13 @@
 import { phaseProgressEvent, type Phase, type PhaseProgressEvent, type Subjects } from "@tarmac/contracts";
-import type { Publisher } from "@tarmac/events";
+
+/**
+ * Where progress events go: JetStream for a worker (@tarmac/events' Publisher fits), the
+ * gateway over HTTPS for an agent. `msgId` is the event's de-duplication id; a publish that
+ * cannot be acknowledged is retried for `retryForMs` before it throws.
+ */
+export interface ProgressPublisher {
+  publish(subject: string, payload: PhaseProgressEvent, options: { msgId: string; retryForMs?: number }): Promise<unknown>;
+}
 
 export type ProgressKind = PhaseProgressEvent["kind"];
 export type FinishedCounts = Pick<
@@ -8,7 +16,7 @@ export type FinishedCounts = Pick<
 >;
 
 export interface ProgressReporterOptions {
-  publisher: Publisher;
+  publisher: ProgressPublisher;
   subjects: Subjects;
   runId: string;
   phase: Phase;

@@ -1,12 +1,13 @@
 import { Redis } from "ioredis";
-import { ETX, PhaseLog, STX } from "./phase-log";
+import { ETX, PhaseLog, STX } from "@tarmac/runner";
+import { redisLiveLogSink } from "./live-log";
 
 describe("PhaseLog", () => {
   it("opens and writes while Redis is unreachable: the live view is lost, the phase and its final log are not", async () => {
     // A real client whose connection is gone and that queues nothing: every command fails at once.
     const redis = new Redis({ port: 1, host: "127.0.0.1", lazyConnect: true, enableOfflineQueue: false });
     const errors: Error[] = [];
-    const log = new PhaseLog({ redis, phaseId: "plan-unreachable", ttlMs: 60_000, onError: (err) => errors.push(err) });
+    const log = new PhaseLog({ sink: redisLiveLogSink(redis, "plan-unreachable", 60_000), onError: (err) => errors.push(err) });
     try {
       await expect(log.open()).resolves.toBeUndefined();
       log.write("Terraform will perform the following actions\n");

@@ -1,5 +1,13 @@
-import type { RedisClient } from "@tarmac/queues";
-import { liveLogKey } from "@tarmac/contracts";
+/**
+ * Where a phase's live log goes while it grows: a Redis key for a worker (the gateway's
+ * log-read-url serves it), the gateway over HTTPS for an agent. Best effort: a failed write
+ * loses only the live view. Writes must reach the store in the order they are made.
+ */
+export interface LiveLogSink {
+  /** Starts the live log afresh with these bytes (a re-run phase starts a fresh log). */
+  reset(first: Buffer): Promise<unknown>;
+  append(chunk: Buffer): Promise<unknown>;
+}
 
 export const STX = 0x02;
 export const ETX = 0x03;
@@ -8,10 +16,7 @@ export const ETX = 0x03;
 export const MAX_LOG_BYTES = 90 * 1024 * 1024;
 
 export interface PhaseLogOptions {
-  redis: RedisClient;
-  /** The plan or apply id: the Redis key is liveLogKey(phaseId). */
-  phaseId: string;
-  ttlMs: number;
+  sink: LiveLogSink;
   onError: (err: Error) => void;
 }
 
@@ -26,11 +31,7 @@ export class PhaseLog {
   private size = 0;
   private truncated = false;
   private pending: Promise<unknown> = Promise.resolve();
-  private readonly key: string;
-
-  constructor(private readonly opts: PhaseLogOptions) {
-    this.key = liveLogKey(opts.phaseId);
-  }
+  constructor(private readonly opts: PhaseLogOptions) {}
 
   /**
    * Resets the live key (a re-run phase starts a fresh log) and writes STX. Like every live
@@ -41,12 +42,8 @@ export class PhaseLog {
     const stx = Buffer.from([STX]);
     this.chunks.push(stx);
     this.size = 1;
-    this.pending = this.opts.redis
-      .multi()
-      .del(this.key)
-      .append(this.key, stx)
-      .pexpire(this.key, this.opts.ttlMs)
-      .exec()
+    this.pending = this.opts.sink
+      .reset(stx)
       .catch((err: Error) => this.opts.onError(err));
     await this.pending;
   }
@@ -60,15 +57,12 @@ export class PhaseLog {
     }
     this.chunks.push(data);
     this.size += data.length;
-    this.pending = this.opts.redis
-      .multi()
-      .append(this.key, data)
-      .pexpire(this.key, this.opts.ttlMs)
-      .exec()
+    this.pending = this.opts.sink
+      .append(data)
       .catch((err: Error) => this.opts.onError(err));
   }
 
-  /** Waits for every live append to reach Redis. */
+  /** Waits for every live append to reach the store. */
   async flush(): Promise<void> {
     await this.pending;
   }

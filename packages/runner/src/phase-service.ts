@@ -1,10 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { RedisClient } from "@tarmac/queues";
 import type { ArchiveLimits } from "@tarmac/archive";
 import type { Phase, PhaseProgressEvent, PhaseSignal, Subjects } from "@tarmac/contracts";
 import { applyIdFor, planIdFor } from "@tarmac/domain";
-import { subscribeSignals, type NatsConnection, type Publisher } from "@tarmac/events";
 import { withSpan, type Logger } from "@tarmac/telemetry";
 import {
   buildApplyArgs,
@@ -23,26 +21,36 @@ import {
 } from "@tarmac/terraform";
 import { writeCliConfig, type CliConfigOptions } from "./cli-config";
 import { createJobClient, type JobClient } from "./job-client";
-import { PhaseLog } from "./phase-log";
-import { watchStopRequest } from "./stop-watch";
-import { ProgressReporter, type FinishedCounts } from "./progress";
+import { PhaseLog, type LiveLogSink } from "./phase-log";
+import { ProgressReporter, type FinishedCounts, type ProgressPublisher } from "./progress";
 import { PreparationError, prepareWorkspace, STATE_FILE } from "./sandbox/prepare";
 import { UnsafeArchiveError } from "./sandbox/extract";
 
+/**
+ * How one phase's stop orders reach it (a user's cancel: SIGINT, a force-cancel or the
+ * scheduler settling the phase without it: SIGKILL). `watch` resolves once orders are being
+ * listened for and returns a function that stops listening.
+ */
+export type StopOrders = (
+  runId: string,
+  phase: Phase,
+  deliver: (signal: PhaseSignal["signal"], why: string) => void,
+) => Promise<() => void>;
+
 export interface PhaseServiceDeps {
-  redis: RedisClient;
-  nc: NatsConnection;
-  publisher: Publisher;
+  /** Where progress events go (JetStream for a worker, the gateway for an agent). */
+  publisher: ProgressPublisher;
   subjects: Subjects;
+  /** Where the live log of a phase (its plan or apply id) goes. */
+  liveLog: (phaseId: string) => LiveLogSink;
+  stopOrders: StopOrders;
   logger: Logger;
+  /** Recorded on the phase as who ran it: a worker id or an agent id. */
   workerId: string;
   workDir: string;
   terraformBin?: string;
   terraformVersionsDir?: string;
   heartbeatIntervalMs: number;
-  liveLogTtlMs: number;
-  /** BullMQ key prefix: the scheduler's stop orders sit next to the job (see stop-watch.ts). */
-  queuePrefix?: string;
   /** What terraform inherits from the worker's environment (see terraform-env.ts). */
   terraformBaseEnv: Record<string, string>;
   /** Provider mirror and plugin cache for the CLI configuration written per job (cli-config.ts). */
@@ -66,7 +74,7 @@ export type PhaseOutcome =
   | { kind: "errored"; message: string }
   | { kind: "canceled"; message?: string };
 
-/** A user's cancel (SIGINT/SIGKILL on NATS) or the worker shutting down (abort signal). */
+/** A user's cancel (SIGINT/SIGKILL through stopOrders) or the process shutting down (abort signal). */
 interface Control {
   signal: PhaseSignal["signal"] | null;
   shuttingDown: boolean;
@@ -104,9 +112,7 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
   const client = createJobClient(input.jobUrl);
   const phaseId = phase === "plan" ? planIdFor(runId) : applyIdFor(runId);
   const log = new PhaseLog({
-    redis: deps.redis,
-    phaseId,
-    ttlMs: deps.liveLogTtlMs,
+    sink: deps.liveLog(phaseId),
     onError: (err) => logger.warn({ error: err.message }, "live log append failed"),
   });
   const progress = new ProgressReporter({
@@ -127,24 +133,6 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     if (signal === "SIGKILL") control.current?.kill();
     else control.current?.interrupt();
   };
-  const subscription = subscribeSignals(deps.nc, deps.subjects.phaseSignal(runId, phase), (s) => {
-    logger.info({ signal: s.signal }, "phase signal received");
-    deliver(s.signal);
-  }, logger);
-  const stopWatch = deps.queuePrefix
-    ? watchStopRequest({
-        redis: deps.redis,
-        queuePrefix: deps.queuePrefix,
-        runId,
-        phase,
-        intervalMs: deps.heartbeatIntervalMs,
-        onStop: () => {
-          logger.warn("the scheduler settled this phase; stopping");
-          deliver("SIGKILL");
-        },
-        onError: (err) => logger.warn({ error: err.message }, "stop request not checked"),
-      })
-    : undefined;
   const onAbort = (): void => {
     control.shuttingDown = true;
     control.current?.interrupt();
@@ -152,12 +140,14 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
   abort.addEventListener("abort", onAbort, { once: true });
 
   let sandbox: string | null = null;
+  let stopListening: (() => void) | undefined;
   let outcome: PhaseOutcome;
   try {
-    // The signal subscription is live before anyone learns the job started. With NATS away
-    // (a broker restarting) the flush fails: the phase goes on, the client re-subscribes on
-    // reconnect, and a stop request still reaches it through Redis (watchStopRequest).
-    await deps.nc.flush().catch((err: Error) => logger.warn({ error: err.message }, "signal subscription not confirmed"));
+    // Stop orders are listened for before anyone learns the job started.
+    stopListening = await deps.stopOrders(runId, phase, (signal, why) => {
+      logger.info({ signal, why }, "stop order received");
+      deliver(signal);
+    });
     await log.open();
     await progress.start();
     logger.info("phase started");
@@ -173,8 +163,7 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     }
   } finally {
     abort.removeEventListener("abort", onAbort);
-    subscription.unsubscribe();
-    stopWatch?.();
+    stopListening?.();
     if (sandbox) await rm(sandbox, { recursive: true, force: true }).catch((err: Error) => logger.warn({ error: err.message }, "sandbox not removed"));
   }
 

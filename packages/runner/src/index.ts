@@ -1,0 +1,11 @@
+export { CLI_CONFIG_FILE, mirroredProviders, renderCliConfig, resolveCliConfigDirs, writeCliConfig, type CliConfigOptions } from "./cli-config";
+export { describeFetchError, originOf } from "./fetch-error";
+export { createJobClient, JobApiError, type JobClient, type JobClientOptions } from "./job-client";
+export { ETX, MAX_LOG_BYTES, PhaseLog, STX, type LiveLogSink, type PhaseLogOptions } from "./phase-log";
+export { parseApplyCounts, runPhaseJob, type PhaseJobInput, type PhaseOutcome, type PhaseServiceDeps, type StopOrders } from "./phase-service";
+export { ProgressReporter, type FinishedCounts, type ProgressKind, type ProgressPublisher, type ProgressReporterOptions } from "./progress";
+export { DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, retryDelayMs, type RetryPolicy } from "./retry";
+export { BASE_PASSTHROUGH, terraformBaseEnv } from "./terraform-env";
+export { DEFAULT_EXTRACT_LIMITS, entryProblem, extractConfiguration, UnsafeArchiveError, type ExtractLimits } from "./sandbox/extract";
+export { mergeVariables, PreparationError, prepareWorkspace, resolveWorkingDir, STATE_FILE, type PreparedWorkspace, type PrepareOptions } from "./sandbox/prepare";
+export { claimSandboxRoot, type SandboxRoot, type SandboxRootOptions } from "./sandbox/root";
