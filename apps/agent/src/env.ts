@@ -2,14 +2,13 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_ARCHIVE_LIMITS } from "@tarmac/archive";
-import { durationMs, logLevel, parseEnv, positiveInt, url } from "@tarmac/config";
+import { durationMs, envNameList, logLevel, parseEnv, positiveInt, url } from "@tarmac/config";
 
 const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * An agent runs in a network of its own and knows only Tarmac's address and its agent token:
@@ -45,22 +44,7 @@ export const agentEnvSchema = z.object({
   /** Budget for a graceful stop (SIGTERM): running phases are interrupted and report errored. */
   SHUTDOWN_TIMEOUT_MS: durationMs(20_000),
   /** This process's variables terraform inherits besides the basics (PATH, HOME, proxies, CA files…). */
-  TARMAC_TERRAFORM_ENV_PASSTHROUGH: z
-    .string()
-    .default("")
-    .transform((v, ctx) => {
-      const names = v
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s !== "");
-      for (const name of names) {
-        if (!ENV_NAME.test(name)) {
-          ctx.addIssue({ code: "custom", message: `"${name}" is not an environment variable name` });
-          return z.NEVER;
-        }
-      }
-      return names;
-    }),
+  TARMAC_TERRAFORM_ENV_PASSTHROUGH: envNameList(),
 });
 
 export type AgentEnv = z.infer<typeof agentEnvSchema>;

@@ -2,14 +2,12 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_ARCHIVE_LIMITS } from "@tarmac/archive";
-import { commonEnv, durationMs, natsEnv, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
+import { commonEnv, durationMs, envNameList, natsEnv, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
 
 const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Workers run untrusted configurations, so they get no DATABASE_URL: everything a job needs
@@ -50,22 +48,7 @@ export const workerEnvSchema = z.object({
    * Names of this process's environment variables terraform inherits besides the basics (PATH,
    * HOME, proxies…), comma-separated: the worker's own settings stay private.
    */
-  TARMAC_TERRAFORM_ENV_PASSTHROUGH: z
-    .string()
-    .default("")
-    .transform((v, ctx) => {
-      const names = v
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s !== "");
-      for (const name of names) {
-        if (!ENV_NAME.test(name)) {
-          ctx.addIssue({ code: "custom", message: `"${name}" is not an environment variable name` });
-          return z.NEVER;
-        }
-      }
-      return names;
-    }),
+  TARMAC_TERRAFORM_ENV_PASSTHROUGH: envNameList(),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -128,3 +128,25 @@ export function logLevel(defaultValue: LogLevel = "info"): EnvField<LogLevel> {
     defaultValue,
   );
 }
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A comma-separated list of environment variable names (blank entries dropped), e.g. what terraform may inherit. */
+export function envNameList() {
+  return z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const names = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+      for (const name of names) {
+        if (!ENV_NAME.test(name)) {
+          ctx.addIssue({ code: "custom", message: `"${name}" is not an environment variable name` });
+          return z.NEVER;
+        }
+      }
+      return names;
+    });
+}
