@@ -5,13 +5,13 @@ import path from "node:path";
 import {
   createTestDatabase,
   freePort,
-  httpsRequest,
   makeTestCertificates,
   startApp,
   type StartedProcess,
   type TestCertificates,
   type TestDatabase,
 } from "@tarmac/testing";
+import { TlsApi } from "../cli/api";
 
 /**
  * The gateway alone over HTTPS (a throwaway CA's certificate for localhost), as a browser and the
@@ -65,25 +65,8 @@ export async function startTlsGateway(env: Record<string, string> = {}): Promise
     await rm(workDir, { recursive: true, force: true });
     throw err;
   }
-  const api: TlsGateway["api"] = async (method, apiPath, body, token = adminToken) => {
-    const res = await httpsRequest(`${url}${apiPath.startsWith("/") && !apiPath.startsWith("/api") ? `/api/v2${apiPath}` : apiPath}`, {
-      ca: certs.ca,
-      method,
-      headers: {
-        Accept: "application/vnd.api+json",
-        Authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { "Content-Type": "application/vnd.api+json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    let parsed: unknown;
-    try {
-      parsed = res.text ? JSON.parse(res.text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, text: res.text };
-  };
+  // The same client the CLI suites use over TLS, as whichever token is asked for.
+  const api: TlsGateway["api"] = (method, apiPath, body, token = adminToken) => new TlsApi(url, token, certs.ca).request(method, apiPath, body);
   return {
     url,
     hostname,
