@@ -80,6 +80,14 @@ describe("live streams woken by run events", () => {
     expect(events.map(statusOf)).toEqual(["pending", "plan_queued"]);
     expect(latencyMs).toBeLessThan(2_000);
   });
+
+  it("the workspace stream sends a lock taken through the API within 2 s", async () => {
+    const { wsId } = await pendingRun(env);
+    const lock = async () => expect((await env.admin.post(`/workspaces/${wsId}/actions/lock`, { reason: "maintenance" })).status).toBe(200);
+    const { events, latencyMs } = await watch(env, `/workspaces/${wsId}/events-stream`, lock, (ev) => ev.some((x) => x.data.locked === true));
+    expect(events.map((x) => x.data.locked)).toEqual([false, true]);
+    expect(latencyMs).toBeLessThan(2_000);
+  });
 });
 
 describe("live streams without NATS", () => {

@@ -23,8 +23,6 @@ const RECONNECT_AFTER_MS = 5_000;
 export interface RunWakeups {
   /** Calls `fn` whenever an event names `key` (a run id or a workspace id); returns the unsubscribe. */
   subscribe(key: string, fn: () => void): () => void;
-  /** Whether the subscriptions are live (connected); streams may poll faster while they are not. */
-  connected(): boolean;
   close(): Promise<void>;
 }
 
@@ -58,6 +56,7 @@ export function createRunWakeups({ subjects, connect, ownsConnection, logger }: 
   }
 
   function onMessage(subject: string, data: Uint8Array): void {
+    if (listeners.size === 0) return;
     // <prefix>.runs.<run-id>.<…>: the run id is in the subject (phase progress names no workspace).
     if (subject.startsWith(runPrefix)) dispatch(subject.slice(runPrefix.length).split(".")[0]);
     let workspaceId: unknown;
@@ -120,11 +119,16 @@ export function createRunWakeups({ subjects, connect, ownsConnection, logger }: 
         if (current?.size === 0) listeners.delete(key);
       };
     },
-    connected: () => nc !== undefined && !nc.isClosed(),
     async close() {
+      // A connection attempt still under way closes what it opens once it sees `closed`.
       closed = true;
-      await connecting;
-      for (const sub of subscriptions) sub.unsubscribe();
+      for (const sub of subscriptions) {
+        try {
+          sub.unsubscribe();
+        } catch {
+          // The shared connection may already be drained.
+        }
+      }
       subscriptions = [];
       if (nc && ownsConnection) await nc.drain().catch(() => undefined);
       nc = undefined;
