@@ -170,6 +170,7 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
     let lastRun = "";
     let lastKeepalive = Date.now();
     let finalSince: number | null = null;
+    const endedSince: { plan?: number; apply?: number } = {};
     try {
       while (!stream.closed()) {
         const current = await runsRead.findRun(deps.db, run.id);
@@ -188,6 +189,7 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
           stream.send("run", summary);
         }
         let logsAtEnd = true;
+        let bytesDue = false;
         for (const phase of phases) {
           for (;;) {
             const { bytes, durable } = await readLog(phase.id, offsets[phase.key]);
@@ -201,6 +203,13 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
               const phaseStatus = phase.key === "plan" ? plan?.status : apply?.status;
               // A phase that will write no more: its log is durable, or it never started.
               if (!durable && phaseStatus !== "pending" && phaseStatus !== "unreachable" && phaseStatus !== "canceled") logsAtEnd = false;
+              // A phase writing its log, or one that just ended whose log is about to turn durable
+              // (for 10 s at most: a lost worker's never does): more bytes soon.
+              if (!durable && phaseStatus === "running") bytesDue = true;
+              if (!durable && (phaseStatus === "finished" || phaseStatus === "errored")) {
+                endedSince[phase.key] ??= Date.now();
+                if (Date.now() - endedSince[phase.key]! < 10_000) bytesDue = true;
+              }
               break;
             }
           }
@@ -215,10 +224,9 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
           lastKeepalive = Date.now();
           if (!stream.closed()) res.write(": keepalive\n\n");
         }
-        // Log bytes come while a phase runs (or until a final run's log turns durable): read them
-        // often. Otherwise wait for an event, re-reading slowly in case NATS is out.
-        const phaseRunning = plan?.status === "running" || apply?.status === "running";
-        await waker.wait(phaseRunning || (finalSince !== null && !logsAtEnd) ? LIVE_POLL_MS : safetyPollMs(Date.now() - lastKeepalive));
+        // Log bytes come while a phase runs (and until its log turns durable): read them often.
+        // Otherwise wait for an event, re-reading slowly in case NATS is out.
+        await waker.wait(bytesDue || (finalSince !== null && !logsAtEnd) ? LIVE_POLL_MS : safetyPollMs(Date.now() - lastKeepalive));
       }
     } catch (err) {
       deps.logger.warn({ runId: run.id, error: err instanceof Error ? err.message : String(err) }, "run events stream failed");
