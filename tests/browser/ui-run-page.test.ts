@@ -169,6 +169,20 @@ describe("the run page", () => {
     await Promise.all([page.close(), ownerPage.close()]);
   });
 
+  it("force-executes a pending run, discarding the planned run that holds the workspace", async () => {
+    const holder = await newRun(1, 2, "holds the workspace");
+    await tfe.waitForStatus(holder, "planned");
+    const runId = await newRun(1, 2, "waits its turn");
+    const page = await openAs(owner, runPath(runId));
+    await statusOf(page).getByText("pending", { exact: true }).waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Run now (force execute)" }).click();
+    await statusOf(page).getByText("planned", { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await tfe.status(holder)).toBe("discarded");
+    await page.getByRole("button", { name: "Discard run" }).click();
+    await statusOf(page).getByText("discarded", { exact: true }).waitFor({ timeout: 15_000 });
+    await page.close();
+  });
+
   it("answers another organization's run with not found, as the API does", async () => {
     const other = new Tfe(stack.api);
     const { org: otherOrg, wsId: otherWs } = await other.createWorkspace();

@@ -1,7 +1,7 @@
-import type { BrowserContext, Page } from "playwright-core";
-import { launchChromium, type LaunchedBrowser } from "@tarmac/testing/browser";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium, launchChromiumBrowser, type LaunchedBrowser } from "@tarmac/testing/browser";
 import { startStack, Tfe, type Stack } from "../e2e/stack";
-import { countReloads, createUser, screenshot, unique, watchForeignRequests, type UiUser } from "./ui-helpers";
+import { countReloads, createUser, grantWorkspaceAccess, screenshot, signedInContext, unique, watchForeignRequests, type UiUser } from "./ui-helpers";
 
 // The organization, workspace and token pages in Chromium against the started engine, at a
 // desktop width and a 390px phone width.
@@ -161,6 +161,48 @@ describe("organization and workspace pages", () => {
       await expectNoHorizontalScroll(page);
       await page.close();
     }
+  });
+});
+
+describe("the workspace page's lock and settings, by who may change them", () => {
+  let signIn: { browser: Browser; close(): Promise<void> };
+  beforeAll(async () => {
+    signIn = await launchChromiumBrowser();
+  });
+  afterAll(async () => {
+    await signIn?.close();
+  });
+
+  /** `user`'s own browser context, signed in through the sign-in form, on the workspace page. */
+  async function openSignedIn(user: UiUser): Promise<Page> {
+    const page = await (await signedInContext(signIn.browser, stack.gateway.url, user)).newPage();
+    foreign.push(...watchForeignRequests(page, stack.gateway.url));
+    await page.goto(`${stack.gateway.url}/app/${org}/${wsName}`);
+    await page.getByTestId("lock-state").waitFor({ timeout: 15_000 });
+    return page;
+  }
+
+  it("lets an admin force-unlock a workspace another user locked", async () => {
+    const locker = await createUser(stack.api);
+    await grantWorkspaceAccess(owner.api, org, wsId, locker.id, "write");
+    expect((await locker.api.post(`/workspaces/${wsId}/actions/lock`, { reason: "mine" })).status).toBe(200);
+    const page = await openSignedIn(owner);
+    await page.getByTestId("lock-state").getByText(/^Locked/).waitFor();
+    await page.getByRole("button", { name: "Force unlock" }).click();
+    await page.getByTestId("lock-state").getByText(/^Unlocked/).waitFor();
+    expect((await owner.api.get(`/workspaces/${wsId}`)).body.data.attributes.locked).toBe(false);
+    await page.context().close();
+  });
+
+  it("shows a read-only member no lock or settings controls", async () => {
+    const reader = await createUser(stack.api);
+    await grantWorkspaceAccess(owner.api, org, wsId, reader.id, "read");
+    const page = await openSignedIn(reader);
+    await page.getByText("You cannot change this workspace's settings.").waitFor();
+    await expect(page.getByRole("button", { name: /^(Lock|Unlock|Force unlock|Save settings)$/ }).count()).resolves.toBe(0);
+    await expect(page.getByPlaceholder("Reason (optional)").count()).resolves.toBe(0);
+    await expect(page.getByLabel("Working directory").isDisabled()).resolves.toBe(true);
+    await page.context().close();
   });
 });
 

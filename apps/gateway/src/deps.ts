@@ -5,6 +5,7 @@ import type { Logger } from "@tarmac/telemetry";
 import type { GatewayEnv } from "./env";
 import type { ActionDecisions } from "./http/action-decisions";
 import type { LiveStreams } from "./routes/live-events";
+import type { RunWakeups } from "./http/run-wakeups";
 
 /** Everything a route needs, built once at boot and passed down (no globals). */
 export interface GatewayDeps {
@@ -22,4 +23,6 @@ export interface GatewayDeps {
   actionDecisions?: ActionDecisions;
   /** The web UI's open event streams, ended at shutdown; absent, they end when their browser leaves. */
   liveStreams?: LiveStreams;
+  /** Wakes the open event streams on run and workspace events (NATS); absent, they only poll. */
+  runWakeups?: RunWakeups;
 }

@@ -61,6 +61,11 @@ export const gatewayEnvSchema = z.object({
    * scheduler nearby). Off, the gateway needs no NATS at all.
    */
   TARMAC_OUTBOX_RELAY: z.enum(["on", "off"]).default("off"),
+  /**
+   * The web UI's live streams are woken by run and workspace events on NATS (one connection,
+   * opened with the first stream); this slow re-read is their safety net for a NATS outage.
+   */
+  TARMAC_LIVE_SAFETY_POLL_MS: positiveInt(5_000),
   /** PEM certificate chain and key: HTTPS on PORT (both or neither, see tls.ts). */
   TARMAC_TLS_CERT_FILE: optionalString,
   TARMAC_TLS_KEY_FILE: optionalString,

@@ -4,7 +4,7 @@ import { createLogger } from "@tarmac/telemetry";
 import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey, runActionsRepo } from "@tarmac/db";
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
-import { connectNats, ensureStream, outboxListenUrl, pingNats } from "@tarmac/events";
+import { connectNats, ensureStream, outboxListenUrl, pingNats, type NatsConnection } from "@tarmac/events";
 import { startDeploymentRelay } from "@tarmac/events/relay";
 import { redisTarget, resolveDeploymentKeys } from "@tarmac/config";
 import { createRedisClient } from "@tarmac/queues";
@@ -16,6 +16,7 @@ import { startActionDecisions } from "./http/action-decisions";
 import { listen } from "./listen";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "./services/passwords";
 import { createLiveStreams } from "./routes/live-events";
+import { createRunWakeups } from "./http/run-wakeups";
 
 async function main(): Promise<void> {
   const env = loadGatewayEnv();
@@ -35,11 +36,13 @@ async function main(): Promise<void> {
   shutdown.onShutdown("redis", async () => void (await redis.quit()), "clients");
 
   await pingDb(db);
-  // The gateway talks to NATS only to relay the outbox, which the scheduler does by default;
-  // with the relay off here (the default) it needs no NATS at all.
+  // The gateway talks to NATS to relay the outbox (the scheduler does by default; "on" here makes
+  // NATS part of readiness) and, from the first open live stream, to wake the web UI's streams
+  // (never part of readiness: without NATS the streams poll slowly, the API is unaffected).
+  const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
   const natsChecks: Record<string, () => Promise<void>> = {};
+  let relayNats: NatsConnection | undefined;
   if (env.TARMAC_OUTBOX_RELAY === "on") {
-    const subjects = subjectsFor(env.TARMAC_NATS_PREFIX);
     const nc = await connectNats(env.NATS_URL, "tarmac-gateway");
     shutdown.onShutdown("nats", () => nc.drain(), "clients");
     const streamOptions = { replicas: env.NATS_STREAM_REPLICAS };
@@ -48,7 +51,16 @@ async function main(): Promise<void> {
     // After HTTP intake stops, so the last requests' events still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
     natsChecks.nats = () => pingNats(nc);
+    relayNats = nc;
   }
+  const sharedNats = relayNats;
+  const runWakeups = createRunWakeups({
+    subjects,
+    connect: sharedNats ? async () => sharedNats : () => connectNats(env.NATS_URL, "tarmac-gateway-live"),
+    ownsConnection: sharedNats === undefined,
+    logger,
+  });
+  shutdown.onShutdown("run-wakeups", () => runWakeups.close(), "clients");
   if (keys.previous.length > 0) {
     // A rotation is under way: move stored secrets to the current key (see README).
     const rotated = await reencryptUnderCurrentKey(db, keys);
@@ -74,7 +86,7 @@ async function main(): Promise<void> {
   const liveStreams = createLiveStreams();
   // Open event streams would hold the HTTP server open until the deadline: end them first.
   shutdown.onShutdown("live-streams", () => liveStreams.endAll(), "intake");
-  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date(), actionDecisions, liveStreams };
+  const deps = { db, redis, env, logger, publicUrl, keys, now: () => new Date(), actionDecisions, liveStreams, runWakeups };
   const health = healthRouter({
     logger,
     isShuttingDown: () => shutdown.isShuttingDown,

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { liveLogKey } from "@tarmac/contracts";
 import { ApiClient } from "@tarmac/testing";
 import { completeUtf8Length } from "../src/routes/live-events";
+import { readSse, type SseEvent } from "./sse";
 import { createConfigurationVersion, createOrganization, createWorkspace, runBody, setRunStatus, startRunsTestEnv, userWithAccess, type RunsTestEnv } from "./run-fixtures";
 
 // The browser UI's server side: the app under /app (deep links, hashed assets) and the live event
@@ -13,7 +14,9 @@ let org: { id: string; name: string };
 let wsId: string;
 
 beforeAll(async () => {
-  env = await startRunsTestEnv();
+  // These tests write statuses straight to the database (no event is published): the streams see
+  // them on their safety poll, short here (live-events-nats.test.ts covers the event wake-ups).
+  env = await startRunsTestEnv({ TARMAC_LIVE_SAFETY_POLL_MS: "1000" });
   redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
   org = await createOrganization(env.db);
   wsId = (await createWorkspace(env.db, org.id)).id;
@@ -25,49 +28,9 @@ afterAll(async () => {
   await env?.close();
 });
 
-interface SseEvent {
-  event: string;
-  id?: string;
-  data: any;
-}
-
 /** Reads a stream's events until `until` says enough (or the stream ends), then hangs up. */
-async function readEvents(path: string, token: string, until: (events: SseEvent[]) => boolean, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; events: SseEvent[] }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 10_000);
-  const res = await fetch(`${env.gateway.url}/api/v2${path}`, { headers: { Authorization: `Bearer ${token}`, ...headers }, signal: controller.signal });
-  const events: SseEvent[] = [];
-  if (res.status !== 200 || !res.body) {
-    clearTimeout(timer);
-    await res.arrayBuffer().catch(() => undefined);
-    return { status: res.status, type: res.headers.get("content-type"), events };
-  }
-  const decoder = new TextDecoder();
-  let buffer = "";
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const record = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const fields: Record<string, string> = {};
-        for (const line of record.split("\n")) {
-          const m = /^([a-z]+): ?(.*)$/.exec(line);
-          if (m) fields[m[1]!] = m[2]!;
-        }
-        if (fields.event) events.push({ event: fields.event, ...(fields.id !== undefined ? { id: fields.id } : {}), data: JSON.parse(fields.data ?? "null") });
-      }
-      if (until(events)) break;
-    }
-  } catch (err) {
-    if (!controller.signal.aborted) throw err;
-  } finally {
-    clearTimeout(timer);
-    controller.abort();
-  }
-  return { status: res.status, type: res.headers.get("content-type"), events };
-}
+const readEvents = (path: string, token: string, until: (events: SseEvent[]) => boolean, headers: Record<string, string> = {}) =>
+  readSse(env.gateway.url, path, token, until, headers);
 
 async function newRun(): Promise<{ id: string; planId: string }> {
   const res = await env.admin.post("/runs", runBody(wsId));

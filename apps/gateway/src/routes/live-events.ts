@@ -8,7 +8,7 @@ import { guards, runOf } from "../http/requires";
 import { parseListPage } from "../http/run-visibility";
 import { workspaceAccessOf } from "../http/workspace-access";
 
-/** How often an open stream re-reads the run (one indexed row) and the live log's new bytes. */
+/** How often a run stream reads the live log's new bytes while a phase is running (logs are not events). */
 export const LIVE_POLL_MS = 500;
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
@@ -38,7 +38,7 @@ export function createLiveStreams(): LiveStreams {
 }
 
 /** Server-Sent Events: one `event:`/`id:`/`data:` record per message (the data is one JSON line). */
-function openStream(req: Request, res: Response, streams: LiveStreams | undefined): { send(event: string, data: unknown, id?: string): void; closed(): boolean } {
+function openStream(req: Request, res: Response, streams: LiveStreams | undefined, wake: () => void): { send(event: string, data: unknown, id?: string): void; closed(): boolean } {
   res.status(200);
   res.set({
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -53,10 +53,12 @@ function openStream(req: Request, res: Response, streams: LiveStreams | undefine
   const forget = streams?.add(() => {
     closed = true;
     res.end();
+    wake();
   });
   req.on("close", () => {
     closed = true;
     forget?.();
+    wake();
   });
   return {
     send(event, data, id) {
@@ -67,7 +69,36 @@ function openStream(req: Request, res: Response, streams: LiveStreams | undefine
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * A stream loop's pause: `wait(ms)` resolves after `ms`, or at once when woken (an event named the
+ * stream's run or workspace, or the stream closed). A wake-up during a read is kept for the next
+ * wait, so no change between a read and the pause is missed.
+ */
+export function createWaker(): { wake(): void; wait(ms: number): Promise<void> } {
+  let pending = false;
+  let resolveWait: (() => void) | null = null;
+  return {
+    wake() {
+      if (resolveWait) resolveWait();
+      else pending = true;
+    },
+    wait(ms) {
+      if (pending) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          resolveWait = null;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        resolveWait = done;
+      });
+    },
+  };
+}
 
 /**
  * Where the next bytes of the bytes read start: the end, minus an incomplete UTF-8 sequence at
@@ -106,14 +137,18 @@ function parseOffsets(raw: unknown): { plan: number; apply: number } {
  *   - `event: workspace`, data `{"id","runs":[[id,status]…],"locked"}`: first, then whenever the
  *     newest runs' statuses or the lock change; the client re-reads what it shows.
  *
- * The streams are fed by what the engine already writes: the scheduler's status changes in
- * PostgreSQL and the workers' live log copy in Redis (the durable blob once a phase ended), read
- * every LIVE_POLL_MS. The gateway holds no NATS connection by default (TARMAC_OUTBOX_RELAY), so it
- * does not subscribe to the events stream for these.
+ * The streams are fed by the events Tarmac publishes: a run status change, run creation or phase
+ * progress on NATS wakes the streams of that run and of its workspace (http/run-wakeups.ts), which
+ * re-read what they show from PostgreSQL (the same reads, with the caller's permissions). The live
+ * log is no event: while a phase runs the run stream reads its new bytes (Redis, then the durable
+ * blob) every LIVE_POLL_MS. Otherwise a stream re-reads only every TARMAC_LIVE_SAFETY_POLL_MS, the
+ * safety net for a NATS outage or a missed message.
  */
 export function liveEventsRouter(deps: GatewayDeps): Router {
   const router = Router();
   const requires = guards(deps);
+  /** The safety net's pause, cut short to send the next keepalive comment on time. */
+  const safetyPollMs = (sinceKeepalive: number) => Math.max(LIVE_POLL_MS, Math.min(deps.env.TARMAC_LIVE_SAFETY_POLL_MS, KEEPALIVE_MS - sinceKeepalive + 50));
 
   async function readLog(phaseId: string, offset: number): Promise<{ bytes: Buffer; durable: boolean }> {
     const phase = await runsRead.phaseLogBlobId(deps.db, phaseId);
@@ -125,7 +160,9 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
   router.get("/runs/:id/events-stream", requires("run", "can-read-run"), async (req, res) => {
     const { run } = runOf(res);
     const offsets = parseOffsets(req.get("Last-Event-ID") ?? req.query.offsets);
-    const stream = openStream(req, res, deps.liveStreams);
+    const waker = createWaker();
+    const stream = openStream(req, res, deps.liveStreams, waker.wake);
+    const unsubscribe = deps.runWakeups?.subscribe(run.id, waker.wake);
     const phases = [
       { key: "plan" as const, id: planIdFor(run.id) },
       { key: "apply" as const, id: applyIdFor(run.id) },
@@ -133,8 +170,7 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
     let lastRun = "";
     let lastKeepalive = Date.now();
     let finalSince: number | null = null;
-    // Quiet runs (waiting for confirmation, say) are read less often: up to 4× the interval.
-    let quietTicks = 0;
+    const endedSince: { plan?: number; apply?: number } = {};
     try {
       while (!stream.closed()) {
         const current = await runsRead.findRun(deps.db, run.id);
@@ -148,13 +184,12 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
           "updated-at": current.updatedAt.toISOString(),
         };
         const key = JSON.stringify(summary);
-        let changed = false;
         if (key !== lastRun) {
           lastRun = key;
-          changed = true;
           stream.send("run", summary);
         }
         let logsAtEnd = true;
+        let bytesDue = false;
         for (const phase of phases) {
           for (;;) {
             const { bytes, durable } = await readLog(phase.id, offsets[phase.key]);
@@ -162,13 +197,19 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
             if (usable > 0) {
               const offset = offsets[phase.key];
               offsets[phase.key] += usable;
-              changed = true;
               stream.send("log", { phase: phase.key, offset, text: bytes.subarray(0, usable).toString("utf8") }, `${offsets.plan}.${offsets.apply}`);
             }
             if (bytes.length < MAX_LOG_CHUNK || stream.closed()) {
               const phaseStatus = phase.key === "plan" ? plan?.status : apply?.status;
               // A phase that will write no more: its log is durable, or it never started.
               if (!durable && phaseStatus !== "pending" && phaseStatus !== "unreachable" && phaseStatus !== "canceled") logsAtEnd = false;
+              // A phase writing its log, or one that just ended whose log is about to turn durable
+              // (for 10 s at most: a lost worker's never does): more bytes soon.
+              if (!durable && phaseStatus === "running") bytesDue = true;
+              if (!durable && (phaseStatus === "finished" || phaseStatus === "errored")) {
+                endedSince[phase.key] ??= Date.now();
+                if (Date.now() - endedSince[phase.key]! < 10_000) bytesDue = true;
+              }
               break;
             }
           }
@@ -183,11 +224,14 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
           lastKeepalive = Date.now();
           if (!stream.closed()) res.write(": keepalive\n\n");
         }
-        quietTicks = changed ? 0 : quietTicks + 1;
-        await sleep(LIVE_POLL_MS * Math.min(4, 1 + Math.floor(quietTicks / 10)));
+        // Log bytes come while a phase runs (and until its log turns durable): read them often.
+        // Otherwise wait for an event, re-reading slowly in case NATS is out.
+        await waker.wait(bytesDue || (finalSince !== null && !logsAtEnd) ? LIVE_POLL_MS : safetyPollMs(Date.now() - lastKeepalive));
       }
     } catch (err) {
       deps.logger.warn({ runId: run.id, error: err instanceof Error ? err.message : String(err) }, "run events stream failed");
+    } finally {
+      unsubscribe?.();
     }
     if (!res.writableEnded) res.end();
   });
@@ -200,7 +244,9 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
     if (!scope) throw notFound("workspace not found");
     const access = await workspaceAccessOf(deps.db, principal, scope);
     if (access === null) throw notFound("workspace not found");
-    const stream = openStream(req, res, deps.liveStreams);
+    const waker = createWaker();
+    const stream = openStream(req, res, deps.liveStreams, waker.wake);
+    const unsubscribe = deps.runWakeups?.subscribe(scope.id, waker.wake);
     const page = parseListPage({ page: { size: "20" } });
     let last = "";
     let lastKeepalive = Date.now();
@@ -221,10 +267,12 @@ export function liveEventsRouter(deps: GatewayDeps): Router {
           lastKeepalive = Date.now();
           if (!stream.closed()) res.write(": keepalive\n\n");
         }
-        await sleep(LIVE_POLL_MS * 2);
+        await waker.wait(safetyPollMs(Date.now() - lastKeepalive));
       }
     } catch (err) {
       deps.logger.warn({ workspaceId, error: err instanceof Error ? err.message : String(err) }, "workspace events stream failed");
+    } finally {
+      unsubscribe?.();
     }
     if (!res.writableEnded) res.end();
   });
