@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
 import type { ApiClient } from "@tarmac/testing";
 
 /** Test fixtures for the web UI's browser tests, over the JSON:API only. */
@@ -85,8 +85,8 @@ export async function screenshot(page: Page, name: string, mask: Locator[] = [])
  * A browser context of its own for `user`, signed in through the sign-in form as a person would:
  * its session cookie and CSRF cookie are what every page of it then uses.
  */
-export async function signedInContext(browser: Browser, baseUrl: string, user: UiUser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+export async function signedInContext(browser: Browser, baseUrl: string, user: UiUser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
   const page = await context.newPage();
   await page.goto(`${baseUrl}/app/login?next=${encodeURIComponent("/app/organizations")}`);
   await page.getByLabel("Username").fill(user.username);

@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, launchChromiumBrowser, type LaunchedBrowser } from "@tarmac/testing/browser";
+import { launchChromiumBrowser } from "@tarmac/testing/browser";
 import { startStack, Tfe, type Stack } from "../e2e/stack";
 import { countReloads, createUser, grantWorkspaceAccess, screenshot, signedInContext, unique, watchForeignRequests, type UiUser } from "./ui-helpers";
 
@@ -19,8 +19,9 @@ output "password" {
 `;
 
 let stack: Stack;
-let launched: LaunchedBrowser;
-let browser: BrowserContext;
+let launched: { browser: Browser; close(): Promise<void> };
+/** The owner's browser context, signed in through the sign-in form. */
+let ownerContext: BrowserContext;
 let owner: UiUser;
 let tfe: Tfe;
 let org: string;
@@ -46,8 +47,8 @@ beforeAll(async () => {
     });
     expect(res.status).toBe(201);
   }
-  launched = await launchChromium({ viewport: { width: 1280, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
-  browser = launched.browser;
+  launched = await launchChromiumBrowser();
+  ownerContext = await signedInContext(launched.browser, stack.gateway.url, owner, { permissions: ["clipboard-read", "clipboard-write"] });
 });
 
 afterAll(async () => {
@@ -56,9 +57,8 @@ afterAll(async () => {
 });
 
 async function open(path: string, width = 1280): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await ownerContext.newPage();
   await page.setViewportSize({ width, height: 900 });
-  await page.setExtraHTTPHeaders({ Authorization: `Bearer ${owner.token}` });
   foreign.push(...watchForeignRequests(page, stack.gateway.url));
   await page.goto(`${stack.gateway.url}${path}`);
   return page;
@@ -165,17 +165,9 @@ describe("organization and workspace pages", () => {
 });
 
 describe("the workspace page's lock and settings, by who may change them", () => {
-  let signIn: { browser: Browser; close(): Promise<void> };
-  beforeAll(async () => {
-    signIn = await launchChromiumBrowser();
-  });
-  afterAll(async () => {
-    await signIn?.close();
-  });
-
   /** `user`'s own browser context, signed in through the sign-in form, on the workspace page. */
   async function openSignedIn(user: UiUser): Promise<Page> {
-    const page = await (await signedInContext(signIn.browser, stack.gateway.url, user)).newPage();
+    const page = await (await signedInContext(launched.browser, stack.gateway.url, user)).newPage();
     foreign.push(...watchForeignRequests(page, stack.gateway.url));
     await page.goto(`${stack.gateway.url}/app/${org}/${wsName}`);
     await page.getByTestId("lock-state").waitFor({ timeout: 15_000 });
