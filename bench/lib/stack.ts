@@ -14,7 +14,11 @@ export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
  */
 export const COMPILED = process.env.BENCH_RUNTIME !== "tsx";
 /** BENCH_CPU_PROF=<dir>: each app writes a V8 CPU profile there when it stops (node --cpu-prof). */
-const nodeArgs = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+/** BENCH_NODE_ARGS: more flags for node itself, space-separated (e.g. V8 heap settings, to measure them). */
+const nodeArgs = [
+  ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+  ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+];
 
 export interface Stack {
   prefix: string;
