@@ -35,7 +35,7 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     title: "Pipeline scheduling latency",
     why:
       "With 100 workspaces always holding a next run, that run waits for an organization slot (run concurrency 10: it goes `queuing`) and then for one of the worker's 4 plan slots, so final → planning is mostly capacity queueing, not scheduling; the row 'leaves pending' is the scheduler's own reaction. " +
-      "A scenario where capacity exceeds demand (organization concurrency ≥ workspaces, enough worker slots) is what would measure the scheduler alone; it is not built yet.",
+      "Scenario 3b, where capacity exceeds demand, measures the scheduler alone.",
   },
   {
     match: "3b. Scheduling",
