@@ -23,6 +23,10 @@ RUN npm ci --no-audit --no-fund \
  && npm cache clean --force
 
 ENV NODE_ENV=production
+# V8 heap settings for every app in the image (compose runs them all from it): 2 MB semi-spaces
+# instead of up to 16 MB, resident whether used or not, and a 384 MB old generation, which makes
+# V8 collect before growing far past what is live. Fresh gateway RSS ~168 → ~115 MB.
+ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=384"
 USER node
 EXPOSE 8080
 

@@ -37,7 +37,8 @@ if (isTls) {
 
 const concurrently = path.join(root, "node_modules", ".bin", "concurrently");
 // Compiled JavaScript; stack traces point into the TypeScript through the source maps.
-const app = (name) => `"${process.execPath}" --enable-source-maps apps/${name}/dist/main.js`;
+// V8 heap settings as in the Dockerfile (NODE_OPTIONS there): small semi-spaces, a bounded old generation.
+const app = (name) => `"${process.execPath}" --enable-source-maps --max-semi-space-size=2 --max-old-space-size=384 apps/${name}/dist/main.js`;
 const child = spawn(
   concurrently,
   [

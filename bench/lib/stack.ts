@@ -14,7 +14,11 @@ export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
  */
 export const COMPILED = process.env.BENCH_RUNTIME !== "tsx";
 /** BENCH_CPU_PROF=<dir>: each app writes a V8 CPU profile there when it stops (node --cpu-prof). */
-const nodeArgs = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+/** BENCH_NODE_ARGS: more flags for node itself, space-separated (e.g. V8 heap settings, to measure them). */
+const nodeArgs = [
+  ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+  ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+];
 
 export interface Stack {
   prefix: string;
@@ -35,6 +39,7 @@ const KEY_SALT = randomBytes(16).toString("hex");
 const keyOf = (prefix: string) => createHash("sha256").update(`${KEY_SALT}:${prefix}`).digest("base64url");
 
 export async function startGatewayFor(databaseUrl: string, prefix = `bench${randomBytes(4).toString("hex")}`): Promise<Stack> {
+  const gatewayEnv = process.env.BENCH_GATEWAY_ENV ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>) : {};
   const gateway = await startGateway(
     databaseUrl,
     {
@@ -42,10 +47,14 @@ export async function startGatewayFor(databaseUrl: string, prefix = `bench${rand
       // The benchmark token must never be throttled: both limits off.
       TARMAC_RATE_LIMIT_PER_SECOND: "0",
       TARMAC_RUN_LIST_RATE_LIMIT_PER_MINUTE: "0",
-      ...(process.env.BENCH_GATEWAY_ENV ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>) : {}),
+      ...gatewayEnv,
     },
     { compiled: COMPILED, nodeArgs },
   );
+  // With several gateway processes, readiness is the first one's: the others boot on (and their
+  // boot would count as CPU of the measured requests), so give them time to finish.
+  const processes = Number(gatewayEnv.TARMAC_GATEWAY_PROCESSES ?? "1");
+  if (processes > 1) await new Promise((r) => setTimeout(r, Number(process.env.BENCH_GATEWAY_SETTLE_MS ?? 20_000)));
   const workDir = await mkdtemp(path.join(os.tmpdir(), "tarmac-bench-work-"));
   return { prefix, gateway, api: new ApiClient(gateway.url, gateway.adminToken), workDir };
 }

@@ -30,13 +30,13 @@ export interface PipelineWorkspace {
 }
 
 /** Workspaces with auto-apply and an uploaded configuration (setup, not measured). */
-export async function preparePipeline(api: ApiClient, organization: string, workspaces: number): Promise<PipelineWorkspace[]> {
+export async function preparePipeline(api: ApiClient, organization: string, workspaces: number, namePrefix = "pipeline"): Promise<PipelineWorkspace[]> {
   const archive = await makeArchive({ "main.tf": PIPELINE_CONFIG });
   return mapLimit(
     Array.from({ length: workspaces }, (_, i) => i),
     8,
     async (i) => {
-      const workspaceId = await createWorkspace(api, organization, `pipeline-${String(i).padStart(3, "0")}`, { "auto-apply": true });
+      const workspaceId = await createWorkspace(api, organization, `${namePrefix}-${String(i).padStart(3, "0")}`, { "auto-apply": true });
       return { workspaceId, configurationVersionId: await uploadConfiguration(api, workspaceId, archive) };
     },
   );

@@ -57,6 +57,12 @@ export const gatewayEnvSchema = z.object({
   /** PostgreSQL connections of this process's query pool (plus 2 for large uploads and 1 for LISTEN). */
   TARMAC_DB_POOL_SIZE: positiveInt(10),
   /**
+   * Gateway processes on this machine, sharing PORT (and the internal port) through node:cluster;
+   * a process that dies is replaced. Rate limits are counted in Redis, shared by all of them.
+   * Each process has its own database pool of TARMAC_DB_POOL_SIZE.
+   */
+  TARMAC_GATEWAY_PROCESSES: positiveInt(1),
+  /**
    * The scheduler relays the outbox; "on" relays from the gateway too (a deployment without a
    * scheduler nearby). Off, the gateway needs no NATS at all.
    */

@@ -14,6 +14,8 @@ import { createApp } from "./app";
 import { createInternalApp } from "./internal-app";
 import { startActionDecisions } from "./http/action-decisions";
 import { listen } from "./listen";
+import cluster from "node:cluster";
+import { runClusterPrimary } from "./cluster";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "./services/passwords";
 import { createLiveStreams } from "./routes/live-events";
 import { createRunWakeups } from "./http/run-wakeups";
@@ -108,8 +110,23 @@ async function main(): Promise<void> {
   shutdown.installSignalHandlers();
 }
 
-main().catch((err: unknown) => {
+function fail(err: unknown): never {
   // Configuration and boot errors: say what is wrong and exit non-zero.
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
-});
+}
+
+// TARMAC_GATEWAY_PROCESSES > 1: this process only keeps that many gateways running (cluster.ts).
+let primaryEnv: ReturnType<typeof loadGatewayEnv> | undefined;
+try {
+  primaryEnv = cluster.isPrimary ? loadGatewayEnv() : undefined;
+} catch (err) {
+  fail(err);
+}
+if (primaryEnv && primaryEnv.TARMAC_GATEWAY_PROCESSES > 1) {
+  const logger = createLogger({ name: "gateway", level: primaryEnv.LOG_LEVEL });
+  logger.info({ processes: primaryEnv.TARMAC_GATEWAY_PROCESSES }, "gateway processes starting");
+  runClusterPrimary(primaryEnv.TARMAC_GATEWAY_PROCESSES, (message) => logger.warn(message));
+} else {
+  main().catch(fail);
+}

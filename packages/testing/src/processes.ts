@@ -52,9 +52,17 @@ export interface StartAppOptions {
 }
 
 /** The command that runs an app: its TypeScript through tsx, or its build output. */
+/**
+ * V8 heap settings every app runs with in production (Dockerfile, npm start): young generation
+ * semi-spaces of 2 MB (V8's default grows them to 16 MB, resident whether used or not) and a
+ * 384 MB old generation, which also makes V8 collect before growing the heap far past what is
+ * live. Fresh gateway ~168 → ~115 MB RSS, scheduler ~158 → ~130 MB (bench/fresh-memory.ts).
+ */
+export const APP_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=384"];
+
 export function appCommand(app: AppName, compiled = false, nodeArgs: string[] = []): [string, string[]] {
   return compiled
-    ? [process.execPath, ["--enable-source-maps", ...nodeArgs, path.join(REPO_ROOT, "apps", app, "dist", "main.js")]]
+    ? [process.execPath, ["--enable-source-maps", ...APP_NODE_FLAGS, ...nodeArgs, path.join(REPO_ROOT, "apps", app, "dist", "main.js")]]
     : [TSX, [path.join(REPO_ROOT, "apps", app, "src", "main.ts")]];
 }
 

@@ -1,4 +1,4 @@
-import { organizationsRepo, runsRead, teamsRepo, workspaceAccessRepo, workspacesRepo, type Db, type Tx, type WorkspaceModel } from "@tarmac/db";
+import { organizationsRepo, runsRead, teamsRepo, workspaceAccessRepo, workspacesRepo, type Db, type Tx } from "@tarmac/db";
 import {
   accessAtLeast,
   isId,
@@ -181,7 +181,7 @@ export async function loadWorkspaceRowForPrincipal(
   principal: Principal,
   workspaceId: string,
   permission: Permission | WorkspaceAccess = "can-read-settings",
-): Promise<{ workspace: WorkspaceModel; access: WorkspaceAccess }> {
+): Promise<{ workspace: runsRead.RunWorkspace; access: WorkspaceAccess }> {
   // Ids that could not have been minted never reach the database.
   if (!isId("ws", workspaceId)) throw notFound();
   const workspace = await runsRead.findWorkspace(deps.db, workspaceId);

@@ -8,6 +8,7 @@ import { actingUserId, principalOf } from "../http/auth";
 import { parseBody } from "../http/request-body";
 import { guards, refuseTokenKindLacking, runOf } from "../http/requires";
 import { sendDocument } from "../http/respond";
+import type { runsRead } from "@tarmac/db";
 import type { RunContext } from "../http/run-access";
 import { loadWorkspaceRowForPrincipal } from "../http/workspace-access";
 import { buildRunDocuments } from "../services/run-documents";
@@ -70,11 +71,21 @@ function parseCreateBody(body: unknown): z.infer<typeof createRunBody> {
   return parsed;
 }
 
-async function sendRun(deps: GatewayDeps, req: Request, res: Response, status: number, ctx: RunContext): Promise<void> {
+async function sendRun(
+  deps: GatewayDeps,
+  req: Request,
+  res: Response,
+  status: number,
+  ctx: RunContext,
+  known?: { extras: runsRead.RunExtras; taskStageIds: string[] } | null,
+): Promise<void> {
   const { data, included } = await buildRunDocuments(deps, [ctx.run], {
     include: parseInclude(req.query as Record<string, unknown>),
     principal: principalOf(req),
     accessOf: () => ctx.access,
+    ...(known
+      ? { known: { extras: new Map([[ctx.run.id, known.extras]]), taskStageIds: new Map([[ctx.run.id, known.taskStageIds]]) } }
+      : {}),
   });
   sendDocument(res, status, { data: data[0], ...(included.length > 0 ? { included } : {}) });
 }
@@ -91,14 +102,15 @@ export function runsRouter(deps: GatewayDeps): Router {
     const body = parseCreateBody(req.body);
     const { workspace, access } = await loadWorkspaceRowForPrincipal(deps, principal, body.data.relationships.workspace.data.id, "can-queue-run");
     const cvData = body.data.relationships["configuration-version"]?.data ?? null;
-    const run = await queueRun(deps, {
+    const queued = await queueRun(deps, {
       workspace,
       ...(cvData ? { configurationVersionId: cvData.id } : {}),
       attributes: body.data.attributes ?? {},
       createdById: actingUserId(principal),
       queuedWithApplyPermission: permits(access, principal.kind, "can-apply"),
     });
-    await sendRun(deps, req, res, 201, { run, workspace, access });
+    // A run written without task stages has its document's extras from the write itself.
+    await sendRun(deps, req, res, 201, { run: queued.run, workspace, access }, queued.known);
   });
 
   router.get("/runs/:id", requires("run", "can-read-run"), async (req, res) => {

@@ -34,6 +34,8 @@ export interface RunDocumentOptions {
   accessOf: (run: RunRow) => WorkspaceAccess | null;
   /** The organization queue reports its own positions. */
   positions?: Map<string, number>;
+  /** What the documents show beyond the rows, when already known (a run just written): not read again. */
+  known?: { extras: Map<string, runsRead.RunExtras>; taskStageIds: Map<string, string[]> };
 }
 
 /**
@@ -48,7 +50,7 @@ export async function buildRunDocuments(
   const db = deps.db;
   const now = deps.now();
   const tokenKind = opts.principal.kind;
-  const extras = await runsRead.loadRunExtras(db, runs);
+  const extras = opts.known?.extras ?? (await runsRead.loadRunExtras(db, runs));
   const data = runs.map((run) => {
     const e = extras.get(run.id)!;
     const positionInQueue = opts.positions ? (opts.positions.get(run.id) ?? 0) : e.positionInQueue;
@@ -58,7 +60,9 @@ export async function buildRunDocuments(
   const { include } = opts;
   if (runs.length === 0) return { data, included };
   // The CLI reads the run's stages right after creating it (`?include=task_stages`) and waits on them.
-  const stages = await taskStagesOfRuns(deps, opts.principal, runs, wants(include, "task_stages"));
+  const stages = opts.known
+    ? { idsByRun: opts.known.taskStageIds, included: [] as Resource[] }
+    : await taskStagesOfRuns(deps, opts.principal, runs, wants(include, "task_stages"));
   for (const resource of data) {
     const ids = stages.idsByRun.get(resource.id) ?? [];
     const relationship = resource.relationships?.["task-stages"];

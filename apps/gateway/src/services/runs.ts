@@ -25,11 +25,7 @@ export interface CreateRunAttributes {
   "terraform-version"?: string | null;
 }
 
-export interface RunConfigurationVersion {
-  id: string;
-  status: string;
-  speculative: boolean;
-}
+export type RunConfigurationVersion = Pick<runsRead.RunConfigurationVersion, "id" | "status" | "speculative">;
 
 export interface NewRunInput {
   workspace: Pick<WorkspaceModel, "id" | "organizationId" | "autoApply" | "terraformVersion" | "allowDestroyPlan">;
@@ -107,11 +103,20 @@ export interface QueueRunInput extends Omit<NewRunInput, "configurationVersion" 
   configurationVersionId?: string;
 }
 
+/** A run just queued, with what its document shows that its row does not, when the write told. */
+export interface QueuedRun {
+  run: RunRow;
+  /** Known from the write (no query needed for the run's document); null for a run with task stages. */
+  known: { extras: runsRead.RunExtras; taskStageIds: string[] } | null;
+}
+
 /**
  * Resolves the configuration version, then writes the run with its plan, apply, `created` run
- * event and run.created outbox event in one transaction. The scheduler takes it from there.
+ * event and run.created outbox event: as one statement on its own (atomic without a
+ * transaction), or, when the workspace has run tasks, in a transaction with its task stages. The
+ * scheduler takes it from there.
  */
-export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise<RunRow> {
+export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise<QueuedRun> {
   const cvId = input.configurationVersionId ?? input.workspace.latestConfigurationVersionId;
   if (!cvId) throw unprocessable("Configuration version is missing", { pointer: "/data/relationships/configuration-version" });
   const cv = await runsRead.findConfigurationVersion(deps.db, cvId);
@@ -121,6 +126,16 @@ export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise
   // The outbox row carries the request's trace context: the scheduler's handling, the job and the
   // worker's terraform commands all continue this request's trace.
   const headers = injectTraceContext({});
-  return inTransaction(deps.db, (tx) => runsWrite.createRun(tx, run, deps.now(), subjects, newId("re"), headers));
+  const eventId = newId("re");
+  const at = deps.now();
+  const written = await runsWrite.insertRun(deps.db, run, at, subjects, eventId, headers, { unlessRunTasks: true });
+  if (written.run) {
+    return {
+      run: written.run,
+      known: { extras: { costEstimateId: null, eventIds: [eventId], commentIds: [], positionInQueue: written.runsAhead }, taskStageIds: [] },
+    };
+  }
+  // The workspace has run tasks: the run and its stages are written together.
+  const row = await inTransaction(deps.db, (tx) => runsWrite.createRun(tx, run, at, subjects, eventId, headers));
+  return { run: row, known: null };
 }
-

@@ -1,6 +1,6 @@
 import type { Subjects } from "@tarmac/contracts";
 import { applyIdFor, FINAL_STATUSES, phaseTimestampKey, planIdFor, statusTimestampKey, type RunStatus } from "@tarmac/domain";
-import { queryRows, type Tx } from "../client";
+import { queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import type { RunModel } from "../generated/prisma/models";
 import { enqueueOutbox, outboxChannel } from "../outbox";
@@ -8,6 +8,8 @@ import { RUN_COLUMNS } from "./runs-read";
 import { createPendingStages } from "./run-tasks";
 import { runCreatedMessage, workspaceQueueChangedMessage } from "../outbox-messages";
 import { statusTimestampValue } from "../runs";
+
+const FINAL_LIST = FINAL_STATUSES as readonly string[];
 
 /**
  * Run creation and the scheduler's writes beside a status change, each with its outbox events
@@ -39,9 +41,97 @@ export interface NewRun {
   variables: { key: string; value: string }[];
 }
 
+/** What writing a run learned besides its row. */
+export interface InsertedRun {
+  /** Null when `unlessRunTasks` held the write back: the workspace has enabled run tasks. */
+  run: RunModel | null;
+  /** Whether the workspace has enabled run tasks (its runs get task stages from the start). */
+  hasRunTasks: boolean;
+  /** Unfinished non-speculative runs ahead of it in its workspace, as its document reports a pending run's position. */
+  runsAhead: number;
+}
+
 /**
  * Inserts a pending run with its plan and apply (and, on an agent-mode workspace, its pool's name),
- * makes its configuration version the workspace's latest, and records the `created` run event and the run.created outbox event.
+ * makes its configuration version the workspace's latest, and records the `created` run event and the run.created outbox event, in one statement.
+ * A statement is atomic on its own: outside a transaction (`db` a client) this is the whole
+ * write, with no BEGIN and COMMIT round trips. With `unlessRunTasks`, nothing is written when the
+ * workspace has enabled run tasks (their stages need more statements: write those in a
+ * transaction with createRun).
+ */
+export async function insertRun(
+  db: Db | Tx,
+  run: NewRun,
+  at: Date,
+  subjects: Subjects,
+  eventId: string,
+  headers?: Record<string, string>,
+  { unlessRunTasks = false }: { unlessRunTasks?: boolean } = {},
+): Promise<InsertedRun> {
+  const stamp = statusTimestampValue(at);
+  const runStamps = JSON.stringify({ [statusTimestampKey("pending")]: stamp });
+  const phaseStamps = JSON.stringify({ [phaseTimestampKey("pending")]: stamp });
+  const outbox = runCreatedMessage(subjects, run, at, headers);
+  // Run creation is the hottest write: its seven statements (run, plan, apply, workspace,
+  // run event, outbox row, NOTIFY) go as one, where through Prisma each was compiled and sent
+  // on its own. The same rows as before; enqueueOutbox's NOTIFY wakes the relays at commit.
+  // The runs ahead are counted in the statement's snapshot, which the new run is not part of.
+  const rows = await queryRows<Partial<RunModel> & { notified?: unknown; has_run_tasks: boolean; runs_ahead: bigint; written: boolean }>(
+    db,
+    Prisma.sql`
+    WITH tasks AS (
+      SELECT EXISTS (SELECT 1 FROM workspace_run_tasks wrt JOIN run_tasks t ON t.id = wrt.task_id
+                     WHERE wrt.workspace_id = ${run.workspaceId} AND t.enabled) AS has
+    ), new_run AS (
+      INSERT INTO runs (id, organization_id, workspace_id, configuration_version_id, created_by_id, operation, source, message,
+        is_destroy, refresh, refresh_only, plan_only, save_plan, auto_apply, allow_empty_apply, allow_config_generation,
+        debugging_mode, terraform_version, target_addrs, replace_addrs, variables, agent_pool_name,
+        status, status_timestamps, status_changed_at, created_at, updated_at)
+      SELECT ${run.id}, ${run.organizationId}, ${run.workspaceId}, ${run.configurationVersionId}, ${run.createdById},
+        ${run.operation}, ${run.source}, ${run.message}, ${run.isDestroy}, ${run.refresh}, ${run.refreshOnly}, ${run.planOnly},
+        ${run.savePlan}, ${run.autoApply}, ${run.allowEmptyApply}, ${run.allowConfigGeneration}, ${run.debuggingMode},
+        ${run.terraformVersion}, ${run.targetAddrs}::text[], ${run.replaceAddrs}::text[], ${JSON.stringify(run.variables)}::jsonb,
+        -- The pool an agent-mode workspace runs on, by name: what filter[agent_pool_names] matches.
+        (SELECT p.name FROM workspaces w JOIN agent_pools p ON p.id = w.agent_pool_id
+         WHERE w.id = ${run.workspaceId} AND w.execution_mode = 'agent'),
+        'pending', ${runStamps}::jsonb, ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
+      FROM tasks WHERE NOT (${unlessRunTasks}::boolean AND tasks.has)
+      RETURNING ${RUN_COLUMNS}
+    ), new_plan AS (
+      INSERT INTO plans (id, run_id, status_timestamps, created_at, updated_at)
+      SELECT ${planIdFor(run.id)}, id, ${phaseStamps}::jsonb, ${at}, ${at} FROM new_run
+    ), new_apply AS (
+      INSERT INTO applies (id, run_id, status_timestamps, created_at, updated_at)
+      SELECT ${applyIdFor(run.id)}, id, ${phaseStamps}::jsonb, ${at}, ${at} FROM new_run
+    ), latest_cv AS (
+      UPDATE workspaces SET latest_configuration_version_id = ${run.configurationVersionId}, updated_at = ${at}
+      WHERE id = (SELECT "workspaceId" FROM new_run)
+    ), created_event AS (
+      INSERT INTO run_events (id, run_id, action, description, actor_id, created_at)
+      SELECT ${eventId}, id, 'created', 'Run created', ${run.createdById}, ${at} FROM new_run
+    ), outbox AS (
+      INSERT INTO outbox_events (msg_id, subject, payload, headers)
+      SELECT ${outbox.msgId}, ${outbox.subject}, ${JSON.stringify(outbox.payload)}::jsonb, ${JSON.stringify(outbox.headers ?? {})}::jsonb
+      FROM new_run
+      ON CONFLICT (msg_id) DO NOTHING
+    )
+    SELECT new_run.*, new_run.id IS NOT NULL AS written, tasks.has AS has_run_tasks,
+      CASE WHEN new_run.id IS NULL THEN NULL ELSE pg_notify(${outboxChannel(outbox.subject)}, '')::text END AS notified,
+      CASE WHEN new_run.id IS NULL OR ${run.planOnly} OR ${run.savePlan} THEN 0 ELSE (
+        SELECT count(*) FROM runs o
+        WHERE o.workspace_id = ${run.workspaceId} AND o.plan_only = false
+          AND o.status::text <> ALL(${FINAL_LIST}::text[])
+          AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
+      ) END AS runs_ahead
+    FROM tasks LEFT JOIN new_run ON true`,
+  );
+  const { notified: _notified, has_run_tasks: hasRunTasks, runs_ahead: runsAhead, written, ...row } = rows[0]!;
+  return { run: written ? (row as RunModel) : null, hasRunTasks, runsAhead: Number(runsAhead) };
+}
+
+/**
+ * Inserts a pending run (insertRun) in the caller's transaction, with its task stages when the
+ * workspace has run tasks.
  */
 /** `headers`: the writer's trace context (traceparent), so the scheduler continues the request's trace. */
 export async function createRun(
@@ -52,57 +142,11 @@ export async function createRun(
   eventId: string,
   headers?: Record<string, string>,
 ): Promise<RunModel> {
-  const stamp = statusTimestampValue(at);
-  const runStamps = JSON.stringify({ [statusTimestampKey("pending")]: stamp });
-  const phaseStamps = JSON.stringify({ [phaseTimestampKey("pending")]: stamp });
-  const outbox = runCreatedMessage(subjects, run, at, headers);
-  // Run creation is the hottest write: its seven statements (run, plan, apply, workspace,
-  // run event, outbox row, NOTIFY) go as one, where through Prisma each was compiled and sent
-  // on its own. The same rows as before; enqueueOutbox's NOTIFY wakes the relays at commit.
-  const rows = await queryRows<RunModel & { notified?: unknown; has_run_tasks?: boolean }>(
-    tx,
-    Prisma.sql`
-    WITH new_run AS (
-      INSERT INTO runs (id, organization_id, workspace_id, configuration_version_id, created_by_id, operation, source, message,
-        is_destroy, refresh, refresh_only, plan_only, save_plan, auto_apply, allow_empty_apply, allow_config_generation,
-        debugging_mode, terraform_version, target_addrs, replace_addrs, variables, agent_pool_name,
-        status, status_timestamps, status_changed_at, created_at, updated_at)
-      VALUES (${run.id}, ${run.organizationId}, ${run.workspaceId}, ${run.configurationVersionId}, ${run.createdById},
-        ${run.operation}, ${run.source}, ${run.message}, ${run.isDestroy}, ${run.refresh}, ${run.refreshOnly}, ${run.planOnly},
-        ${run.savePlan}, ${run.autoApply}, ${run.allowEmptyApply}, ${run.allowConfigGeneration}, ${run.debuggingMode},
-        ${run.terraformVersion}, ${run.targetAddrs}::text[], ${run.replaceAddrs}::text[], ${JSON.stringify(run.variables)}::jsonb,
-        -- The pool an agent-mode workspace runs on, by name: what filter[agent_pool_names] matches.
-        (SELECT p.name FROM workspaces w JOIN agent_pools p ON p.id = w.agent_pool_id
-         WHERE w.id = ${run.workspaceId} AND w.execution_mode = 'agent'),
-        'pending', ${runStamps}::jsonb, ${at}, ${at}, ${at})
-      RETURNING ${RUN_COLUMNS}
-    ), new_plan AS (
-      INSERT INTO plans (id, run_id, status_timestamps, created_at, updated_at)
-      SELECT ${planIdFor(run.id)}, id, ${phaseStamps}::jsonb, ${at}, ${at} FROM new_run
-    ), new_apply AS (
-      INSERT INTO applies (id, run_id, status_timestamps, created_at, updated_at)
-      SELECT ${applyIdFor(run.id)}, id, ${phaseStamps}::jsonb, ${at}, ${at} FROM new_run
-    ), latest_cv AS (
-      UPDATE workspaces SET latest_configuration_version_id = ${run.configurationVersionId}, updated_at = ${at}
-      WHERE id = ${run.workspaceId}
-    ), created_event AS (
-      INSERT INTO run_events (id, run_id, action, description, actor_id, created_at)
-      SELECT ${eventId}, id, 'created', 'Run created', ${run.createdById}, ${at} FROM new_run
-    ), outbox AS (
-      INSERT INTO outbox_events (msg_id, subject, payload, headers)
-      VALUES (${outbox.msgId}, ${outbox.subject}, ${JSON.stringify(outbox.payload)}::jsonb, ${JSON.stringify(outbox.headers ?? {})}::jsonb)
-      ON CONFLICT (msg_id) DO NOTHING
-    )
-    SELECT new_run.*, pg_notify(${outboxChannel(outbox.subject)}, '')::text AS notified,
-      EXISTS (SELECT 1 FROM workspace_run_tasks wrt JOIN run_tasks t ON t.id = wrt.task_id
-              WHERE wrt.workspace_id = ${run.workspaceId} AND t.enabled) AS has_run_tasks
-    FROM new_run`,
-  );
-  const { notified: _notified, has_run_tasks: hasRunTasks, ...row } = rows[0]!;
+  const { run: row, hasRunTasks } = await insertRun(tx, run, at, subjects, eventId, headers);
   // Task stages exist from the start: the terraform CLI reads them right after creating the run.
   // Most workspaces have no run tasks; the statement above says so, sparing their queries.
   if (hasRunTasks) await createPendingStages(tx, { runId: run.id, workspaceId: run.workspaceId, at });
-  return row;
+  return row!;
 }
 
 /** The run row locked for the rest of the transaction, so two actions on one run serialize. */
