@@ -98,6 +98,21 @@ function buildPayload(ctx: SchedulerContext, facts: runTasksRepo.DispatchFacts):
  * errors. Never throws: a failing integration must not make the scheduler redeliver events.
  */
 export async function dispatchTaskResult(ctx: SchedulerContext, taskResultId: string): Promise<void> {
+  // A request already on its way from this process is not sent again by the reconcile loop's
+  // re-drive while it waits for the answer (a slow integration would otherwise get it twice).
+  if (inFlight.has(taskResultId)) return;
+  inFlight.add(taskResultId);
+  try {
+    await sendTaskResult(ctx, taskResultId);
+  } finally {
+    inFlight.delete(taskResultId);
+  }
+}
+
+/** Task results whose request this process is sending now. */
+const inFlight = new Set<string>();
+
+async function sendTaskResult(ctx: SchedulerContext, taskResultId: string): Promise<void> {
   try {
     const facts = await runTasksRepo.findDispatchFacts(ctx.db, taskResultId);
     if (!facts || facts.result.status !== "pending" || facts.result.deliveredAt !== null) return;
