@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { claimSandboxRoot } from "@tarmac/runner";
@@ -19,6 +19,16 @@ async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
   await new Promise((resolve) => child.once("exit", resolve));
   return child.pid!;
+}
+
+/** Waits until /proc says the process is in `state` (R, S, Z…). */
+async function waitForState(pid: number, state: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    if (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] === state) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`process ${pid} never reached state ${state}`);
 }
 
 async function fakeWorkerDir(name: string, owner: Record<string, unknown> | null): Promise<string> {
@@ -47,6 +57,20 @@ describe("sandbox root", () => {
     expect(removed).toEqual([dead]);
     expect((await readdir(workDir)).sort()).toEqual([path.basename(live.dir), path.basename(mine.dir)].sort());
     expect(await readdir(live.dir)).toContain("plan-live");
+  });
+
+  it("treats an owner that exited but was never reaped (a zombie) as dead", async () => {
+    // `sh` starts a short child, then becomes `sleep`, which never reaps it: a zombie for a while.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()))));
+      await waitForState(zombie, "Z");
+      const dir = await fakeWorkerDir("proc-zombie", { pid: zombie, hostname: os.hostname(), startTicks: null });
+      const mine = await claimSandboxRoot({ workDir, maxAgeMs: DAY });
+      expect(await mine.sweep()).toEqual([dir]);
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 
   it("treats a reused pid with another start time as a dead owner", async () => {

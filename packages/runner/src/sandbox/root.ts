@@ -59,10 +59,24 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * Whether the process has exited and only its process-table entry is left (a zombie, state Z or
+ * X, until its parent or init reaps it): it answers signals but will never touch a file again.
+ */
+async function isExited(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    return state === "Z" || state === "X";
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the directory's owner process is known to be gone; null when this host cannot tell. */
 async function isOwnerDead(owner: Owner): Promise<boolean | null> {
   if (owner.hostname !== os.hostname()) return null;
-  if (!isRunning(owner.pid)) return true;
+  if (!isRunning(owner.pid) || (await isExited(owner.pid))) return true;
   if (owner.startTicks === null) return false;
   const ticks = await startTicksOf(owner.pid);
   // Same pid, another start time: the pid was reused by a new process.
