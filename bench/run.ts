@@ -38,6 +38,7 @@ import { hasWrk, type WrkResult } from "./lib/wrk";
 import { benchApiReads, benchRunCreation, type LoadSettings } from "./scenarios/api";
 import { benchEvents, statusEventLatency, subscribeStatuses, type ActionLatency, type EventLatency, type StatusSubscriber } from "./scenarios/events";
 import { preparePipeline, runFloor, runPipeline, type PipelineResult } from "./scenarios/pipeline";
+import { ownCpuMs, startCpuSplit, type CpuSplit } from "./lib/cpu-split";
 
 const int = (name: string, def: number) => {
   const v = process.env[name];
@@ -73,8 +74,9 @@ interface Results {
   pipeline?: Omit<PipelineResult, "runIds">;
   scheduling?: Omit<PipelineResult, "runIds">;
   eventsUnderLoad?: EventLatency;
-  floor?: Awaited<ReturnType<typeof runFloor>>;
+  floor?: Awaited<ReturnType<typeof runFloor>> & { cpuPerRunMs: number; machinePerRunMs: number };
   memory?: MemoryPeak[];
+  pipelineCpu?: CpuSplit;
 }
 
 /**
@@ -248,6 +250,22 @@ function rowsOf(r: Results): Row[] {
       met: Number.isFinite(q) ? q >= 0.8 : null,
       miss: `${fmt(q, 2)}× the floor instead of 0.8×`,
     });
+    const cpu = r.pipelineCpu;
+    if (cpu) {
+      const parts = Object.entries(cpu.perRunMs)
+        .filter(([, msPerRun]) => msPerRun >= 0.5)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, msPerRun]) => `${name} ${fmt(msPerRun, 0)}`);
+      rows.push({
+        scenario: "3. Pipeline",
+        metric: `CPU-ms per completed run (machine busy ${fmt(cpu.busyCores, 2)} cores): ${parts.join(", ")}`,
+        tarmac: `${fmt(cpu.machinePerRunMs, 0)} CPU-ms (machine)`,
+        baseline: floor ? `${fmt(floor.cpuPerRunMs, 0)} CPU-ms (double) · ${fmt(floor.machinePerRunMs, 0)} (machine)` : "n/a",
+        ratio: floor ? x(ratio(cpu.machinePerRunMs, floor.machinePerRunMs)) : "",
+        target: "",
+        met: null,
+      });
+    }
     rows.push({
       scenario: "3. Pipeline",
       metric: `scheduling latency p50 (final → next planning, n=${p.toPlanning.count})`,
@@ -423,7 +441,7 @@ Settings: ${settings.load.connections} connections for ${settings.load.durationS
 ${fmt(r.seed?.organizationRuns ?? 0, 0)} runs in the organization, ${fmt(r.seed?.benchWorkspaceRuns ?? 0, 0)} in the benchmarked workspace (seeded in ${fmt(r.seed?.seconds ?? 0, 0)} s);
 pipeline: ${settings.pipelineWorkspaces} auto-apply workspaces × ${settings.runsPerWorkspace} runs, WORKER_CONCURRENCY=${settings.workerConcurrency}
 (${settings.workerConcurrency} plan and ${settings.workerConcurrency} apply jobs at once), one gateway, one scheduler, one worker;
-floor: ${r.floor?.runs ?? 0} runs of the same terraform test-double invocations (7 per run) on ${settings.workerConcurrency * 2} lanes, no orchestration.
+floor: ${r.floor?.runs ?? 0} runs of the same terraform test-double invocations (8 per run) on ${settings.workerConcurrency * 2} lanes, no orchestration.
 ${p ? `Pipeline outcome: ${Object.entries(p.byStatus).map(([s, n]) => `${n} ${s}`).join(", ")}${p.timedOut ? ` when the ${fmt(p.timeoutS, 0)} s time box ended (BENCH_PIPELINE_TIMEOUT_S, shortened to fit BENCH_BUDGET_S when the run is late); the rate is measured over that window` : ""}.` : ""}
 
 ${markdownTable(rows)}
@@ -562,11 +580,13 @@ async function main(): Promise<void> {
       const workspaces = await preparePipeline(stack.api, orgName, settings.pipelineWorkspaces);
       log(`scenario 3: pipeline, queueing ${settings.pipelineWorkspaces * settings.runsPerWorkspace} runs in locked workspaces`);
       let lastLog = 0;
-      const sampler = startMemorySampler([
+      const apps = [
         { name: "gateway", launcherPid: stack.gateway.process.child.pid! },
         { name: "scheduler", launcherPid: stack.scheduler!.child.pid! },
         { name: "worker", launcherPid: stack.worker!.child.pid! },
-      ]);
+      ];
+      const sampler = startMemorySampler(apps);
+      let cpuSplit: ReturnType<typeof startCpuSplit> | undefined;
       const pipeline = await runPipeline({
         api: stack.api,
         databaseUrl: database.url,
@@ -574,7 +594,10 @@ async function main(): Promise<void> {
         runsPerWorkspace: settings.runsPerWorkspace,
         // What is left of the budget after the floor (~50 s) and the teardown (~25 s).
         timeoutS: () => Math.max(60, Math.min(settings.pipelineTimeoutS, settings.budgetS - (Date.now() - t0) / 1000 - 75)),
-        onQueued: () => log("scenario 3: runs queued; unlocking the workspaces (the clock starts)"),
+        onQueued: () => {
+          log("scenario 3: runs queued; unlocking the workspaces (the clock starts)");
+          cpuSplit = startCpuSplit(apps);
+        },
         onProgress: (done, total) => {
           if (Date.now() - lastLog > 15_000) {
             lastLog = Date.now();
@@ -583,6 +606,7 @@ async function main(): Promise<void> {
         },
       });
       results.memory = sampler.stop();
+      results.pipelineCpu = cpuSplit?.stop(pipeline.completed);
       const { runIds: pipelineRuns, ...rest } = pipeline;
       results.pipeline = rest;
       log(`pipeline: ${pipeline.completed} runs in ${pipeline.seconds.toFixed(0)} s`);
@@ -591,7 +615,14 @@ async function main(): Promise<void> {
       // The floor gets the machine to itself.
       await stopEngine(stack);
       log(`floor: ${settings.floorRuns} runs of bare test-double invocations`);
-      results.floor = await runFloor(settings.floorRuns, settings.workerConcurrency * 2);
+      const cpuBefore = ownCpuMs();
+      const floor = await runFloor(settings.floorRuns, settings.workerConcurrency * 2);
+      const cpuAfter = ownCpuMs();
+      results.floor = {
+        ...floor,
+        cpuPerRunMs: (cpuAfter.childrenMs - cpuBefore.childrenMs) / floor.runs,
+        machinePerRunMs: (cpuAfter.machineMs - cpuBefore.machineMs) / floor.runs,
+      };
     }
   } catch (err) {
     log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
