@@ -94,7 +94,7 @@ export function jobsRouter(deps: GatewayDeps): Router {
   });
 
   r.get(`${BASE}/state`, capability, async (req: Request<Params>, res) => {
-    if (!(await jobsRepo.runExists(deps.db, req.params.runId))) throw notFound();
+    // The capability check found the run; no state is a workspace without one.
     const state = await jobsRepo.readCurrentState(deps.db, req.params.runId);
     if (!state) {
       res.status(204).end();

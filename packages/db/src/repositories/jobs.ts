@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { isJobPhaseLive, type Phase } from "@tarmac/domain";
-import { inTransaction, type Db, type Tx } from "../client";
+import { isJobPhaseLive, type Phase, type PhaseStatus, type RunStatus } from "@tarmac/domain";
+import { inTransaction, queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import { deleteBlob, getBlob, putBlob } from "../blobs";
 import { createStateVersion } from "./state-versions";
 
@@ -11,62 +12,130 @@ import { createStateVersion } from "./state-versions";
 
 export type JobPhase = Phase;
 
-/** The run, its workspace (with raw, possibly encrypted, variables) and its phases. */
-export async function findJobRun(db: Db | Tx, runId: string) {
-  return db.run.findUnique({
-    where: { id: runId },
-    include: {
-      workspace: {
-        select: {
-          id: true,
-          name: true,
-          workingDirectory: true,
-          terraformVersion: true,
-          structuredRunOutputEnabled: true,
-          currentStateVersionId: true,
-          variables: { select: { key: true, value: true, category: true, hcl: true, sensitive: true }, orderBy: { key: "asc" } },
-        },
-      },
-      configurationVersion: { select: { id: true, archiveBlobId: true, status: true } },
-      plan: { select: { id: true, planFileBlobId: true, jsonBlobId: true, logBlobId: true } },
-      apply: { select: { id: true, logBlobId: true } },
-    },
-  });
+/*
+ * The reads below are the statements of every job request a worker makes (a dozen per run, each
+ * behind the capability check): on node-postgres directly (queryRows), one statement each,
+ * since Prisma's query compiler cost several times their own CPU.
+ */
+
+export interface JobRunVariable {
+  key: string;
+  value: string;
+  category: "terraform" | "env";
+  hcl: boolean;
+  sensitive: boolean;
 }
-export type JobRun = NonNullable<Awaited<ReturnType<typeof findJobRun>>>;
+
+/** The run's job spec inputs: its options, its workspace and the workspace's (raw, possibly encrypted) variables. */
+export interface JobRun {
+  id: string;
+  isDestroy: boolean;
+  refresh: boolean;
+  refreshOnly: boolean;
+  planOnly: boolean;
+  savePlan: boolean;
+  allowEmptyApply: boolean;
+  debuggingMode: boolean;
+  terraformVersion: string;
+  targetAddrs: string[];
+  replaceAddrs: string[];
+  variables: unknown;
+  workspace: {
+    id: string;
+    name: string;
+    workingDirectory: string | null;
+    terraformVersion: string;
+    structuredRunOutputEnabled: boolean;
+    variables: JobRunVariable[];
+  };
+}
+
+type JobRunRow = Omit<JobRun, "workspace"> & {
+  workspaceId: string;
+  workspaceName: string;
+  workingDirectory: string | null;
+  workspaceTerraformVersion: string;
+  structuredRunOutputEnabled: boolean;
+  workspaceVariables: JobRunVariable[] | null;
+};
+
+export async function findJobRun(db: Db | Tx, runId: string): Promise<JobRun | null> {
+  const rows = await queryRows<JobRunRow>(
+    db,
+    Prisma.sql`SELECT r.id, r.is_destroy AS "isDestroy", r.refresh, r.refresh_only AS "refreshOnly", r.plan_only AS "planOnly",
+        r.save_plan AS "savePlan", r.allow_empty_apply AS "allowEmptyApply", r.debugging_mode AS "debuggingMode",
+        r.terraform_version AS "terraformVersion", r.target_addrs AS "targetAddrs", r.replace_addrs AS "replaceAddrs", r.variables,
+        w.id AS "workspaceId", w.name AS "workspaceName", w.working_directory AS "workingDirectory",
+        w.terraform_version AS "workspaceTerraformVersion", w.structured_run_output_enabled AS "structuredRunOutputEnabled",
+        (SELECT json_agg(json_build_object('key', v.key, 'value', v.value, 'category', v.category::text, 'hcl', v.hcl, 'sensitive', v.sensitive)
+                         ORDER BY v.key)
+           FROM workspace_variables v WHERE v.workspace_id = w.id) AS "workspaceVariables"
+       FROM runs r JOIN workspaces w ON w.id = r.workspace_id
+      WHERE r.id = ${runId}`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const { workspaceId, workspaceName, workingDirectory, workspaceTerraformVersion, structuredRunOutputEnabled, workspaceVariables, ...run } = row;
+  return {
+    ...run,
+    workspace: {
+      id: workspaceId,
+      name: workspaceName,
+      workingDirectory,
+      terraformVersion: workspaceTerraformVersion,
+      structuredRunOutputEnabled,
+      variables: workspaceVariables ?? [],
+    },
+  };
+}
 
 /** What decides whether a job URL's phase is still alive: the run's status and its phases'. */
-export async function findJobPhaseState(db: Db | Tx, runId: string) {
-  return db.run.findUnique({
-    where: { id: runId },
-    select: { status: true, plan: { select: { status: true } }, apply: { select: { status: true } } },
-  });
+export async function findJobPhaseState(
+  db: Db | Tx,
+  runId: string,
+): Promise<{ status: RunStatus; plan: { status: PhaseStatus } | null; apply: { status: PhaseStatus } | null } | null> {
+  const rows = await queryRows<{ status: RunStatus; planStatus: PhaseStatus | null; applyStatus: PhaseStatus | null }>(
+    db,
+    Prisma.sql`SELECT r.status::text AS status, p.status::text AS "planStatus", a.status::text AS "applyStatus"
+       FROM runs r LEFT JOIN plans p ON p.run_id = r.id LEFT JOIN applies a ON a.run_id = r.id
+      WHERE r.id = ${runId}`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    status: row.status,
+    plan: row.planStatus === null ? null : { status: row.planStatus },
+    apply: row.applyStatus === null ? null : { status: row.applyStatus },
+  };
 }
 
-export async function runExists(db: Db | Tx, runId: string): Promise<boolean> {
-  return (await db.run.count({ where: { id: runId } })) > 0;
+async function blobData(db: Db | Tx, sql: Prisma.Sql): Promise<Buffer | null> {
+  const rows = await queryRows<{ data: Buffer | Uint8Array }>(db, sql);
+  const data = rows[0]?.data;
+  return data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null;
 }
 
 /** The run's configuration archive (tar.gz), or null when none was uploaded. */
 export async function readConfigurationArchive(db: Db | Tx, runId: string): Promise<Buffer | null> {
-  const run = await db.run.findUnique({ where: { id: runId }, select: { configurationVersion: { select: { archiveBlobId: true } } } });
-  const blobId = run?.configurationVersion.archiveBlobId;
-  return blobId ? ((await getBlob(db, blobId))?.data ?? null) : null;
+  return blobData(
+    db,
+    Prisma.sql`SELECT b.data FROM runs r JOIN configuration_versions cv ON cv.id = r.configuration_version_id
+       JOIN blobs b ON b.id = cv.archive_blob_id WHERE r.id = ${runId}`,
+  );
 }
 
 /** The workspace's current state (terraform state JSON), or null for a workspace without state. */
 export async function readCurrentState(db: Db | Tx, runId: string): Promise<Buffer | null> {
-  const run = await db.run.findUnique({
-    where: { id: runId },
-    select: { workspace: { select: { currentStateVersion: { select: { stateBlobId: true } } } } },
-  });
-  const blobId = run?.workspace.currentStateVersion?.stateBlobId;
-  return blobId ? ((await getBlob(db, blobId))?.data ?? null) : null;
+  return blobData(
+    db,
+    Prisma.sql`SELECT b.data FROM runs r JOIN workspaces w ON w.id = r.workspace_id
+       JOIN state_versions sv ON sv.id = w.current_state_version_id JOIN blobs b ON b.id = sv.state_blob_id
+      WHERE r.id = ${runId}`,
+  );
 }
 
 export async function readPlanFile(db: Db | Tx, runId: string): Promise<Buffer | null> {
-  const plan = await db.plan.findUnique({ where: { runId }, select: { planFileBlobId: true } });
-  return plan?.planFileBlobId ? ((await getBlob(db, plan.planFileBlobId))?.data ?? null) : null;
+  return blobData(db, Prisma.sql`SELECT b.data FROM plans p JOIN blobs b ON b.id = p.plan_file_blob_id WHERE p.run_id = ${runId}`);
 }
 
 type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "providerSchemasBlobId" | "logBlobId";
