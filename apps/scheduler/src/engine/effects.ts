@@ -126,8 +126,10 @@ export async function withRunWorkspace<T>(
   ctx: SchedulerContext,
   runId: string,
   fn: (tx: Tx, run: schedulerRepo.SchedulingRun, effects: Effects) => Promise<T>,
+  /** The run as read without a lock just before, to find its workspace without reading it again. */
+  unlocked?: schedulerRepo.SchedulingRun,
 ): Promise<T | undefined> {
-  const found = await schedulerRepo.findSchedulingRun(ctx.db, runId);
+  const found = unlocked ?? (await schedulerRepo.findSchedulingRun(ctx.db, runId));
   if (!found) return undefined;
   return withWorkspace(
     ctx,
