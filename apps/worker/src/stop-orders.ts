@@ -22,9 +22,12 @@ export interface WorkerStopOrdersOptions {
 export function workerStopOrders(opts: WorkerStopOrdersOptions): StopOrders {
   return async (runId, phase, deliver) => {
     const subscription = subscribeSignals(opts.nc, opts.subjects.phaseSignal(runId, phase), (s) => deliver(s.signal, "phase signal"), opts.logger);
-    // With NATS away (a broker restarting) the flush fails: the phase goes on, the client
+    // Not awaited: the server handles a connection's messages in order, so the subscription is
+    // in place before the `started` event the worker publishes next on this connection (the
+    // scheduler signals nothing before it has seen that). The flush only reports a subscription
+    // NATS never confirmed: with NATS away (a broker restarting) the phase goes on, the client
     // re-subscribes on reconnect, and a stop request still reaches it through Redis.
-    await opts.nc.flush().catch((err: Error) => opts.logger.warn({ runId, phase, error: err.message }, "signal subscription not confirmed"));
+    void opts.nc.flush().catch((err: Error) => opts.logger.warn({ runId, phase, error: err.message }, "signal subscription not confirmed"));
     const stopWatch = opts.queuePrefix
       ? watchStopRequest({
           redis: opts.redis,

@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { Pool, types } from "pg";
+import { Pool, types, type PoolClient } from "pg";
 import { PrismaClient, Prisma } from "./generated/prisma/client";
 
 export type Db = PrismaClient;
@@ -25,10 +26,35 @@ const rowTypes = {
     oid === INT8_OID ? (value: string) => BigInt(value) : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
 };
 
+/**
+ * The connection of the interactive transaction being started in this async context: the
+ * adapter reports it when Prisma opens the transaction, so inTransaction can hand it to the
+ * statements queryRows and executeRows send inside that transaction.
+ */
+const startingTransaction = new AsyncLocalStorage<{ client?: PoolClient }>();
+/** An open interactive transaction's own connection (its BEGIN was sent on it). */
+const transactionClients = new WeakMap<object, PoolClient>();
+
+/** Prisma's pg adapter, reporting the connection of each transaction it starts (see startingTransaction). */
+class ReportingPrismaPg extends PrismaPg {
+  override async connect(): ReturnType<PrismaPg["connect"]> {
+    const adapter = await super.connect();
+    const start = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => {
+      const transaction = await start(isolationLevel);
+      const scope = startingTransaction.getStore();
+      const client = (transaction as unknown as { client?: PoolClient }).client;
+      if (scope && !scope.client && client && typeof client.query === "function") scope.client = client;
+      return transaction;
+    };
+    return adapter;
+  }
+}
+
 export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
   // One pool for both Prisma and the hot statements queryRows sends past it.
   const pool = new Pool({ connectionString: databaseUrl, max: poolSize, types: rowTypes });
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const adapter = new ReportingPrismaPg(pool, { disposeExternalPool: true });
   const db = new PrismaClient({ adapter });
   databaseUrls.set(db, databaseUrl);
   pools.set(db, pool);
@@ -45,9 +71,19 @@ export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
  * the model's field names.
  */
 export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql): Promise<T[]> {
-  const pool = pools.get(db as Db);
-  if (!pool) return db.$queryRaw<T[]>(sql);
-  return (await pool.query(sql.text, sql.values)).rows as T[];
+  const connection = pools.get(db as Db) ?? transactionClients.get(db);
+  if (!connection) return db.$queryRaw<T[]>(sql);
+  return (await connection.query(sql.text, sql.values)).rows as T[];
+}
+
+/**
+ * Runs one write statement and returns how many rows it changed, past Prisma like queryRows:
+ * on the client's pool, or on the transaction's own connection inside inTransaction.
+ */
+export async function executeRows(db: Db | Tx, sql: Prisma.Sql): Promise<number> {
+  const connection = pools.get(db as Db) ?? transactionClients.get(db);
+  if (!connection) return db.$executeRaw(sql);
+  return (await connection.query(sql.text, sql.values)).rowCount ?? 0;
 }
 
 /** The URL a client was created with, for the few features Prisma cannot serve (LISTEN). */
@@ -60,6 +96,24 @@ export async function pingDb(db: Db): Promise<void> {
   await db.$queryRaw`SELECT 1`;
 }
 
+/**
+ * An interactive transaction. Inside it, queryRows and executeRows go straight to node-postgres
+ * on the transaction's own connection (between Prisma's statements, which the callback awaits
+ * one at a time), so hot transactions may mix both.
+ */
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.$transaction(fn, { maxWait: 5_000, timeout: 15_000 });
+  const scope: { client?: PoolClient } = {};
+  return startingTransaction.run(scope, () =>
+    db.$transaction(
+      async (tx) => {
+        if (scope.client) transactionClients.set(tx, scope.client);
+        try {
+          return await fn(tx);
+        } finally {
+          transactionClients.delete(tx);
+        }
+      },
+      { maxWait: 5_000, timeout: 15_000 },
+    ),
+  );
 }

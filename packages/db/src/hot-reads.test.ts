@@ -1,11 +1,13 @@
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
-import { createDb, inTransaction, type Db } from "./client";
+import { createDb, executeRows, inTransaction, queryRows, type Db } from "./client";
+import { Prisma } from "./generated/prisma/client";
 import { listWorkspaceRuns } from "./repositories/run-lists";
 import { findRun } from "./repositories/runs-read";
 import { createRun } from "./repositories/runs-write";
 import { subjectsFor } from "@tarmac/contracts";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
 import { findWorkspaceScope } from "./repositories/workspace-access";
+import { findSchedulingRun, findSchedulingWorkspace, listWaitingRuns } from "./repositories/scheduler";
 
 /** BigInt-safe deep equality through JSON: the values and their types must match. */
 const canonical = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `bigint:${v}` : v instanceof Date ? `date:${v.toISOString()}` : v));
@@ -114,6 +116,63 @@ describe("hot reads past Prisma", () => {
       payload: { type: "run.created", runId: id, workspaceId: "ws-1", organizationId: "org-1", speculative: false, at: at.toISOString() },
       headers: { traceparent: "00-abc-def-01" },
     });
+  });
+
+  it("inside a transaction, queryRows and executeRows use the transaction's own connection", async () => {
+    const pids = await inTransaction(db, async (tx) => {
+      const [prisma] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      const [direct] = await queryRows<{ pid: number; n: unknown }>(tx, Prisma.sql`SELECT pg_backend_pid() AS pid, 1.5::numeric AS n`);
+      // node-postgres, not $queryRaw: a numeric comes back as pg's string, not as Prisma's Decimal.
+      expect(direct?.n).toBe("1.5");
+      // A write by either one is seen by the other before commit.
+      await tx.workspace.update({ where: { id: "ws-1" }, data: { description: "seen" } });
+      const [seen] = await queryRows<{ description: string }>(tx, Prisma.sql`SELECT description FROM workspaces WHERE id = 'ws-1'`);
+      expect(seen?.description).toBe("seen");
+      expect(await executeRows(tx, Prisma.sql`UPDATE workspaces SET description = 'direct' WHERE id = 'ws-1'`)).toBe(1);
+      expect((await tx.workspace.findUnique({ where: { id: "ws-1" } }))?.description).toBe("direct");
+      return { prisma: prisma?.pid, direct: direct?.pid };
+    });
+    expect(pids.direct).toBe(pids.prisma);
+    expect((await db.workspace.findUnique({ where: { id: "ws-1" } }))?.description).toBe("direct");
+
+    // A rollback takes the direct writes with it.
+    await expect(
+      inTransaction(db, async (tx) => {
+        await executeRows(tx, Prisma.sql`UPDATE workspaces SET description = 'rolled back' WHERE id = 'ws-1'`);
+        throw new Error("abort");
+      }),
+    ).rejects.toThrow("abort");
+    expect((await db.workspace.findUnique({ where: { id: "ws-1" } }))?.description).toBe("direct");
+  });
+
+  it("the scheduler's run and workspace reads return Prisma's select, outside and inside a transaction", async () => {
+    const runSelect = {
+      id: true, seq: true, status: true, statusChangedAt: true, organizationId: true, workspaceId: true, source: true,
+      planOnly: true, savePlan: true, autoApply: true, allowEmptyApply: true, hasChanges: true, refreshOnly: true,
+      isDestroy: true, createdById: true, cancelRequestedAt: true, forceCancelAvailableAt: true,
+      configurationVersion: { select: { id: true, status: true } },
+    } as const;
+    for (const id of ["run-full", "run-min"]) {
+      const expected = canonical(await db.run.findUnique({ where: { id }, select: runSelect }));
+      expect(canonical(await findSchedulingRun(db, id))).toBe(expected);
+      expect(canonical(await inTransaction(db, (tx) => findSchedulingRun(tx, id)))).toBe(expected);
+    }
+    expect(await findSchedulingRun(db, "run-missing")).toBeNull();
+    const waiting = await db.run.findMany({ where: { workspaceId: "ws-1", status: "pending" }, orderBy: { seq: "asc" }, select: runSelect });
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(canonical(await inTransaction(db, (tx) => listWaitingRuns(tx, "ws-1")))).toBe(canonical(waiting));
+
+    const wsSelect = {
+      id: true, organizationId: true, locked: true, autoApply: true, currentRunId: true,
+      currentRun: { select: { id: true, status: true, planOnly: true, savePlan: true } },
+    } as const;
+    expect(canonical(await findSchedulingWorkspace(db, "ws-1"))).toBe(canonical(await db.workspace.findUnique({ where: { id: "ws-1" }, select: wsSelect })));
+    await db.workspace.update({ where: { id: "ws-1" }, data: { currentRunId: "run-full", locked: true } });
+    const held = await db.workspace.findUnique({ where: { id: "ws-1" }, select: wsSelect });
+    expect(held?.currentRun?.id).toBe("run-full");
+    expect(canonical(await inTransaction(db, (tx) => findSchedulingWorkspace(tx, "ws-1")))).toBe(canonical(held));
+    await db.workspace.update({ where: { id: "ws-1" }, data: { currentRunId: null, locked: false } });
+    expect(await findSchedulingWorkspace(db, "ws-missing")).toBeNull();
   });
 
   it("findWorkspaceScope returns the id and organization", async () => {

@@ -1,5 +1,6 @@
 import type { TarmacEvent } from "@tarmac/contracts";
-import type { Tx } from "./client";
+import { queryRows, type Tx } from "./client";
+import { Prisma } from "./generated/prisma/client";
 
 export interface OutboxMessage {
   subject: string;
@@ -18,19 +19,22 @@ export interface OutboxMessage {
 export async function enqueueOutbox(tx: Tx, messages: OutboxMessage | OutboxMessage[]): Promise<void> {
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
-  await tx.outboxEvent.createMany({
-    data: list.map((m) => ({
-      subject: m.subject,
-      payload: m.payload as object,
-      msgId: m.msgId,
-      headers: m.headers ?? {},
-    })),
-    skipDuplicates: true,
-  });
+  const rows = JSON.stringify(list.map((m) => ({ subject: m.subject, payload: m.payload, msgId: m.msgId, headers: m.headers ?? {} })));
   // Delivered at commit (and dropped on rollback): relays LISTENing wake at once instead of
-  // waiting for their next poll.
-  const channels = new Set(list.map((m) => outboxChannel(m.subject)));
-  for (const channel of channels) await tx.$executeRaw`SELECT pg_notify(${channel}, '')`;
+  // waiting for their next poll. One statement past Prisma's query compiler (queryRows: on the
+  // transaction's own connection); created_at is the statement's time, as Prisma's client-side
+  // now() was.
+  const channels = [...new Set(list.map((m) => outboxChannel(m.subject)))];
+  await queryRows(
+    tx,
+    Prisma.sql`WITH inserted AS (
+      INSERT INTO outbox_events (subject, payload, msg_id, headers, created_at)
+      SELECT m->>'subject', m->'payload', m->>'msgId', m->'headers', clock_timestamp()
+      FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS e(m, n) ORDER BY n
+      ON CONFLICT DO NOTHING RETURNING 1
+    )
+    SELECT pg_notify(channel, '')::text FROM unnest(${channels}::text[]) AS channel`,
+  );
 }
 
 /**

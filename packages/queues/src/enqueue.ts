@@ -36,6 +36,17 @@ export async function enqueuePhaseJob(queues: Pick<PhaseQueues, "plan" | "apply"
   return { jobId, added: true };
 }
 
+/**
+ * Adds a run's phase job unless a job with its id exists in any state, finished ones included:
+ * BullMQ ignores an add whose job id exists, atomically, in the one round trip of its add script.
+ * The same outcome as checking getPhaseJobState for null first and then enqueueing, without the
+ * two round trips before the add (the scheduler does it for every run it starts).
+ */
+export async function addPhaseJobIfAbsent(queues: Pick<PhaseQueues, "plan" | "apply">, job: PhaseJob): Promise<void> {
+  const payload = phaseJob.parse(job);
+  await queueFor(queues, payload.phase).add(payload.phase, payload, { jobId: jobIdFor(payload.phase, payload.runId) });
+}
+
 /** The BullMQ state of a run's phase job, or null when no such job exists. */
 export async function getPhaseJobState(
   queues: Pick<PhaseQueues, "plan" | "apply">,

@@ -148,8 +148,12 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
       logger.info({ signal, why }, "stop order received");
       deliver(signal);
     });
-    await log.open();
+    // The live log's reset goes out first and `started` right behind it, without waiting for
+    // Redis: the scheduler records `planning` only after JetStream acknowledged the event and it
+    // ran a transaction, long after the reset landed (a reset that fails costs only the live view).
+    const opening = log.open();
     await progress.start();
+    await opening;
     logger.info("phase started");
     await mkdir(deps.workDir, { recursive: true, mode: 0o700 });
     sandbox = await mkdtemp(path.join(deps.workDir, `${phase}-`));

@@ -1,7 +1,7 @@
 import { CAPABILITY_TTL_MS, capabilityPaths, jobCapabilityId, mintCapability, type Phase } from "@tarmac/contracts";
 import { agentsRepo, inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
 import { publishSignal } from "@tarmac/events";
-import { enqueuePhaseJob, getPhaseJobState, removePhaseJob, requestPhaseStop } from "@tarmac/queues";
+import { addPhaseJobIfAbsent, enqueuePhaseJob, removePhaseJob, requestPhaseStop } from "@tarmac/queues";
 import { dispatchToAgentPool } from "./agent-dispatch";
 import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
@@ -40,6 +40,9 @@ function effectKey(effect: Effect): string {
  * the missing job from Postgres (DESIGN invariant 3).
  */
 export async function performEffects(ctx: SchedulerContext, effects: Effects): Promise<void> {
+  // Jobs first: the next run's worker should not wait for the cleanup of the run that ended
+  // (its jobs removed, several round trips). Promotions append theirs at the end.
+  effects.list.sort((a, b) => Number(b.kind === "enqueue") - Number(a.kind === "enqueue"));
   const seen = new Set<string>();
   // Promotions add more effects; process the growing list in order.
   for (let i = 0; i < effects.list.length; i++) {
@@ -51,16 +54,19 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
       case "enqueue": {
         // An agent-mode workspace's phases go to its pool's agents only.
         if (await dispatchToAgentPool(ctx, effect, () => jobUrlFor(ctx, effect.runId, effect.phase))) break;
-        // Never re-run a phase behind the reconcile loop's back: a status event processed after
-        // a fast worker already finished the job must not start it again (an apply twice).
-        if (!effect.replaceFinished && (await getPhaseJobState(ctx.queues, effect.phase, effect.runId)) !== null) break;
         const traceparent = traceHeaders().traceparent;
-        await enqueuePhaseJob(ctx.queues, {
+        const job = {
           runId: effect.runId,
           phase: effect.phase,
           jobUrl: jobUrlFor(ctx, effect.runId, effect.phase),
           ...(traceparent ? { traceparent } : {}),
-        });
+        };
+        // Never re-run a phase behind the reconcile loop's back: a status event processed after
+        // a fast worker already finished the job must not start it again (an apply twice). BullMQ
+        // ignores the add while a job with the id exists, finished or not; only the reconcile
+        // loop replaces a finished one.
+        if (effect.replaceFinished) await enqueuePhaseJob(ctx.queues, job);
+        else await addPhaseJobIfAbsent(ctx.queues, job);
         break;
       }
       case "remove-job":
@@ -120,8 +126,10 @@ export async function withRunWorkspace<T>(
   ctx: SchedulerContext,
   runId: string,
   fn: (tx: Tx, run: schedulerRepo.SchedulingRun, effects: Effects) => Promise<T>,
+  /** The run as read without a lock just before, to find its workspace without reading it again. */
+  unlocked?: schedulerRepo.SchedulingRun,
 ): Promise<T | undefined> {
-  const found = await schedulerRepo.findSchedulingRun(ctx.db, runId);
+  const found = unlocked ?? (await schedulerRepo.findSchedulingRun(ctx.db, runId));
   if (!found) return undefined;
   return withWorkspace(
     ctx,

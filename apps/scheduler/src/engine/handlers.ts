@@ -9,8 +9,10 @@ import type {
   WorkspaceQueueChangedEvent,
 } from "@tarmac/contracts";
 import { schedulerRepo } from "@tarmac/db";
+import type { RunStatus } from "@tarmac/domain";
 import type { SchedulerContext } from "./context";
-import { withRunWorkspace, withWorkspace } from "./effects";
+import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
+import { Effects } from "./context";
 import { driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
 import { applyPendingActions } from "./run-actions";
@@ -27,9 +29,26 @@ export async function handleRunCreated(ctx: SchedulerContext, event: RunCreatedE
   await handleWorkspaceChanged(ctx, event.workspaceId);
 }
 
+/**
+ * Statuses in which driveRun decides nothing: a worker or a person moves the run on. A status
+ * event finding its run in one of them takes no workspace lock (a run's next status change brings
+ * its own event), so it does not hold up the worker's progress event, which needs that lock.
+ */
+const DRIVEN_ELSEWHERE = new Set<RunStatus>(["fetching", "fetching_completed", "planning", "policy_checking", "applying"]);
+
 /** Every status change: do whatever the run's status now requires. */
 export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunStatusChangedEvent): Promise<void> {
-  await withRunWorkspace(ctx, event.runId, (tx, run, effects) => driveRun(tx, ctx, run, effects));
+  const unlocked = await schedulerRepo.findSchedulingRun(ctx.db, event.runId);
+  if (!unlocked || DRIVEN_ELSEWHERE.has(unlocked.status)) return;
+  if (unlocked.status === "plan_queued" || unlocked.status === "apply_queued") {
+    // driveRun only enqueues the phase's job, an idempotent effect performed after commit anyway
+    // (a cancel may land between the two either way): no transaction, no workspace lock.
+    const effects = new Effects();
+    effects.add({ kind: "enqueue", phase: unlocked.status === "plan_queued" ? "plan" : "apply", runId: unlocked.id });
+    await performEffects(ctx, effects);
+    return;
+  }
+  await withRunWorkspace(ctx, event.runId, (tx, run, effects) => driveRun(tx, ctx, run, effects), unlocked);
 }
 
 /**

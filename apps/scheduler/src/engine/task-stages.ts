@@ -32,9 +32,7 @@ export function taskStageOfStatus(status: RunStatus): RunnableTaskStage | null {
  * (tasks attached since) enabled tasks and no stage of that kind yet.
  */
 export async function needsTaskStage(tx: Tx, run: Pick<SchedulingRun, "id" | "workspaceId">, stage: RunnableTaskStage): Promise<boolean> {
-  const existing = await runTasksRepo.findStageOfRun(tx, run.id, stage);
-  if (existing) return existing.status === "pending" && existing.results.length > 0;
-  return (await runTasksRepo.listStageTasks(tx, run.workspaceId, stage)).length > 0;
+  return runTasksRepo.hasStageToRun(tx, run.id, run.workspaceId, stage);
 }
 
 /** A pending run about to plan enters `pre_plan_running` when the workspace has pre-plan tasks. */

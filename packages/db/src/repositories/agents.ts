@@ -1,6 +1,7 @@
 import type { PhaseProgressEvent, Subjects } from "@tarmac/contracts";
 import { newId, type Phase } from "@tarmac/domain";
-import type { Db, Tx } from "../client";
+import { queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import { enqueueOutbox } from "../outbox";
 import { phaseProgressMessage } from "../outbox-messages";
 import { findAgentTokenByValue } from "./agent-pools";
@@ -191,13 +192,15 @@ export interface AgentTarget {
 
 /** The pool a run's phases go to: its workspace is in agent execution mode with a pool. */
 export async function findAgentTargetOfRun(db: Db | Tx, runId: string): Promise<AgentTarget | { agentPoolId: null } | null> {
-  const run = await db.run.findUnique({
-    where: { id: runId },
-    select: { workspace: { select: { executionMode: true, agentPool: { select: { id: true, name: true } } } } },
-  });
-  if (!run || run.workspace.executionMode !== "agent") return null;
-  const pool = run.workspace.agentPool;
-  return pool ? { agentPoolId: pool.id, agentPoolName: pool.name } : { agentPoolId: null };
+  // Asked before every enqueue, mostly of workspaces in remote mode: past Prisma (queryRows).
+  const [row] = await queryRows<{ executionMode: string; poolId: string | null; poolName: string | null }>(
+    db,
+    Prisma.sql`SELECT w.execution_mode AS "executionMode", p.id AS "poolId", p.name AS "poolName"
+    FROM runs r JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN agent_pools p ON p.id = w.agent_pool_id
+    WHERE r.id = ${runId}`,
+  );
+  if (!row || row.executionMode !== "agent") return null;
+  return row.poolId !== null ? { agentPoolId: row.poolId, agentPoolName: row.poolName ?? "" } : { agentPoolId: null };
 }
 
 export interface AgentJobState {

@@ -1,5 +1,6 @@
 import { phaseTimestampKey, type PhaseStatus, type Phase } from "@tarmac/domain";
-import type { Db, Tx } from "../client";
+import { executeRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import { getBlob } from "../blobs";
 import { newId } from "@tarmac/domain";
 import { statusTimestampValue } from "../runs";
@@ -22,32 +23,32 @@ function table(phase: PhaseName): "plans" | "applies" {
   return phase === "plan" ? "plans" : "applies";
 }
 
+/** The phase's table for the statements sent past Prisma (executeRows). */
+function tableSql(phase: PhaseName): Prisma.Sql {
+  return Prisma.raw(table(phase));
+}
+
 function stampJson(status: PhaseStatus, at: Date, extra: Record<string, string> = {}): string {
   return JSON.stringify({ [phaseTimestampKey(status)]: statusTimestampValue(at), ...extra });
 }
 
 /** pending/queued → queued (the job was enqueued). */
 export async function markPhaseQueued(tx: Tx, phase: PhaseName, runId: string, at: Date): Promise<boolean> {
-  const changed = await tx.$executeRawUnsafe(
-    `UPDATE ${table(phase)} SET status = 'queued', status_timestamps = status_timestamps || $1::jsonb, updated_at = $2
-     WHERE run_id = $3 AND status IN ('pending', 'managed_queued')`,
-    stampJson("queued", at),
-    at,
-    runId,
+  const changed = await executeRows(
+    tx,
+    Prisma.sql`UPDATE ${tableSql(phase)} SET status = 'queued', status_timestamps = status_timestamps || ${stampJson("queued", at)}::jsonb, updated_at = ${at}
+     WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued')`,
   );
   return changed === 1;
 }
 
 /** → running, with the worker and the first heartbeat. */
 export async function markPhaseRunning(tx: Tx, phase: PhaseName, runId: string, input: { workerId: string; at: Date }): Promise<boolean> {
-  const changed = await tx.$executeRawUnsafe(
-    `UPDATE ${table(phase)} SET status = 'running', status_timestamps = status_timestamps || $1::jsonb,
-       worker_id = $2, heartbeat_at = $3, started_at = COALESCE(started_at, $3), updated_at = $3
-     WHERE run_id = $4 AND status IN ('pending', 'managed_queued', 'queued')`,
-    stampJson("running", input.at),
-    input.workerId,
-    input.at,
-    runId,
+  const changed = await executeRows(
+    tx,
+    Prisma.sql`UPDATE ${tableSql(phase)} SET status = 'running', status_timestamps = status_timestamps || ${stampJson("running", input.at)}::jsonb,
+       worker_id = ${input.workerId}, heartbeat_at = ${input.at}, started_at = COALESCE(started_at, ${input.at}), updated_at = ${input.at}
+     WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued')`,
   );
   return changed === 1;
 }
@@ -71,24 +72,16 @@ export async function finishPhase(
 ): Promise<boolean> {
   const c = input.counts ?? {};
   const extra: Record<string, string> = input.forced ? { "force-canceled-at": statusTimestampValue(input.at) } : {};
-  const changed = await tx.$executeRawUnsafe(
-    `UPDATE ${table(phase)} SET status = $1::"PhaseStatus", status_timestamps = status_timestamps || $2::jsonb,
-       finished_at = $3, updated_at = $3,
-       resource_additions = COALESCE($4, resource_additions), resource_changes = COALESCE($5, resource_changes),
-       resource_destructions = COALESCE($6, resource_destructions), resource_imports = COALESCE($7, resource_imports)
-     WHERE run_id = $8 AND status IN ('pending', 'managed_queued', 'queued', 'running')`,
-    input.status,
-    stampJson(input.status, input.at, extra),
-    input.at,
-    c.resourceAdditions ?? null,
-    c.resourceChanges ?? null,
-    c.resourceDestructions ?? null,
-    c.resourceImports ?? null,
-    runId,
+  // The plan's has-changes lands in the same compare-and-set statement as its status.
+  const hasChanges = phase === "plan" && input.hasChanges !== undefined ? Prisma.sql`, has_changes = ${input.hasChanges}` : Prisma.empty;
+  const changed = await executeRows(
+    tx,
+    Prisma.sql`UPDATE ${tableSql(phase)} SET status = ${input.status}::"PhaseStatus", status_timestamps = status_timestamps || ${stampJson(input.status, input.at, extra)}::jsonb,
+       finished_at = ${input.at}, updated_at = ${input.at},
+       resource_additions = COALESCE(${c.resourceAdditions ?? null}::int, resource_additions), resource_changes = COALESCE(${c.resourceChanges ?? null}::int, resource_changes),
+       resource_destructions = COALESCE(${c.resourceDestructions ?? null}::int, resource_destructions), resource_imports = COALESCE(${c.resourceImports ?? null}::int, resource_imports)${hasChanges}
+     WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued', 'running')`,
   );
-  if (changed === 1 && phase === "plan" && input.hasChanges !== undefined) {
-    await tx.plan.update({ where: { runId }, data: { hasChanges: input.hasChanges } });
-  }
   return changed === 1;
 }
 

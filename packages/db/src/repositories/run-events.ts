@@ -1,4 +1,5 @@
-import type { Db, Tx } from "../client";
+import { queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import type { CommentModel, RunEventModel } from "../generated/prisma/models";
 
 /** Run events (the run's history) and comments; a comment always comes with its `commented` event. */
@@ -13,18 +14,15 @@ export interface NewRunEvent {
   at: Date;
 }
 
+/** Past Prisma's query compiler (queryRows): the scheduler records one with most status changes. */
 export async function insertRunEvent(tx: Tx, e: NewRunEvent): Promise<RunEventModel> {
-  return tx.runEvent.create({
-    data: {
-      id: e.id,
-      runId: e.runId,
-      action: e.action,
-      description: e.description,
-      actorId: e.actorId,
-      commentId: e.commentId ?? null,
-      createdAt: e.at,
-    },
-  });
+  const [row] = await queryRows<RunEventModel>(
+    tx,
+    Prisma.sql`INSERT INTO run_events (id, run_id, action, description, actor_id, comment_id, created_at)
+    VALUES (${e.id}, ${e.runId}, ${e.action}, ${e.description}, ${e.actorId}, ${e.commentId ?? null}, ${e.at})
+    RETURNING id, run_id AS "runId", action, description, actor_id AS "actorId", comment_id AS "commentId", created_at AS "createdAt"`,
+  );
+  return row!;
 }
 
 export async function insertComment(

@@ -1,6 +1,6 @@
 import { newId, TASK_STAGES, type TaskStageName } from "@tarmac/domain";
-import type { Db, Tx } from "../client";
-import type { Prisma, RunTask, TaskResult, TaskResultOutcome, TaskStage, WorkspaceRunTask } from "../generated/prisma/client";
+import { queryRows, type Db, type Tx } from "../client";
+import { Prisma, type RunTask, TaskResult, TaskResultOutcome, TaskStage, WorkspaceRunTask } from "../generated/prisma/client";
 import { statusTimestampValue } from "../runs";
 
 /**
@@ -238,6 +238,23 @@ export async function listStageTasks(db: Db | Tx, workspaceId: string, stage: Ta
   return rows.map((r) => ({ workspaceTaskId: r.id, enforcementLevel: r.enforcementLevel, taskId: r.task.id, name: r.task.name, url: r.task.url }));
 }
 
+/**
+ * Whether a run has a task stage to go through: its stage, when created already, is pending with
+ * results; otherwise the workspace has enabled tasks on that stage. One statement past Prisma
+ * (queryRows): the scheduler asks at every plan and apply, mostly of workspaces without tasks.
+ */
+export async function hasStageToRun(db: Db | Tx, runId: string, workspaceId: string, stage: TaskStageName): Promise<boolean> {
+  const [row] = await queryRows<{ needed: boolean }>(
+    db,
+    Prisma.sql`SELECT CASE WHEN s.id IS NOT NULL
+        THEN s.status = 'pending' AND EXISTS (SELECT 1 FROM task_results tr WHERE tr.task_stage_id = s.id)
+        ELSE EXISTS (SELECT 1 FROM workspace_run_tasks w JOIN run_tasks t ON t.id = w.task_id
+                     WHERE w.workspace_id = ${workspaceId} AND ${stage} = ANY(w.stages) AND t.enabled) END AS needed
+    FROM (SELECT 1) AS one LEFT JOIN task_stages s ON s.run_id = ${runId} AND s.stage = ${stage}`,
+  );
+  return row?.needed === true;
+}
+
 export async function findStageOfRun(db: Db | Tx, runId: string, stage: TaskStageName): Promise<(TaskStage & { results: TaskResult[] }) | null> {
   return db.taskStage.findUnique({ where: { runId_stage: { runId, stage } }, include: { results: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } } });
 }
@@ -353,7 +370,11 @@ export async function listOverdueResults(db: Db | Tx, startedBefore: Date, limit
  * running or awaiting an override `canceled`; their open results likewise.
  */
 export async function settleStagesOfEndedRun(tx: Tx, runId: string, at: Date): Promise<void> {
-  for (const stage of await tx.taskStage.findMany({ where: { runId, status: { in: ["pending", "running", "awaiting_override"] } }, select: { id: true, status: true } })) {
+  const open = await queryRows<{ id: string; status: string }>(
+    tx,
+    Prisma.sql`SELECT id, status FROM task_stages WHERE run_id = ${runId} AND status IN ('pending', 'running', 'awaiting_override') ORDER BY id`,
+  );
+  for (const stage of open) {
     const to = stage.status === "pending" ? "unreachable" : "canceled";
     await setTaskStageStatus(tx, stage.id, [stage.status], to, at);
     for (const r of await tx.taskResult.findMany({ where: { taskStageId: stage.id, status: { in: ["pending", "running"] } }, select: { id: true } })) {

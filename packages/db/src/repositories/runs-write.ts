@@ -1,6 +1,6 @@
 import type { Subjects } from "@tarmac/contracts";
 import { applyIdFor, FINAL_STATUSES, phaseTimestampKey, planIdFor, statusTimestampKey, type RunStatus } from "@tarmac/domain";
-import { queryRows, type Db, type Tx } from "../client";
+import { executeRows, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import type { RunModel } from "../generated/prisma/models";
 import { enqueueOutbox, outboxChannel } from "../outbox";
@@ -181,10 +181,16 @@ export async function requestCancel(
 export async function settlePhasesOfEndedRun(tx: Tx, runId: string, at: Date, forced: boolean): Promise<void> {
   const stamp = statusTimestampValue(at);
   const unreachable = JSON.stringify({ [phaseTimestampKey("unreachable")]: stamp });
-  await tx.$executeRaw`UPDATE plans SET status = 'unreachable', status_timestamps = status_timestamps || ${unreachable}::jsonb, updated_at = ${at}
-    WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued')`;
-  await tx.$executeRaw`UPDATE applies SET status = 'unreachable', status_timestamps = status_timestamps || ${unreachable}::jsonb, updated_at = ${at}
-    WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued')`;
+  // Both phases in one statement past Prisma (executeRows): every run that ends comes here.
+  await executeRows(
+    tx,
+    Prisma.sql`WITH plan AS (
+      UPDATE plans SET status = 'unreachable', status_timestamps = status_timestamps || ${unreachable}::jsonb, updated_at = ${at}
+      WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued') RETURNING 1
+    )
+    UPDATE applies SET status = 'unreachable', status_timestamps = status_timestamps || ${unreachable}::jsonb, updated_at = ${at}
+    WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued')`,
+  );
   if (!forced) return;
   const canceled = JSON.stringify({ [phaseTimestampKey("canceled")]: stamp, "force-canceled-at": stamp });
   await tx.$executeRaw`UPDATE plans SET status = 'canceled', status_timestamps = status_timestamps || ${canceled}::jsonb, finished_at = ${at}, updated_at = ${at}

@@ -1,7 +1,7 @@
 import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, PHASE_QUEUED_STATUSES } from "@tarmac/domain";
-import type { Db, Tx } from "../client";
+import { executeRows, queryRows, type Db, type Tx } from "../client";
 import { teamStandingsOnWorkspace } from "./workspace-access";
-import type { Prisma } from "../generated/prisma/client";
+import { Prisma } from "../generated/prisma/client";
 
 /**
  * The scheduler's reads and small writes around the workspace queue. Run statuses
@@ -32,51 +32,79 @@ const schedulingRunSelect = {
 
 export type SchedulingRun = Prisma.RunGetPayload<{ select: typeof schedulingRunSelect }>;
 
+/**
+ * schedulingRunSelect as SQL: the scheduler's statements on the path from one run's end to the
+ * next run's start go past Prisma's query compiler (queryRows; on the transaction's own
+ * connection inside inTransaction), returning what the Prisma select returns.
+ */
+const SCHEDULING_RUN_COLUMNS = Prisma.sql`r.id, r.seq, r.status::text AS status, r.status_changed_at AS "statusChangedAt",
+  r.organization_id AS "organizationId", r.workspace_id AS "workspaceId", r.source, r.plan_only AS "planOnly",
+  r.save_plan AS "savePlan", r.auto_apply AS "autoApply", r.allow_empty_apply AS "allowEmptyApply",
+  r.has_changes AS "hasChanges", r.refresh_only AS "refreshOnly", r.is_destroy AS "isDestroy",
+  r.created_by_id AS "createdById", r.cancel_requested_at AS "cancelRequestedAt",
+  r.force_cancel_available_at AS "forceCancelAvailableAt",
+  json_build_object('id', cv.id, 'status', cv.status) AS "configurationVersion"`;
+const SCHEDULING_RUN_FROM = Prisma.sql`runs r JOIN configuration_versions cv ON cv.id = r.configuration_version_id`;
+
 export async function findSchedulingRun(db: Db | Tx, runId: string): Promise<SchedulingRun | null> {
-  return db.run.findUnique({ where: { id: runId }, select: schedulingRunSelect });
+  const rows = await queryRows<SchedulingRun>(db, Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM} WHERE r.id = ${runId}`);
+  return rows[0] ?? null;
 }
 
-export async function findSchedulingWorkspace(db: Db | Tx, workspaceId: string) {
-  return db.workspace.findUnique({
-    where: { id: workspaceId },
-    select: {
-      id: true,
-      organizationId: true,
-      locked: true,
-      autoApply: true,
-      currentRunId: true,
-      currentRun: { select: { id: true, status: true, planOnly: true, savePlan: true } },
-    },
-  });
+export interface SchedulingWorkspace {
+  id: string;
+  organizationId: string;
+  locked: boolean;
+  autoApply: boolean;
+  currentRunId: string | null;
+  currentRun: { id: string; status: SchedulingRun["status"]; planOnly: boolean; savePlan: boolean } | null;
 }
-export type SchedulingWorkspace = NonNullable<Awaited<ReturnType<typeof findSchedulingWorkspace>>>;
+
+export async function findSchedulingWorkspace(db: Db | Tx, workspaceId: string): Promise<SchedulingWorkspace | null> {
+  const rows = await queryRows<SchedulingWorkspace>(
+    db,
+    Prisma.sql`SELECT w.id, w.organization_id AS "organizationId", w.locked, w.auto_apply AS "autoApply",
+      w.current_run_id AS "currentRunId",
+      CASE WHEN c.id IS NULL THEN NULL
+        ELSE json_build_object('id', c.id, 'status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "currentRun"
+    FROM workspaces w LEFT JOIN runs c ON c.id = w.current_run_id WHERE w.id = ${workspaceId}`,
+  );
+  return rows[0] ?? null;
+}
 
 /**
  * Runs of a workspace waiting to start, oldest first: pending runs of every kind, and
  * saved plans that were confirmed and now wait for the workspace to apply.
  */
 export async function listWaitingRuns(tx: Tx, workspaceId: string): Promise<SchedulingRun[]> {
-  return tx.run.findMany({
-    where: {
-      workspaceId,
-      OR: [{ status: "pending" }, { status: "confirmed", savePlan: true, planOnly: false }],
-    },
-    orderBy: { seq: "asc" },
-    select: schedulingRunSelect,
-  });
+  return queryRows<SchedulingRun>(
+    tx,
+    Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM}
+    WHERE r.workspace_id = ${workspaceId}
+      AND (r.status = 'pending' OR (r.status = 'confirmed' AND r.save_plan AND NOT r.plan_only))
+    ORDER BY r.seq`,
+  );
 }
 
 /** HCP's current-run: the run that holds (or last held) the workspace. */
 export async function setCurrentRun(tx: Tx, workspaceId: string, runId: string): Promise<void> {
   // current_run_id is unique; a run is only ever current in its own workspace.
-  await tx.workspace.update({ where: { id: workspaceId }, data: { currentRunId: runId } });
+  await executeRows(tx, Prisma.sql`UPDATE workspaces SET current_run_id = ${runId}, updated_at = ${new Date()} WHERE id = ${workspaceId}`);
 }
 
-export async function findOrganizationSettings(db: Db | Tx, organizationId: string) {
-  return db.organization.findUnique({
-    where: { id: organizationId },
-    select: { id: true, runConcurrency: true, costEstimationEnabled: true },
-  });
+export interface OrganizationSettings {
+  id: string;
+  runConcurrency: number;
+  costEstimationEnabled: boolean;
+}
+
+export async function findOrganizationSettings(db: Db | Tx, organizationId: string): Promise<OrganizationSettings | null> {
+  const rows = await queryRows<OrganizationSettings>(
+    db,
+    Prisma.sql`SELECT id, run_concurrency AS "runConcurrency", cost_estimation_enabled AS "costEstimationEnabled"
+    FROM organizations WHERE id = ${organizationId}`,
+  );
+  return rows[0] ?? null;
 }
 
 /**
@@ -85,11 +113,15 @@ export async function findOrganizationSettings(db: Db | Tx, organizationId: stri
  * Always taken after a workspace lock, never before one (lock order: workspace, then organization).
  */
 export async function lockOrganizationCapacity(tx: Tx, organizationId: string): Promise<void> {
-  await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`tarmac-org-capacity:${organizationId}`}, 0))::text`;
+  await queryRows(tx, Prisma.sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tarmac-org-capacity:${organizationId}`}, 0))::text`);
 }
 
 export async function countRunsUsingCapacity(db: Db | Tx, organizationId: string): Promise<number> {
-  return db.run.count({ where: { organizationId, status: { in: [...CAPACITY_STATUSES] } } });
+  const rows = await queryRows<{ n: number }>(
+    db,
+    Prisma.sql`SELECT count(*)::int AS n FROM runs WHERE organization_id = ${organizationId} AND status = ANY(${[...CAPACITY_STATUSES]}::"RunStatus"[])`,
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /**
@@ -128,7 +160,7 @@ export async function canUserApply(db: Db | Tx, userId: string, workspaceId: str
 
 /** Saved plans of a workspace still waiting for confirmation (stale once another apply lands). */
 export async function listSavedPlanRuns(tx: Tx, workspaceId: string): Promise<{ id: string }[]> {
-  return tx.run.findMany({ where: { workspaceId, status: "planned_and_saved" }, select: { id: true } });
+  return queryRows<{ id: string }>(tx, Prisma.sql`SELECT id FROM runs WHERE workspace_id = ${workspaceId} AND status = 'planned_and_saved'`);
 }
 
 /**
