@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { isJobPhaseLive, type Phase, type PhaseStatus, type RunStatus } from "@tarmac/domain";
-import { inTransaction, queryRows, type Db, type Tx } from "../client";
+import { executeRows, inTransaction, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
-import { deleteBlob, getBlob, putBlob } from "../blobs";
+import { blobSha256, putBlob } from "../blobs";
 import { createStateVersion } from "./state-versions";
 
 /**
@@ -153,26 +153,40 @@ class StoreRaceLost extends Error {}
 const sha256Of = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
 async function sameBytes(tx: Tx, blobId: string, data: Buffer): Promise<boolean> {
-  const blob = await tx.blob.findUnique({ where: { id: blobId }, select: { sha256: true } });
-  return blob?.sha256 === sha256Of(data);
+  return (await blobSha256(tx, blobId)) === sha256Of(data);
 }
 
-/** Stores a blob and points the plan's column at it, unless the column already holds one. */
-async function storePlanBlobOnce(db: Db, runId: string, column: PlanBlobColumn, data: Buffer, contentType: string): Promise<StoreOnceResult> {
+const PLAN_BLOB_COLUMNS: Record<PlanBlobColumn, Prisma.Sql> = {
+  planFileBlobId: Prisma.raw("plan_file_blob_id"),
+  jsonBlobId: Prisma.raw("json_blob_id"),
+  providerSchemasBlobId: Prisma.raw("provider_schemas_blob_id"),
+  logBlobId: Prisma.raw("log_blob_id"),
+};
+
+/**
+ * Stores a blob and points the phase's column at it, unless the column already holds one: three
+ * statements on the transaction's own connection (queryRows/executeRows), past Prisma.
+ */
+async function storePhaseBlobOnce(db: Db, table: "plans" | "applies", runId: string, column: Prisma.Sql, data: Buffer, contentType: string): Promise<StoreOnceResult> {
+  const phaseTable = Prisma.raw(table);
   return inTransaction(db, async (tx) => {
-    const plan = await tx.plan.findUnique({ where: { runId }, select: { id: true, [column]: true } });
-    if (!plan) return "not_found";
-    const previous = (plan as Record<string, unknown>)[column];
-    if (typeof previous === "string") return (await sameBytes(tx, previous, data)) ? "unchanged" : "conflict";
+    const rows = await queryRows<{ previous: string | null }>(tx, Prisma.sql`SELECT ${column} AS previous FROM ${phaseTable} WHERE run_id = ${runId}`);
+    const row = rows[0];
+    if (!row) return "not_found";
+    if (row.previous !== null) return (await sameBytes(tx, row.previous, data)) ? "unchanged" : "conflict";
     const blobId = await putBlob(tx, data, contentType);
     // Compare-and-set: of two concurrent first uploads, one wins and the other rolls back.
-    const set = await tx.plan.updateMany({ where: { runId, [column]: null }, data: { [column]: blobId } });
-    if (set.count !== 1) throw new StoreRaceLost();
+    const set = await executeRows(tx, Prisma.sql`UPDATE ${phaseTable} SET ${column} = ${blobId} WHERE run_id = ${runId} AND ${column} IS NULL`);
+    if (set !== 1) throw new StoreRaceLost();
     return "stored";
   }).catch((err: unknown) => {
     if (err instanceof StoreRaceLost) return "conflict" as const;
     throw err;
   });
+}
+
+async function storePlanBlobOnce(db: Db, runId: string, column: PlanBlobColumn, data: Buffer, contentType: string): Promise<StoreOnceResult> {
+  return storePhaseBlobOnce(db, "plans", runId, PLAN_BLOB_COLUMNS[column], data, contentType);
 }
 
 export async function storePlanFile(db: Db, runId: string, data: Buffer): Promise<StoreOnceResult> {
@@ -191,18 +205,7 @@ export async function storeProviderSchemas(db: Db, runId: string, data: Buffer):
 /** The finished log of a phase (STX … ETX); the log reader serves it instead of the live Redis copy. */
 export async function storePhaseLog(db: Db, runId: string, phase: JobPhase, data: Buffer): Promise<StoreOnceResult> {
   if (phase === "plan") return storePlanBlobOnce(db, runId, "logBlobId", data, "text/plain");
-  return inTransaction(db, async (tx) => {
-    const apply = await tx.apply.findUnique({ where: { runId }, select: { logBlobId: true } });
-    if (!apply) return "not_found";
-    if (apply.logBlobId) return (await sameBytes(tx, apply.logBlobId, data)) ? "unchanged" : "conflict";
-    const blobId = await putBlob(tx, data, "text/plain");
-    const set = await tx.apply.updateMany({ where: { runId, logBlobId: null }, data: { logBlobId: blobId } });
-    if (set.count !== 1) throw new StoreRaceLost();
-    return "stored";
-  }).catch((err: unknown) => {
-    if (err instanceof StoreRaceLost) return "conflict" as const;
-    throw err;
-  });
+  return storePhaseBlobOnce(db, "applies", runId, Prisma.raw("log_blob_id"), data, "text/plain");
 }
 
 export type StoreAppliedStateResult =
