@@ -11,7 +11,7 @@ import { apiRouters, capabilityRouters, webAuthRouters } from "./routes";
 import { webUiRouter } from "./routes/web-ui";
 
 const apiVersionHeader: RequestHandler = (_req, res, next) => {
-  res.set("TFP-API-Version", TFP_API_VERSION);
+  res.setHeader("TFP-API-Version", TFP_API_VERSION);
   next();
 };
 
