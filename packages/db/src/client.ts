@@ -14,6 +14,16 @@ export interface DbOptions {
 
 const databaseUrls = new WeakMap<Db, string>();
 const pools = new WeakMap<Db, Pool>();
+/** Pools behind a transaction-mode pooler (`pgbouncer=true`): a statement prepared on one connection is not there on the next. */
+const pooled = new WeakSet<Pool>();
+
+function throughPooler(databaseUrl: string): boolean {
+  try {
+    return new URL(databaseUrl).searchParams.get("pgbouncer") === "true";
+  } catch {
+    return false;
+  }
+}
 
 const INT8_OID = 20;
 /**
@@ -28,6 +38,7 @@ const rowTypes = {
 export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
   // One pool for both Prisma and the hot statements queryRows sends past it.
   const pool = new Pool({ connectionString: databaseUrl, max: poolSize, types: rowTypes });
+  if (throughPooler(databaseUrl)) pooled.add(pool);
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const db = new PrismaClient({ adapter });
   databaseUrls.set(db, databaseUrl);
@@ -44,9 +55,16 @@ export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
  * (text, boolean, bigint as BigInt, timestamptz as Date, jsonb parsed, arrays); alias them to
  * the model's field names.
  */
-export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql): Promise<T[]> {
+export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql, options: { prepareAs?: string } = {}): Promise<T[]> {
   const pool = pools.get(db as Db);
   if (!pool) return db.$queryRaw<T[]>(sql);
+  // A named statement is parsed and planned once per connection, then only bound and executed:
+  // for a long statement of the hottest read, the text is neither sent nor parsed again. The
+  // name must always go with the same text. Not through a transaction-mode pooler, which passes
+  // only unnamed statements.
+  if (options.prepareAs !== undefined && !pooled.has(pool)) {
+    return (await pool.query({ name: options.prepareAs, text: sql.text, values: sql.values })).rows as T[];
+  }
   return (await pool.query(sql.text, sql.values)).rows as T[];
 }
 

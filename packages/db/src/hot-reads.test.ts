@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
-import { createDb, inTransaction, type Db } from "./client";
+import { createDb, inTransaction, queryRows, type Db } from "./client";
+import { Prisma } from "./generated/prisma/client";
 import { listWorkspaceRuns } from "./repositories/run-lists";
 import { findRun, findRunDocument, loadRunExtras } from "./repositories/runs-read";
 import { listTaskStagesOfRuns } from "./repositories/run-tasks";
@@ -163,5 +164,27 @@ describe("hot reads past Prisma", () => {
     expect(page.total).toBe(5);
     const beyond = await listWorkspaceRuns(db, "ws-doc", { excludePlanOnly: true }, { offset: 20, size: 20 });
     expect(beyond).toEqual({ rows: [], total: 5, documents: [] });
+  });
+
+  it("the run document is a statement prepared once per connection, except through a transaction-mode pooler", async () => {
+    const prepared = async (client: Db) =>
+      (await queryRows<{ name: string }>(client, Prisma.sql`SELECT name FROM pg_prepared_statements`)).map((r) => r.name);
+    const direct = createDb({ databaseUrl: database.url, poolSize: 1 });
+    const url = new URL(database.url);
+    url.searchParams.set("pgbouncer", "true");
+    const pooler = createDb({ databaseUrl: url.toString(), poolSize: 1 });
+    try {
+      for (const client of [direct, pooler]) {
+        // Prisma disposes the pool on $disconnect only once it has started.
+        await client.$queryRaw`SELECT 1`;
+        expect((await findRunDocument(client, "run-full"))?.run.id).toBe("run-full");
+        expect((await findRunDocument(client, "run-min"))?.run.id).toBe("run-min");
+      }
+      expect(await prepared(direct)).toEqual(["tarmac_run_document"]);
+      expect(await prepared(pooler)).toEqual([]);
+    } finally {
+      await direct.$disconnect();
+      await pooler.$disconnect();
+    }
   });
 });

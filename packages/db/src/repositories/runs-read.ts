@@ -131,13 +131,15 @@ export function runDocumentRowOf(row: Record<string, unknown>): RunDocumentRow {
 }
 
 /**
- * A run with what its document shows (GET /runs/:id, which clients poll): one statement where
- * findRun, loadRunExtras and the task stages took three.
+ * A run with what its document shows (GET /runs/:id, which clients poll): one prepared statement
+ * where findRun, loadRunExtras and the task stages took three.
  */
 export async function findRunDocument(db: Db | Tx, runId: string): Promise<RunDocumentRow | null> {
   const rows = await queryRows<Record<string, unknown>>(
     db,
     Prisma.sql`SELECT ${RUN_COLUMNS}, ${RUN_DOCUMENT_EXTRA_COLUMNS} FROM runs r WHERE r.id = ${runId}`,
+    // One row by primary key: the generic plan is the custom one, so it is prepared once per connection.
+    { prepareAs: "tarmac_run_document" },
   );
   return rows[0] ? runDocumentRowOf(rows[0]) : null;
 }
