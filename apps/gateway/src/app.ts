@@ -4,13 +4,14 @@ import { authenticate } from "./http/auth";
 import { errorHandler, notFoundHandler } from "./http/errors";
 import { guardInput } from "./http/input-guard";
 import { rateLimit } from "./http/rate-limit";
+import { routeByFirstSegment } from "./http/segment-routing";
 import { traceRequests } from "./http/tracing";
 import { metaRouter, TFP_API_VERSION } from "./routes/meta";
 import { apiRouters, capabilityRouters, webAuthRouters } from "./routes";
 import { webUiRouter } from "./routes/web-ui";
 
 const apiVersionHeader: RequestHandler = (_req, res, next) => {
-  res.set("TFP-API-Version", TFP_API_VERSION);
+  res.setHeader("TFP-API-Version", TFP_API_VERSION);
   next();
 };
 
@@ -27,16 +28,15 @@ export function createApp(deps: GatewayDeps, extraRouters: express.Router[] = []
   app.use(traceRequests);
   app.use(apiVersionHeader);
   for (const r of extraRouters) app.use(r);
-  app.use(metaRouter());
-  for (const r of capabilityRouters(deps)) app.use(r);
-  for (const r of webAuthRouters(deps)) app.use(r);
+  // Each request enters only the routers with a route under its first path segment (see routeByFirstSegment).
+  app.use(routeByFirstSegment([metaRouter(), ...capabilityRouters(deps), ...webAuthRouters(deps)]));
   app.use(
     "/api/v2",
     express.json({ type: () => true, limit: "5mb", strict: false }),
     authenticate(deps.db),
     rateLimit(deps),
     guardInput,
-    ...apiRouters(deps),
+    routeByFirstSegment(apiRouters(deps)),
   );
   // The browser UI's catch-all: after every other route, so /app routes mounted earlier win.
   app.use(webUiRouter(deps));

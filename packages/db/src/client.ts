@@ -15,6 +15,16 @@ export interface DbOptions {
 
 const databaseUrls = new WeakMap<Db, string>();
 const pools = new WeakMap<Db, Pool>();
+/** Pools behind a transaction-mode pooler (`pgbouncer=true`): a statement prepared on one connection is not there on the next. */
+const pooled = new WeakSet<Pool>();
+
+function throughPooler(databaseUrl: string): boolean {
+  try {
+    return new URL(databaseUrl).searchParams.get("pgbouncer") === "true";
+  } catch {
+    return false;
+  }
+}
 
 const INT8_OID = 20;
 /**
@@ -54,6 +64,7 @@ class ReportingPrismaPg extends PrismaPg {
 export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
   // One pool for both Prisma and the hot statements queryRows sends past it.
   const pool = new Pool({ connectionString: databaseUrl, max: poolSize, types: rowTypes });
+  if (throughPooler(databaseUrl)) pooled.add(pool);
   const adapter = new ReportingPrismaPg(pool, { disposeExternalPool: true });
   const db = new PrismaClient({ adapter });
   databaseUrls.set(db, databaseUrl);
@@ -70,9 +81,17 @@ export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
  * (text, boolean, bigint as BigInt, timestamptz as Date, jsonb parsed, arrays); alias them to
  * the model's field names.
  */
-export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql): Promise<T[]> {
-  const connection = pools.get(db as Db) ?? transactionClients.get(db);
+export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql, options: { prepareAs?: string } = {}): Promise<T[]> {
+  const pool = pools.get(db as Db);
+  const connection = pool ?? transactionClients.get(db);
   if (!connection) return db.$queryRaw<T[]>(sql);
+  // A named statement is parsed and planned once per connection, then only bound and executed:
+  // for a long statement of the hottest read, the text is neither sent nor parsed again. The
+  // name must always go with the same text. Not through a transaction-mode pooler, which passes
+  // only unnamed statements.
+  if (options.prepareAs !== undefined && pool && !pooled.has(pool)) {
+    return (await connection.query({ name: options.prepareAs, text: sql.text, values: sql.values })).rows as T[];
+  }
   return (await connection.query(sql.text, sql.values)).rows as T[];
 }
 

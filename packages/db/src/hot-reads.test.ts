@@ -2,7 +2,8 @@ import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { createDb, executeRows, inTransaction, queryRows, type Db } from "./client";
 import { Prisma } from "./generated/prisma/client";
 import { listWorkspaceRuns } from "./repositories/run-lists";
-import { findRun } from "./repositories/runs-read";
+import { findRun, findRunDocument, loadRunExtras } from "./repositories/runs-read";
+import { listTaskStagesOfRuns } from "./repositories/run-tasks";
 import { createRun } from "./repositories/runs-write";
 import { subjectsFor } from "@tarmac/contracts";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
@@ -178,5 +179,70 @@ describe("hot reads past Prisma", () => {
   it("findWorkspaceScope returns the id and organization", async () => {
     expect(await findWorkspaceScope(db, "ws-1")).toEqual({ id: "ws-1", organizationId: "org-1" });
     expect(await findWorkspaceScope(db, "ws-missing")).toBeNull();
+  });
+
+  it("a run document and the default page read in one statement what findRun, loadRunExtras and the task stages read", async () => {
+    // A workspace of its own: a pending queue (two ahead, a saved plan, a plan-only run) and a run with every extra.
+    await db.workspace.create({ data: { id: "ws-doc", organizationId: "org-1", name: "doc" } });
+    const base = { organizationId: "org-1", workspaceId: "ws-doc", configurationVersionId: "cv-1", terraformVersion: "1.9.8", operation: "plan_and_apply" };
+    await db.run.create({ data: { ...base, id: "run-d1", status: "planning" } });
+    await db.run.create({ data: { ...base, id: "run-d2", status: "pending", savePlan: true } });
+    await db.run.create({ data: { ...base, id: "run-d3", status: "pending", planOnly: true, operation: "plan_only" } });
+    await db.run.create({ data: { ...base, id: "run-d4", status: "pending" } });
+    await db.run.create({ data: { ...base, id: "run-d5", status: "applied" } });
+    await db.run.create({ data: { ...base, id: "run-d6", status: "pending" } });
+    await db.costEstimate.create({ data: { id: "ce-d5", runId: "run-d5" } });
+    const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    await db.runEvent.create({ data: { id: "re-d5b", runId: "run-d5", action: "applied", createdAt: t(2) } });
+    await db.runEvent.create({ data: { id: "re-d5a", runId: "run-d5", action: "created", createdAt: t(1) } });
+    await db.comment.create({ data: { id: "cmt-d5", runId: "run-d5", body: "hi", createdAt: t(3) } });
+    await db.taskStage.create({ data: { id: "ts-d5b", runId: "run-d5", stage: "post_plan", createdAt: t(2) } });
+    await db.taskStage.create({ data: { id: "ts-d5a", runId: "run-d5", stage: "pre_plan", createdAt: t(1) } });
+    const ids = ["run-d1", "run-d2", "run-d3", "run-d4", "run-d5", "run-d6", "run-full", "run-min"];
+    const runs = await Promise.all(ids.map(async (id) => (await findRun(db, id))!));
+    const extras = await loadRunExtras(db, runs);
+    const stages = await listTaskStagesOfRuns(db, ids);
+    const expected = (run: (typeof runs)[number]) => ({
+      run,
+      extras: extras.get(run.id),
+      taskStageIds: stages.filter((s) => s.runId === run.id).map((s) => s.id),
+    });
+    for (const run of runs) expect(canonical(await findRunDocument(db, run.id))).toBe(canonical(expected(run)));
+    expect(await findRunDocument(db, "run-missing")).toBeNull();
+    // The cases the statement must tell apart are all there.
+    expect(extras.get("run-d4")!.positionInQueue).toBe(1);
+    expect(extras.get("run-d6")!.positionInQueue).toBe(2);
+    expect(extras.get("run-d5")).toEqual({ costEstimateId: "ce-d5", eventIds: ["re-d5a", "re-d5b"], commentIds: ["cmt-d5"], positionInQueue: 0 });
+    expect(expected(runs[4]!).taskStageIds).toEqual(["ts-d5a", "ts-d5b"]);
+
+    const page = await listWorkspaceRuns(db, "ws-doc", { excludePlanOnly: true }, { offset: 1, size: 3 });
+    const visible = runs.filter((r) => r.workspaceId === "ws-doc" && !r.planOnly).sort((a, b) => Number(b.seq - a.seq));
+    expect(canonical(page.rows)).toBe(canonical(visible.slice(1, 4)));
+    expect(canonical(page.documents)).toBe(canonical(visible.slice(1, 4).map(expected)));
+    expect(page.total).toBe(5);
+    const beyond = await listWorkspaceRuns(db, "ws-doc", { excludePlanOnly: true }, { offset: 20, size: 20 });
+    expect(beyond).toEqual({ rows: [], total: 5, documents: [] });
+  });
+
+  it("the run document is a statement prepared once per connection, except through a transaction-mode pooler", async () => {
+    const prepared = async (client: Db) =>
+      (await queryRows<{ name: string }>(client, Prisma.sql`SELECT name FROM pg_prepared_statements`)).map((r) => r.name);
+    const direct = createDb({ databaseUrl: database.url, poolSize: 1 });
+    const url = new URL(database.url);
+    url.searchParams.set("pgbouncer", "true");
+    const pooler = createDb({ databaseUrl: url.toString(), poolSize: 1 });
+    try {
+      for (const client of [direct, pooler]) {
+        // Prisma disposes the pool on $disconnect only once it has started.
+        await client.$queryRaw`SELECT 1`;
+        expect((await findRunDocument(client, "run-full"))?.run.id).toBe("run-full");
+        expect((await findRunDocument(client, "run-min"))?.run.id).toBe("run-min");
+      }
+      expect(await prepared(direct)).toEqual(["tarmac_run_document"]);
+      expect(await prepared(pooler)).toEqual([]);
+    } finally {
+      await direct.$disconnect();
+      await pooler.$disconnect();
+    }
   });
 });

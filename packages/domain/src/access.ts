@@ -263,8 +263,10 @@ export type RunPermissionKey = keyof RunPermissions;
 /** Anything a route may require on a workspace or on one of its runs. */
 export type Permission = WorkspacePermissionKey | RunPermissionKey;
 
+const RUN_PERMISSION_KEYS: ReadonlySet<string> = new Set(Object.keys(runPermissions(null)));
+
 function isRunPermission(permission: Permission): permission is RunPermissionKey {
-  return permission in runPermissions(null);
+  return RUN_PERMISSION_KEYS.has(permission);
 }
 
 /**
@@ -272,9 +274,10 @@ function isRunPermission(permission: Permission): permission is RunPermissionKey
  * reports as `permissions`, so what a route enforces and what a client is told cannot disagree.
  */
 export function permits(access: WorkspaceAccess | null, tokenKind: TokenKind, permission: Permission): boolean {
-  return isRunPermission(permission)
-    ? runPermissions(access, tokenKind)[permission]
-    : workspacePermissions(access, tokenKind)[permission];
+  if (isRunPermission(permission)) return runPermissions(access, tokenKind)[permission];
+  // workspacePermissions(access, tokenKind)[permission], without building the whole table (every request asks).
+  const blocked = tokenKind === "organization" && RUN_STARTING_KEYS.includes(permission);
+  return !blocked && accessAtLeast(access, WORKSPACE_PERMISSION_LEVEL[permission]);
 }
 
 /** Everything the principal may do on one workspace and its runs, from its standing alone. */

@@ -41,7 +41,8 @@ export const guardInput: RequestHandler = (req, _res, next) => {
   if (pointer !== null) {
     throw new TarmacError("unprocessable", { title: "invalid attribute", detail: `${pointer}: contains a NUL character`, source: { pointer } });
   }
-  const page = (req.query as Record<string, unknown>).page;
+  // Without a query string there is no page number (and nothing for express to parse).
+  const page = rawQuery === "" ? undefined : (req.query as Record<string, unknown>).page;
   const number = page && typeof page === "object" ? (page as Record<string, unknown>).number : undefined;
   if (typeof number === "string" && /^\d+$/.test(number.trim()) && Number(number) > MAX_PAGE_NUMBER) {
     throw new TarmacError("unprocessable", { detail: `page[number] must be at most ${MAX_PAGE_NUMBER}`, source: { parameter: "page[number]" } });

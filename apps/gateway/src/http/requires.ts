@@ -4,7 +4,7 @@ import type { GatewayDeps } from "../deps";
 import { loadAgentPoolForPrincipal, type AgentPoolNeed, type LoadedAgentPool } from "./agent-pool-access";
 import { principalOf, type Principal } from "./auth";
 import { pathParam } from "./request-body";
-import { loadRunForPrincipal, type RunContext } from "./run-access";
+import { loadRunDocumentForPrincipal, loadRunForPrincipal, type RunContext } from "./run-access";
 import {
   loadOrganizationForPrincipal,
   loadWorkspaceForPrincipal,
@@ -32,6 +32,8 @@ export interface Requires {
   (resource: "workspace-scope", permission: Permission): RequestHandler;
   /** A run by `:id`; the permission is checked on its workspace. */
   (resource: "run", permission: Permission): RequestHandler;
+  /** A run by `:id` with what its document shows (`runOf(res).known`), read in the same statement. */
+  (resource: "run-document", permission: Permission): RequestHandler;
   /** An organization by `:org` (or `:name`): any standing in it, or ownership. */
   (resource: "organization", role: "member" | "owner"): RequestHandler;
   /** An agent pool by `:id`: any member reads it, owners manage it. */
@@ -46,7 +48,7 @@ export function workspaceRefOf(req: Request): WorkspaceRef {
 }
 
 export function guards(deps: GatewayDeps): Requires {
-  return ((resource: "workspace" | "workspace-scope" | "run" | "organization" | "agent-pool", need: string): RequestHandler =>
+  return ((resource: "workspace" | "workspace-scope" | "run" | "run-document" | "organization" | "agent-pool", need: string): RequestHandler =>
     async (req: Request, res: Response, next: NextFunction) => {
       const principal = principalOf(req);
       switch (resource) {
@@ -58,6 +60,9 @@ export function guards(deps: GatewayDeps): Requires {
           break;
         case "run":
           res.locals.run = await loadRunForPrincipal(deps, principal, pathParam(req, "id"), need as Permission);
+          break;
+        case "run-document":
+          res.locals.run = await loadRunDocumentForPrincipal(deps, principal, pathParam(req, "id"), need as Permission);
           break;
         case "organization": {
           const name = typeof req.params.org === "string" ? req.params.org : pathParam(req, "name");

@@ -78,11 +78,20 @@ export function runListsRouter(deps: GatewayDeps): Router {
     const { workspace, access } = workspaceScopeOf(res);
     const query = queryOf(req);
     const page = parseListPage(query);
-    const { rows, total } = await runLists.listWorkspaceRuns(deps.db, workspace.id, parseRunListFilter(query, false), page);
+    const { rows, total, documents } = await runLists.listWorkspaceRuns(deps.db, workspace.id, parseRunListFilter(query, false), page);
     const { data, included } = await buildRunDocuments(deps, rows, {
       include: parseInclude(query),
       principal: principalOf(req),
       accessOf: () => access,
+      // The default view reads what the documents show with the page itself.
+      ...(documents
+        ? {
+            known: {
+              extras: new Map(documents.map((d) => [d.run.id, d.extras])),
+              taskStageIds: new Map(documents.map((d) => [d.run.id, d.taskStageIds])),
+            },
+          }
+        : {}),
     });
     const { meta, links } = paginate(page, total, `${deps.publicUrl}/api/v2/workspaces/${workspace.id}/runs`, flattenQuery(query));
     sendDocument(res, 200, { data, ...(included.length > 0 ? { included } : {}), links, meta });

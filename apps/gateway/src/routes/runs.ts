@@ -113,8 +113,9 @@ export function runsRouter(deps: GatewayDeps): Router {
     await sendRun(deps, req, res, 201, { run: queued.run, workspace, access }, queued.known);
   });
 
-  router.get("/runs/:id", requires("run", "can-read-run"), async (req, res) => {
-    await sendRun(deps, req, res, 200, runOf(res));
+  router.get("/runs/:id", requires("run-document", "can-read-run"), async (req, res) => {
+    const ctx = runOf(res);
+    await sendRun(deps, req, res, 200, ctx, ctx.known);
   });
 
   // Policy checks are not run: the list is empty, which keeps the CLI from polling (notes §0.10).

@@ -60,9 +60,13 @@ export async function buildRunDocuments(
   const { include } = opts;
   if (runs.length === 0) return { data, included };
   // The CLI reads the run's stages right after creating it (`?include=task_stages`) and waits on them.
-  const stages = opts.known
-    ? { idsByRun: opts.known.taskStageIds, included: [] as Resource[] }
-    : await taskStagesOfRuns(deps, opts.principal, runs, wants(include, "task_stages"));
+  // Known stage ids spare the read unless the stages themselves are included.
+  const includeStages = wants(include, "task_stages");
+  const knownStages = opts.known?.taskStageIds;
+  const stages =
+    knownStages && !(includeStages && runs.some((r) => (knownStages.get(r.id) ?? []).length > 0))
+      ? { idsByRun: knownStages, included: [] as Resource[] }
+      : await taskStagesOfRuns(deps, opts.principal, runs, includeStages);
   for (const resource of data) {
     const ids = stages.idsByRun.get(resource.id) ?? [];
     const relationship = resource.relationships?.["task-stages"];

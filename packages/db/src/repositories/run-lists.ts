@@ -1,7 +1,7 @@
 import { ORG_QUEUE_RUNNING_STATUSES, ORG_QUEUE_WAITING_STATUSES } from "@tarmac/domain";
 import { queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
-import { RUN_COLUMNS } from "./runs-read";
+import { RUN_COLUMNS, RUN_DOCUMENT_EXTRA_COLUMNS, runDocumentRowOf, type RunDocumentRow } from "./runs-read";
 import type { RunStatus } from "../generated/prisma/enums";
 import type { RunModel } from "../generated/prisma/models";
 
@@ -60,12 +60,9 @@ export async function listWorkspaceRuns(
   workspaceId: string,
   filter: RunListFilter,
   page: PageWindow,
-): Promise<{ rows: RunModel[]; total: number }> {
+): Promise<{ rows: RunModel[]; total: number; documents?: RunDocumentRow[] }> {
   const conditions = whereFor(filter);
-  if (isDefaultView(filter, conditions)) {
-    const [rows, total] = await Promise.all([visibleRunsPage(db, workspaceId, page), countVisibleRuns(db, workspaceId)]);
-    return { rows, total };
-  }
+  if (isDefaultView(filter, conditions)) return visibleRunsPage(db, workspaceId, page);
   const where: Prisma.RunWhereInput = { AND: [{ workspaceId }, ...conditions] };
   const [rows, total] = await Promise.all([
     db.run.findMany({ where, orderBy: { seq: "desc" }, skip: page.offset, take: page.size }),
@@ -75,15 +72,29 @@ export async function listWorkspaceRuns(
 }
 
 /**
- * A page of the default view past Prisma's query compiler (see queryRows); the literal
- * `plan_only = false` lets the planner use runs_workspace_id_seq_visible_idx.
+ * A page of the default view past Prisma's query compiler (see queryRows), in one statement: the
+ * page's runs with what their documents show (RUN_DOCUMENT_EXTRA_COLUMNS) and the workspace's
+ * total, where separate reads cost a round trip each. The literal `plan_only = false` lets the
+ * planner use runs_workspace_id_seq_visible_idx. An empty page has no row to carry the total:
+ * it is read on its own then.
  */
-async function visibleRunsPage(db: Db | Tx, workspaceId: string, page: PageWindow): Promise<RunModel[]> {
-  return queryRows<RunModel>(
+async function visibleRunsPage(
+  db: Db | Tx,
+  workspaceId: string,
+  page: PageWindow,
+): Promise<{ rows: RunModel[]; total: number; documents: RunDocumentRow[] }> {
+  const found = await queryRows<Record<string, unknown> & { x_total: bigint | null }>(
     db,
-    Prisma.sql`SELECT ${RUN_COLUMNS} FROM runs WHERE workspace_id = ${workspaceId} AND plan_only = false
-      ORDER BY seq DESC OFFSET ${page.offset} LIMIT ${page.size}`,
+    Prisma.sql`SELECT ${RUN_COLUMNS}, ${RUN_DOCUMENT_EXTRA_COLUMNS},
+        (SELECT visible_runs FROM workspace_run_counts WHERE workspace_id = ${workspaceId}) AS x_total
+      FROM (SELECT * FROM runs WHERE workspace_id = ${workspaceId} AND plan_only = false
+        ORDER BY seq DESC OFFSET ${page.offset} LIMIT ${page.size}) r
+      ORDER BY r.seq DESC`,
   );
+  if (found.length === 0) return { rows: [], total: await countVisibleRuns(db, workspaceId), documents: [] };
+  const total = Number(found[0]!.x_total ?? 0);
+  const documents = found.map(({ x_total: _total, ...row }) => runDocumentRowOf(row));
+  return { rows: documents.map((d) => d.run), total, documents };
 }
 
 /** The unfiltered list, which hides plan-only runs: the request nearly every client makes. */

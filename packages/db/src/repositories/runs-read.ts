@@ -85,6 +85,65 @@ export async function findRun(db: Db | Tx, runId: string): Promise<RunRow | null
   return rows[0] ?? null;
 }
 
+/** A run row with everything its document shows beyond the row, read in the same statement. */
+export interface RunDocumentRow {
+  run: RunRow;
+  extras: RunExtras;
+  /** Its task stages' ids, oldest first (the document's `task-stages`). */
+  taskStageIds: string[];
+}
+
+const FINAL_STATUS_LITERAL = `ARRAY[${(FINAL_STATUSES as readonly string[]).map((s) => `'${s}'`).join(", ")}]::text[]`;
+
+/**
+ * What loadRunExtras and the task stages add to a run document, as columns over `runs r`: the
+ * run and its document in one statement, where separate reads cost a round trip each. The queue
+ * position is counted only for a pending run that waits for its workspace (see positionsInQueue).
+ */
+export const RUN_DOCUMENT_EXTRA_COLUMNS = Prisma.raw(`
+  (SELECT ce.id FROM cost_estimates ce WHERE ce.run_id = r.id) AS "x_costEstimateId",
+  ARRAY(SELECT e.id FROM run_events e WHERE e.run_id = r.id ORDER BY e.created_at, e.id) AS "x_eventIds",
+  ARRAY(SELECT c.id FROM comments c WHERE c.run_id = r.id ORDER BY c.created_at, c.id) AS "x_commentIds",
+  ARRAY(SELECT ts.id FROM task_stages ts WHERE ts.run_id = r.id ORDER BY ts.created_at, ts.id) AS "x_taskStageIds",
+  CASE WHEN r.status = 'pending' AND r.plan_only = false AND r.save_plan = false THEN (
+    SELECT count(*) FROM runs o
+    WHERE o.workspace_id = r.workspace_id AND o.seq < r.seq AND o.plan_only = false
+      AND o.status::text <> ALL(${FINAL_STATUS_LITERAL})
+      AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
+  ) ELSE 0 END AS "x_positionInQueue"`);
+
+type DocumentColumns = RunRow & {
+  x_costEstimateId: string | null;
+  x_eventIds: string[];
+  x_commentIds: string[];
+  x_taskStageIds: string[];
+  x_positionInQueue: bigint | number;
+};
+
+/** Splits a row selected with RUN_COLUMNS and RUN_DOCUMENT_EXTRA_COLUMNS into the run and its extras. */
+export function runDocumentRowOf(row: Record<string, unknown>): RunDocumentRow {
+  const { x_costEstimateId, x_eventIds, x_commentIds, x_taskStageIds, x_positionInQueue, ...run } = row as DocumentColumns;
+  return {
+    run: run as RunRow,
+    extras: { costEstimateId: x_costEstimateId, eventIds: x_eventIds, commentIds: x_commentIds, positionInQueue: Number(x_positionInQueue) },
+    taskStageIds: x_taskStageIds,
+  };
+}
+
+/**
+ * A run with what its document shows (GET /runs/:id, which clients poll): one prepared statement
+ * where findRun, loadRunExtras and the task stages took three.
+ */
+export async function findRunDocument(db: Db | Tx, runId: string): Promise<RunDocumentRow | null> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    Prisma.sql`SELECT ${RUN_COLUMNS}, ${RUN_DOCUMENT_EXTRA_COLUMNS} FROM runs r WHERE r.id = ${runId}`,
+    // One row by primary key: the generic plan is the custom one, so it is prepared once per connection.
+    { prepareAs: "tarmac_run_document" },
+  );
+  return rows[0] ? runDocumentRowOf(rows[0]) : null;
+}
+
 /** What queueing a run reads of its workspace (its identity and the run defaults it sets), and its lock for live streams. */
 export type RunWorkspace = Pick<
   WorkspaceModel,
