@@ -50,6 +50,16 @@ export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql): Promise<T[]> {
   return (await pool.query(sql.text, sql.values)).rows as T[];
 }
 
+/**
+ * A pool of its own, typed as the client's (bigint as BigInt), for work that must not queue behind
+ * the client's pool: the outbox relay's claims. `max` connections, kept open while idle.
+ */
+export function createSidePool(db: Db, max: number): Pool {
+  const databaseUrl = databaseUrls.get(db);
+  if (!databaseUrl) throw new Error("createSidePool: a client made by createDb is required");
+  return new Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 0, types: rowTypes });
+}
+
 /** The URL a client was created with, for the few features Prisma cannot serve (LISTEN). */
 export function databaseUrlOf(db: Db): string | undefined {
   return databaseUrls.get(db);

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Subjects } from "@tarmac/contracts";
 import { Client } from "pg";
-import { claimOutboxBatch, databaseUrlOf, inTransaction, markOutboxPublished, outboxChannel, type Db } from "@tarmac/db";
+import { databaseUrlOf, openOutboxClaims, outboxChannel, type Db } from "@tarmac/db";
 import { errorMessage, type EventsLogger } from "./logger";
 import { outboxListenUrl } from "./outbox-listen-url";
 import { createPublisher, type Publisher } from "./publisher";
@@ -64,10 +64,12 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     wake?.();
   }
 
+  // Its own connection: claims do not wait for one of the process's pool, nor go through Prisma.
+  const claims = openOutboxClaims(db);
+
   async function relayBatch(): Promise<{ published: number; claimed: number }> {
-    return inTransaction(db, async (tx) => {
-      const rows = await claimOutboxBatch(tx, batch);
-      if (rows.length === 0) return { published: 0, claimed: 0 };
+    return claims.round(batch, async (rows) => {
+      // All at once, each awaiting its own acknowledgement.
       const results = await Promise.allSettled(
         rows.map((row) => publisher.publish(row.subject, row.payload, { msgId: row.msgId, headers: row.headers ?? {} })),
       );
@@ -77,8 +79,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (result.status === "fulfilled") publishedIds.push(row.id);
         else logger.warn({ msgId: row.msgId, subject: row.subject, error: errorMessage(result.reason) }, "outbox publish failed; will retry");
       });
-      await markOutboxPublished(tx, publishedIds);
-      return { published: publishedIds.length, claimed: rows.length };
+      return publishedIds;
     });
   }
 
@@ -125,6 +126,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (timer) clearTimeout(timer);
       wake?.();
       await Promise.all([loop, listener?.close()]);
+      await claims.close();
     },
   };
 }
