@@ -52,7 +52,7 @@ export interface PendingOutboxEvent {
 }
 
 /**
- * The outbox relay's connection to the database: one node-postgres connection of its own (a busy
+ * The outbox relay's connections to the database: node-postgres connections of its own (a busy
  * pool cannot hold up the events), and each round in two round trips instead of the five
  * statements of an interactive transaction.
  */
@@ -74,8 +74,9 @@ export interface OutboxClaims {
  */
 const CLAIM_IDLE_TIMEOUT = "15s";
 
-export function openOutboxClaims(db: Db): OutboxClaims {
-  const pool: Pool = createSidePool(db, 1);
+/** `connections`: how many rounds may be in flight at once, each holding one. */
+export function openOutboxClaims(db: Db, connections = 1): OutboxClaims {
+  const pool: Pool = createSidePool(db, connections);
   return {
     async round(limit, publish) {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`outbox batch size must be a positive integer, got ${limit}`);
