@@ -19,19 +19,21 @@ export interface OutboxMessage {
 export async function enqueueOutbox(tx: Tx, messages: OutboxMessage | OutboxMessage[]): Promise<void> {
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
-  await tx.outboxEvent.createMany({
-    data: list.map((m) => ({
-      subject: m.subject,
-      payload: m.payload as object,
-      msgId: m.msgId,
-      headers: m.headers ?? {},
-    })),
-    skipDuplicates: true,
-  });
-  // Delivered at commit (and dropped on rollback): relays LISTENing wake at once instead of
-  // waiting for their next poll.
-  const channels = new Set(list.map((m) => outboxChannel(m.subject)));
-  for (const channel of channels) await tx.$executeRaw`SELECT pg_notify(${channel}, '')`;
+  // One statement (one round trip): the rows, in the order given, and the NOTIFY of each
+  // deployment they belong to, delivered at commit (and dropped on rollback), so relays LISTENing
+  // wake at once instead of waiting for their next poll.
+  const channels = [...new Set(list.map((m) => outboxChannel(m.subject)))];
+  await tx.$executeRaw`
+    WITH written AS (
+      INSERT INTO outbox_events (msg_id, subject, payload, headers)
+      SELECT m.msg_id, m.subject, m.payload::jsonb, m.headers::jsonb
+      FROM unnest(${list.map((m) => m.msgId)}::text[], ${list.map((m) => m.subject)}::text[],
+                  ${list.map((m) => JSON.stringify(m.payload))}::text[], ${list.map((m) => JSON.stringify(m.headers ?? {}))}::text[])
+           WITH ORDINALITY AS m(msg_id, subject, payload, headers, n)
+      ORDER BY m.n
+      ON CONFLICT (msg_id) DO NOTHING
+    )
+    SELECT pg_notify(c, '') FROM unnest(${channels}::text[]) AS c`;
 }
 
 /**
