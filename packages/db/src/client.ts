@@ -57,7 +57,11 @@ export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql): Promise<T[]> {
 export function createSidePool(db: Db, max: number): Pool {
   const databaseUrl = databaseUrls.get(db);
   if (!databaseUrl) throw new Error("createSidePool: a client made by createDb is required");
-  return new Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 0, types: rowTypes });
+  const pool = new Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 0, types: rowTypes });
+  // An idle connection that fails (the server restarted) is dropped by the pool and the next
+  // checkout opens a new one; unheard, the pool's "error" event would end the process.
+  pool.on("error", () => undefined);
+  return pool;
 }
 
 /** The URL a client was created with, for the few features Prisma cannot serve (LISTEN). */
