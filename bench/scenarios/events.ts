@@ -36,8 +36,9 @@ export interface EventLatency {
 
 /**
  * Commit → subscriber latency of the status events of the given runs: the subscriber's receive
- * time minus the outbox row's created_at (written in the transaction that changed the status; it
- * is the transaction's start, so the figure includes the few milliseconds before the commit).
+ * time minus the outbox row's created_at, the time the row was written in the transaction that
+ * changed the status (clock_timestamp(), not the transaction's start). The figure therefore
+ * includes whatever that transaction did after writing the row, up to its commit.
  */
 export async function statusEventLatency(databaseUrl: string, sub: StatusSubscriber, runIds: readonly string[]): Promise<EventLatency> {
   const c = new Client({ connectionString: databaseUrl });

@@ -66,8 +66,8 @@ const FINAL = FINAL_STATUSES as readonly string[];
 /**
  * Scenario 3: `runsPerWorkspace` runs queued over the API in every (locked) workspace, in creation
  * order per workspace; the clock starts when the workspaces are unlocked and stops when every run
- * is final or the time box ends. Times come from outbox_events.created_at
- * (millisecond precision; the API's status-timestamps have seconds).
+ * is final or the time box ends. Times come from outbox_events.created_at, when each status
+ * change's event row was written (millisecond precision; the API's status-timestamps have seconds).
  */
 export async function runPipeline(input: {
   api: ApiClient;

@@ -105,6 +105,20 @@ export async function executeRows(db: Db | Tx, sql: Prisma.Sql): Promise<number>
   return (await connection.query(sql.text, sql.values)).rowCount ?? 0;
 }
 
+/**
+ * A pool of its own, typed as the client's (bigint as BigInt), for work that must not queue behind
+ * the client's pool: the outbox relay's claims. `max` connections, kept open while idle.
+ */
+export function createSidePool(db: Db, max: number): Pool {
+  const databaseUrl = databaseUrls.get(db);
+  if (!databaseUrl) throw new Error("createSidePool: a client made by createDb is required");
+  const pool = new Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 0, types: rowTypes });
+  // An idle connection that fails (the server restarted) is dropped by the pool and the next
+  // checkout opens a new one; unheard, the pool's "error" event would end the process.
+  pool.on("error", () => undefined);
+  return pool;
+}
+
 /** The URL a client was created with, for the few features Prisma cannot serve (LISTEN). */
 export function databaseUrlOf(db: Db): string | undefined {
   return databaseUrls.get(db);

@@ -81,6 +81,37 @@ describe("outbox relay", () => {
     }
   });
 
+  it("with rounds overlapping, sends every row once and in outbox order", async () => {
+    const prefix = `${subjects.prefix}.runs.ovl-`;
+    const received: string[] = [];
+    const sub = nc.subscribe(`${subjects.prefix}.runs.*.status`, {
+      callback: (_err, msg) => {
+        if (msg.subject.startsWith(prefix)) received.push(msg.headers?.get("Nats-Msg-Id") ?? "");
+      },
+    });
+    await nc.flush();
+    const before = await streamMessages(nc);
+    // Small batches and three rounds in flight, while transactions keep committing.
+    const relay = startOutboxRelay({ db, nc, subjects, logger: silent, batch: 3, rounds: 3 });
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 60; i++) {
+        const runId = `ovl-${i % 3}`;
+        const msgId = `ovl-${String(i).padStart(2, "0")}`;
+        ids.push(msgId);
+        await inTransaction(db, (tx) => enqueueOutbox(tx, { subject: subjects.runStatusChanged(runId), payload: statusEvent(runId, "plan_queued"), msgId }));
+      }
+      await waitFor(async () => (received.length >= ids.length ? true : undefined), { timeoutMs: 15_000, what: "every row relayed" });
+      await waitFor(async () => ((await db.outboxEvent.count({ where: { publishedAt: null } })) === 0 ? true : undefined));
+      // A plain subscriber sees every publish, also one JetStream de-duplicates: none was sent twice.
+      expect(received).toEqual(ids);
+      expect(await streamMessages(nc)).toBe(before + ids.length);
+    } finally {
+      sub.unsubscribe();
+      await relay.stop();
+    }
+  });
+
   it("relays a committed row at once, long before its next poll (LISTEN/NOTIFY)", async () => {
     const relay = startOutboxRelay({ db, nc, subjects, logger: silent, intervalMs: 30_000 });
     try {

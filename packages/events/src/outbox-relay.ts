@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Subjects } from "@tarmac/contracts";
 import { Client } from "pg";
-import { claimOutboxBatch, databaseUrlOf, inTransaction, markOutboxPublished, outboxChannel, type Db } from "@tarmac/db";
+import { databaseUrlOf, openOutboxClaims, outboxChannel, type Db } from "@tarmac/db";
 import { errorMessage, type EventsLogger } from "./logger";
 import { outboxListenUrl } from "./outbox-listen-url";
 import { createPublisher, type Publisher } from "./publisher";
@@ -25,6 +25,8 @@ export interface OutboxRelayOptions {
   /** Pause before reconnecting a lost LISTEN connection. */
   reconnectMs?: number;
   batch?: number;
+  /** Rounds in flight at once (default 3), each on a database connection of the relay's own. */
+  rounds?: number;
   publisher?: Publisher;
   /** Re-creates the stream when NATS came back without it (see PublisherOptions.ensureStream). */
   ensureStream?: () => Promise<void>;
@@ -52,40 +54,82 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       ackTimeoutMs: 3_000,
       ...(options.ensureStream ? { ensureStream: options.ensureStream } : {}),
     });
+  // Rounds overlap: the next claim starts as soon as the previous round's messages are sent, while
+  // that round still waits for their acknowledgements and commits its marks (its rows stay locked
+  // until then, so the next claim skips them). Claims themselves run one at a time, so messages
+  // leave in outbox order on the one NATS connection, as with a single round at a time.
+  const maxRounds = Math.max(1, options.rounds ?? 3);
+  const claims = openOutboxClaims(db, maxRounds);
   let isStopped = false;
-  let wake: (() => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  // Set by a notification that arrives mid-round: its rows may have committed after the claim.
-  let notified = false;
+  let claiming = false;
+  // Set when a round was wanted while one was claiming or all were busy: its rows may have
+  // committed after that claim.
+  let again = false;
+  const inFlight = new Set<Promise<unknown>>();
 
-  function poke(): void {
-    notified = true;
-    if (timer) clearTimeout(timer);
-    wake?.();
+  /** One round: claim, publish (`sent` once every message of the round is handed to NATS), mark. */
+  async function relayBatch(sent: () => void): Promise<{ published: number; claimed: number }> {
+    try {
+      return await claims.round(batch, async (rows) => {
+        const acks = rows.map((row) => publisher.publish(row.subject, row.payload, { msgId: row.msgId, headers: row.headers ?? {} }));
+        sent();
+        const results = await Promise.allSettled(acks);
+        const publishedIds: bigint[] = [];
+        results.forEach((result, i) => {
+          const row = rows[i]!;
+          if (result.status === "fulfilled") publishedIds.push(row.id);
+          else logger.warn({ msgId: row.msgId, subject: row.subject, error: errorMessage(result.reason) }, "outbox publish failed; will retry");
+        });
+        return publishedIds;
+      });
+    } finally {
+      sent();
+    }
   }
 
-  async function relayBatch(): Promise<{ published: number; claimed: number }> {
-    return inTransaction(db, async (tx) => {
-      const rows = await claimOutboxBatch(tx, batch);
-      if (rows.length === 0) return { published: 0, claimed: 0 };
-      const results = await Promise.allSettled(
-        rows.map((row) => publisher.publish(row.subject, row.payload, { msgId: row.msgId, headers: row.headers ?? {} })),
-      );
-      const publishedIds: bigint[] = [];
-      results.forEach((result, i) => {
-        const row = rows[i]!;
-        if (result.status === "fulfilled") publishedIds.push(row.id);
-        else logger.warn({ msgId: row.msgId, subject: row.subject, error: errorMessage(result.reason) }, "outbox publish failed; will retry");
+  /** Takes the claim turn; the function returned gives it back (once the round's messages are sent). */
+  function claim(): () => void {
+    claiming = true;
+    let isSent = false;
+    return () => {
+      if (isSent) return;
+      isSent = true;
+      claiming = false;
+      if (again) kick();
+    };
+  }
+
+  /** Starts a round unless one is claiming or all are busy (then one follows as soon as possible). */
+  function kick(): void {
+    if (isStopped) return;
+    if (claiming || inFlight.size >= maxRounds) {
+      again = true;
+      return;
+    }
+    again = false;
+    const sent = claim();
+    const round: Promise<unknown> = relayBatch(sent)
+      .then(
+        ({ claimed, published }) => {
+          // A full batch: more rows are waiting.
+          if (claimed === batch && published === claimed) again = true;
+        },
+        (error: unknown) => logger.error({ error: errorMessage(error) }, "outbox relay round failed"),
+      )
+      .finally(() => {
+        inFlight.delete(round);
+        if (again) kick();
       });
-      await markOutboxPublished(tx, publishedIds);
-      return { published: publishedIds.length, claimed: rows.length };
-    });
+    inFlight.add(round);
   }
 
   async function drain(): Promise<number> {
+    await Promise.all([...inFlight]);
     let total = 0;
     for (;;) {
-      const { published, claimed } = await relayBatch();
+      // Its claim takes its turn after that of any round started meanwhile.
+      while (claiming) await new Promise((resolve) => setTimeout(resolve, 5));
+      const { published, claimed } = await relayBatch(claim());
       total += published;
       if (claimed < batch || published < claimed) return total;
     }
@@ -94,37 +138,21 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const ownUrl = databaseUrlOf(db);
   const databaseUrl = options.databaseUrl ?? (ownUrl ? outboxListenUrl({ databaseUrl: ownUrl }) : undefined);
   const listener = databaseUrl
-    ? listenOnChannel(databaseUrl, outboxChannel(options.subjects?.prefix ?? "tarmac"), poke, logger, options.reconnectMs ?? 1_000)
+    ? listenOnChannel(databaseUrl, outboxChannel(options.subjects?.prefix ?? "tarmac"), kick, logger, options.reconnectMs ?? 1_000)
     : undefined;
 
   // Listening, the poll only catches what a lost connection missed: it can be slow.
   const intervalMs = options.intervalMs ?? (listener ? 1_000 : 100);
-
-  const loop = (async () => {
-    while (!isStopped) {
-      notified = false;
-      try {
-        await drain();
-      } catch (error) {
-        logger.error({ error: errorMessage(error) }, "outbox relay round failed");
-      }
-      if (isStopped) break;
-      if (notified) continue;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, intervalMs);
-      });
-      wake = undefined;
-    }
-  })();
+  const timer = setInterval(kick, intervalMs);
+  kick();
 
   return {
     drain,
     async stop() {
       isStopped = true;
-      if (timer) clearTimeout(timer);
-      wake?.();
-      await Promise.all([loop, listener?.close()]);
+      clearInterval(timer);
+      await Promise.all([...inFlight, listener?.close()]);
+      await claims.close();
     },
   };
 }
