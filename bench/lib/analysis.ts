@@ -8,14 +8,15 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     match: "1. GET /runs/:id",
     title: "GET /runs/:id",
     why:
-      "A request runs 2 statements (the run, the document's extras), both on node-postgres directly (queryRows) since Prisma's query compiler was about 40% of the gateway's busy CPU. CPU per request is the measure to trust on a shared machine; the baseline's own p99 shows how much of a latency miss is the machine (wrk, PostgreSQL and every other process share two cores). " +
-      "Levers left: several gateway processes (node cluster) so requests use both cores, and a profile of express routing and the JSON:API document.",
+      "A request is one statement (the run with everything its document shows, prepared once per connection), on node-postgres past Prisma, and enters only the routers serving `/runs` (http/segment-routing.ts). " +
+      "What is left in the gateway's profile: socket writes (`writev`, one for the statement and one for the answer, as the bare server's), garbage collection, express's router and the tracing context every request carries (trace ids reach logs and outbox rows). CPU per request is the measure to trust on a shared machine; the baseline's own p99 shows how much of a latency miss is the machine (wrk, PostgreSQL and every other process share two cores)",
   },
   {
     match: "1. GET /workspaces/:id/runs",
     title: "GET /workspaces/:id/runs",
     why:
-      "A page runs 4 statements (workspace scope, the counter the triggers of migration 20261201_0500_workspace_run_counts keep, the page, the document extras), all on node-postgres directly: no count of the workspace per request any more. A latency miss next to a similar baseline p99 is the machine's load, not the list.",
+      "The default page is one statement (its runs, their documents' extras and the workspace's total from the counter that the triggers of migration 20261201_0500_workspace_run_counts keep): no count of the workspace per request. " +
+      "What is left: the JSON:API document of 20 runs (JSON.stringify and the garbage it makes), express re-parsing the query string, and the routers of `/workspaces`. A latency miss next to a similar baseline p99 is the machine's load, not the list",
   },
   {
     match: "2. POST /runs",
@@ -28,7 +29,8 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     match: "3. Pipeline runs completed",
     title: "Pipeline throughput",
     why:
-      "On two cores the pipeline shares the CPU with terraform: per run it adds two BullMQ jobs, about seven status transitions (each a transaction with an outbox row, relayed to JetStream and consumed by the scheduler), the job-file transfers through the gateway and sandbox set-up, all on the cores the floor has to itself.",
+      "On two cores the pipeline shares the CPU with terraform: the row 'CPU-ms per completed run' shows what each part costs per run next to the double's own CPU. " +
+      "Per run the worker spawns terraform eight times, and each spawn forks the worker's whole address space, synchronously, on its event loop (node's child_process on Linux), so its cost grows with the worker's RSS; the scheduler handles about seven status transitions (each a transaction with an outbox row, relayed to JetStream), the gateway a dozen job requests (files in and out), PostgreSQL their statements. A floor run on a loaded machine is itself slowed: compare runs at the same load",
   },
   {
     match: "3. Pipeline scheduling latency",
@@ -41,14 +43,15 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     match: "3b. Scheduling",
     title: "Scheduling latency (capacity > demand)",
     why:
-      "Outbox timestamps of a kept run show where final → planning goes (load ~20): the apply's `finished` transaction (status applied, phases settled, the next run moved to plan_queued, about 15 Prisma statements in one interactive transaction) takes 300–400 ms between its first and last status write; then the BullMQ job reaches the worker, which confirms its NATS signal subscription, opens the live log and publishes `started` (acknowledged), which the scheduler consumes and records as `planning`: another 450–700 ms. " +
-      "No poll interval is on this path (every hop is an event); the time is round trips, each slowed by a run queue of ~10 per core. Levers left: the scheduler's transactions past Prisma (queryRows, as run creation), and the worker reporting `started` without waiting for the flush first.",
+      "Timestamps of kept runs (load ~17) put final → planning at about 95 ms in four hops of 20–50 ms: the worker's finished → applied, applied → the next run plan_queued (enqueued first, one BullMQ add), plan_queued → the worker's started (published without waiting for its NATS flush or the live log's reset), started → planning. " +
+      "The largest is the last: the started event waits for the workspace lock that the ended run's own status event holds while it settles that run, and the transactions still open and commit through Prisma's interactive transaction (10–60 ms under load). Every hop is an event, no poll interval; under load each round trip waits in a run queue of several processes per core",
   },
   {
     match: "4. Events",
     title: "Events",
     why:
-      "The outbox relay now runs in the scheduler (no longer behind the gateway's request loop) and wakes on commit (LISTEN/NOTIFY); what remains is its claim transaction and the acknowledged JetStream publish. During the pipeline the scheduler's event loop and the machine's two cores are shared with terraform; a relay process of its own is the next step if the scheduler's loop is the limit.",
+      "The relay runs in the scheduler on connections of its own (not the shared pool), wakes on the commit's NOTIFY, claims and marks in two round trips, and overlaps up to three rounds; a separate LISTEN client receives the NOTIFY at the same moment as the relay, so on a quiet system the time is mostly the writing transaction itself, from its outbox row (created_at = clock_timestamp(), when the row is written) to its commit. " +
+      "During the pipeline the scheduler's event loop is shared with its consumers (event-loop delay p99 ~70 ms per second at load ~17) and the machine's two cores with terraform; a relay process of its own is the next lever",
   },
   {
     match: "5",
