@@ -20,8 +20,15 @@ export function appBuildOptions(app) {
     platform: "node",
     target: "node20",
     format: "cjs",
-    // Stack traces name the TypeScript files and lines (node --enable-source-maps).
+    // Stack traces name the TypeScript files and lines (node --enable-source-maps). Without the
+    // sources embedded: node keeps the parsed map of the bundle for the life of the process, and
+    // the mappings are all a stack trace needs (the sources are in the checkout and the image).
     sourcemap: true,
+    sourcesContent: false,
+    // `import()` of a package becomes `require`: node's ES module loader would otherwise load
+    // for the few there are (Prisma loads its query compiler so) and hold each module it loaded
+    // for good, where a CommonJS module can be let go (packages/db releases the compiler's source).
+    supported: { "dynamic-import": false },
     logLevel: "warning",
     plugins: [externalThirdParty],
   };

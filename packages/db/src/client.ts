@@ -58,6 +58,37 @@ export function databaseUrlOf(db: Db): string | undefined {
 /** Readiness probe: one round trip. */
 export async function pingDb(db: Db): Promise<void> {
   await db.$queryRaw`SELECT 1`;
+  releaseQueryCompilerSource();
+}
+
+/** Prisma's query compiler ships as a module exporting its WebAssembly as one base64 string. */
+const QUERY_COMPILER_SOURCE = "@prisma/client/runtime/query_compiler_bg.postgresql.wasm-base64.js";
+let compilerSourceReleased = false;
+
+/**
+ * Drops the query compiler's base64 module from node's module cache once a query has run (the
+ * client compiled the WebAssembly from it then and keeps only the compiled module): otherwise
+ * its 2.6 MB source and the same again as the string it exports stay on the heap of every
+ * process for good. Without CommonJS `require` (an ES module host) it does nothing.
+ */
+function releaseQueryCompilerSource(): void {
+  if (compilerSourceReleased || typeof require !== "function") return;
+  compilerSourceReleased = true;
+  let id: string;
+  try {
+    id = require.resolve(QUERY_COMPILER_SOURCE);
+  } catch {
+    return;
+  }
+  const cached = require.cache[id];
+  if (!cached) return;
+  delete require.cache[id];
+  // The module that loaded it lists it among its children, which would keep it alive.
+  for (const parent of Object.values(require.cache)) {
+    const i = parent?.children.indexOf(cached) ?? -1;
+    if (i >= 0) parent!.children.splice(i, 1);
+  }
+  cached.exports = {};
 }
 
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
