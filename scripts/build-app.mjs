@@ -29,6 +29,12 @@ export function appBuildOptions(app) {
     // for the few there are (Prisma loads its query compiler so) and hold each module it loaded
     // for good, where a CommonJS module can be let go (packages/db releases the compiler's source).
     supported: { "dynamic-import": false },
+    // With --enable-source-maps node reads and keeps the parsed source map of every module it
+    // loads that names one: ~300 packages' maps (several MB of heap; Prisma's alone is 1 MB). The
+    // bundle's own map is read as node compiles it; maps stay off while its top level loads the
+    // packages, and come back on after, for stack traces and for anything loaded later.
+    banner: { js: "var __sourceMaps = process.sourceMapsEnabled === true; if (__sourceMaps) process.setSourceMapsEnabled(false);" },
+    footer: { js: "if (__sourceMaps) process.setSourceMapsEnabled(true);" },
     logLevel: "warning",
     plugins: [externalThirdParty],
   };
