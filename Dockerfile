@@ -27,6 +27,10 @@ ENV NODE_ENV=production
 # instead of up to 16 MB, resident whether used or not, and a 384 MB old generation, which makes
 # V8 collect before growing far past what is live. Fresh gateway RSS ~168 → ~115 MB.
 ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=384"
+# At most two glibc malloc arenas: by default each thread that allocates (V8's compiler and GC
+# threads, libuv's pool) gets one of its own, and what they freed stays resident in it (a fresh
+# gateway ~113 → ~107 MB RSS). The apps allocate on the main thread almost only.
+ENV MALLOC_ARENA_MAX=2
 USER node
 EXPOSE 8080
 

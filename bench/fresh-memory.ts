@@ -2,10 +2,12 @@
  * Resident memory of freshly started apps: `npx tsx bench/fresh-memory.ts` (after `turbo run
  * build`). Starts the gateway, scheduler and worker as the benchmark does (same environment,
  * BENCH_NODE_ARGS and BENCH_GATEWAY_ENV apply) on a throwaway database, waits for them to settle
- * and prints each app's VmRSS, then stops them. BENCH_HEAP_SNAPSHOT=<dir>: each app writes a heap
- * snapshot there first (SIGUSR2 with --heapsnapshot-signal), to see what is resident.
+ * and prints each app's VmRSS with where it lies (/proc/<pid>/smaps: the node binary's pages,
+ * malloc's main heap and its per-thread arenas, other anonymous memory, which is mostly V8's heap),
+ * then stops them. BENCH_HEAP_SNAPSHOT=<dir>: each app writes a heap snapshot there first
+ * (BENCH_NODE_ARGS="--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>"), to see what is resident.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase } from "@tarmac/testing";
 import { appPid, statusKb } from "./lib/procs";
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
     await sleep(settleMs);
     for (const app of apps) {
       const rss = statusKb(app.pid, "VmRSS");
-      process.stdout.write(`${app.name.padEnd(10)} VmRSS ${rss === null ? "?" : (rss / 1024).toFixed(1)} MB (pid ${app.pid})\n`);
+      process.stdout.write(`${app.name.padEnd(10)} VmRSS ${rss === null ? "?" : (rss / 1024).toFixed(1)} MB (pid ${app.pid})  ${breakdown(app.pid)}\n`);
     }
     const dir = process.env.BENCH_HEAP_SNAPSHOT;
     if (dir) {
@@ -38,6 +40,37 @@ async function main(): Promise<void> {
     await stack.gateway.process.stop(15_000);
     await db.drop();
   }
+}
+
+/**
+ * Resident MB by kind of mapping. glibc gives each thread that allocates an arena of its own,
+ * mapped at a 64 MB boundary: those are told apart from V8's heap pages and other mappings so.
+ */
+function breakdown(pid: number): string {
+  const mb = { node: 0, files: 0, mallocMain: 0, mallocThreads: 0, code: 0, otherAnon: 0 };
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return "";
+  }
+  let kind: keyof typeof mb = "otherAnon";
+  for (const line of text.split("\n")) {
+    const header = /^([0-9a-f]+)-[0-9a-f]+ (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) {
+      const [, start = "", perms = "", inode = "", name = ""] = header;
+      if (name.endsWith("/node")) kind = "node";
+      else if (name === "[heap]") kind = "mallocMain";
+      else if (inode !== "0") kind = "files";
+      else if (perms.includes("x")) kind = "code";
+      else if (BigInt(`0x${start}`) % 0x4000000n === 0n && name === "") kind = "mallocThreads";
+      else kind = "otherAnon";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) mb[kind] += Number(rss[1]) / 1024;
+  }
+  return Object.entries(mb).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ");
 }
 
 main().catch((err) => {

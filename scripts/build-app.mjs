@@ -20,8 +20,21 @@ export function appBuildOptions(app) {
     platform: "node",
     target: "node20",
     format: "cjs",
-    // Stack traces name the TypeScript files and lines (node --enable-source-maps).
+    // Stack traces name the TypeScript files and lines (node --enable-source-maps). Without the
+    // sources embedded: node keeps the parsed map of the bundle for the life of the process, and
+    // the mappings are all a stack trace needs (the sources are in the checkout and the image).
     sourcemap: true,
+    sourcesContent: false,
+    // `import()` of a package becomes `require`: node's ES module loader would otherwise load
+    // for the few there are (Prisma loads its query compiler so) and hold each module it loaded
+    // for good, where a CommonJS module can be let go (packages/db releases the compiler's source).
+    supported: { "dynamic-import": false },
+    // With --enable-source-maps node reads and keeps the parsed source map of every module it
+    // loads that names one: ~300 packages' maps (several MB of heap; Prisma's alone is 1 MB). The
+    // bundle's own map is read as node compiles it; maps stay off while its top level loads the
+    // packages, and come back on after, for stack traces and for anything loaded later.
+    banner: { js: "var __sourceMaps = process.sourceMapsEnabled === true; if (__sourceMaps) process.setSourceMapsEnabled(false);" },
+    footer: { js: "if (__sourceMaps) process.setSourceMapsEnabled(true);" },
     logLevel: "warning",
     plugins: [externalThirdParty],
   };

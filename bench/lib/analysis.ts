@@ -57,7 +57,7 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     match: "5",
     title: "Memory",
     why:
-      "The apps run compiled (no tsx), with 2 MB semi-spaces and a 384 MB old generation (APP_NODE_FLAGS; before them a fresh gateway was ~168 MB). A heap snapshot of a fresh gateway holds ~41 MB (half of it strings: module sources, source maps, the query compiler's WebAssembly as base64); the rest of RSS is code, the compiled WebAssembly and node itself. " +
-      "The 'fresh' figure is taken at the start of scenario 3, after its setup (100 workspaces created and their configurations uploaded through the restarted gateway), so it already holds that work; `npx tsx bench/fresh-memory.ts` measures processes just booted.",
+      "The apps run compiled (no tsx), with 2 MB semi-spaces and a 384 MB old generation (APP_NODE_FLAGS), at most two glibc malloc arenas (MALLOC_ARENA_MAX=2), and Prisma's query compiler (WebAssembly) on V8's baseline code only: TurboFan's recompilations of it left 15–30 MB in per-thread malloc arenas. The compiler's 2.6 MB base64 source is released once compiled, and the bundles' source maps carry no sources. Of a fresh gateway's ~107 MB, ~41 MB are the node binary's pages, ~45 MB V8's heap (module sources, code, the bundle's source map), ~13 MB malloc (the compiled WebAssembly among it). " +
+      "'Fresh' is read just after the restart for scenario 3 (ready, settled 5 s); the reading after its setup (100 workspaces created and their configurations uploaded) is shown as well. `npx tsx bench/fresh-memory.ts` prints the same breakdown for just-booted processes.",
   },
 ];

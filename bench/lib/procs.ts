@@ -74,11 +74,18 @@ export interface MemoryPeak {
   processMb: number;
   /** RSS of the app's process when scenario 3 started, MB: what it holds before the work. */
   startMb: number;
+  /** RSS of the app's process just started and ready (restarted for scenario 3, before its setup), MB. */
+  readyMb?: number;
   /** Largest sampled sum of RSS over the launcher, the app and every child (terraform), MB. */
   treeMb: number;
 }
 
 /** Samples the RSS of each app (and its process tree) until stopped. */
+/** VmRSS of each app's node process (by its launcher's pid) in MB, 0 once gone. */
+export function rssMb(apps: { name: string; launcherPid: number }[]): Record<string, number> {
+  return Object.fromEntries(apps.map((a) => [a.name, (statusKb(appPid(a.launcherPid), "VmRSS") ?? 0) / 1024]));
+}
+
 export function startMemorySampler(apps: { name: string; launcherPid: number }[], intervalMs = 200) {
   const tracked = apps.map((a) => ({ ...a, pid: appPid(a.launcherPid), startKb: 0, maxKb: 0, maxTreeKb: 0, reset: false }));
   for (const t of tracked) {

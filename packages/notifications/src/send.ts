@@ -1,5 +1,4 @@
 import { createHmac } from "node:crypto";
-import { createTransport } from "nodemailer";
 import { emailMessage, genericPayload, slackPayload, teamsPayload, type NotificationContent } from "./payloads";
 import type { DestinationType } from "./triggers";
 
@@ -134,6 +133,8 @@ export async function sendEmail(recipients: string[], n: NotificationContent, se
   if (!smtp) return failure("smtp:", sentAt, "no SMTP server is configured (TARMAC_SMTP_HOST)");
   const url = `smtp://${smtp.host}:${smtp.port}`;
   if (recipients.length === 0) return failure(url, sentAt, "no recipients: neither email-addresses nor users with an email");
+  // Loaded on the first email: most processes that can send one never do (2 MB of heap).
+  const { createTransport } = await import("nodemailer");
   const transport = createTransport({
     host: smtp.host,
     port: smtp.port,

@@ -60,6 +60,12 @@ export interface StartAppOptions {
  */
 export const APP_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=384"];
 
+/**
+ * Environment every app runs with in production (Dockerfile, npm start): at most two glibc malloc
+ * arenas, where by default each thread that allocates gets one and keeps what it freed resident.
+ */
+export const APP_ENV: Record<string, string> = { MALLOC_ARENA_MAX: "2" };
+
 export function appCommand(app: AppName, compiled = false, nodeArgs: string[] = []): [string, string[]] {
   return compiled
     ? [process.execPath, ["--enable-source-maps", ...APP_NODE_FLAGS, ...nodeArgs, path.join(REPO_ROOT, "apps", app, "dist", "main.js")]]
@@ -81,7 +87,7 @@ export async function startApp(
   const [command, args] = appCommand(app, compiled, nodeArgs);
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", TARMAC_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env, ...healthPort },
+    env: { ...process.env, ...APP_ENV, LOG_LEVEL: "warn", TARMAC_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env, ...healthPort },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: tsx runs the app in a child node process and cannot
     // forward SIGKILL, so SIGKILL goes to the whole group.
