@@ -23,7 +23,7 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     title: "POST /runs",
     why:
       "A creation is three statements on node-postgres, none through Prisma: the workspace row, the configuration version, and the write (run, plan, apply, workspace, run event, outbox row, NOTIFY, queue position) as one statement outside any transaction; the document's extras come from that write. " +
-      "A workspace with run tasks still writes in a transaction (its stages). What is left is express, zod and the JSON:API document; on this shared machine a throughput miss next to a met CPU target is the machine.",
+      "A workspace with run tasks still writes in a transaction (its stages). What is left in the gateway is express, zod and the JSON:API document. A throughput miss next to a met CPU target is PostgreSQL's: the bare insert writes one row, a creation also the plan, the apply, the run event, the outbox row with its NOTIFY (PostgreSQL serializes the commits of notifying transactions) and the workspace's run counter (one row every creation in that workspace updates, kept by triggers).",
   },
   {
     match: "3. Pipeline runs completed",
