@@ -18,10 +18,15 @@ export async function putBlob(tx: Tx, data: Buffer, contentType = "application/o
   return id;
 }
 
+/** A bytea column as a Buffer without copying: node-postgres gives a Buffer, Prisma's fallback a Uint8Array. */
+export function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 export async function getBlob(tx: Tx, id: string): Promise<{ data: Buffer; contentType: string } | null> {
   const rows = await queryRows<{ data: Uint8Array; contentType: string }>(tx, Prisma.sql`SELECT data, content_type AS "contentType" FROM blobs WHERE id = ${id}`);
   const row = rows[0];
-  return row ? { data: Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength), contentType: row.contentType } : null;
+  return row ? { data: asBuffer(row.data), contentType: row.contentType } : null;
 }
 
 /** The SHA-256 (hex) of a stored blob's bytes, or null when there is no such blob. */

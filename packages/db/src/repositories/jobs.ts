@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { isJobPhaseLive, type Phase, type PhaseStatus, type RunStatus } from "@tarmac/domain";
 import { executeRows, inTransaction, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
-import { blobSha256, putBlob } from "../blobs";
+import { asBuffer, blobSha256, putBlob } from "../blobs";
 import { createStateVersion } from "./state-versions";
 
 /**
@@ -112,7 +112,7 @@ export async function findJobPhaseState(
 async function blobData(db: Db | Tx, sql: Prisma.Sql): Promise<Buffer | null> {
   const rows = await queryRows<{ data: Buffer | Uint8Array }>(db, sql);
   const data = rows[0]?.data;
-  return data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null;
+  return data ? asBuffer(data) : null;
 }
 
 /** The run's configuration archive (tar.gz), or null when none was uploaded. */
