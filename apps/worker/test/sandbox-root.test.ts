@@ -23,7 +23,7 @@ async function deadPid(): Promise<number> {
 
 /** Waits until /proc says the process is in `state` (R, S, Z…). */
 async function waitForState(pid: number, state: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 500; i++) {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
     if (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] === state) return;
     await new Promise((r) => setTimeout(r, 20));
@@ -60,8 +60,10 @@ describe("sandbox root", () => {
   });
 
   it("treats an owner that exited but was never reaped (a zombie) as dead", async () => {
-    // `sh` starts a short child, then becomes `sleep`, which never reaps it: a zombie for a while.
-    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    // `sh` starts a child that outlives it, then becomes `sleep`, which never reaps it: once the
+    // child exits it stays a zombie. The child sleeps so that it exits after the exec; a child that
+    // exited first could be reaped by `sh` itself and vanish instead.
+    const parent = spawn("sh", ["-c", "sleep 1 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
     try {
       const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()))));
       await waitForState(zombie, "Z");
