@@ -23,6 +23,8 @@ export interface AgentOptions {
   workDir: string;
   terraformBin?: string;
   terraformVersionsDir?: string;
+  /** The niceness terraform runs at (TARMAC_TERRAFORM_NICE). */
+  terraformNice?: number;
   terraformBaseEnv: Record<string, string>;
   cliConfig?: CliConfigOptions;
   archiveLimits?: ArchiveLimits;
@@ -166,6 +168,7 @@ export class Agent {
       ...(this.opts.terraformBin ? { terraformBin: this.opts.terraformBin } : {}),
       ...(this.opts.terraformVersionsDir ? { terraformVersionsDir: this.opts.terraformVersionsDir } : {}),
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      ...(this.opts.terraformNice ? { terraformNice: this.opts.terraformNice } : {}),
       terraformBaseEnv: this.opts.terraformBaseEnv,
       ...(this.opts.cliConfig ? { cliConfig: this.opts.cliConfig } : {}),
       ...(this.opts.archiveLimits ? { archiveLimits: this.opts.archiveLimits } : {}),

@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_ARCHIVE_LIMITS } from "@tarmac/archive";
-import { durationMs, envNameList, logLevel, parseEnv, positiveInt, url } from "@tarmac/config";
+import { durationMs, envNameList, logLevel, niceness, parseEnv, positiveInt, url } from "@tarmac/config";
 
 const optionalString = z
   .string()
@@ -31,6 +31,12 @@ export const agentEnvSchema = z.object({
   TARMAC_AGENT_POLL_WAIT_MS: positiveInt(30_000),
   /** Progress heartbeats of a running phase. */
   TARMAC_HEARTBEAT_INTERVAL_MS: positiveInt(5_000),
+  /**
+   * The niceness terraform and its providers run at, so that a run's CPU-heavy work yields to
+   * this machine's control-plane processes (this agent's own pings and
+   * heartbeats, and whatever else serves on it); 0 runs them at the agent's own priority.
+   */
+  TARMAC_TERRAFORM_NICE: niceness(10),
   /** A path or a command name; when unset, `terraform` on PATH (or a version under the versions dir). */
   TARMAC_TERRAFORM_BIN: optionalString,
   TARMAC_TERRAFORM_VERSIONS_DIR: optionalString,

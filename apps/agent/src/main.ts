@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     pingIntervalMs: env.TARMAC_AGENT_PING_INTERVAL_MS,
     pollWaitMs: env.TARMAC_AGENT_POLL_WAIT_MS,
     heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,
+    terraformNice: env.TARMAC_TERRAFORM_NICE,
     workDir: sandboxes.dir,
     ...(env.TARMAC_TERRAFORM_BIN ? { terraformBin: env.TARMAC_TERRAFORM_BIN } : {}),
     ...(env.TARMAC_TERRAFORM_VERSIONS_DIR ? { terraformVersionsDir: env.TARMAC_TERRAFORM_VERSIONS_DIR } : {}),

@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_ARCHIVE_LIMITS } from "@tarmac/archive";
-import { commonEnv, durationMs, envNameList, natsEnv, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
+import { commonEnv, durationMs, envNameList, natsEnv, niceness, parseEnv, port, positiveInt, redisEnv } from "@tarmac/config";
 
 const optionalString = z
   .string()
@@ -21,6 +21,12 @@ export const workerEnvSchema = z.object({
   TARMAC_QUEUE_PREFIX: z.string().default("tarmac"),
   /** Jobs run at once per phase queue. */
   WORKER_CONCURRENCY: positiveInt(2),
+  /**
+   * The niceness terraform and its providers run at, so that a run's CPU-heavy work yields to
+   * this machine's control-plane processes (gateway, scheduler, event relay, this process's own
+   * heartbeats); 0 runs them at the worker's own priority.
+   */
+  TARMAC_TERRAFORM_NICE: niceness(10),
   /** A path or a command name; when unset, `terraform` on PATH (or a version under the versions dir). */
   TARMAC_TERRAFORM_BIN: optionalString,
   /** A directory holding `<version>/terraform` for each installed version. */

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     ...(env.TARMAC_TERRAFORM_BIN ? { terraformBin: env.TARMAC_TERRAFORM_BIN } : {}),
     ...(env.TARMAC_TERRAFORM_VERSIONS_DIR ? { terraformVersionsDir: env.TARMAC_TERRAFORM_VERSIONS_DIR } : {}),
     heartbeatIntervalMs: env.TARMAC_HEARTBEAT_INTERVAL_MS,
+    terraformNice: env.TARMAC_TERRAFORM_NICE,
     terraformBaseEnv: terraformBaseEnv(process.env, env.TARMAC_TERRAFORM_ENV_PASSTHROUGH),
     cliConfig,
     archiveLimits: archiveLimits({

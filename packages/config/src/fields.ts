@@ -93,6 +93,15 @@ export function positiveInt(defaultValue?: number): EnvField<number> {
   );
 }
 
+/** A scheduling priority for child processes, as nice(1) takes it: 0 (unchanged) to 19 (lowest). */
+export function niceness(defaultValue?: number): EnvField<number> {
+  return envField(
+    "a niceness from 0 to 19",
+    (raw) => parseInteger(raw, 0, 19),
+    defaultValue,
+  );
+}
+
 /** A duration as a whole number of milliseconds (0 allowed: "no wait"). */
 export function durationMs(defaultValue?: number): EnvField<number> {
   return envField(

@@ -1,6 +1,6 @@
 export { ConfigError, parseEnv } from "./parse-env";
 export type { ConfigIssue, Env } from "./parse-env";
-export { LOG_LEVELS, bool, describeValue, durationMs, envNameList, logLevel, port, positiveInt, url } from "./fields";
+export { LOG_LEVELS, bool, describeValue, durationMs, envNameList, logLevel, niceness, port, positiveInt, url } from "./fields";
 export type { EnvField, LogLevel, PortOptions, UrlOptions } from "./fields";
 export {
   NATS_PROTOCOLS,

@@ -50,6 +50,8 @@ export interface PhaseServiceDeps {
   workDir: string;
   terraformBin?: string;
   terraformVersionsDir?: string;
+  /** The niceness terraform runs at (0–19); its own priority when absent. */
+  terraformNice?: number;
   heartbeatIntervalMs: number;
   /** What terraform inherits from the worker's environment (see terraform-env.ts). */
   terraformBaseEnv: Record<string, string>;
@@ -267,6 +269,7 @@ async function terraform(ctx: StepContext, bin: string, args: string[], cwd: str
     args,
     cwd,
     env,
+    ...(ctx.deps.terraformNice ? { niceness: ctx.deps.terraformNice } : {}),
     onOutput: (chunk, stream) => {
       chunks.push(chunk);
       if (stream === "stdout") stdout.push(chunk);

@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { runTerraform, type RunTerraformOptions } from "./run";
+import { lowerPriority, runTerraform, type RunTerraformOptions } from "./run";
 
 jest.setTimeout(20_000);
 
@@ -44,6 +45,26 @@ function isRunning(pid: number): boolean {
 }
 
 describe("runTerraform", () => {
+  it("runs terraform and the processes it starts at the niceness asked for", async () => {
+    // The child prints its own niceness and that of a process it starts (as terraform starts providers).
+    const niceOf = `require("node:os").getPriority()`;
+    const { run, text } = nodeScript(
+      `const { execFileSync } = require("node:child_process");
+       const child = execFileSync(process.execPath, ["-e", 'process.stdout.write(String(${niceOf}))']).toString();
+       process.stdout.write(String(${niceOf}) + " " + child);`,
+      { niceness: 7 },
+    );
+    expect(await run.promise).toEqual({ exitCode: 0, signal: null });
+    const expected = Math.max(os.getPriority(), 7);
+    expect(text()).toBe(`${expected} ${expected}`);
+  });
+
+  it("leaves terraform at the caller's priority without a niceness", async () => {
+    const { run, text } = nodeScript(`process.stdout.write(String(require("node:os").getPriority()))`);
+    expect(await run.promise).toEqual({ exitCode: 0, signal: null });
+    expect(text()).toBe(String(os.getPriority()));
+  });
+
   it("streams stdout and stderr in arrival order, tagged, and reports the exit code", async () => {
     const { run, chunks } = nodeScript(`
       process.stdout.write("one\\n");
@@ -135,5 +156,39 @@ describe("runTerraform", () => {
       },
     });
     await expect(run.promise).rejects.toThrow("log store down");
+  });
+});
+
+// Niceness belongs to each thread on Linux, and a Go (or Node) program has started threads of its
+// own by the time it is lowered: every one of them must be reached, not only the main thread.
+(process.platform === "linux" ? describe : describe.skip)("lowerPriority", () => {
+  const nicenessOfThreads = (pid: number): string[] =>
+    readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16] ?? "";
+    });
+
+  it("lowers every thread of a running multi-threaded process", async () => {
+    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      // Wait until the runtime has started its threads (V8's platform workers, libuv's).
+      const started = Date.now();
+      while (nicenessOfThreads(child.pid!).length < 3 && Date.now() - started < 5000) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(nicenessOfThreads(child.pid!).length).toBeGreaterThanOrEqual(3);
+      const niceness = Math.max(os.getPriority(), 9);
+      lowerPriority(child.pid!, niceness);
+      expect(new Set(nicenessOfThreads(child.pid!))).toEqual(new Set([String(niceness)]));
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("ignores a process that has exited", async () => {
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    const pid = child.pid!;
+    await new Promise((r) => child.on("exit", r));
+    expect(() => lowerPriority(pid, 9)).not.toThrow();
   });
 });

@@ -3,6 +3,8 @@
  * ways a run is stopped: cancel (SIGINT, terraform's graceful shutdown) and force-cancel (SIGKILL).
  */
 import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import os from "node:os";
 
 export interface RunTerraformOptions {
   bin: string;
@@ -16,6 +18,11 @@ export interface RunTerraformOptions {
    * if it does, the run's promise rejects.
    */
   onOutput: (chunk: Buffer, stream: "stdout" | "stderr") => void;
+  /**
+   * Lowers terraform's scheduling priority to this niceness (1–19) from its start; the providers
+   * it starts inherit it. Omitted, 0, or not above the caller's own: the caller's priority.
+   */
+  niceness?: number;
   /** Aborting interrupts terraform (SIGINT), like {@link RunningTerraform.interrupt}. */
   signal?: AbortSignal;
 }
@@ -49,6 +56,17 @@ export function runTerraform(opts: RunTerraformOptions): RunningTerraform {
   });
   let closed = false;
   let outputError: unknown;
+  // Set as soon as spawn returns (the child has just exec'd), long before terraform starts a
+  // provider: every process it starts inherits the priority.
+  // Only ever lowered: a worker already running nicer keeps its own priority for terraform.
+  if (opts.niceness && child.pid !== undefined && opts.niceness > os.getPriority()) {
+    try {
+      lowerPriority(child.pid, opts.niceness);
+    } catch (err) {
+      child.kill("SIGKILL");
+      throw err;
+    }
+  }
 
   const deliver = (chunk: Buffer, stream: "stdout" | "stderr"): void => {
     if (outputError !== undefined) return;
@@ -93,4 +111,38 @@ export function runTerraform(opts: RunTerraformOptions): RunningTerraform {
   else opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   return { pid: child.pid, promise, interrupt, kill };
+}
+
+/** ESRCH: the process (or thread) exited already, nothing left to lower. A SystemError keeps the cause in `info`. */
+function isGone(err: unknown): boolean {
+  return (err as { info?: { code?: string } }).info?.code === "ESRCH";
+}
+
+/**
+ * Sets a process's niceness. On Linux niceness belongs to each thread and setpriority(2) on a pid
+ * reaches only its main thread: terraform is a Go program whose runtime may have started threads
+ * already, so each of them is lowered too (a thread started later inherits from a lowered one).
+ */
+export function lowerPriority(pid: number, niceness: number): void {
+  try {
+    os.setPriority(pid, niceness);
+  } catch (err) {
+    if (isGone(err)) return;
+    throw err;
+  }
+  if (process.platform !== "linux") return;
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return; // exited meanwhile
+  }
+  for (const tid of threads) {
+    if (Number(tid) === pid) continue;
+    try {
+      os.setPriority(Number(tid), niceness);
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
+  }
 }
