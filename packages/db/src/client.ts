@@ -129,6 +129,11 @@ export async function executeRows(db: Db | Tx, sql: Prisma.Sql): Promise<number>
   return (await connection.query(sql.text, sql.values)).rowCount ?? 0;
 }
 
+/** Whether `db` is the client itself (each statement commits on its own), not a transaction. */
+export function isDb(db: Db | Tx): db is Db {
+  return pools.has(db as Db);
+}
+
 /**
  * A pool of its own, typed as the client's (bigint as BigInt), for work that must not queue behind
  * the client's pool: the outbox relay's claims. `max` connections, kept open while idle.

@@ -42,6 +42,38 @@ export async function enqueueOutbox(tx: Tx, messages: OutboxMessage | OutboxMess
 }
 
 /**
+ * Wakes the relays LISTENing on a channel after a write committed on its own (outside a
+ * transaction), coalesced: at most one NOTIFY per channel in flight from this process, and one
+ * more once it is answered when writes committed meanwhile. A notifying commit takes a lock
+ * global to the database and keeps it through its WAL flush, so a NOTIFY inside every run
+ * creation made all creations commit one after another; this way the writes commit side by side
+ * and the relays still wake within a round trip. A NOTIFY that fails is dropped: the relays poll
+ * as a fallback (OutboxRelayOptions.intervalMs).
+ */
+export function wakeOutboxRelays(db: Db, channel: string): void {
+  let state = wakes.get(db);
+  if (!state) wakes.set(db, (state = new Map()));
+  const current = state.get(channel);
+  if (current) {
+    current.again = true;
+    return;
+  }
+  const flight = { again: false };
+  state.set(channel, flight);
+  const send = (): void => {
+    flight.again = false;
+    executeRows(db, Prisma.sql`SELECT pg_notify(${channel}, '')::text`)
+      .catch(() => undefined)
+      .finally(() => {
+        if (flight.again) send();
+        else state.delete(channel);
+      });
+  };
+  send();
+}
+const wakes = new WeakMap<Db, Map<string, { again: boolean }>>();
+
+/**
  * The NOTIFY channel of one deployment's outbox, from its NATS prefix or any of its subjects
  * (their first token), so deployments sharing a database wake only their own relays.
  */

@@ -1,9 +1,9 @@
 import type { Subjects } from "@tarmac/contracts";
 import { applyIdFor, FINAL_STATUSES, phaseTimestampKey, planIdFor, statusTimestampKey, type RunStatus } from "@tarmac/domain";
-import { executeRows, queryRows, type Db, type Tx } from "../client";
+import { executeRows, isDb, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import type { RunModel } from "../generated/prisma/models";
-import { enqueueOutbox, outboxChannel } from "../outbox";
+import { enqueueOutbox, outboxChannel, wakeOutboxRelays } from "../outbox";
 import { RUN_COLUMNS } from "./runs-read";
 import { createPendingStages } from "./run-tasks";
 import { runCreatedMessage, workspaceQueueChangedMessage } from "../outbox-messages";
@@ -68,6 +68,10 @@ export async function insertRun(
   headers?: Record<string, string>,
   { unlessRunTasks = false }: { unlessRunTasks?: boolean } = {},
 ): Promise<InsertedRun> {
+  // On its own (db, not a transaction) the statement commits at once: the relays are woken after
+  // it, coalesced (wakeOutboxRelays), so creations do not commit one at a time behind NOTIFY's
+  // global lock. In a transaction the NOTIFY goes with it and is delivered at its commit.
+  const standalone = isDb(db);
   const stamp = statusTimestampValue(at);
   const runStamps = JSON.stringify({ [statusTimestampKey("pending")]: stamp });
   const phaseStamps = JSON.stringify({ [phaseTimestampKey("pending")]: stamp });
@@ -116,7 +120,7 @@ export async function insertRun(
       ON CONFLICT (msg_id) DO NOTHING
     )
     SELECT new_run.*, new_run.id IS NOT NULL AS written, tasks.has AS has_run_tasks,
-      CASE WHEN new_run.id IS NULL THEN NULL ELSE pg_notify(${outboxChannel(outbox.subject)}, '')::text END AS notified,
+      CASE WHEN new_run.id IS NULL OR ${standalone}::boolean THEN NULL ELSE pg_notify(${outboxChannel(outbox.subject)}, '')::text END AS notified,
       CASE WHEN new_run.id IS NULL OR ${run.planOnly} OR ${run.savePlan} THEN 0 ELSE (
         SELECT count(*) FROM runs o
         WHERE o.workspace_id = ${run.workspaceId} AND o.plan_only = false
@@ -126,6 +130,7 @@ export async function insertRun(
     FROM tasks LEFT JOIN new_run ON true`,
   );
   const { notified: _notified, has_run_tasks: hasRunTasks, runs_ahead: runsAhead, written, ...row } = rows[0]!;
+  if (written && standalone) wakeOutboxRelays(db, outboxChannel(outbox.subject));
   return { run: written ? (row as RunModel) : null, hasRunTasks, runsAhead: Number(runsAhead) };
 }
 

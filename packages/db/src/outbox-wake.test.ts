@@ -1,0 +1,117 @@
+import { subjectsFor } from "@tarmac/contracts";
+import { newId } from "@tarmac/domain";
+import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { Client } from "pg";
+import { createDb, inTransaction, type Db } from "./client";
+import { outboxChannel, wakeOutboxRelays } from "./outbox";
+import { createRun, insertRun, type NewRun } from "./repositories/runs-write";
+
+/**
+ * How relays learn of a new outbox row: a run created on its own commits without a NOTIFY (which
+ * would serialize every creation behind NOTIFY's database-wide lock) and wakes them right after,
+ * coalesced; inside a transaction the NOTIFY goes with the transaction's commit.
+ */
+describe("waking the outbox relays", () => {
+  let database: TestDatabase;
+  let db: Db;
+  let listener: Client;
+  const notes: { channel: string; at: number }[] = [];
+  const subjects = subjectsFor("twake");
+  const channel = outboxChannel(subjects.prefix);
+
+  const newRun = (id: string): NewRun => ({
+    id,
+    organizationId: "org-1",
+    workspaceId: "ws-1",
+    configurationVersionId: "cv-1",
+    createdById: null,
+    operation: "plan_and_apply",
+    source: "tfe-api",
+    message: "wake",
+    isDestroy: false,
+    refresh: true,
+    refreshOnly: false,
+    planOnly: false,
+    savePlan: false,
+    autoApply: false,
+    allowEmptyApply: false,
+    allowConfigGeneration: false,
+    debuggingMode: false,
+    terraformVersion: "1.11.4",
+    targetAddrs: [],
+    replaceAddrs: [],
+    variables: [],
+  });
+  /** Waits until `n` notifications arrived, then a little longer for any extra one. */
+  const settle = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 5_000;
+    while (notes.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ databaseUrl: database.url, poolSize: 4 });
+    await db.organization.create({ data: { id: "org-1", name: "acme", email: "a@b.c" } });
+    await db.workspace.create({ data: { id: "ws-1", organizationId: "org-1", name: "w" } });
+    await db.configurationVersion.create({ data: { id: "cv-1", workspaceId: "ws-1", status: "uploaded" } });
+    listener = new Client({ connectionString: database.url });
+    await listener.connect();
+    listener.on("notification", (n) => notes.push({ channel: n.channel, at: Date.now() }));
+    await listener.query(`LISTEN ${channel}`);
+  });
+  afterAll(async () => {
+    await listener?.end();
+    await db?.$disconnect();
+    await database?.drop();
+  });
+  beforeEach(() => {
+    notes.length = 0;
+  });
+
+  it("wakes them after a run created on its own has committed", async () => {
+    const id = newId("run");
+    const written = await insertRun(db, newRun(id), new Date(), subjects, "re-alone");
+    expect(written.run?.id).toBe(id);
+    await settle(1);
+    expect(notes.map((n) => n.channel)).toEqual([channel]);
+    // The row was committed before the wake: a relay woken by it finds the row.
+    expect(await db.outboxEvent.count({ where: { msgId: `run-created:${id}` } })).toBe(1);
+  });
+
+  it("notifies at the commit of a transaction that creates a run, and not before", async () => {
+    await inTransaction(db, async (tx) => {
+      await createRun(tx, newRun(newId("run")), new Date(), subjects, "re-in-tx");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(notes).toEqual([]);
+    });
+    await settle(1);
+    expect(notes.map((n) => n.channel)).toEqual([channel]);
+  });
+
+  it("sends no wake when a workspace's run tasks held the write back", async () => {
+    await db.runTask.create({ data: { id: "task-1", organizationId: "org-1", name: "t", url: "http://127.0.0.1:9/", enabled: true } });
+    await db.workspaceRunTask.create({ data: { id: "wrt-1", workspaceId: "ws-1", taskId: "task-1", enforcementLevel: "advisory", stages: ["post_plan"] } });
+    try {
+      const written = await insertRun(db, newRun(newId("run")), new Date(), subjects, "re-held", undefined, { unlessRunTasks: true });
+      expect(written).toMatchObject({ run: null, hasRunTasks: true });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(notes).toEqual([]);
+    } finally {
+      await db.workspaceRunTask.deleteMany({});
+      await db.runTask.deleteMany({});
+    }
+  });
+
+  it("coalesces wakes asked for while one is in flight into one more", async () => {
+    for (let i = 0; i < 50; i++) wakeOutboxRelays(db, channel);
+    await settle(1);
+    // The first goes at once; the other 49, asked for while it was in flight, become one.
+    expect(notes).toHaveLength(2);
+    notes.length = 0;
+    // Once answered, the next wake goes out again.
+    wakeOutboxRelays(db, channel);
+    await settle(1);
+    expect(notes).toHaveLength(1);
+  });
+});
