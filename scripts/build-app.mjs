@@ -40,6 +40,18 @@ export function appBuildOptions(app) {
   };
 }
 
+/** Apps that may run the outbox relay, in a thread whose code is a bundle of its own. */
+const RELAYING_APPS = new Set(["gateway", "scheduler"]);
+
+/** The outbox relay's thread (packages/events/relay/thread.ts), next to the app: dist/relay-thread.js. */
+export function relayThreadBuildOptions(app) {
+  return {
+    ...appBuildOptions(app),
+    entryPoints: [path.join(root, "packages", "events", "relay", "thread.ts")],
+    outfile: path.join(root, "apps", app, "dist", "relay-thread.js"),
+  };
+}
+
 /** Every bare import except the workspace's own @tarmac packages is loaded from node_modules. */
 const externalThirdParty = {
   name: "external-third-party",
@@ -55,8 +67,8 @@ const externalThirdParty = {
  * What an app's bundle is made of, without writing it: the source files bundled (relative to
  * the repository) and the packages it loads from node_modules at run time.
  */
-export async function moduleGraph(app) {
-  const { metafile } = await build({ ...appBuildOptions(app), write: false, metafile: true, logLevel: "silent" });
+export async function moduleGraph(app, options = appBuildOptions(app)) {
+  const { metafile } = await build({ ...options, write: false, metafile: true, logLevel: "silent" });
   const external = new Set();
   for (const input of Object.values(metafile.inputs)) {
     for (const imported of input.imports) if (imported.external) external.add(imported.path);
@@ -67,5 +79,9 @@ export async function moduleGraph(app) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [app = path.basename(process.cwd()), flag] = process.argv.slice(2);
   if (flag === "--graph") process.stdout.write(`${JSON.stringify(await moduleGraph(app))}\n`);
-  else await build(appBuildOptions(app));
+  else if (flag === "--relay-thread-graph") process.stdout.write(`${JSON.stringify(await moduleGraph(app, relayThreadBuildOptions(app)))}\n`);
+  else {
+    await build(appBuildOptions(app));
+    if (RELAYING_APPS.has(app)) await build(relayThreadBuildOptions(app));
+  }
 }

@@ -5,7 +5,7 @@ import { auth, closeLargeBlobPool, createDb, pingDb, reencryptUnderCurrentKey, r
 import { createShutdown, healthRouter } from "@tarmac/lifecycle";
 import { subjectsFor } from "@tarmac/contracts";
 import { connectNats, ensureStream, outboxListenUrl, pingNats, type NatsConnection } from "@tarmac/events";
-import { startDeploymentRelay } from "@tarmac/events/relay";
+import { startRelayThread } from "@tarmac/events/relay";
 import { redisTarget, resolveDeploymentKeys } from "@tarmac/config";
 import { createRedisClient } from "@tarmac/queues";
 import { loadGatewayEnv } from "./env";
@@ -49,7 +49,16 @@ async function main(): Promise<void> {
     shutdown.onShutdown("nats", () => nc.drain(), "clients");
     const streamOptions = { replicas: env.NATS_STREAM_REPLICAS };
     await ensureStream(nc, subjects, streamOptions);
-    const relay = startDeploymentRelay({ db, nc, subjects, logger, databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL, stream: streamOptions });
+    // In a thread of its own, so requests being served do not delay the events (startRelayThread).
+    const relay = await startRelayThread({
+      databaseUrl: env.DATABASE_URL,
+      directUrl: env.DATABASE_DIRECT_URL,
+      natsUrl: env.NATS_URL,
+      subjects,
+      logger,
+      stream: streamOptions,
+      connectionName: "tarmac-gateway-relay",
+    });
     // After HTTP intake stops, so the last requests' events still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
     natsChecks.nats = () => pingNats(nc);

@@ -5,7 +5,7 @@ import { createLogger } from "@tarmac/telemetry";
 import { subjectsFor } from "@tarmac/contracts";
 import { createDb, pingDb } from "@tarmac/db";
 import { connectNats, ensureStream, pingNats } from "@tarmac/events";
-import { startDeploymentRelay } from "@tarmac/events/relay";
+import { startRelayThread } from "@tarmac/events/relay";
 import { createShutdown, startHealthServer } from "@tarmac/lifecycle";
 import { createPhaseQueues, createRedisClient } from "@tarmac/queues";
 import { DEFAULT_PRICE_TABLE, startConsumers, startReconcileLoop, type SchedulerContext } from "./engine";
@@ -48,9 +48,18 @@ async function main(): Promise<void> {
   await ensureStream(nc, subjects, streamOptions);
 
   if (env.TARMAC_OUTBOX_RELAY === "on") {
-    // The outbox relay lives here, not in the gateway: a gateway busy serving requests would
-    // delay every event behind them. Replicas relay concurrently (SKIP LOCKED).
-    const relay = startDeploymentRelay({ db, nc, subjects, logger, databaseUrl: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL, stream: streamOptions });
+    // The outbox relay lives here, not in the gateway, and in a thread of its own: neither
+    // requests nor this process's own event handling delay the events behind them. Replicas
+    // relay concurrently (SKIP LOCKED).
+    const relay = await startRelayThread({
+      databaseUrl: env.DATABASE_URL,
+      directUrl: env.DATABASE_DIRECT_URL,
+      natsUrl: env.NATS_URL,
+      subjects,
+      logger,
+      stream: streamOptions,
+      connectionName: "tarmac-scheduler-relay",
+    });
     // After the consumers stop, so the events their last transitions wrote still go out.
     shutdown.onShutdown("outbox-relay", () => relay.stop(), "drain");
   }

@@ -1,37 +1,136 @@
 // The outbox relay, an entry of its own (`@tarmac/events/relay`): it reads the outbox through
 // @tarmac/db (Prisma, pg), which processes that only publish and consume events (the worker)
-// must not load. The package's main entry does not re-export it.
+// must not load. The package's main entry does not re-export it. Apps run it in a thread
+// (startRelayThread); startOutboxRelay runs it on the caller's event loop (tests).
+import path from "node:path";
+import { Worker } from "node:worker_threads";
 import type { Subjects } from "@tarmac/contracts";
-import type { Db } from "@tarmac/db";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { outboxListenUrl } from "../src/outbox-listen-url";
-import { startOutboxRelay, type OutboxRelay } from "../src/outbox-relay";
+import type { OutboxRelay } from "../src/outbox-relay";
 import type { EventsLogger } from "../src/logger";
-import { ensureStream, type StreamOptions } from "../src/streams";
+import type { StreamOptions } from "../src/streams";
+import type { RelayThreadData, RelayThreadReply, RelayThreadRequest } from "./thread-protocol";
 
 export { listenOnChannel, startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "../src/outbox-relay";
 
+export interface RelayThread extends OutboxRelay {
+  /** The thread running now (a new one after a restart). */
+  thread(): Worker;
+}
+
 /**
- * The relay as a process runs it from its settings: LISTEN on the direct URL when the queries go
- * through a transaction-mode pooler (DATABASE_DIRECT_URL), and a lost stream re-created with the
- * deployment's replica count.
+ * The relay as a process runs it, in a thread of its own (relay/thread.ts): its event loop is
+ * not the one serving requests or events, so a busy process no longer delays every event behind
+ * its own work, and the thread loads node-postgres and NATS only. It claims on `databaseUrl`,
+ * LISTENs on DATABASE_DIRECT_URL when the queries go through a transaction-mode pooler (outboxListenUrl), re-creates a lost stream with the deployment's replica count, and has a NATS connection of its own. Resolves once the
+ * thread is connected; a thread that ends unexpectedly is started again after `restartMs`.
  */
-export function startDeploymentRelay(opts: {
-  db: Db;
-  nc: NatsConnection;
-  subjects: Subjects;
-  logger: EventsLogger;
+export async function startRelayThread(opts: {
   databaseUrl: string;
   directUrl?: string | undefined;
+  natsUrl: string;
+  subjects: Subjects;
+  logger: EventsLogger;
   stream: StreamOptions;
-}): OutboxRelay {
-  const { db, nc, subjects, logger } = opts;
-  return startOutboxRelay({
-    db,
-    nc,
-    subjects,
-    logger,
-    databaseUrl: outboxListenUrl({ databaseUrl: opts.databaseUrl, directUrl: opts.directUrl }),
-    ensureStream: () => ensureStream(nc, subjects, opts.stream),
-  });
+  /** The NATS connection's name (default tarmac-outbox-relay). */
+  connectionName?: string;
+  intervalMs?: number;
+  restartMs?: number;
+}): Promise<RelayThread> {
+  const { logger } = opts;
+  const data: RelayThreadData = {
+    databaseUrl: opts.databaseUrl,
+    listenUrl: outboxListenUrl({ databaseUrl: opts.databaseUrl, directUrl: opts.directUrl }),
+    natsUrl: opts.natsUrl,
+    connectionName: opts.connectionName ?? "tarmac-outbox-relay",
+    prefix: opts.subjects.prefix,
+    stream: opts.stream,
+    ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+  };
+  let stopping = false;
+  let worker: Worker;
+  let nextDrain = 0;
+  const drains = new Map<number, { resolve(n: number): void; reject(e: Error): void }>();
+  let stopped: () => void = () => undefined;
+  const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
+
+  const start = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      let ready = false;
+      worker = spawnRelayThread(data);
+      worker.on("message", (reply: RelayThreadReply) => {
+        switch (reply.type) {
+          case "ready":
+            ready = true;
+            resolve();
+            break;
+          case "failed":
+            if (!ready) reject(new Error(`outbox relay thread: ${reply.error}`));
+            break;
+          case "log":
+            logger[reply.level]?.(reply.fields, reply.msg);
+            break;
+          case "drained": {
+            const pending = drains.get(reply.id);
+            drains.delete(reply.id);
+            if (reply.error !== undefined) pending?.reject(new Error(reply.error));
+            else pending?.resolve(reply.published ?? 0);
+            break;
+          }
+          case "stopped": {
+            // It ends once its connections closed; a handle left open must not hold up shutdown.
+            const current = worker;
+            setTimeout(() => void current.terminate(), 2_000).unref();
+            break;
+          }
+        }
+      });
+      worker.on("error", (error) => {
+        logger.error({ error: error.message }, "outbox relay thread failed");
+        if (!ready) reject(error);
+      });
+      worker.on("exit", (code) => {
+        for (const pending of drains.values()) pending.reject(new Error("outbox relay thread ended"));
+        drains.clear();
+        if (stopping) return stopped();
+        if (!ready) return reject(new Error(`outbox relay thread ended with code ${code} before it was ready`));
+        logger.error({ code }, "outbox relay thread ended; starting it again");
+        setTimeout(() => {
+          if (stopping) return stopped();
+          start().catch((error: unknown) => logger.error({ error: String(error) }, "outbox relay thread did not start again"));
+        }, opts.restartMs ?? 1_000).unref();
+      });
+    });
+
+  await start();
+  return {
+    thread: () => worker,
+    drain() {
+      const id = nextDrain++;
+      return new Promise<number>((resolve, reject) => {
+        drains.set(id, { resolve, reject });
+        worker.postMessage({ type: "drain", id } satisfies RelayThreadRequest);
+      });
+    },
+    async stop() {
+      if (stopping) return whenStopped;
+      stopping = true;
+      worker.postMessage({ type: "stop" } satisfies RelayThreadRequest);
+      return whenStopped;
+    },
+  };
+}
+
+/**
+ * The thread's code: the bundle an app's build writes next to its own (dist/relay-thread.js,
+ * scripts/build-app.mjs), or this package's TypeScript through tsx when the app runs from source.
+ */
+function spawnRelayThread(data: RelayThreadData): Worker {
+  // Its heap is small and stays so: a bound that keeps it from growing without one.
+  const resourceLimits = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 };
+  if (path.extname(__filename) === ".ts") {
+    const source = path.join(__dirname, "thread.ts");
+    return new Worker(`require("tsx/cjs"); require(${JSON.stringify(source)});`, { eval: true, workerData: data, resourceLimits });
+  }
+  return new Worker(path.join(__dirname, "relay-thread.js"), { workerData: data, resourceLimits });
 }

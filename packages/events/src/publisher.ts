@@ -1,6 +1,7 @@
 import { jetstream, type PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
-import { injectTraceContext } from "@tarmac/telemetry";
+// The module itself, not the package index: the relay thread loads this without the telemetry SDK.
+import { injectTraceContext } from "@tarmac/telemetry/src/trace-context";
 import { errorMessage, type EventsLogger } from "./logger";
 
 export interface PublishOptions {
