@@ -167,6 +167,37 @@ function latencyMiss(w: WrkResult, limitMs: number): string {
   return `${ms(w.p99Ms)} (${fmt(w.p99Ms / limitMs, 1)}× the ${limitMs} ms target)${failed}`;
 }
 
+/**
+ * Status events: the target is on commit → subscriber, the commit as a LISTEN client sees it
+ * (watchCommits); it counts only when nearly every event got its commit time. The row written →
+ * subscriber time, which adds the rest of the writing transaction, is shown with its split.
+ */
+function eventRows(scenario: string, e: EventLatency): Row[] {
+  const t = e.split;
+  const covered = e.count > 0 && t.count >= 0.95 * e.count;
+  return [
+    {
+      scenario,
+      metric: `commit → subscriber p50 · p99 (n=${t.count} of ${e.count} events, missing ${e.missing})`,
+      tarmac: `${ms(t.relayP50Ms)} · ${ms(t.relayP99Ms)}`,
+      baseline: "",
+      ratio: "",
+      target: "p99 < 50 ms",
+      met: covered ? t.relayP99Ms < 50 && e.missing === 0 : null,
+      miss: `${ms(t.relayP99Ms)} (${fmt(t.relayP99Ms / 50, 1)}× the 50 ms target)${e.missing ? `, ${e.missing} never arrived` : ""}`,
+    },
+    {
+      scenario,
+      metric: "row written → subscriber p50 · p99 (with the rest of the writing transaction: row written → committed p50 · p99)",
+      tarmac: `${ms(e.p50Ms)} · ${ms(e.p99Ms)} (${ms(t.commitP50Ms)} · ${ms(t.commitP99Ms)})`,
+      baseline: "",
+      ratio: "",
+      target: "",
+      met: null,
+    },
+  ];
+}
+
 function rowsOf(r: Results): Row[] {
   const rows: Row[] = [];
   const rel = (a: number, b: number) => x(ratio(a, b));
@@ -327,20 +358,7 @@ function rowsOf(r: Results): Row[] {
       met: null,
     });
   }
-  if (r.events) {
-    const e = r.events;
-    rows.push({ scenario: "4. Events (quiet)", metric: `commit → subscriber p50 (n=${e.count}, missing ${e.missing})`, tarmac: ms(e.p50Ms), baseline: "", ratio: "", target: "", met: null });
-    rows.push({
-      scenario: "4. Events (quiet)",
-      metric: "commit → subscriber p99",
-      tarmac: ms(e.p99Ms),
-      baseline: "",
-      ratio: "",
-      target: "< 50 ms",
-      met: e.p99Ms < 50 && e.missing === 0,
-      miss: `${ms(e.p99Ms)} (${fmt(e.p99Ms / 50, 1)}× the 50 ms target)${e.missing ? `, ${e.missing} never arrived` : ""}`,
-    });
-  }
+  if (r.events) rows.push(...eventRows("4. Events (quiet)", r.events));
   if (r.events?.actions) {
     const a = r.events.actions;
     rows.push({
@@ -373,19 +391,7 @@ function rowsOf(r: Results): Row[] {
       });
     }
   }
-  if (r.eventsUnderLoad) {
-    const e = r.eventsUnderLoad;
-    rows.push({
-      scenario: "4. Events (during 3)",
-      metric: `commit → subscriber p50 · p99 (n=${e.count}, missing ${e.missing})`,
-      tarmac: `${ms(e.p50Ms)} · ${ms(e.p99Ms)}`,
-      baseline: "",
-      ratio: "",
-      target: "p99 < 50 ms",
-      met: e.count > 0 ? e.p99Ms < 50 && e.missing === 0 : null,
-      miss: `${ms(e.p99Ms)} (${fmt(e.p99Ms / 50, 1)}× the 50 ms target)${e.missing ? `, ${e.missing} never arrived` : ""}`,
-    });
-  }
+  if (r.eventsUnderLoad) rows.push(...eventRows("4. Events (during 3)", r.eventsUnderLoad));
   for (const m of r.memory ?? []) {
     if (m.readyMb !== undefined) {
       rows.push({
@@ -527,7 +533,7 @@ async function main(): Promise<void> {
     log("scheduler and worker ready");
     const started = await startBaseline(database.url);
     baseline = started.child;
-    sub = await subscribeStatuses(NATS_URL, stack.prefix);
+    sub = await subscribeStatuses(NATS_URL, stack.prefix, database.url);
 
     if (settings.scenarios.has("reads")) {
       log("scenario 1: API reads");

@@ -50,8 +50,8 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     match: "4. Events",
     title: "Events",
     why:
-      "The relay runs in the scheduler on connections of its own (not the shared pool), wakes on the commit's NOTIFY, claims and marks in two round trips, and overlaps up to three rounds; a separate LISTEN client receives the NOTIFY at the same moment as the relay, so on a quiet system the time is mostly the writing transaction itself, from its outbox row (created_at = clock_timestamp(), when the row is written) to its commit. " +
-      "During the pipeline the scheduler's event loop is shared with its consumers (event-loop delay p99 ~70 ms per second at load ~17) and the machine's two cores with terraform; a relay process of its own is the next lever",
+      "The commit is taken as a LISTEN client in the benchmark sees it: every commit with an outbox row NOTIFYs, and that client then reads which rows became visible. The relay runs in a thread of the scheduler with its own event loop, database and NATS connections, wakes on the same NOTIFY, claims and marks in two round trips and overlaps up to three rounds. " +
+      "During the pipeline the two cores are shared with terraform (at niceness 10), PostgreSQL and the apps, so each of the relay's round trips (claim, publish, JetStream's acknowledgement) and the subscriber's delivery can wait in a run queue; before the thread, the relay shared the scheduler's event loop and this p99 was about twice as high. The row written → subscriber figure adds the rest of the writing transaction, mostly the scheduler's transitions, whose statements each take a round trip through the scheduler's busy event loop",
   },
   {
     match: "5",

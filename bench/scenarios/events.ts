@@ -1,5 +1,6 @@
 import { Client } from "pg";
 import type { ApiClient } from "@tarmac/testing";
+import { outboxChannel } from "@tarmac/db";
 import { connectNats, type NatsConnection } from "@tarmac/events";
 import { createRun } from "../lib/stack";
 import { mapLimit, percentile, sleep } from "../lib/stats";
@@ -7,11 +8,16 @@ import { mapLimit, percentile, sleep } from "../lib/stats";
 /** What an outside subscriber saw: each status message's receive time, keyed by its JetStream msgId. */
 export interface StatusSubscriber {
   received: Map<string, { at: number; runId: string; to: string }>;
+  /** When each outbox row (by msgId) was first seen committed: see watchCommits. */
+  committed: Map<string, number>;
   close(): Promise<void>;
 }
 
-/** A plain NATS subscriber on `<prefix>.runs.*.status`, as a webhook bridge or a UI would be. */
-export async function subscribeStatuses(natsUrl: string, prefix: string): Promise<StatusSubscriber> {
+/**
+ * A plain NATS subscriber on `<prefix>.runs.*.status`, as a webhook bridge or a UI would be, and
+ * a commit watcher on the same deployment's outbox, which splits each event's latency in two.
+ */
+export async function subscribeStatuses(natsUrl: string, prefix: string, databaseUrl: string): Promise<StatusSubscriber> {
   const nc: NatsConnection = await connectNats(natsUrl, "tarmac-bench-subscriber");
   const received = new Map<string, { at: number; runId: string; to: string }>();
   nc.subscribe(`${prefix}.runs.*.status`, {
@@ -24,7 +30,72 @@ export async function subscribeStatuses(natsUrl: string, prefix: string): Promis
     },
   });
   await nc.flush();
-  return { received, close: () => nc.drain() };
+  const commits = await watchCommits(databaseUrl, prefix);
+  return {
+    received,
+    committed: commits.committed,
+    close: async () => {
+      await commits.close();
+      await nc.drain();
+    },
+  };
+}
+
+/**
+ * When each outbox row became visible to others, that is when the transaction that wrote it
+ * committed: every commit with an outbox row NOTIFYs the relays' channel, and on each
+ * notification this client (a LISTEN connection of its own, in this otherwise idle process)
+ * reads the rows it had not seen yet. A row's time is that of the earliest notification not yet
+ * read when the read started, so it is early by at most one read's duration. Rows are looked for
+ * among the last 1,000 ids below the highest seen: a transaction that stays open longer than
+ * 1,000 newer rows take to commit would be missed (and its event counted without a split).
+ */
+async function watchCommits(databaseUrl: string, prefix: string): Promise<{ committed: Map<string, number>; close(): Promise<void> }> {
+  const committed = new Map<string, number>();
+  const seen = new Set<string>();
+  const listen = new Client({ connectionString: databaseUrl });
+  const reader = new Client({ connectionString: databaseUrl });
+  await Promise.all([listen.connect(), reader.connect()]);
+  let highest = 0n;
+  const start = await reader.query<{ max: string | null }>("SELECT max(id)::text AS max FROM outbox_events");
+  highest = BigInt(start.rows[0]?.max ?? "0");
+  let pendingSince: number | null = null;
+  let reading = false;
+  let closed = false;
+  const read = (): void => {
+    if (reading || pendingSince === null || closed) return;
+    const at = pendingSince;
+    pendingSince = null;
+    reading = true;
+    reader
+      .query<{ id: string; msg_id: string }>("SELECT id::text, msg_id FROM outbox_events WHERE id > $1", [(highest - 1000n).toString()])
+      .then(({ rows }) => {
+        for (const row of rows) {
+          if (seen.has(row.id)) continue;
+          seen.add(row.id);
+          committed.set(row.msg_id, at);
+          const id = BigInt(row.id);
+          if (id > highest) highest = id;
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        reading = false;
+        read();
+      });
+  };
+  listen.on("notification", () => {
+    pendingSince ??= Date.now();
+    read();
+  });
+  await listen.query(`LISTEN "${outboxChannel(prefix)}"`);
+  return {
+    committed,
+    async close() {
+      closed = true;
+      await Promise.all([listen.end(), reader.end()]);
+    },
+  };
 }
 
 export interface EventLatency {
@@ -32,6 +103,11 @@ export interface EventLatency {
   missing: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * The same events split at their commit (see watchCommits): row written → committed (the
+   * writing transaction's rest) and committed → subscriber (relay, JetStream, delivery).
+   */
+  split: { count: number; commitP50Ms: number; commitP99Ms: number; relayP50Ms: number; relayP99Ms: number };
 }
 
 /**
@@ -50,13 +126,35 @@ export async function statusEventLatency(databaseUrl: string, sub: StatusSubscri
       [runIds],
     );
     const latencies: number[] = [];
+    const toCommit: number[] = [];
+    const fromCommit: number[] = [];
     let missing = 0;
     for (const row of rows) {
       const got = sub.received.get(row.msg_id);
-      if (got) latencies.push(got.at - Number(row.ms));
-      else missing++;
+      if (!got) {
+        missing++;
+        continue;
+      }
+      latencies.push(got.at - Number(row.ms));
+      const committedAt = sub.committed.get(row.msg_id);
+      if (committedAt !== undefined) {
+        toCommit.push(committedAt - Number(row.ms));
+        fromCommit.push(got.at - committedAt);
+      }
     }
-    return { count: latencies.length, missing, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+    return {
+      count: latencies.length,
+      missing,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      split: {
+        count: toCommit.length,
+        commitP50Ms: percentile(toCommit, 50),
+        commitP99Ms: percentile(toCommit, 99),
+        relayP50Ms: percentile(fromCommit, 50),
+        relayP99Ms: percentile(fromCommit, 99),
+      },
+    };
   } finally {
     await c.end();
   }
