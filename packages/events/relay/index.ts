@@ -47,25 +47,30 @@ export async function startRelayThread(opts: {
     stream: opts.stream,
     ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
   };
+  const restartMs = opts.restartMs ?? 1_000;
   let stopping = false;
   let worker: Worker;
+  /** Whether `worker` said it is ready and has not ended since. */
+  let live = false;
+  let restartTimer: NodeJS.Timeout | undefined;
   let nextDrain = 0;
   const drains = new Map<number, { resolve(n: number): void; reject(e: Error): void }>();
   let stopped: () => void = () => undefined;
   const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
 
+  /** Starts a thread; resolves once it is connected, rejects when it ends or fails before. */
   const start = (): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      let ready = false;
-      worker = spawnRelayThread(data);
-      worker.on("message", (reply: RelayThreadReply) => {
+      const current = spawnRelayThread(data);
+      worker = current;
+      current.on("message", (reply: RelayThreadReply) => {
         switch (reply.type) {
           case "ready":
-            ready = true;
+            live = true;
             resolve();
             break;
           case "failed":
-            if (!ready) reject(new Error(`outbox relay thread: ${reply.error}`));
+            reject(new Error(`outbox relay thread: ${reply.error}`));
             break;
           case "log":
             logger[reply.level]?.(reply.fields, reply.msg);
@@ -77,35 +82,48 @@ export async function startRelayThread(opts: {
             else pending?.resolve(reply.published ?? 0);
             break;
           }
-          case "stopped": {
+          case "stopped":
             // It ends once its connections closed; a handle left open must not hold up shutdown.
-            const current = worker;
             setTimeout(() => void current.terminate(), 2_000).unref();
             break;
-          }
         }
       });
-      worker.on("error", (error) => {
+      current.on("error", (error) => {
         logger.error({ error: error.message }, "outbox relay thread failed");
-        if (!ready) reject(error);
+        reject(error);
       });
-      worker.on("exit", (code) => {
+      current.on("exit", (code) => {
+        const wasLive = live;
+        live = false;
         for (const pending of drains.values()) pending.reject(new Error("outbox relay thread ended"));
         drains.clear();
         if (stopping) return stopped();
-        if (!ready) return reject(new Error(`outbox relay thread ended with code ${code} before it was ready`));
+        if (!wasLive) return reject(new Error(`outbox relay thread ended with code ${code} before it was ready`));
         logger.error({ code }, "outbox relay thread ended; starting it again");
-        setTimeout(() => {
-          if (stopping) return stopped();
-          start().catch((error: unknown) => logger.error({ error: String(error) }, "outbox relay thread did not start again"));
-        }, opts.restartMs ?? 1_000).unref();
+        restart();
       });
     });
+
+  /** Another thread after a pause, and again after each that does not start (NATS or PostgreSQL down). */
+  const restart = (): void => {
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      start().catch((error: unknown) => {
+        logger.error({ error: error instanceof Error ? error.message : String(error) }, "outbox relay thread did not start; trying again");
+        if (live) return;
+        // A thread that failed before it was ready may still be running: end it before the next.
+        void worker.terminate();
+        if (!stopping) restart();
+      });
+    }, restartMs);
+  };
 
   await start();
   return {
     thread: () => worker,
     drain() {
+      if (!live) return Promise.reject(new Error("outbox relay thread is not running"));
       const id = nextDrain++;
       return new Promise<number>((resolve, reject) => {
         drains.set(id, { resolve, reject });
@@ -115,7 +133,13 @@ export async function startRelayThread(opts: {
     async stop() {
       if (stopping) return whenStopped;
       stopping = true;
-      worker.postMessage({ type: "stop" } satisfies RelayThreadRequest);
+      if (restartTimer) clearTimeout(restartTimer);
+      if (live) worker.postMessage({ type: "stop" } satisfies RelayThreadRequest);
+      else {
+        // Between threads, or one still starting: nothing is claimed, end it as it is.
+        await worker.terminate();
+        stopped();
+      }
       return whenStopped;
     },
   };

@@ -47,7 +47,9 @@ describe("the outbox relay thread", () => {
     nc = await connectNats(NATS_URL, "relay-thread-test");
     await ensureStream(nc, subjects);
     nc.subscribe(`${subjects.prefix}.runs.*.status`, {
-      callback: (_err, msg) => received.push({ msgId: msg.headers?.get("Nats-Msg-Id") ?? "", at: Date.now() }),
+      callback: (_err, msg) => {
+        received.push({ msgId: msg.headers?.get("Nats-Msg-Id") ?? "", at: Date.now() });
+      },
     });
     await nc.flush();
   });
