@@ -1,4 +1,5 @@
 import { getPhaseJobState } from "@tarmac/queues";
+import { Client } from "pg";
 import { advanceWorkspace, handleEvent, handleWorkspaceChanged, withWorkspace } from "../src/engine";
 import {
   completePlan,
@@ -231,5 +232,80 @@ describe("several scheduler replicas", () => {
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
     }
+  });
+
+  describe("the status event of a run that ended", () => {
+    /** Holds the workspace's row lock from another connection, as a busy transaction would. */
+    async function holdWorkspaceLock(workspaceId: string): Promise<{ release(): Promise<void> }> {
+      const client = new Client({ connectionString: h.database.url });
+      await client.connect();
+      await client.query("BEGIN");
+      await client.query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE", [workspaceId]);
+      return {
+        async release() {
+          await client.query("ROLLBACK");
+          await client.end();
+        },
+      };
+    }
+
+    it("takes no workspace lock when the transaction that ended the run released the workspace", async () => {
+      const org = await createOrganization(h.db);
+      const ws = await createWorkspace(h.db, org);
+      const first = await createRun(h, ws);
+      const second = await createRun(h, ws);
+      await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+      await completePlan(h, first, false);
+      expect(await statusesOf(h.db, [first, second])).toEqual(["planned_and_finished", "plan_queued"]);
+
+      // The next run's worker reports `started` while the ended run's status event is handled:
+      // that event must not queue for the lock the worker's event needs.
+      const lock = await holdWorkspaceLock(ws.workspaceId);
+      try {
+        const handled = handleEvent(h.ctx, {
+          type: "run.status_changed",
+          runId: first,
+          workspaceId: ws.workspaceId,
+          organizationId: org.organizationId,
+          from: "planning",
+          to: "planned_and_finished",
+          at: new Date().toISOString(),
+        });
+        const outcome = await Promise.race([handled.then(() => "handled"), new Promise((r) => setTimeout(() => r("blocked"), 10_000))]);
+        expect(outcome).toBe("handled");
+      } finally {
+        await lock.release();
+      }
+      expect(await statusesOf(h.db, [first, second])).toEqual(["planned_and_finished", "plan_queued"]);
+    });
+
+    it("releases the workspace, under its lock, when the run ended without that", async () => {
+      const org = await createOrganization(h.db);
+      const ws = await createWorkspace(h.db, org);
+      const first = await createRun(h, ws);
+      const second = await createRun(h, ws);
+      await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+      await progress(h, first, "plan", "started");
+      // Ended behind the scheduler's back (as a lost final event repaired by hand would be):
+      // nothing settled its plan or started the next run.
+      await h.db.run.update({ where: { id: first }, data: { status: "errored" } });
+
+      const lock = await holdWorkspaceLock(ws.workspaceId);
+      let done = false;
+      const handled = handleEvent(h.ctx, {
+        type: "run.status_changed",
+        runId: first,
+        workspaceId: ws.workspaceId,
+        organizationId: org.organizationId,
+        from: "planning",
+        to: "errored",
+        at: new Date().toISOString(),
+      }).then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(done).toBe(false); // waits for the lock: there is a decision to make
+      await lock.release();
+      await handled;
+      expect(await statusesOf(h.db, [first, second])).toEqual(["errored", "plan_queued"]);
+    });
   });
 });

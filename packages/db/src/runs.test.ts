@@ -74,4 +74,54 @@ describe("transitionRun", () => {
     expect((await db.run.findUniqueOrThrow({ where: { id: "run-d" } })).status).toBe("pending");
     expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-d.status" } })).toBe(0);
   });
+
+  describe("with the run's workspace and organization known (one statement)", () => {
+    const owner = { workspaceId: "ws-1", organizationId: "org-1" };
+
+    it("moves the status and records the event, as the two-statement form does", async () => {
+      await newRun("run-e");
+      const at = new Date("2026-11-27T10:00:00.123Z");
+      const result = await inTransaction(db, (tx) => transitionRun(tx, { runId: "run-e", from: "pending", to: "plan_queued", at, subjects, owner }));
+      expect(result).toEqual({ ok: true, workspaceId: "ws-1" });
+      const run = await db.run.findUniqueOrThrow({ where: { id: "run-e" } });
+      expect(run.status).toBe("plan_queued");
+      expect(run.statusTimestamps).toEqual({ "plan-queued-at": "2026-11-27T10:00:00+00:00" });
+      expect(run.statusChangedAt).toEqual(at);
+      const events = await db.outboxEvent.findMany({ where: { subject: "tcas.runs.run-e.status" } });
+      expect(events).toHaveLength(1);
+      expect(events[0]?.payload).toEqual({
+        type: "run.status_changed",
+        runId: "run-e",
+        workspaceId: "ws-1",
+        organizationId: "org-1",
+        from: "pending",
+        to: "plan_queued",
+        at: at.toISOString(),
+      });
+    });
+
+    it("writes nothing when the run is no longer in the expected status", async () => {
+      const result = await inTransaction(db, (tx) => transitionRun(tx, { runId: "run-e", from: "pending", to: "plan_queued", subjects, owner }));
+      expect(result).toEqual({ ok: false, reason: "stale" });
+      expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-e.status" } })).toBe(1);
+    });
+
+    it("lets exactly one of many concurrent writers win, and rolls back with its transaction", async () => {
+      await newRun("run-f");
+      const attempts = await Promise.all(
+        Array.from({ length: 8 }, () => inTransaction(db, (tx) => transitionRun(tx, { runId: "run-f", from: "pending", to: "plan_queued", subjects, owner }))),
+      );
+      expect(attempts.filter((r) => r.ok)).toHaveLength(1);
+      expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-f.status" } })).toBe(1);
+
+      await expect(
+        inTransaction(db, async (tx) => {
+          await transitionRun(tx, { runId: "run-f", from: "plan_queued", to: "planning", subjects, owner });
+          throw new Error("boom");
+        }),
+      ).rejects.toThrow("boom");
+      expect((await db.run.findUniqueOrThrow({ where: { id: "run-f" } })).status).toBe("plan_queued");
+      expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-f.status" } })).toBe(1);
+    });
+  });
 });

@@ -2,7 +2,7 @@ import { subjects as defaultSubjects, type Subjects } from "@tarmac/contracts";
 import { statusTimestampKey, transition, type RunStatus } from "@tarmac/domain";
 import { Prisma } from "./generated/prisma/client";
 import { queryRows, type Tx } from "./client";
-import { enqueueOutbox } from "./outbox";
+import { enqueueOutbox, outboxChannel } from "./outbox";
 import { runStatusChangedMessage } from "./outbox-messages";
 
 export interface TransitionInput {
@@ -16,6 +16,11 @@ export interface TransitionInput {
   headers?: Record<string, string>;
   /** The deployment's subjects (TARMAC_NATS_PREFIX); the default prefix when omitted. */
   subjects?: Subjects;
+  /**
+   * The run's workspace and organization, when the caller read them (a run never changes
+   * either): the status change and its outbox event are then one statement, one round trip.
+   */
+  owner?: { workspaceId: string; organizationId: string };
 }
 
 export type TransitionResult =
@@ -39,6 +44,31 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
   const at = input.at ?? new Date();
   const key = statusTimestampKey(to);
   const stamp = JSON.stringify({ [key]: statusTimestampValue(at) });
+  const { patch } = input;
+  const hasPatch = patch !== undefined && Object.keys(patch).length > 0;
+  if (input.owner && !hasPatch) {
+    // The compare-and-set, its outbox row and the relays' NOTIFY (delivered at commit) in one
+    // statement: no row comes back, and nothing is written, when the run was not in `from`.
+    const { owner } = input;
+    const message = runStatusChangedMessage(input.subjects ?? defaultSubjects, { id: runId, ...owner }, from, to, at, input.headers);
+    const [moved] = await queryRows<{ workspaceId: string }>(
+      tx,
+      Prisma.sql`WITH moved AS (
+        UPDATE runs SET status = ${to}::"RunStatus",
+          status_timestamps = status_timestamps || ${stamp}::jsonb,
+          status_changed_at = ${at}, updated_at = ${at}
+        WHERE id = ${runId} AND status = ${from}::"RunStatus"
+        RETURNING workspace_id
+      ), written AS (
+        INSERT INTO outbox_events (msg_id, subject, payload, headers)
+        SELECT ${message.msgId}, ${message.subject}, ${JSON.stringify(message.payload)}::jsonb, ${JSON.stringify(message.headers ?? {})}::jsonb
+        FROM moved
+        ON CONFLICT (msg_id) DO NOTHING
+      )
+      SELECT workspace_id AS "workspaceId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
+    );
+    return moved ? { ok: true, workspaceId: moved.workspaceId } : { ok: false, reason: "stale" };
+  }
   // Past Prisma's query compiler (the scheduler's hottest statement); a patch goes through Prisma.
   const [moved] = await queryRows<{ workspaceId: string; organizationId: string }>(
     tx,
@@ -49,9 +79,8 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
     RETURNING workspace_id AS "workspaceId", organization_id AS "organizationId"`,
   );
   if (!moved) return { ok: false, reason: "stale" };
-  const run =
-    input.patch && Object.keys(input.patch).length > 0
-      ? await tx.run.update({ where: { id: runId }, data: input.patch, select: { workspaceId: true, organizationId: true } })
+  const run = hasPatch
+      ? await tx.run.update({ where: { id: runId }, data: patch, select: { workspaceId: true, organizationId: true } })
       : moved;
   await enqueueOutbox(
     tx,
@@ -67,4 +96,17 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
 export async function lockWorkspaceForUpdate(tx: Tx, workspaceId: string): Promise<boolean> {
   const rows = await queryRows<{ id: string }>(tx, Prisma.sql`SELECT id FROM workspaces WHERE id = ${workspaceId} FOR UPDATE`);
   return rows.length === 1;
+}
+
+/**
+ * lockWorkspaceForUpdate for the scheduler's decisions, returning where the workspace's phases
+ * run as of the lock (null when the workspace does not exist): the jobs its decisions enqueue
+ * need no read of their own after the commit.
+ */
+export async function lockWorkspaceForScheduling(tx: Tx, workspaceId: string): Promise<{ agentMode: boolean } | null> {
+  const [row] = await queryRows<{ agentMode: boolean }>(
+    tx,
+    Prisma.sql`SELECT execution_mode = 'agent' AS "agentMode" FROM workspaces WHERE id = ${workspaceId} FOR UPDATE`,
+  );
+  return row ?? null;
 }

@@ -45,7 +45,14 @@ export type Effect =
    * Adds the phase's job unless one exists in any state: a finished job means the phase ran
    * already and only the reconcile loop may decide to run it again (`replaceFinished`).
    */
-  | { kind: "enqueue"; phase: Phase; runId: string; replaceFinished?: boolean }
+  | {
+      kind: "enqueue";
+      phase: Phase;
+      runId: string;
+      replaceFinished?: boolean;
+      /** Decided under the workspace's lock, which found it not in agent mode: straight to the worker queue. */
+      toWorkers?: boolean;
+    }
   | { kind: "remove-job"; phase: Phase; runId: string }
   | { kind: "signal"; phase: Phase; runId: string; signal: "SIGINT" | "SIGKILL" }
   | { kind: "promote"; organizationId: string }

@@ -1,11 +1,12 @@
 import { CAPABILITY_TTL_MS, capabilityPaths, jobCapabilityId, mintCapability, type Phase } from "@tarmac/contracts";
-import { agentsRepo, inTransaction, lockWorkspaceForUpdate, schedulerRepo, type Tx } from "@tarmac/db";
+import { agentsRepo, inTransaction, lockWorkspaceForScheduling, schedulerRepo, type Tx } from "@tarmac/db";
 import { publishSignal } from "@tarmac/events";
 import { addPhaseJobIfAbsent, enqueuePhaseJob, removePhaseJob, requestPhaseStop } from "@tarmac/queues";
 import { dispatchToAgentPool } from "./agent-dispatch";
 import { Effects, type Effect, type SchedulerContext } from "./context";
 import { traceHeaders } from "./transitions";
 import { promoteQueuing } from "./workspace-queue";
+import { knownWorkspaceOf, rememberWorkspaceOf } from "./run-workspaces";
 import { dispatchTaskResult } from "./task-dispatch";
 
 /**
@@ -53,7 +54,7 @@ export async function performEffects(ctx: SchedulerContext, effects: Effects): P
     switch (effect.kind) {
       case "enqueue": {
         // An agent-mode workspace's phases go to its pool's agents only.
-        if (await dispatchToAgentPool(ctx, effect, () => jobUrlFor(ctx, effect.runId, effect.phase))) break;
+        if (!effect.toWorkers && (await dispatchToAgentPool(ctx, effect, () => jobUrlFor(ctx, effect.runId, effect.phase)))) break;
         const traceparent = traceHeaders().traceparent;
         const job = {
           runId: effect.runId,
@@ -100,8 +101,12 @@ async function decideLocked<T>(
 ): Promise<{ found: false } | { found: true; value: T; effects: Effects }> {
   const effects = new Effects();
   return inTransaction(ctx.db, async (tx) => {
-    if (!(await lockWorkspaceForUpdate(tx, workspaceId))) return { found: false as const };
-    return { found: true as const, value: await fn(tx, effects), effects };
+    const workspace = await lockWorkspaceForScheduling(tx, workspaceId);
+    if (!workspace) return { found: false as const };
+    const value = await fn(tx, effects);
+    // Every job decided here is for a run of this workspace, whose mode the lock read.
+    if (!workspace.agentMode) for (const effect of effects.list) if (effect.kind === "enqueue") effect.toWorkers = true;
+    return { found: true as const, value, effects };
   });
 }
 
@@ -129,14 +134,12 @@ export async function withRunWorkspace<T>(
   /** The run as read without a lock just before, to find its workspace without reading it again. */
   unlocked?: schedulerRepo.SchedulingRun,
 ): Promise<T | undefined> {
-  const found = unlocked ?? (await schedulerRepo.findSchedulingRun(ctx.db, runId));
-  if (!found) return undefined;
-  return withWorkspace(
-    ctx,
-    found.workspaceId,
-    async (tx, effects) => {
-      const run = await schedulerRepo.findSchedulingRun(tx, runId);
-      return run ? fn(tx, run, effects) : undefined;
-    },
-  );
+  const workspaceId = unlocked?.workspaceId ?? knownWorkspaceOf(ctx, runId) ?? (await schedulerRepo.findSchedulingRun(ctx.db, runId))?.workspaceId;
+  if (!workspaceId) return undefined;
+  return withWorkspace(ctx, workspaceId, async (tx, effects) => {
+    const run = await schedulerRepo.findSchedulingRun(tx, runId);
+    if (!run) return undefined;
+    rememberWorkspaceOf(ctx, run);
+    return fn(tx, run, effects);
+  });
 }

@@ -9,7 +9,7 @@ import type {
   WorkspaceQueueChangedEvent,
 } from "@tarmac/contracts";
 import { schedulerRepo } from "@tarmac/db";
-import type { RunStatus } from "@tarmac/domain";
+import { holdsWorkspace, isFinalStatus, type RunStatus } from "@tarmac/domain";
 import type { SchedulerContext } from "./context";
 import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
 import { Effects } from "./context";
@@ -48,7 +48,30 @@ export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunSt
     await performEffects(ctx, effects);
     return;
   }
+  if (isFinalStatus(unlocked.status) && (await releasedAlready(ctx, unlocked))) {
+    // The transaction that ended the run released its workspace (the next run may be starting
+    // and its worker's event needs the lock): only the effects of the release, which need no lock
+    // and are idempotent, are performed again.
+    const effects = new Effects();
+    effects.add({ kind: "remove-job", phase: "plan", runId: unlocked.id });
+    effects.add({ kind: "remove-job", phase: "apply", runId: unlocked.id });
+    effects.add({ kind: "promote", organizationId: unlocked.organizationId });
+    await performEffects(ctx, effects);
+    return;
+  }
   await withRunWorkspace(ctx, event.runId, (tx, run, effects) => driveRun(tx, ctx, run, effects), unlocked);
+}
+
+/**
+ * Whether releasing an ended run's workspace has nothing left to decide: its phases and task
+ * stages are settled (and the saved plans an apply made stale discarded), and no run waits for
+ * the workspace or another run holds it. Read without the lock; anything else takes it.
+ */
+async function releasedAlready(ctx: SchedulerContext, run: schedulerRepo.SchedulingRun): Promise<boolean> {
+  const state = await schedulerRepo.findEndedRunState(ctx.db, run);
+  if (!state || state.unsettled) return false;
+  if (!state.waiting) return true;
+  return !state.waitingBypass && state.otherCurrentRun !== null && holdsWorkspace(state.otherCurrentRun);
 }
 
 /**

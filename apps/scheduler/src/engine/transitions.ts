@@ -2,6 +2,7 @@ import { runEventsRepo, transitionRun, type Prisma, type Tx } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
 import { injectTraceContext } from "@tarmac/telemetry";
 import type { SchedulerContext } from "./context";
+import { rememberWorkspaceOf } from "./run-workspaces";
 
 /**
  * Statuses the scheduler reaches that the run's history (run-events) records, one event per
@@ -23,6 +24,9 @@ const RECORDED: Partial<Record<RunStatus, string>> = {
 export interface MovableRun {
   id: string;
   status: RunStatus;
+  /** Known for a run read in full: its change and outbox event are then one statement. */
+  workspaceId?: string;
+  organizationId?: string;
 }
 
 /** W3C trace context of the active span, carried into outbox events and jobs. */
@@ -59,12 +63,15 @@ export async function moveRun(
     subjects: ctx.subjects,
     headers: traceHeaders(),
     ...(patch ? { patch } : {}),
+    ...(run.workspaceId && run.organizationId ? { owner: { workspaceId: run.workspaceId, organizationId: run.organizationId } } : {}),
   });
   if (!result.ok) {
     ctx.logger.debug({ runId: run.id, from: run.status, to, reason: result.reason }, "run transition skipped");
     return false;
   }
   run.status = to;
+  // The run's next event (often a worker's, on a run this process just queued) needs no read to find its workspace.
+  if (run.workspaceId) rememberWorkspaceOf(ctx, { id: run.id, workspaceId: run.workspaceId });
   if (recorded) {
     await runEventsRepo.insertRunEvent(tx, { id: newId("re"), runId: run.id, ...recorded, at: ctx.now() });
     return true;

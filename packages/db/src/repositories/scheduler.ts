@@ -158,6 +158,45 @@ export async function canUserApply(db: Db | Tx, userId: string, workspaceId: str
   return canApplyRuns(accessFromTeamStandings(teams));
 }
 
+/** What is left to do about a run that ended, as far as its workspace's queue is concerned. */
+export interface EndedRunState {
+  /** Phases not yet settled, task stages still open, or (after an apply) saved plans it made stale. */
+  unsettled: boolean;
+  /** Runs waiting for the workspace (pending, or confirmed saved plans), and whether one bypasses the queue. */
+  waiting: boolean;
+  waitingBypass: boolean;
+  /** The workspace's current run, when it is not the ended run. */
+  otherCurrentRun: { status: SchedulingRun["status"]; planOnly: boolean; savePlan: boolean } | null;
+}
+
+/**
+ * One read, without the workspace's lock, of whether releasing an ended run's workspace still
+ * has anything to decide; the transaction that ended it normally did all of it.
+ */
+export async function findEndedRunState(
+  db: Db | Tx,
+  run: { id: string; workspaceId: string; status: string },
+): Promise<EndedRunState | null> {
+  const phaseStatuses = ["pending", "managed_queued", "queued", ...(run.status === "force_canceled" ? ["running"] : [])];
+  const rows = await queryRows<EndedRunState>(
+    db,
+    Prisma.sql`SELECT
+      EXISTS (SELECT 1 FROM plans WHERE run_id = ${run.id} AND status::text = ANY(${phaseStatuses}::text[]))
+        OR EXISTS (SELECT 1 FROM applies WHERE run_id = ${run.id} AND status::text = ANY(${phaseStatuses}::text[]))
+        OR EXISTS (SELECT 1 FROM task_stages WHERE run_id = ${run.id} AND status IN ('pending', 'running', 'awaiting_override'))
+        OR (${run.status === "applied"} AND EXISTS (SELECT 1 FROM runs WHERE workspace_id = ${run.workspaceId} AND status = 'planned_and_saved'))
+        AS unsettled,
+      EXISTS (SELECT 1 FROM runs WHERE workspace_id = ${run.workspaceId}
+        AND (status = 'pending' OR (status = 'confirmed' AND save_plan AND NOT plan_only))) AS waiting,
+      EXISTS (SELECT 1 FROM runs WHERE workspace_id = ${run.workspaceId}
+        AND (status = 'pending' OR (status = 'confirmed' AND save_plan AND NOT plan_only)) AND (plan_only OR save_plan)) AS "waitingBypass",
+      CASE WHEN c.id IS NULL OR c.id = ${run.id} THEN NULL
+        ELSE json_build_object('status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "otherCurrentRun"
+    FROM workspaces w LEFT JOIN runs c ON c.id = w.current_run_id WHERE w.id = ${run.workspaceId}`,
+  );
+  return rows[0] ?? null;
+}
+
 /** Saved plans of a workspace still waiting for confirmation (stale once another apply lands). */
 export async function listSavedPlanRuns(tx: Tx, workspaceId: string): Promise<{ id: string }[]> {
   return queryRows<{ id: string }>(tx, Prisma.sql`SELECT id FROM runs WHERE workspace_id = ${workspaceId} AND status = 'planned_and_saved'`);
