@@ -124,4 +124,21 @@ describe("transitionRun", () => {
       expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-f.status" } })).toBe(1);
     });
   });
+
+  it.each([
+    ["two statements", undefined],
+    ["one statement", { workspaceId: "ws-1", organizationId: "org-1" }],
+  ])("records the run's history entry with the change, and none for a stale move (%s)", async (_form, owner) => {
+    const id = owner ? "run-h1" : "run-h2";
+    await newRun(id);
+    const at = new Date("2026-11-28T08:00:00.000Z");
+    const runEvent = { id: `re-${id}`, action: "discarded", description: "Run discarded", actorId: null };
+    const move = () =>
+      inTransaction(db, (tx) => transitionRun(tx, { runId: id, from: "pending", to: "discarded", at, subjects, runEvent, ...(owner ? { owner } : {}) }));
+    expect(await move()).toEqual({ ok: true, workspaceId: "ws-1" });
+    const history = await db.runEvent.findMany({ where: { runId: id } });
+    expect(history).toEqual([expect.objectContaining({ id: `re-${id}`, action: "discarded", description: "Run discarded", actorId: null, createdAt: at })]);
+    await expect(move()).resolves.toEqual({ ok: false, reason: "stale" });
+    expect(await db.runEvent.count({ where: { runId: id } })).toBe(1);
+  });
 });

@@ -4,6 +4,7 @@ import { Prisma } from "./generated/prisma/client";
 import { queryRows, type Tx } from "./client";
 import { enqueueOutbox, outboxChannel } from "./outbox";
 import { runStatusChangedMessage } from "./outbox-messages";
+import { insertRunEvent, type NewRunEvent } from "./repositories/run-events";
 
 export interface TransitionInput {
   runId: string;
@@ -21,6 +22,8 @@ export interface TransitionInput {
    * either): the status change and its outbox event are then one statement, one round trip.
    */
   owner?: { workspaceId: string; organizationId: string };
+  /** The run's history entry for this change (at the change's time), written with it. */
+  runEvent?: Omit<NewRunEvent, "runId" | "at">;
 }
 
 export type TransitionResult =
@@ -64,7 +67,16 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
         SELECT ${message.msgId}, ${message.subject}, ${JSON.stringify(message.payload)}::jsonb, ${JSON.stringify(message.headers ?? {})}::jsonb
         FROM moved
         ON CONFLICT (msg_id) DO NOTHING
-      )
+      )${
+        input.runEvent
+          ? Prisma.sql`, recorded AS (
+        INSERT INTO run_events (id, run_id, action, description, actor_id, comment_id, created_at)
+        SELECT ${input.runEvent.id}, ${runId}, ${input.runEvent.action}, ${input.runEvent.description}, ${input.runEvent.actorId},
+          ${input.runEvent.commentId ?? null}, ${at}
+        FROM moved
+      )`
+          : Prisma.empty
+      }
       SELECT workspace_id AS "workspaceId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
     );
     return moved ? { ok: true, workspaceId: moved.workspaceId } : { ok: false, reason: "stale" };
@@ -86,6 +98,7 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
     tx,
     runStatusChangedMessage(input.subjects ?? defaultSubjects, { id: runId, workspaceId: run.workspaceId, organizationId: run.organizationId }, from, to, at, input.headers),
   );
+  if (input.runEvent) await insertRunEvent(tx, { ...input.runEvent, runId, at });
   return { ok: true, workspaceId: run.workspaceId };
 }
 

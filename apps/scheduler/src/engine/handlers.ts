@@ -38,6 +38,9 @@ const DRIVEN_ELSEWHERE = new Set<RunStatus>(["fetching", "fetching_completed", "
 
 /** Every status change: do whatever the run's status now requires. */
 export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunStatusChangedEvent): Promise<void> {
+  // Nothing to decide in the status the event reports; had the run moved on since, the move
+  // brought an event of its own. So the run is not even read.
+  if ((DRIVEN_ELSEWHERE as ReadonlySet<string>).has(event.to)) return;
   const unlocked = await schedulerRepo.findSchedulingRun(ctx.db, event.runId);
   if (!unlocked || DRIVEN_ELSEWHERE.has(unlocked.status)) return;
   if (unlocked.status === "plan_queued" || unlocked.status === "apply_queued") {

@@ -1,4 +1,4 @@
-import { runEventsRepo, transitionRun, type Prisma, type Tx } from "@tarmac/db";
+import { transitionRun, type Prisma, type Tx } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
 import { injectTraceContext } from "@tarmac/telemetry";
 import type { SchedulerContext } from "./context";
@@ -55,6 +55,12 @@ export async function moveRun(
   patch?: Omit<Prisma.RunUncheckedUpdateInput, "status" | "statusTimestamps" | "statusChangedAt">,
   recorded?: RecordedAction,
 ): Promise<boolean> {
+  const description = RECORDED[to];
+  const runEvent = recorded
+    ? { id: newId("re"), ...recorded }
+    : description
+      ? { id: newId("re"), action: to, description, actorId: null }
+      : undefined;
   const result = await transitionRun(tx, {
     runId: run.id,
     from: run.status,
@@ -63,6 +69,7 @@ export async function moveRun(
     subjects: ctx.subjects,
     headers: traceHeaders(),
     ...(patch ? { patch } : {}),
+    ...(runEvent ? { runEvent } : {}),
     ...(run.workspaceId && run.organizationId ? { owner: { workspaceId: run.workspaceId, organizationId: run.organizationId } } : {}),
   });
   if (!result.ok) {
@@ -72,13 +79,5 @@ export async function moveRun(
   run.status = to;
   // The run's next event (often a worker's, on a run this process just queued) needs no read to find its workspace.
   if (run.workspaceId) rememberWorkspaceOf(ctx, { id: run.id, workspaceId: run.workspaceId });
-  if (recorded) {
-    await runEventsRepo.insertRunEvent(tx, { id: newId("re"), runId: run.id, ...recorded, at: ctx.now() });
-    return true;
-  }
-  const description = RECORDED[to];
-  if (description) {
-    await runEventsRepo.insertRunEvent(tx, { id: newId("re"), runId: run.id, action: to, description, actorId: null, at: ctx.now() });
-  }
   return true;
 }

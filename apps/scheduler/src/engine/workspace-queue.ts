@@ -31,8 +31,7 @@ async function startPlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effe
 
 /** `plan_queued` when the organization has a free slot, else `queuing`. */
 export async function queuePlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<"plan_queued" | "queuing" | "stale"> {
-  await schedulerRepo.lockOrganizationCapacity(tx, run.organizationId);
-  const org = await schedulerRepo.findOrganizationSettings(tx, run.organizationId);
+  const org = await schedulerRepo.lockOrganizationCapacity(tx, run.organizationId);
   const used = await schedulerRepo.countRunsUsingCapacity(tx, run.organizationId);
   if (org && used >= org.runConcurrency) {
     return (await moveRun(tx, ctx, run, "queuing")) ? "queuing" : "stale";
@@ -99,8 +98,7 @@ export async function advanceWorkspace(tx: Tx, ctx: SchedulerContext, workspaceI
  */
 export async function promoteQueuing(ctx: SchedulerContext, organizationId: string, effects: Effects): Promise<number> {
   return inTransaction(ctx.db, async (tx) => {
-    await schedulerRepo.lockOrganizationCapacity(tx, organizationId);
-    const org = await schedulerRepo.findOrganizationSettings(tx, organizationId);
+    const org = await schedulerRepo.lockOrganizationCapacity(tx, organizationId);
     if (!org) return 0;
     const free = org.runConcurrency - (await schedulerRepo.countRunsUsingCapacity(tx, organizationId));
     const runs = await schedulerRepo.lockQueuingRuns(tx, organizationId, free);

@@ -109,11 +109,20 @@ export async function findOrganizationSettings(db: Db | Tx, organizationId: stri
 
 /**
  * Serializes capacity decisions of one organization for the rest of the transaction, so two
- * scheduler replicas starting runs in different workspaces cannot both take the last slot.
- * Always taken after a workspace lock, never before one (lock order: workspace, then organization).
+ * scheduler replicas starting runs in different workspaces cannot both take the last slot, and
+ * returns the organization's settings, read as the lock is taken (one round trip; nothing else
+ * about them is serialized by the lock). Always taken after a workspace lock, never before one
+ * (lock order: workspace, then organization).
  */
-export async function lockOrganizationCapacity(tx: Tx, organizationId: string): Promise<void> {
-  await queryRows(tx, Prisma.sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tarmac-org-capacity:${organizationId}`}, 0))::text`);
+export async function lockOrganizationCapacity(tx: Tx, organizationId: string): Promise<OrganizationSettings | null> {
+  const rows = await queryRows<OrganizationSettings & { locked: string }>(
+    tx,
+    Prisma.sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tarmac-org-capacity:${organizationId}`}, 0))::text AS locked,
+      o.id, o.run_concurrency AS "runConcurrency", o.cost_estimation_enabled AS "costEstimationEnabled"
+    FROM (SELECT 1) AS one LEFT JOIN organizations o ON o.id = ${organizationId}`,
+  );
+  const row = rows[0];
+  return row?.id ? { id: row.id, runConcurrency: row.runConcurrency, costEstimationEnabled: row.costEstimationEnabled } : null;
 }
 
 export async function countRunsUsingCapacity(db: Db | Tx, organizationId: string): Promise<number> {
