@@ -234,20 +234,72 @@ describe("several scheduler replicas", () => {
     }
   });
 
-  describe("the status event of a run that ended", () => {
-    /** Holds the workspace's row lock from another connection, as a busy transaction would. */
-    async function holdWorkspaceLock(workspaceId: string): Promise<{ release(): Promise<void> }> {
-      const client = new Client({ connectionString: h.database.url });
-      await client.connect();
-      await client.query("BEGIN");
-      await client.query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE", [workspaceId]);
-      return {
-        async release() {
-          await client.query("ROLLBACK");
-          await client.end();
-        },
-      };
+  /** Holds the workspace's row lock from another connection, as a busy transaction would. */
+  async function holdWorkspaceLock(workspaceId: string): Promise<{ release(): Promise<void> }> {
+    const client = new Client({ connectionString: h.database.url });
+    await client.connect();
+    await client.query("BEGIN");
+    await client.query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE", [workspaceId]);
+    return {
+      async release() {
+        await client.query("ROLLBACK");
+        await client.end();
+      },
+    };
+  }
+
+  /**
+   * Whether `work` finishes within `waitMs` while the workspace's row lock is held elsewhere; the
+   * lock is released then, and the work awaited to its end either way.
+   */
+  async function finishesUnderForeignLock(workspaceId: string, work: () => Promise<unknown>, waitMs = 10_000): Promise<boolean> {
+    const lock = await holdWorkspaceLock(workspaceId);
+    let running: Promise<unknown> | undefined;
+    try {
+      running = work();
+      const outcome = await Promise.race([running.then(() => "done"), new Promise((r) => setTimeout(() => r("blocked"), waitMs))]);
+      return outcome === "done";
+    } finally {
+      await lock.release();
+      await running;
     }
+  }
+
+  describe("the created event of a run", () => {
+    const created = (runId: string, ws: { workspaceId: string; organizationId: string }) =>
+      handleEvent(h.ctx, { type: "run.created", runId, workspaceId: ws.workspaceId, organizationId: ws.organizationId, speculative: false, at: new Date().toISOString() });
+
+    it("takes no workspace lock for a run that can only wait behind the run holding the workspace", async () => {
+      const org = await createOrganization(h.db);
+      const ws = await createWorkspace(h.db, org);
+      const first = await createRun(h, ws);
+      await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+      const second = await createRun(h, ws);
+      expect(await finishesUnderForeignLock(ws.workspaceId, () => created(second, ws))).toBe(true);
+      expect(await statusesOf(h.db, [first, second])).toEqual(["plan_queued", "pending"]);
+    });
+
+    it("still starts a plan-only run behind the queue, and shows a locked workspace's new head", async () => {
+      const org = await createOrganization(h.db);
+      const held = await createWorkspace(h.db, org);
+      await createRun(h, held);
+      await handleWorkspaceChanged(h.ctx, held.workspaceId);
+      const speculative = await createRun(h, held, { planOnly: true });
+      await created(speculative, held);
+      expect(await statusOf(h.db, speculative)).toBe("plan_queued");
+
+      const locked = await createWorkspace(h.db, org, { locked: true });
+      const head = await createRun(h, locked);
+      expect(await finishesUnderForeignLock(locked.workspaceId, () => created(head, locked), 1_000)).toBe(false);
+      expect(await currentRunOf(h.db, locked.workspaceId)).toBe(head);
+      const behind = await createRun(h, locked);
+      expect(await finishesUnderForeignLock(locked.workspaceId, () => created(behind, locked))).toBe(true);
+      expect(await currentRunOf(h.db, locked.workspaceId)).toBe(head);
+      expect(await statusesOf(h.db, [head, behind])).toEqual(["pending", "pending"]);
+    });
+  });
+
+  describe("the status event of a run that ended", () => {
 
     it("takes no workspace lock when the transaction that ended the run released the workspace", async () => {
       const org = await createOrganization(h.db);
@@ -260,9 +312,8 @@ describe("several scheduler replicas", () => {
 
       // The next run's worker reports `started` while the ended run's status event is handled:
       // that event must not queue for the lock the worker's event needs.
-      const lock = await holdWorkspaceLock(ws.workspaceId);
-      try {
-        const handled = handleEvent(h.ctx, {
+      const handled = await finishesUnderForeignLock(ws.workspaceId, () =>
+        handleEvent(h.ctx, {
           type: "run.status_changed",
           runId: first,
           workspaceId: ws.workspaceId,
@@ -270,12 +321,9 @@ describe("several scheduler replicas", () => {
           from: "planning",
           to: "planned_and_finished",
           at: new Date().toISOString(),
-        });
-        const outcome = await Promise.race([handled.then(() => "handled"), new Promise((r) => setTimeout(() => r("blocked"), 10_000))]);
-        expect(outcome).toBe("handled");
-      } finally {
-        await lock.release();
-      }
+        }),
+      );
+      expect(handled).toBe(true);
       expect(await statusesOf(h.db, [first, second])).toEqual(["planned_and_finished", "plan_queued"]);
     });
 

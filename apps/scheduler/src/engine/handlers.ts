@@ -9,7 +9,7 @@ import type {
   WorkspaceQueueChangedEvent,
 } from "@tarmac/contracts";
 import { schedulerRepo } from "@tarmac/db";
-import { holdsWorkspace, isFinalStatus, type RunStatus } from "@tarmac/domain";
+import { bypassesWorkspaceQueue, holdsWorkspace, isFinalStatus, type RunStatus } from "@tarmac/domain";
 import type { SchedulerContext } from "./context";
 import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
 import { Effects } from "./context";
@@ -26,7 +26,24 @@ export async function handleWorkspaceChanged(ctx: SchedulerContext, workspaceId:
 }
 
 export async function handleRunCreated(ctx: SchedulerContext, event: RunCreatedEvent): Promise<void> {
+  if (await waitsInQueue(ctx, event.runId)) return;
   await handleWorkspaceChanged(ctx, event.workspaceId);
+}
+
+/**
+ * Whether a new run can only wait, read without the workspace's lock: it does not bypass the
+ * queue, and another run holds the workspace, or a user's lock keeps it behind an earlier pending
+ * run (which already shows as the current run). Whatever frees the workspace later (the holder
+ * ending, the unlock) decides under the lock and sees this run, committed before its event. A
+ * burst of creations behind a busy workspace so costs one read each, not a transaction reading
+ * the queue.
+ */
+async function waitsInQueue(ctx: SchedulerContext, runId: string): Promise<boolean> {
+  const facts = await schedulerRepo.findNewRunQueueFacts(ctx.db, runId);
+  if (!facts) return false;
+  if (facts.run.status !== "pending" || bypassesWorkspaceQueue(facts.run)) return false;
+  if (facts.otherCurrentRun !== null && holdsWorkspace(facts.otherCurrentRun)) return true;
+  return facts.locked && facts.queuedBehind;
 }
 
 /**

@@ -52,11 +52,12 @@ export async function queuePlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRu
 export async function advanceWorkspace(tx: Tx, ctx: SchedulerContext, workspaceId: string, effects: Effects): Promise<void> {
   const ws = await schedulerRepo.findSchedulingWorkspace(tx, workspaceId);
   if (!ws) return;
-  const waiting = await schedulerRepo.listWaitingRuns(tx, workspaceId);
-  if (waiting.length === 0) return;
-
   let isHeld = ws.currentRun !== null && holdsWorkspace(ws.currentRun);
   let isBlocked = isHeld || ws.locked;
+  // Blocked, only the runs that bypass the queue and the head can change: a long queue is not read.
+  const waiting = isBlocked ? await schedulerRepo.listWaitingRunsWhileBlocked(tx, workspaceId) : await schedulerRepo.listWaitingRuns(tx, workspaceId);
+  if (waiting.length === 0) return;
+
   let hasShownHead = false;
 
   for (const run of waiting) {

@@ -86,6 +86,26 @@ export async function listWaitingRuns(tx: Tx, workspaceId: string): Promise<Sche
   );
 }
 
+/**
+ * What listWaitingRuns returns that matters while the workspace is held or locked, oldest
+ * first: the pending runs that bypass the queue (plan-only, saved plans), and the first pending
+ * run that does not (HCP shows it as the current run of a locked workspace). The rest wait, and
+ * reading them all would cost every event a read of the whole queue. Both parts read partial
+ * indexes of pending runs (migration 20261201_0900_runs_pending_index); the head stops at the first.
+ */
+export async function listWaitingRunsWhileBlocked(tx: Tx, workspaceId: string): Promise<SchedulingRun[]> {
+  return queryRows<SchedulingRun>(
+    tx,
+    Prisma.sql`(SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM}
+      WHERE r.workspace_id = ${workspaceId} AND r.status = 'pending' AND (r.plan_only OR r.save_plan))
+    UNION ALL
+    (SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM}
+      WHERE r.id = (SELECT h.id FROM runs h WHERE h.workspace_id = ${workspaceId} AND h.status = 'pending'
+                    AND NOT h.plan_only AND NOT h.save_plan ORDER BY h.seq LIMIT 1))
+    ORDER BY seq`,
+  );
+}
+
 /** HCP's current-run: the run that holds (or last held) the workspace. */
 export async function setCurrentRun(tx: Tx, workspaceId: string, runId: string): Promise<void> {
   // current_run_id is unique; a run is only ever current in its own workspace.
@@ -165,6 +185,31 @@ export async function canUserApply(db: Db | Tx, userId: string, workspaceId: str
   // write or admin grants on the workspace or its project.
   const teams = await teamStandingsOnWorkspace(db, { userId }, organizationId, workspaceId);
   return canApplyRuns(accessFromTeamStandings(teams));
+}
+
+/** Where a new run stands in its workspace's queue, read without the workspace's lock. */
+export interface NewRunQueueFacts {
+  run: { status: SchedulingRun["status"]; planOnly: boolean; savePlan: boolean };
+  locked: boolean;
+  /** The workspace's current run, when it is not this run. */
+  otherCurrentRun: { status: SchedulingRun["status"]; planOnly: boolean; savePlan: boolean } | null;
+  /** A pending run that does not bypass the queue was created before it (the queue's head is another run). */
+  queuedBehind: boolean;
+}
+
+export async function findNewRunQueueFacts(db: Db | Tx, runId: string): Promise<NewRunQueueFacts | null> {
+  const rows = await queryRows<NewRunQueueFacts>(
+    db,
+    Prisma.sql`SELECT json_build_object('status', r.status, 'planOnly', r.plan_only, 'savePlan', r.save_plan) AS run,
+      w.locked,
+      CASE WHEN c.id IS NULL OR c.id = r.id THEN NULL
+        ELSE json_build_object('status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "otherCurrentRun",
+      EXISTS (SELECT 1 FROM runs h WHERE h.workspace_id = r.workspace_id AND h.status = 'pending'
+              AND NOT h.plan_only AND NOT h.save_plan AND h.seq < r.seq) AS "queuedBehind"
+    FROM runs r JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN runs c ON c.id = w.current_run_id
+    WHERE r.id = ${runId}`,
+  );
+  return rows[0] ?? null;
 }
 
 /** What is left to do about a run that ended, as far as its workspace's queue is concerned. */
