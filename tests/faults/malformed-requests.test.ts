@@ -175,6 +175,12 @@ describe("malformed requests", () => {
     expect([...new Set(notDocuments)]).toEqual([]);
   }, 300_000);
 
+  it("keeps connections alive longer than clients keep them idle", async () => {
+    const res = await fetch(`${env.gateway.url}/api/v2/ping`);
+    expect(res.status).toBe(204);
+    expect(res.headers.get("keep-alive")).toBe("timeout=65");
+  });
+
   it("still answers a well-formed request afterwards", async () => {
     expect((await http("GET", "/api/v2/ping"))?.status).toBe(204);
   });

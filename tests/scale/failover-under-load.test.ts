@@ -106,15 +106,15 @@ it(`applies ${TOTAL} runs over ${WORKSPACES} workspaces through a Redis primary'
   // has changes and every run applies.
   const started = Date.now();
   const created: string[][] = workspaces.map(() => []);
-  let creationErrors = 0;
+  const creationErrors: string[] = [];
   const creating = Promise.all(
     workspaces.map(async ({ wsId, cvId }, w) => {
       for (let k = 0; k < RUNS_PER_WORKSPACE; k++) {
         try {
           const replace = k > 0 ? { "replace-addrs": ["null_resource.a"] } : {};
           created[w]!.push(await tfe(w + k).createRun(wsId, cvId, { message: `scale ${k}`, ...replace }));
-        } catch {
-          creationErrors++;
+        } catch (err) {
+          creationErrors.push(`${wsId} run ${k}: ${(err as Error).message} (${String((err as { cause?: unknown }).cause)})`);
         }
         await sleep(3_000);
       }
@@ -151,7 +151,7 @@ it(`applies ${TOTAL} runs over ${WORKSPACES} workspaces through a Redis primary'
   const natsFailover = Date.now() - natsKilledAt;
 
   await creating;
-  expect(creationErrors).toBe(0);
+  expect(creationErrors).toEqual([]);
 
   // Every run ends; one that never does is counted lost below.
   await waitFor(
