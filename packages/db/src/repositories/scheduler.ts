@@ -1,4 +1,4 @@
-import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, PHASE_QUEUED_STATUSES } from "@tarmac/domain";
+import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, PHASE_QUEUED_STATUSES, type QueueFacts } from "@tarmac/domain";
 import { executeRows, queryRows, type Db, type Tx } from "../client";
 import { teamStandingsOnWorkspace } from "./workspace-access";
 import { Prisma } from "../generated/prisma/client";
@@ -46,6 +46,13 @@ const SCHEDULING_RUN_COLUMNS = Prisma.sql`r.id, r.seq, r.status::text AS status,
   json_build_object('id', cv.id, 'status', cv.status) AS "configurationVersion"`;
 const SCHEDULING_RUN_FROM = Prisma.sql`runs r JOIN configuration_versions cv ON cv.id = r.configuration_version_id`;
 
+/** A run of alias `r` waiting for its workspace: pending, or a confirmed saved plan waiting to apply. */
+const WAITING_RUN = Prisma.sql`(r.status = 'pending' OR (r.status = 'confirmed' AND r.save_plan AND NOT r.plan_only))`;
+
+/** The workspace's current run (alias `c`) as QueueFacts, or null when there is none or it is `runId`. */
+const otherCurrentRun = (runId: Prisma.Sql) => Prisma.sql`CASE WHEN c.id IS NULL OR c.id = ${runId} THEN NULL
+  ELSE json_build_object('status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "otherCurrentRun"`;
+
 export async function findSchedulingRun(db: Db | Tx, runId: string): Promise<SchedulingRun | null> {
   const rows = await queryRows<SchedulingRun>(db, Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM} WHERE r.id = ${runId}`);
   return rows[0] ?? null;
@@ -80,8 +87,7 @@ export async function listWaitingRuns(tx: Tx, workspaceId: string): Promise<Sche
   return queryRows<SchedulingRun>(
     tx,
     Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM}
-    WHERE r.workspace_id = ${workspaceId}
-      AND (r.status = 'pending' OR (r.status = 'confirmed' AND r.save_plan AND NOT r.plan_only))
+    WHERE r.workspace_id = ${workspaceId} AND ${WAITING_RUN}
     ORDER BY r.seq`,
   );
 }
@@ -189,10 +195,10 @@ export async function canUserApply(db: Db | Tx, userId: string, workspaceId: str
 
 /** Where a new run stands in its workspace's queue, read without the workspace's lock. */
 export interface NewRunQueueFacts {
-  run: { status: SchedulingRun["status"]; planOnly: boolean; savePlan: boolean };
+  run: QueueFacts;
   locked: boolean;
   /** The workspace's current run, when it is not this run. */
-  otherCurrentRun: { status: SchedulingRun["status"]; planOnly: boolean; savePlan: boolean } | null;
+  otherCurrentRun: QueueFacts | null;
   /** A pending run that does not bypass the queue was created before it (the queue's head is another run). */
   queuedBehind: boolean;
 }
@@ -202,8 +208,7 @@ export async function findNewRunQueueFacts(db: Db | Tx, runId: string): Promise<
     db,
     Prisma.sql`SELECT json_build_object('status', r.status, 'planOnly', r.plan_only, 'savePlan', r.save_plan) AS run,
       w.locked,
-      CASE WHEN c.id IS NULL OR c.id = r.id THEN NULL
-        ELSE json_build_object('status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "otherCurrentRun",
+      ${otherCurrentRun(Prisma.sql`r.id`)},
       EXISTS (SELECT 1 FROM runs h WHERE h.workspace_id = r.workspace_id AND h.status = 'pending'
               AND NOT h.plan_only AND NOT h.save_plan AND h.seq < r.seq) AS "queuedBehind"
     FROM runs r JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN runs c ON c.id = w.current_run_id
@@ -220,7 +225,7 @@ export interface EndedRunState {
   waiting: boolean;
   waitingBypass: boolean;
   /** The workspace's current run, when it is not the ended run. */
-  otherCurrentRun: { status: SchedulingRun["status"]; planOnly: boolean; savePlan: boolean } | null;
+  otherCurrentRun: QueueFacts | null;
 }
 
 /**
@@ -240,12 +245,9 @@ export async function findEndedRunState(
         OR EXISTS (SELECT 1 FROM task_stages WHERE run_id = ${run.id} AND status IN ('pending', 'running', 'awaiting_override'))
         OR (${run.status === "applied"} AND EXISTS (SELECT 1 FROM runs WHERE workspace_id = ${run.workspaceId} AND status = 'planned_and_saved'))
         AS unsettled,
-      EXISTS (SELECT 1 FROM runs WHERE workspace_id = ${run.workspaceId}
-        AND (status = 'pending' OR (status = 'confirmed' AND save_plan AND NOT plan_only))) AS waiting,
-      EXISTS (SELECT 1 FROM runs WHERE workspace_id = ${run.workspaceId}
-        AND (status = 'pending' OR (status = 'confirmed' AND save_plan AND NOT plan_only)) AND (plan_only OR save_plan)) AS "waitingBypass",
-      CASE WHEN c.id IS NULL OR c.id = ${run.id} THEN NULL
-        ELSE json_build_object('status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "otherCurrentRun"
+      EXISTS (SELECT 1 FROM runs r WHERE r.workspace_id = ${run.workspaceId} AND ${WAITING_RUN}) AS waiting,
+      EXISTS (SELECT 1 FROM runs r WHERE r.workspace_id = ${run.workspaceId} AND ${WAITING_RUN} AND (r.plan_only OR r.save_plan)) AS "waitingBypass",
+      ${otherCurrentRun(Prisma.sql`${run.id}`)}
     FROM workspaces w LEFT JOIN runs c ON c.id = w.current_run_id WHERE w.id = ${run.workspaceId}`,
   );
   return rows[0] ?? null;
