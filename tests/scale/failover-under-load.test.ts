@@ -208,6 +208,14 @@ it(`applies ${TOTAL} runs over ${WORKSPACES} workspaces through a Redis primary'
       p.output().split("\n").filter((line) => ids.some((id) => line.includes(id))).map((line) => `    ${p.name}: ${line.slice(0, 600)}`),
     );
     process.stdout.write(`  run ${run.id} ended ${run.status}: ${JSON.stringify(run.timestamps)}\n${said.join("\n")}\n`);
+    // The end of each phase's log: what terraform, or the worker, said about why it failed.
+    for (const [kind, id] of [["plans", run.planId], ["applies", run.applyId]] as const) {
+      if (!id) continue;
+      const phase = await api1.get(`/${kind}/${id}`);
+      const url = phase.body?.data?.attributes?.["log-read-url"] as string | undefined;
+      const text = url ? await (await fetch(url)).text().catch((err: Error) => `(log not read: ${err.message})`) : "(no log URL)";
+      process.stdout.write(`    ${kind} ${id} ${String(phase.body?.data?.attributes?.status)}, log ends: ${JSON.stringify(text.slice(-800))}\n`);
+    }
   }
 
   expect(all).toHaveLength(TOTAL);

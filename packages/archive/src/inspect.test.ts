@@ -157,6 +157,35 @@ describe("configuration archive inspection", () => {
     expect(verdict).toMatchObject({ ok: false, error: "inspection_timeout" });
   });
 
+  // The process stops between two chunks of the archive, as one does when it waits for a core on
+  // a loaded machine or blocks writing to a full pipe: Atomics.wait blocks the thread without
+  // spending CPU. The clock passes the budget; the archive cost nothing, so it is accepted.
+  it("does not count the time the process waited without spending CPU", async () => {
+    const tgz = gzipSync(rawTar([{ path: "main.tf", body: "x" }]));
+    const stalled = (async function* (): AsyncIterable<Buffer> {
+      yield tgz.subarray(0, 10);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600);
+      await new Promise((r) => setTimeout(r, 50));
+      yield tgz.subarray(10);
+    })();
+    const started = performance.now();
+    const verdict = await inspectArchive(stalled, archiveLimits({ deadlineMs: 200 }));
+    expect(performance.now() - started).toBeGreaterThan(600);
+    expect(verdict).toMatchObject({ ok: true, entries: 1 });
+  });
+
+  it("refuses once the process spent the budget in CPU time while inspecting", async () => {
+    const tgz = gzipSync(rawTar([{ path: "main.tf", body: "x" }]));
+    const burning = (async function* (): AsyncIterable<Buffer> {
+      yield tgz.subarray(0, 10);
+      for (let spin = performance.now(); performance.now() - spin < 400; );
+      await new Promise((r) => setTimeout(r, 50));
+      yield tgz.subarray(10);
+    })();
+    const verdict = await inspectArchive(burning, archiveLimits({ deadlineMs: 200 }));
+    expect(verdict).toMatchObject({ ok: false, error: "inspection_timeout", message: "inspecting the archive took longer than 200 ms of CPU time" });
+  });
+
   it("reads a stream source chunk by chunk, even one byte at a time at first", async () => {
     const tgz = gzipSync(rawTar([{ path: "main.tf", body: "x" }]));
     async function* trickle(): AsyncIterable<Buffer> {

@@ -22,6 +22,16 @@ const SLICE = 64 * 1024;
 // Pax and GNU long-name headers are held in memory by the parser; no honest one is this big.
 const MAX_META_ENTRY_BYTES = 256 * 1024;
 
+/** The clock's backstop: this many times the CPU budget, and never under MIN_WALL_CLOCK_MS. */
+const WALL_CLOCK_FACTOR = 15;
+const MIN_WALL_CLOCK_MS = 30_000;
+const MIN_RECHECK_MS = 20;
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 function startsWith(buf: Buffer, magic: readonly number[]): boolean {
   return buf.length >= magic.length && magic.every((b, i) => buf[i] === b);
 }
@@ -57,7 +67,7 @@ async function* chunksOf(source: ArchiveSource): AsyncIterable<Buffer> {
  * The first violation wins and names the entry and the rule broken. Every dimension of work
  * is bounded: compressed and decompressed bytes (counted as they stream, so a bomb is
  * abandoned at the limit), bytes after the end-of-archive marker (never fed to the parser,
- * whose buffer would grow with them), entries, name lengths and depth, and wall-clock time.
+ * whose buffer would grow with them), entries, name lengths and depth, and the CPU time spent (with the clock as a backstop).
  * Never rejects: every outcome is a verdict.
  */
 export function inspectArchive(source: ArchiveSource, limits: ArchiveLimits): Promise<ArchiveVerdict> {
@@ -74,16 +84,28 @@ export function inspectArchive(source: ArchiveSource, limits: ArchiveLimits): Pr
     const symlinks = new Set<string>();
     const gunzip = createGunzip({ chunkSize: SLICE });
     const startedAt = performance.now();
+    const startedCpu = process.cpuUsage();
     const allowedMs = (): number => limits.deadlineMs + (compressed / (1024 * 1024)) * limits.deadlineMsPerMiB;
+    // The budget is the process's CPU time, not the clock's: on a busy machine a process waits
+    // for a core (or blocks writing its logs to a full pipe) without the archive costing anything,
+    // and an honest archive must not be refused for that. A hostile one costs CPU while it is
+    // inspected, so it reaches the budget as fast as before. Other work of the same process counts
+    // too (a busy process refuses sooner, never later); the clock is a backstop, far above.
     const onDeadline = (): void => {
-      const elapsed = performance.now() - startedAt;
       const allowed = allowedMs();
-      // The allowance grew with the input since the timer was set: wait out the rest.
-      if (elapsed < allowed) {
-        deadline = setTimeout(onDeadline, Math.ceil(allowed - elapsed));
+      const cpu = cpuMsSince(startedCpu);
+      const elapsed = performance.now() - startedAt;
+      if (cpu >= allowed) {
+        finish({ ok: false, error: "inspection_timeout", message: `inspecting the archive took longer than ${Math.round(allowed)} ms of CPU time` });
         return;
       }
-      finish({ ok: false, error: "inspection_timeout", message: `inspecting the archive took longer than ${Math.round(allowed)} ms` });
+      const wallLimit = Math.max(allowed * WALL_CLOCK_FACTOR, MIN_WALL_CLOCK_MS);
+      if (elapsed >= wallLimit) {
+        finish({ ok: false, error: "inspection_timeout", message: `inspecting the archive took longer than ${Math.round(wallLimit)} ms` });
+        return;
+      }
+      // The CPU budget cannot run out sooner than the CPU time it has left.
+      deadline = setTimeout(onDeadline, Math.max(MIN_RECHECK_MS, Math.min(Math.ceil(allowed - cpu), Math.ceil(wallLimit - elapsed))));
     };
     let deadline = setTimeout(onDeadline, limits.deadlineMs);
     let wake: (() => void) | null = null;

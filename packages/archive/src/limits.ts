@@ -20,9 +20,11 @@ export interface ArchiveLimits {
   /** Most directory levels in an entry name. */
   maxPathDepth: number;
   /**
-   * Wall-clock budget for one inspection, plus `deadlineMsPerMiB` for every MiB of compressed
-   * input read so far: a small archive that is slow to inspect is hostile (the byte limits
-   * bound the rest), a large honest one needs time to stream through on a busy machine.
+   * CPU-time budget for one inspection (the process's, so time spent waiting for a core on a
+   * busy machine does not count), plus `deadlineMsPerMiB` for every MiB of compressed input
+   * read so far: a small archive that is slow to inspect is hostile (the byte limits bound the
+   * rest), a large honest one needs time to stream through. The clock is a backstop at 15 times
+   * the budget (at least 30 s).
    */
   deadlineMs: number;
   deadlineMsPerMiB: number;

@@ -191,7 +191,7 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     await progress.stop();
     throw err;
   }
-  logger.info({ outcome: outcome.kind }, "phase done");
+  logger.info({ outcome: outcome.kind, ...(outcome.kind === "errored" ? { error: outcome.message } : {}) }, "phase done");
   return outcome;
 }
 
