@@ -45,6 +45,8 @@ const rowTypes = {
 const startingTransaction = new AsyncLocalStorage<{ client?: PoolClient }>();
 /** An open interactive transaction's own connection (its BEGIN was sent on it). */
 const transactionClients = new WeakMap<object, PoolClient>();
+/** Open transactions on a direct connection (not through a transaction-mode pooler): named statements may be prepared on it. */
+const preparingTransactions = new WeakSet<object>();
 
 /** Prisma's pg adapter, reporting the connection of each transaction it starts (see startingTransaction). */
 class ReportingPrismaPg extends PrismaPg {
@@ -110,10 +112,10 @@ export async function queryRows<T>(db: Db | Tx, sql: Prisma.Sql, options: { prep
   const connection = pool ?? transactionClients.get(db);
   if (!connection) return db.$queryRaw<T[]>(sql);
   // A named statement is parsed and planned once per connection, then only bound and executed:
-  // for a long statement of the hottest read, the text is neither sent nor parsed again. The
-  // name must always go with the same text. Not through a transaction-mode pooler, which passes
-  // only unnamed statements.
-  if (options.prepareAs !== undefined && pool && !pooled.has(pool)) {
+  // for a long statement of the hottest reads and writes, the text is neither sent nor parsed
+  // again. The name must always go with the same text. On the pool or in a transaction on its
+  // connection; not through a transaction-mode pooler, which passes only unnamed statements.
+  if (options.prepareAs !== undefined && (pool ? !pooled.has(pool) : preparingTransactions.has(db))) {
     return (await connection.query({ name: options.prepareAs, text: sql.text, values: sql.values })).rows as T[];
   }
   return (await connection.query(sql.text, sql.values)).rows as T[];
@@ -199,11 +201,16 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Prom
   return startingTransaction.run(scope, () =>
     db.$transaction(
       async (tx) => {
-        if (scope.client) transactionClients.set(tx, scope.client);
+        if (scope.client) {
+          transactionClients.set(tx, scope.client);
+          const pool = pools.get(db);
+          if (pool && !pooled.has(pool)) preparingTransactions.add(tx);
+        }
         try {
           return await fn(tx);
         } finally {
           transactionClients.delete(tx);
+          preparingTransactions.delete(tx);
         }
       },
       { maxWait: 5_000, timeout: 15_000 },

@@ -114,4 +114,21 @@ describe("waking the outbox relays", () => {
     await settle(1);
     expect(notes).toHaveLength(1);
   });
+
+  it("writes runs with a statement prepared once per connection, on its own and in a transaction", async () => {
+    const direct = createDb({ databaseUrl: database.url, poolSize: 1 });
+    try {
+      const ids = [newId("run"), newId("run"), newId("run")];
+      for (const id of ids.slice(0, 2)) expect((await insertRun(direct, newRun(id), new Date(), subjects, `re-${id}`)).run?.id).toBe(id);
+      const inTx = await inTransaction(direct, (tx) => createRun(tx, newRun(ids[2]!), new Date(), subjects, `re-${ids[2]!}`));
+      expect(inTx.id).toBe(ids[2]);
+      expect(await db.run.count({ where: { id: { in: ids } } })).toBe(3);
+      expect(await db.plan.count({ where: { runId: { in: ids } } })).toBe(3);
+      expect(await db.outboxEvent.count({ where: { msgId: { in: ids.map((id) => `run-created:${id}`) } } })).toBe(3);
+      const prepared = await direct.$queryRaw<{ name: string }[]>`SELECT name FROM pg_prepared_statements`;
+      expect(prepared.map((r) => r.name)).toEqual(["tarmac_insert_run"]);
+    } finally {
+      await direct.$disconnect();
+    }
+  });
 });

@@ -106,6 +106,36 @@ describe("transitionRun", () => {
       expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-e.status" } })).toBe(1);
     });
 
+    it("is a statement prepared once per connection inside transactions, except through a transaction-mode pooler", async () => {
+      const prepared = async (client: Db) =>
+        (await client.$queryRaw<{ name: string }[]>`SELECT name FROM pg_prepared_statements ORDER BY name`).map((r) => r.name);
+      const direct = createDb({ databaseUrl: database.url, poolSize: 1 });
+      const url = new URL(database.url);
+      url.searchParams.set("pgbouncer", "true");
+      const pooler = createDb({ databaseUrl: url.toString(), poolSize: 1 });
+      try {
+        for (const [i, client] of [direct, pooler].entries()) {
+          const id = `run-p${i}`;
+          await newRun(id);
+          // Each form twice on the one connection: the second use binds the prepared statement.
+          const steps = [["pending", "plan_queued"], ["plan_queued", "planning"], ["planning", "planned"], ["planned", "confirmed"]] as const;
+          for (const [k, [from, to]] of steps.entries()) {
+            const runEvent = k % 2 === 1 ? { runEvent: { id: `re-${id}-${k}`, action: "confirmed", description: "step", actorId: null } } : {};
+            await expect(inTransaction(client, (tx) => transitionRun(tx, { runId: id, from, to, subjects, owner, ...runEvent }))).resolves.toEqual({ ok: true, workspaceId: "ws-1" });
+          }
+          await expect(inTransaction(client, (tx) => transitionRun(tx, { runId: id, from: "pending", to: "plan_queued", subjects, owner }))).resolves.toEqual({ ok: false, reason: "stale" });
+          expect((await db.run.findUniqueOrThrow({ where: { id } })).status).toBe("confirmed");
+          expect(await db.outboxEvent.count({ where: { subject: `tcas.runs.${id}.status` } })).toBe(4);
+          expect(await db.runEvent.count({ where: { runId: id } })).toBe(2);
+        }
+        expect(await prepared(direct)).toEqual(["tarmac_transition_run", "tarmac_transition_run_event"]);
+        expect(await prepared(pooler)).toEqual([]);
+      } finally {
+        await direct.$disconnect();
+        await pooler.$disconnect();
+      }
+    });
+
     it("lets exactly one of many concurrent writers win, and rolls back with its transaction", async () => {
       await newRun("run-f");
       const attempts = await Promise.all(

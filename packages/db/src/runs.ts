@@ -78,6 +78,8 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
           : Prisma.empty
       }
       SELECT workspace_id AS "workspaceId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
+      // Every status change of every run: parsed and planned once per connection.
+      { prepareAs: input.runEvent ? "tarmac_transition_run_event" : "tarmac_transition_run" },
     );
     return moved ? { ok: true, workspaceId: moved.workspaceId } : { ok: false, reason: "stale" };
   }
@@ -120,6 +122,7 @@ export async function lockWorkspaceForScheduling(tx: Tx, workspaceId: string): P
   const [row] = await queryRows<{ agentMode: boolean }>(
     tx,
     Prisma.sql`SELECT execution_mode = 'agent' AS "agentMode" FROM workspaces WHERE id = ${workspaceId} FOR UPDATE`,
+    { prepareAs: "tarmac_lock_workspace_for_scheduling" },
   );
   return row ?? null;
 }

@@ -128,6 +128,8 @@ export async function insertRun(
           AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
       ) END AS runs_ahead
     FROM tasks LEFT JOIN new_run ON true`,
+    // Parsed and planned once per connection (not through a transaction-mode pooler; queryRows).
+    { prepareAs: "tarmac_insert_run" },
   );
   const { notified: _notified, has_run_tasks: hasRunTasks, runs_ahead: runsAhead, written, ...row } = rows[0]!;
   if (written && standalone) wakeOutboxRelays(db, outboxChannel(outbox.subject));

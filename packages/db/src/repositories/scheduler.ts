@@ -35,7 +35,8 @@ export type SchedulingRun = Prisma.RunGetPayload<{ select: typeof schedulingRunS
 /**
  * schedulingRunSelect as SQL: the scheduler's statements on the path from one run's end to the
  * next run's start go past Prisma's query compiler (queryRows; on the transaction's own
- * connection inside inTransaction), returning what the Prisma select returns.
+ * connection inside inTransaction), returning what the Prisma select returns. The hot ones are
+ * prepared once per connection (queryRows' prepareAs: each name always goes with one text).
  */
 const SCHEDULING_RUN_COLUMNS = Prisma.sql`r.id, r.seq, r.status::text AS status, r.status_changed_at AS "statusChangedAt",
   r.organization_id AS "organizationId", r.workspace_id AS "workspaceId", r.source, r.plan_only AS "planOnly",
@@ -54,7 +55,7 @@ const otherCurrentRun = (runId: Prisma.Sql) => Prisma.sql`CASE WHEN c.id IS NULL
   ELSE json_build_object('status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "otherCurrentRun"`;
 
 export async function findSchedulingRun(db: Db | Tx, runId: string): Promise<SchedulingRun | null> {
-  const rows = await queryRows<SchedulingRun>(db, Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM} WHERE r.id = ${runId}`);
+  const rows = await queryRows<SchedulingRun>(db, Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM} WHERE r.id = ${runId}`, { prepareAs: "tarmac_scheduling_run" });
   return rows[0] ?? null;
 }
 
@@ -75,6 +76,7 @@ export async function findSchedulingWorkspace(db: Db | Tx, workspaceId: string):
       CASE WHEN c.id IS NULL THEN NULL
         ELSE json_build_object('id', c.id, 'status', c.status, 'planOnly', c.plan_only, 'savePlan', c.save_plan) END AS "currentRun"
     FROM workspaces w LEFT JOIN runs c ON c.id = w.current_run_id WHERE w.id = ${workspaceId}`,
+    { prepareAs: "tarmac_scheduling_workspace" },
   );
   return rows[0] ?? null;
 }
@@ -89,6 +91,7 @@ export async function listWaitingRuns(tx: Tx, workspaceId: string): Promise<Sche
     Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM}
     WHERE r.workspace_id = ${workspaceId} AND ${WAITING_RUN}
     ORDER BY r.seq`,
+    { prepareAs: "tarmac_waiting_runs" },
   );
 }
 
@@ -109,6 +112,7 @@ export async function listWaitingRunsWhileBlocked(tx: Tx, workspaceId: string): 
       WHERE r.id = (SELECT h.id FROM runs h WHERE h.workspace_id = ${workspaceId} AND h.status = 'pending'
                     AND NOT h.plan_only AND NOT h.save_plan ORDER BY h.seq LIMIT 1))
     ORDER BY seq`,
+    { prepareAs: "tarmac_waiting_runs_while_blocked" },
   );
 }
 
@@ -146,6 +150,7 @@ export async function lockOrganizationCapacity(tx: Tx, organizationId: string): 
     Prisma.sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tarmac-org-capacity:${organizationId}`}, 0))::text AS locked,
       o.id, o.run_concurrency AS "runConcurrency", o.cost_estimation_enabled AS "costEstimationEnabled"
     FROM (SELECT 1) AS one LEFT JOIN organizations o ON o.id = ${organizationId}`,
+    { prepareAs: "tarmac_lock_organization_capacity" },
   );
   const row = rows[0];
   return row?.id ? { id: row.id, runConcurrency: row.runConcurrency, costEstimationEnabled: row.costEstimationEnabled } : null;
@@ -155,6 +160,7 @@ export async function countRunsUsingCapacity(db: Db | Tx, organizationId: string
   const rows = await queryRows<{ n: number }>(
     db,
     Prisma.sql`SELECT count(*)::int AS n FROM runs WHERE organization_id = ${organizationId} AND status = ANY(${[...CAPACITY_STATUSES]}::"RunStatus"[])`,
+    { prepareAs: "tarmac_runs_using_capacity" },
   );
   return rows[0]?.n ?? 0;
 }
@@ -213,6 +219,7 @@ export async function findNewRunQueueFacts(db: Db | Tx, runId: string): Promise<
               AND NOT h.plan_only AND NOT h.save_plan AND h.seq < r.seq) AS "queuedBehind"
     FROM runs r JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN runs c ON c.id = w.current_run_id
     WHERE r.id = ${runId}`,
+    { prepareAs: "tarmac_new_run_queue_facts" },
   );
   return rows[0] ?? null;
 }
@@ -249,6 +256,7 @@ export async function findEndedRunState(
       EXISTS (SELECT 1 FROM runs r WHERE r.workspace_id = ${run.workspaceId} AND ${WAITING_RUN} AND (r.plan_only OR r.save_plan)) AS "waitingBypass",
       ${otherCurrentRun(Prisma.sql`${run.id}`)}
     FROM workspaces w LEFT JOIN runs c ON c.id = w.current_run_id WHERE w.id = ${run.workspaceId}`,
+    { prepareAs: "tarmac_ended_run_state" },
   );
   return rows[0] ?? null;
 }
