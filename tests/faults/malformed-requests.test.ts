@@ -60,12 +60,19 @@ async function http(method: string, path: string, init: { body?: string | Buffer
   }
 }
 
+/**
+ * How long a raw request waits for its answer. An answer arrives in milliseconds; the deadline
+ * only ends the wait for one that never comes, and a loaded machine (other suites running beside
+ * this one) must not turn a slow answer into none.
+ */
+const RAW_ANSWER_DEADLINE_MS = 30_000;
+
 /** Writes raw bytes on a fresh connection and reads until the server closes it (or a deadline). */
 function raw(bytes: string | Buffer): Promise<Answer | null> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(), 5_000);
+    const timer = setTimeout(() => socket.destroy(), RAW_ANSWER_DEADLINE_MS);
     socket.on("data", (d: Buffer) => {
       chunks.push(d);
       // One answer is all we want: stop once a complete one (by Content-Length) is in.
