@@ -72,6 +72,7 @@ export async function findJobRun(db: Db | Tx, runId: string): Promise<JobRun | n
            FROM workspace_variables v WHERE v.workspace_id = w.id) AS "workspaceVariables"
        FROM runs r JOIN workspaces w ON w.id = r.workspace_id
       WHERE r.id = ${runId}`,
+    { prepareAs: "tarmac_job_run" },
   );
   const row = rows[0];
   if (!row) return null;
@@ -99,6 +100,7 @@ export async function findJobPhaseState(
     Prisma.sql`SELECT r.status::text AS status, p.status::text AS "planStatus", a.status::text AS "applyStatus"
        FROM runs r LEFT JOIN plans p ON p.run_id = r.id LEFT JOIN applies a ON a.run_id = r.id
       WHERE r.id = ${runId}`,
+    { prepareAs: "tarmac_job_phase_state" },
   );
   const row = rows[0];
   if (!row) return null;
@@ -109,8 +111,8 @@ export async function findJobPhaseState(
   };
 }
 
-async function blobData(db: Db | Tx, sql: Prisma.Sql): Promise<Buffer | null> {
-  const rows = await queryRows<{ data: Buffer | Uint8Array }>(db, sql);
+async function blobData(db: Db | Tx, sql: Prisma.Sql, prepareAs: string): Promise<Buffer | null> {
+  const rows = await queryRows<{ data: Buffer | Uint8Array }>(db, sql, { prepareAs });
   const data = rows[0]?.data;
   return data ? asBuffer(data) : null;
 }
@@ -121,6 +123,7 @@ export async function readConfigurationArchive(db: Db | Tx, runId: string): Prom
     db,
     Prisma.sql`SELECT b.data FROM runs r JOIN configuration_versions cv ON cv.id = r.configuration_version_id
        JOIN blobs b ON b.id = cv.archive_blob_id WHERE r.id = ${runId}`,
+    "tarmac_job_configuration",
   );
 }
 
@@ -131,11 +134,12 @@ export async function readCurrentState(db: Db | Tx, runId: string): Promise<Buff
     Prisma.sql`SELECT b.data FROM runs r JOIN workspaces w ON w.id = r.workspace_id
        JOIN state_versions sv ON sv.id = w.current_state_version_id JOIN blobs b ON b.id = sv.state_blob_id
       WHERE r.id = ${runId}`,
+    "tarmac_job_state",
   );
 }
 
 export async function readPlanFile(db: Db | Tx, runId: string): Promise<Buffer | null> {
-  return blobData(db, Prisma.sql`SELECT b.data FROM plans p JOIN blobs b ON b.id = p.plan_file_blob_id WHERE p.run_id = ${runId}`);
+  return blobData(db, Prisma.sql`SELECT b.data FROM plans p JOIN blobs b ON b.id = p.plan_file_blob_id WHERE p.run_id = ${runId}`, "tarmac_job_plan_file");
 }
 
 type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "providerSchemasBlobId" | "logBlobId";
