@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { REPO_ROOT } from "./database";
@@ -7,8 +8,36 @@ import { waitFor } from "./wait";
 
 export type AppName = "gateway" | "scheduler" | "worker" | "notifier" | "agent";
 
-/** A port the OS just said was free. */
-export function freePort(): Promise<number> {
+/** Lowest port freePort hands out. */
+const LOWEST_PORT = 15_000;
+/** Ports this process handed out: never twice, even before whoever asked has bound them. */
+const handedOut = new Set<number>();
+
+/**
+ * The first port of the kernel's ephemeral range: outgoing connections take their local port
+ * from it, any moment, so a port picked there and bound a little later (by a process being
+ * started) may be taken in between, most of all while other suites open thousands of connections.
+ */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", () => resolve(false));
+    // All addresses, as the apps listen: a port taken on any of them is not free.
+    srv.listen(port, () => srv.close(() => resolve(true)));
+  });
+}
+
+function osPickedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -18,6 +47,24 @@ export function freePort(): Promise<number> {
       srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/**
+ * A port that was free a moment ago, for a process about to listen on it: chosen at random
+ * below the kernel's ephemeral range, where no outgoing connection can take it before the
+ * process binds it (the OS's own pick, from inside that range, when there is no room below).
+ */
+export async function freePort(): Promise<number> {
+  const highest = ephemeralRangeStart() - 1;
+  if (highest - LOWEST_PORT >= 1_000) {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const port = LOWEST_PORT + randomInt(highest - LOWEST_PORT + 1);
+      if (handedOut.has(port)) continue;
+      handedOut.add(port);
+      if (await canListen(port)) return port;
+    }
+  }
+  return osPickedPort();
 }
 
 export interface StartedProcess {
@@ -127,14 +174,23 @@ export async function startApp(
   };
   if (readyUrl) {
     try {
-      await waitFor(
-        async () => {
-          if (done) throw new Error(`${app} exited early:\n${out}`);
-          const res = await fetch(readyUrl).catch(() => null);
-          return res?.status === 200 ? true : undefined;
-        },
-        { timeoutMs, intervalMs: 100, what: `${app} at ${readyUrl}` },
-      );
+      // A process that exits before it is ready (a port taken, a bad setting) fails the start at once.
+      const exitedEarly = exited.then((code) => {
+        throw new Error(`${app} exited early (code ${code}) before ${readyUrl} answered`);
+      });
+      exitedEarly.catch(() => undefined);
+      await Promise.race([
+        exitedEarly,
+        waitFor(
+          async () => {
+            if (done) return true;
+            const res = await fetch(readyUrl).catch(() => null);
+            return res?.status === 200 ? true : undefined;
+          },
+          { timeoutMs, intervalMs: 100, what: `${app} at ${readyUrl}` },
+        ),
+      ]);
+      if (done) await exitedEarly;
     } catch (err) {
       await proc.kill();
       throw new Error(`${(err as Error).message}\n--- ${app} output ---\n${out}`);
