@@ -131,4 +131,32 @@ describe("waking the outbox relays", () => {
       await direct.$disconnect();
     }
   });
+
+  // The creation's workspace update happens only when the latest configuration version changes:
+  // an updated row stays locked until the commit, and creations in one workspace would queue.
+  it("creates runs of one workspace at once on two connections when its configuration version is already the latest", async () => {
+    const dbs: Db[] = [];
+    const shardOf = async (d: Db) => Number((await d.$queryRaw<{ s: number }[]>`SELECT pg_backend_pid() % 16 AS s`)[0]!.s);
+    try {
+      // Two single-connection clients on different shards of the workspace's run counter.
+      let first: Db | undefined;
+      let second: Db | undefined;
+      while (!second) {
+        const d = createDb({ databaseUrl: database.url, poolSize: 1 });
+        dbs.push(d);
+        if (!first) first = d;
+        else if ((await shardOf(d)) !== (await shardOf(first))) second = d;
+      }
+      await insertRun(db, newRun(newId("run")), new Date(), subjects, newId("re"));
+      await second!.$executeRawUnsafe("SET statement_timeout = '3s'");
+      const id = newId("run");
+      await inTransaction(first!, async (tx) => {
+        await createRun(tx, newRun(newId("run")), new Date(), subjects, newId("re"));
+        // The first creation's transaction is open: the second must not wait for it.
+        expect((await insertRun(second!, newRun(id), new Date(), subjects, newId("re"))).run?.id).toBe(id);
+      });
+    } finally {
+      await Promise.all(dbs.map((d) => d.$disconnect()));
+    }
+  });
 });

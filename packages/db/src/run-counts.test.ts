@@ -1,10 +1,12 @@
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { Client } from "pg";
 import { createDb, type Db } from "./client";
 import { listWorkspaceRuns } from "./repositories/run-lists";
 
 /**
  * The workspace run list's total is a counter kept by triggers on runs
- * (migration 20261201_0500_workspace_run_counts): it must always equal the count it replaces.
+ * (migration 20261201_0500_workspace_run_counts, in shards since 20261202_0300_workspace_run_count_shards):
+ * it must always equal the count it replaces.
  */
 describe("the workspace run list total", () => {
   let database: TestDatabase;
@@ -64,6 +66,43 @@ describe("the workspace run list total", () => {
       }),
     ).rejects.toThrow("abort");
     expect(await totalOf("ws-b")).toBe(1);
+  });
+
+  // Runs created at once in one workspace: a creation whose transaction is still open must not
+  // hold up another connection's (each adds to its own backend's shard of the counter).
+  it("lets runs be created at once on several connections, and adds them all up", async () => {
+    const shardOf = async (client: Client) => Number((await client.query<{ s: number }>("SELECT pg_backend_pid() % 16 AS s")).rows[0]!.s);
+    const clients: Client[] = [];
+    try {
+      // Two connections on different shards (backend pids are not chosen; open until two differ).
+      let first: Client | undefined;
+      let second: Client | undefined;
+      while (!second) {
+        const c = new Client({ connectionString: database.url });
+        await c.connect();
+        clients.push(c);
+        if (!first) first = c;
+        else if ((await shardOf(c)) !== (await shardOf(first))) second = c;
+      }
+      const insert = (c: Client, id: string) =>
+        c.query(`INSERT INTO runs (id, organization_id, workspace_id, configuration_version_id, operation, terraform_version, updated_at)
+                 VALUES ($1, 'org-1', 'ws-a', 'cv-ws-a', 'plan_and_apply', '1.9.8', now())`, [id]);
+      const before = await totalOf("ws-a");
+      await first!.query("BEGIN");
+      await insert(first!, "run-s1");
+      // The first transaction is open; the second connection's insert must not wait for it.
+      await second!.query("SET statement_timeout = '3s'");
+      await insert(second!, "run-s2");
+      expect(await totalOf("ws-a")).toBe(before + 1);
+      await first!.query("COMMIT");
+      expect(await totalOf("ws-a")).toBe(before + 2);
+      // A delete on yet another shard's connection subtracts where it runs; the sum stays right.
+      await second!.query("DELETE FROM runs WHERE id = 'run-s1'");
+      expect(await totalOf("ws-a")).toBe(before + 1);
+      expect(await totalOf("ws-a")).toBe(await counted("ws-a"));
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
   });
 
   it("goes with its workspace", async () => {

@@ -86,7 +86,7 @@ async function visibleRunsPage(
   const found = await queryRows<Record<string, unknown> & { x_total: bigint | null }>(
     db,
     Prisma.sql`SELECT ${RUN_COLUMNS}, ${RUN_DOCUMENT_EXTRA_COLUMNS},
-        (SELECT visible_runs FROM workspace_run_counts WHERE workspace_id = ${workspaceId}) AS x_total
+        (SELECT sum(visible_runs)::bigint FROM workspace_run_counts WHERE workspace_id = ${workspaceId}) AS x_total
       FROM (SELECT * FROM runs WHERE workspace_id = ${workspaceId} AND plan_only = false
         ORDER BY seq DESC OFFSET ${page.offset} LIMIT ${page.size}) r
       ORDER BY r.seq DESC`,
@@ -103,12 +103,14 @@ function isDefaultView(filter: RunListFilter, conditions: Prisma.RunWhereInput[]
 }
 
 /**
- * The default view's total: the counter the triggers of migration 20261201_0500_workspace_run_counts
- * keep for each workspace, one row read instead of counting every visible run per request.
+ * The default view's total: the counters the triggers of migration 20261201_0500_workspace_run_counts
+ * keep for each workspace, in up to 16 shards (20261202_0300_workspace_run_count_shards) so that
+ * runs created at once in one workspace do not wait for each other; a few rows read instead of
+ * counting every visible run per request.
  */
 async function countVisibleRuns(db: Db | Tx, workspaceId: string): Promise<number> {
-  const [row] = await queryRows<{ n: bigint }>(db, Prisma.sql`
-    SELECT visible_runs AS n FROM workspace_run_counts WHERE workspace_id = ${workspaceId}`);
+  const [row] = await queryRows<{ n: bigint | null }>(db, Prisma.sql`
+    SELECT sum(visible_runs)::bigint AS n FROM workspace_run_counts WHERE workspace_id = ${workspaceId}`);
   return Number(row?.n ?? 0);
 }
 

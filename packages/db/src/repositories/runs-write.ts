@@ -10,6 +10,12 @@ import { runCreatedMessage, workspaceQueueChangedMessage } from "../outbox-messa
 import { statusTimestampValue } from "../runs";
 
 const FINAL_LIST = FINAL_STATUSES as readonly string[];
+/**
+ * The final statuses as a literal of the statement's text: a constant the planner sees, where a
+ * parameter's unknown array made the prepared creation's generic plan look costlier than
+ * planning each time (its count of the runs ahead), so every creation was planned again.
+ */
+const FINAL_STATUS_LITERAL = Prisma.raw(`ARRAY[${FINAL_LIST.map((s) => `'${s.replace(/'/g, "''")}'`).join(", ")}]::text[]`);
 
 /**
  * Run creation and the scheduler's writes beside a status change, each with its outbox events
@@ -108,8 +114,11 @@ export async function insertRun(
       INSERT INTO applies (id, run_id, status_timestamps, created_at, updated_at)
       SELECT ${applyIdFor(run.id)}, id, ${phaseStamps}::jsonb, ${at}, ${at} FROM new_run
     ), latest_cv AS (
+      -- Only when it changes: an updated row stays locked until the commit, and runs created at
+      -- once in one workspace would commit one after another.
       UPDATE workspaces SET latest_configuration_version_id = ${run.configurationVersionId}, updated_at = ${at}
       WHERE id = (SELECT "workspaceId" FROM new_run)
+        AND latest_configuration_version_id IS DISTINCT FROM ${run.configurationVersionId}
     ), created_event AS (
       INSERT INTO run_events (id, run_id, action, description, actor_id, created_at)
       SELECT ${eventId}, id, 'created', 'Run created', ${run.createdById}, ${at} FROM new_run
@@ -122,9 +131,12 @@ export async function insertRun(
     SELECT new_run.*, new_run.id IS NOT NULL AS written, tasks.has AS has_run_tasks,
       CASE WHEN new_run.id IS NULL OR ${standalone}::boolean THEN NULL ELSE pg_notify(${outboxChannel(outbox.subject)}, '')::text END AS notified,
       CASE WHEN new_run.id IS NULL OR ${run.planOnly} OR ${run.savePlan} THEN 0 ELSE (
+        -- The workspace from the new row, not a parameter: a plan that does not depend on which
+        -- workspace it is stays the same for every creation, so the prepared statement keeps one
+        -- generic plan (a parameter let one workspace's many runs make every creation replan).
         SELECT count(*) FROM runs o
-        WHERE o.workspace_id = ${run.workspaceId} AND o.plan_only = false
-          AND o.status::text <> ALL(${FINAL_LIST}::text[])
+        WHERE o.workspace_id = new_run."workspaceId" AND o.plan_only = false
+          AND o.status::text <> ALL(${FINAL_STATUS_LITERAL})
           AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
       ) END AS runs_ahead
     FROM tasks LEFT JOIN new_run ON true`,
