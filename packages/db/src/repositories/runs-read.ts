@@ -160,6 +160,7 @@ export async function findWorkspace(db: Db | Tx, workspaceId: string): Promise<R
     Prisma.sql`SELECT id, organization_id AS "organizationId", auto_apply AS "autoApply", terraform_version AS "terraformVersion",
       allow_destroy_plan AS "allowDestroyPlan", latest_configuration_version_id AS "latestConfigurationVersionId", locked
     FROM workspaces WHERE id = ${workspaceId}`,
+    { prepareAs: "tarmac_run_workspace" },
   );
   return rows[0] ?? null;
 }
@@ -183,6 +184,7 @@ export async function findConfigurationVersion(db: Db | Tx, id: string): Promise
     db,
     Prisma.sql`SELECT cv.id, cv.status::text AS status, cv.speculative, w.organization_id AS "organizationId"
     FROM configuration_versions cv JOIN workspaces w ON w.id = cv.workspace_id WHERE cv.id = ${id}`,
+    { prepareAs: "tarmac_run_configuration_version" },
   );
   return rows[0] ?? null;
 }
