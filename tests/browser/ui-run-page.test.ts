@@ -36,7 +36,9 @@ beforeAll(async () => {
   await grantWorkspaceAccess(owner.api, org, wsId, reader.id, "read");
   launched = await launchChromiumBrowser();
   browser = launched.browser;
-});
+  // A stack with its engine and a browser: well under a minute alone, much longer on a CI machine
+  // running every suite at once.
+}, 300_000);
 
 afterAll(async () => {
   await launched?.close();

@@ -49,7 +49,9 @@ beforeAll(async () => {
   }
   launched = await launchChromiumBrowser();
   ownerContext = await signedInContext(launched.browser, stack.gateway.url, owner, { permissions: ["clipboard-read", "clipboard-write"] });
-});
+  // A stack, 22 workspaces and a browser: 20–30 s alone, past 120 s once on a CI machine running
+  // every suite at once.
+}, 300_000);
 
 afterAll(async () => {
   await launched?.close();
