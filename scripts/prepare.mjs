@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { generatePrismaClient } from "./generate-prisma.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tarmac";
@@ -25,9 +26,7 @@ export function installDependencies() {
   }
 }
 
-export function generatePrismaClient() {
-  run(path.join(root, "node_modules", ".bin", "prisma"), ["generate"]);
-}
+export { generatePrismaClient } from "./generate-prisma.mjs";
 
 /** Creates the database named in the URL when it does not exist yet. */
 export async function ensureDatabase(databaseUrl) {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { createTestDatabase, freePort, REPO_ROOT, waitFor, type TestDatabase } from "@tarmac/testing";
 
@@ -18,6 +18,10 @@ describe("npm start", () => {
   });
 
   it("serves the API with the admin token, runs all four processes, and stops them on Ctrl-C", async () => {
+    // The checkout is prepared already (npm test generated the client): `npm start` must leave the
+    // generated client alone, which other test suites are importing meanwhile.
+    const client = path.join(REPO_ROOT, "packages/db/src/generated/prisma/client.ts");
+    const clientBefore = statSync(client);
     const port = await freePort();
     const prefix = `start${Date.now()}`;
     const child = spawn("npm", ["start"], {
@@ -52,6 +56,9 @@ describe("npm start", () => {
         { timeoutMs: 180_000, intervalMs: 250, what: "the gateway to answer /api/v2/ping" },
       );
       expect(ping.status).toBe(204);
+      const clientAfter = statSync(client);
+      expect([clientAfter.ino, clientAfter.mtimeMs]).toEqual([clientBefore.ino, clientBefore.mtimeMs]);
+      expect(output).toContain("Prisma client in packages/db/src/generated is up to date");
       expect(ping.headers.get("tfp-api-version")).toBeTruthy();
       const me = await fetch(`http://127.0.0.1:${port}/api/v2/account/details`, {
         headers: { Authorization: "Bearer start-test-token" },
