@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { Header } from "tar";
-import { inspectArchive } from "./inspect";
+import { cpuMsSince, inspectArchive } from "./inspect";
 import { archiveLimits } from "./limits";
 
 interface RawEntry {
@@ -180,11 +180,7 @@ describe("configuration archive inspection", () => {
       yield tgz.subarray(0, 10);
       // 400 ms of this process's CPU time, however long a loaded machine takes to give it.
       const spun = process.cpuUsage();
-      const cpuMs = (): number => {
-        const used = process.cpuUsage(spun);
-        return (used.user + used.system) / 1000;
-      };
-      while (cpuMs() < 400);
+      while (cpuMsSince(spun) < 400);
       await new Promise((r) => setTimeout(r, 50));
       yield tgz.subarray(10);
     })();

@@ -27,7 +27,8 @@ const WALL_CLOCK_FACTOR = 15;
 const MIN_WALL_CLOCK_MS = 30_000;
 const MIN_RECHECK_MS = 20;
 
-function cpuMsSince(start: NodeJS.CpuUsage): number {
+/** CPU time (user and system) this process spent since `start`, ms. */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000;
 }
