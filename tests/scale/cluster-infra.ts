@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import os, { userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -9,7 +8,7 @@ import { connect as connectNats } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import { createTestDatabase, freePort, waitFor, type TestDatabase } from "@tarmac/testing";
+import { createTestDatabase, freePort, freePortPair, waitFor, type TestDatabase } from "@tarmac/testing";
 import { asPostgres, OwnServer } from "../faults/infra";
 
 /**
@@ -20,21 +19,6 @@ import { asPostgres, OwnServer } from "../faults/infra";
  */
 
 const run = promisify(execFile);
-
-/** Two ports the OS said were free, `offset` apart (Redis Cluster's bus listens on port + 10000). */
-async function freePortPair(offset: number): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await freePort();
-    if (port + offset > 65535) continue;
-    const second = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(port + offset, "127.0.0.1", () => srv.close(() => resolve(true)));
-    });
-    if (second) return port;
-  }
-  throw new Error(`no free port pair ${offset} apart`);
-}
 
 export interface RedisClusterNode {
   port: number;

@@ -67,6 +67,23 @@ export async function freePort(): Promise<number> {
   return osPickedPort();
 }
 
+/**
+ * A free port whose neighbour `offset` above is free too, both handed out and both below the
+ * ephemeral range where it is wide enough (Redis Cluster's bus listens on its port + 10000).
+ */
+export async function freePortPair(offset: number): Promise<number> {
+  const highest = Math.min(ephemeralRangeStart() - 1, 65_535) - offset;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = highest - LOWEST_PORT >= 1_000 ? LOWEST_PORT + randomInt(highest - LOWEST_PORT + 1) : await osPickedPort();
+    const second = port + offset;
+    if (second > 65_535 || handedOut.has(port) || handedOut.has(second)) continue;
+    handedOut.add(port);
+    handedOut.add(second);
+    if ((await canListen(port)) && (await canListen(second))) return port;
+  }
+  throw new Error(`no free port pair ${offset} apart`);
+}
+
 export interface StartedProcess {
   name: string;
   child: ChildProcess;
