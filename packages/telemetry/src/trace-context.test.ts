@@ -1,5 +1,6 @@
 import { SpanStatusCode, trace } from "@opentelemetry/api";
 import {
+  activeTraceFields,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type Telemetry,
@@ -103,16 +104,59 @@ describe("trace context through message headers", () => {
 });
 
 describe("startTelemetry without an exporter", () => {
+  let telemetry: Telemetry;
+  beforeEach(() => {
+    telemetry = startTelemetry({ serviceName: "no-export" });
+  });
+  afterEach(async () => {
+    await telemetry.shutdown();
+  });
+
   it("still creates real trace ids so logs and headers carry them", async () => {
-    const telemetry = startTelemetry({ serviceName: "no-export" });
-    try {
-      const headers = await withSpan("work", {}, (span) => {
-        expect(span.spanContext().traceId).not.toMatch(/^0+$/);
-        return injectTraceContext({});
+    const headers = await withSpan("work", {}, (span) => {
+      expect(span.spanContext().traceId).not.toMatch(/^0+$/);
+      return injectTraceContext({});
+    });
+    expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  it("continues the caller's trace with a span id of its own, in logs and headers", async () => {
+    const outer = await withSpan("request", {}, async (request) => {
+      const inner = await withSpan("statement", {}, async (statement) => {
+        await new Promise((r) => setImmediate(r));
+        return { context: statement.spanContext(), fields: activeTraceFields(), headers: injectTraceContext({}) };
       });
-      expect(headers.traceparent).toBeDefined();
-    } finally {
-      await telemetry.shutdown();
-    }
+      return { context: request.spanContext(), inner };
+    });
+    expect(outer.inner.context.traceId).toBe(outer.context.traceId);
+    expect(outer.inner.context.spanId).not.toBe(outer.context.spanId);
+    expect(outer.inner.fields).toEqual({ trace_id: outer.context.traceId, span_id: outer.inner.context.spanId });
+    expect(outer.inner.headers.traceparent).toBe(`00-${outer.context.traceId}-${outer.inner.context.spanId}-01`);
+    // Separate requests are separate traces.
+    const other = await withSpan("request", {}, (span) => span.spanContext());
+    expect(other.traceId).not.toBe(outer.context.traceId);
+  });
+
+  it("keeps a remote parent's trace, sampling flag and trace state", async () => {
+    const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+    const headers = await withSpan("consume", {}, () => injectTraceContext({}), extractTraceContext({ traceparent: parent, tracestate: "vendor=x" }));
+    expect(headers.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
+    expect(headers.traceparent).not.toContain("b7ad6b7169203331");
+    expect(headers.tracestate).toBe("vendor=x");
+  });
+
+  it("records nothing: the spans are ids only", async () => {
+    const recording = await withSpan("work", { a: 1 }, (s) => s.isRecording());
+    expect(recording).toBe(false);
+  });
+
+  it("starts a new trace for a root span even inside another", async () => {
+    const tracer = trace.getTracer("test");
+    const [outer, root] = tracer.startActiveSpan("outer", (o) => {
+      const r = tracer.startSpan("root", { root: true });
+      o.end();
+      return [o.spanContext(), r.spanContext()];
+    });
+    expect(root.traceId).not.toBe(outer.traceId);
   });
 });
