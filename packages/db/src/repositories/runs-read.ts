@@ -1,4 +1,4 @@
-import { FINAL_STATUSES, type Phase } from "@tarmac/domain";
+import type { Phase } from "@tarmac/domain";
 import { queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import type {
@@ -10,6 +10,7 @@ import type {
   UserModel,
   WorkspaceModel,
 } from "../generated/prisma/models";
+import { runsAheadCondition } from "./queue-position";
 import { workspaceViewInclude, type WorkspaceView } from "./workspaces";
 
 /**
@@ -93,8 +94,6 @@ export interface RunDocumentRow {
   taskStageIds: string[];
 }
 
-const FINAL_STATUS_LITERAL = `ARRAY[${(FINAL_STATUSES as readonly string[]).map((s) => `'${s}'`).join(", ")}]::text[]`;
-
 /**
  * What loadRunExtras and the task stages add to a run document, as columns over `runs r`: the
  * run and its document in one statement, where separate reads cost a round trip each. The queue
@@ -107,9 +106,7 @@ export const RUN_DOCUMENT_EXTRA_COLUMNS = Prisma.raw(`
   ARRAY(SELECT ts.id FROM task_stages ts WHERE ts.run_id = r.id ORDER BY ts.created_at, ts.id) AS "x_taskStageIds",
   CASE WHEN r.status = 'pending' AND r.plan_only = false AND r.save_plan = false THEN (
     SELECT count(*) FROM runs o
-    WHERE o.workspace_id = r.workspace_id AND o.seq < r.seq AND o.plan_only = false
-      AND o.status::text <> ALL(${FINAL_STATUS_LITERAL})
-      AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
+    WHERE o.workspace_id = r.workspace_id AND o.seq < r.seq AND ${runsAheadCondition("o").sql}
   ) ELSE 0 END AS "x_positionInQueue"`);
 
 type DocumentColumns = RunRow & {
@@ -230,8 +227,6 @@ export async function findCostEstimates(db: Db | Tx, runIds: readonly string[]):
   return db.costEstimate.findMany({ where: { runId: { in: [...new Set(runIds)] } } });
 }
 
-const FINAL_LIST = FINAL_STATUSES as readonly string[];
-
 /**
  * Position of each pending non-speculative run in its workspace's queue: how many unfinished
  * non-speculative runs were created before it. One query for the whole page.
@@ -248,9 +243,7 @@ export async function positionsInQueue(
   const rows = await queryRows<{ id: string; ahead: bigint }>(db, Prisma.sql`
     SELECT r.id, (
       SELECT count(*) FROM runs o
-      WHERE o.workspace_id = r.workspace_id AND o.seq < r.seq AND o.plan_only = false
-        AND o.status::text <> ALL(${FINAL_LIST}::text[])
-        AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
+      WHERE o.workspace_id = r.workspace_id AND o.seq < r.seq AND ${runsAheadCondition("o")}
     ) AS ahead
     FROM runs r WHERE r.id = ANY(${ids}::text[])`);
   for (const row of rows) out.set(row.id, Number(row.ahead));

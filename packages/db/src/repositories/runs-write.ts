@@ -4,18 +4,11 @@ import { executeRows, isDb, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import type { RunModel } from "../generated/prisma/models";
 import { enqueueOutbox, outboxChannel, wakeOutboxRelays } from "../outbox";
+import { runsAheadCondition } from "./queue-position";
 import { RUN_COLUMNS } from "./runs-read";
 import { createPendingStages } from "./run-tasks";
 import { runCreatedMessage, workspaceQueueChangedMessage } from "../outbox-messages";
 import { statusTimestampValue } from "../runs";
-
-const FINAL_LIST = FINAL_STATUSES as readonly string[];
-/**
- * The final statuses as a literal of the statement's text: a constant the planner sees, where a
- * parameter's unknown array made the prepared creation's generic plan look costlier than
- * planning each time (its count of the runs ahead), so every creation was planned again.
- */
-const FINAL_STATUS_LITERAL = Prisma.raw(`ARRAY[${FINAL_LIST.map((s) => `'${s.replace(/'/g, "''")}'`).join(", ")}]::text[]`);
 
 /**
  * Run creation and the scheduler's writes beside a status change, each with its outbox events
@@ -135,9 +128,7 @@ export async function insertRun(
         -- workspace it is stays the same for every creation, so the prepared statement keeps one
         -- generic plan (a parameter let one workspace's many runs make every creation replan).
         SELECT count(*) FROM runs o
-        WHERE o.workspace_id = new_run."workspaceId" AND o.plan_only = false
-          AND o.status::text <> ALL(${FINAL_STATUS_LITERAL})
-          AND (o.save_plan = false OR o.status IN ('confirmed', 'apply_queued', 'applying'))
+        WHERE o.workspace_id = new_run."workspaceId" AND ${runsAheadCondition("o")}
       ) END AS runs_ahead
     FROM tasks LEFT JOIN new_run ON true`,
     // Parsed and planned once per connection (not through a transaction-mode pooler; queryRows).
