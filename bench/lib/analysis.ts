@@ -23,14 +23,14 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     title: "POST /runs",
     why:
       "A creation is three prepared statements on node-postgres, none through Prisma: the workspace row, the configuration version, and the write (run, plan, apply, run event, outbox row, queue position; the workspace row only when its latest configuration version changes) as one statement outside any transaction, its relays woken after the commit; the document's extras come from that write. " +
-      "A workspace with run tasks still writes in a transaction (its stages). What is left in the gateway is express, zod and the JSON:API document. The rate is CPU: the two cores are shared by PostgreSQL (about 3.5 CPU-ms per creation: the write's five rows with their indexes and the run counter's shard, and the scheduler's reads), the gateway (about 2), the scheduler (about 1.9: its outbox relay and its consumer of run.created), NATS and wrk, where a bare insert is one row and one handler. Creations in one workspace no longer wait for each other (run counter in shards, no workspace update when nothing changes).",
+      "A workspace with run tasks still writes in a transaction (its stages). What is left in the gateway is express, zod and the JSON:API document. The rate is CPU: the two cores are shared by PostgreSQL (about 2.25 CPU-ms per creation: the write's five rows with their indexes and the run counter's shard, the relay's rounds, the scheduler's read), the gateway (about 1.9), the scheduler (about 1.25: its outbox relay and its consumer of run.created), NATS (about 0.45) and wrk, where a bare insert is one row and one handler (about 2 in all). The queue position is counted over the workspace's unfinished runs only (a partial index), however long its history. Creations in one workspace no longer wait for each other (run counter in shards, no workspace update when nothing changes).",
   },
   {
     match: "3. Pipeline runs completed",
     title: "Pipeline throughput",
     why:
       "On two cores the pipeline shares the CPU with terraform: the row 'CPU-ms per completed run' shows what each part costs per run next to the double's own CPU. " +
-      "Per run the worker spawns terraform eight times, and each spawn forks the worker's whole address space, synchronously, on its event loop (node's child_process on Linux), so its cost grows with the worker's RSS; the scheduler handles about seven status transitions (each a transaction with an outbox row, relayed to JetStream), the gateway a dozen job requests (files in and out), PostgreSQL their statements. A floor run on a loaded machine is itself slowed: compare runs at the same load",
+      "Per run the worker spawns terraform eight times (each spawn forks the worker, synchronously: in perf over 20 s of the pipeline, 9% of the worker's CPU and 0.6% of the machine's, while the test doubles, a node process per invocation, took about 72%); the scheduler handles about seven status transitions (each a transaction with an outbox row, relayed to JetStream), the gateway a dozen job requests (files in and out), PostgreSQL their statements. A floor run on a loaded machine is itself slowed: compare runs at the same load",
   },
   {
     match: "3. Pipeline scheduling latency",
