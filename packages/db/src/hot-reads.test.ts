@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { createDb, executeRows, inTransaction, queryRows, type Db } from "./client";
 import { Prisma } from "./generated/prisma/client";
 import { listWorkspaceRuns } from "./repositories/run-lists";
-import { findRun, findRunDocument, loadRunExtras } from "./repositories/runs-read";
+import { findRun, findRunDocument, findRunTarget, loadRunExtras } from "./repositories/runs-read";
 import { listTaskStagesOfRuns } from "./repositories/run-tasks";
 import { createRun } from "./repositories/runs-write";
 import { subjectsFor } from "@tarmac/contracts";
@@ -179,6 +179,27 @@ describe("hot reads past Prisma", () => {
   it("findWorkspaceScope returns the id and organization", async () => {
     expect(await findWorkspaceScope(db, "ws-1")).toEqual({ id: "ws-1", organizationId: "org-1" });
     expect(await findWorkspaceScope(db, "ws-missing")).toBeNull();
+  });
+
+  it("findRunTarget reads the workspace's row and the configuration version a run is created from", async () => {
+    await db.organization.create({ data: { id: "org-2", name: "other", email: "o@b.c" } });
+    await db.workspace.create({ data: { id: "ws-2", organizationId: "org-2", name: "w2" } });
+    await db.configurationVersion.create({ data: { id: "cv-2", workspaceId: "ws-2", status: "pending", speculative: true } });
+    await db.workspace.update({ where: { id: "ws-1" }, data: { latestConfigurationVersionId: "cv-1" } });
+    const row = await db.workspace.findUniqueOrThrow({
+      where: { id: "ws-1" },
+      select: { id: true, organizationId: true, autoApply: true, terraformVersion: true, allowDestroyPlan: true, latestConfigurationVersionId: true, locked: true },
+    });
+    const cv1 = { id: "cv-1", status: "uploaded", speculative: false, organizationId: "org-1" };
+    // Named, or the workspace's latest when none is named.
+    expect(canonical(await findRunTarget(db, "ws-1", "cv-1"))).toBe(canonical({ workspace: row, configurationVersion: cv1 }));
+    expect(canonical(await findRunTarget(db, "ws-1", null))).toBe(canonical({ workspace: row, configurationVersion: cv1 }));
+    // Another organization's version comes with that organization, for the caller to refuse.
+    expect((await findRunTarget(db, "ws-1", "cv-2"))?.configurationVersion).toEqual({ id: "cv-2", status: "pending", speculative: true, organizationId: "org-2" });
+    expect((await findRunTarget(db, "ws-1", "cv-missing"))?.configurationVersion).toBeNull();
+    expect(await findRunTarget(db, "ws-missing", "cv-1")).toBeNull();
+    // A workspace without any version yet.
+    expect((await findRunTarget(db, "ws-2", null))?.configurationVersion).toBeNull();
   });
 
   it("a run document and the default page read in one statement what findRun, loadRunExtras and the task stages read", async () => {

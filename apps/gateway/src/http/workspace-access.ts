@@ -170,25 +170,26 @@ export async function workspaceAccessOf(
 }
 
 /**
- * A workspace's own row and the principal's access on it, for writes that need neither the
- * workspace view (current run, lock holder, latest run) nor the organization: one read of the
- * row and at most one access statement, where loadWorkspaceForPrincipal makes several. The
- * same 404 for a workspace that does not exist, that the principal may not see, or where the
- * principal lacks `permission`.
+ * A run's workspace (its own row: neither the workspace view nor the organization) with the
+ * principal's access on it, and the configuration version the run names (else the workspace's
+ * latest), all in one statement and at most one access statement. The same 404 for a workspace
+ * that does not exist, that the principal may not see, or where the principal lacks
+ * `permission`; the configuration version found is checked by the run's creation, after that.
  */
-export async function loadWorkspaceRowForPrincipal(
+export async function loadRunTargetForPrincipal(
   deps: Pick<GatewayDeps, "db">,
   principal: Principal,
   workspaceId: string,
-  permission: Permission | WorkspaceAccess = "can-read-settings",
-): Promise<{ workspace: runsRead.RunWorkspace; access: WorkspaceAccess }> {
+  configurationVersionId: string | null,
+  permission: Permission | WorkspaceAccess,
+): Promise<{ workspace: runsRead.RunWorkspace; access: WorkspaceAccess; configurationVersion: runsRead.RunConfigurationVersion | null }> {
   // Ids that could not have been minted never reach the database.
   if (!isId("ws", workspaceId)) throw notFound();
-  const workspace = await runsRead.findWorkspace(deps.db, workspaceId);
-  if (!workspace) throw notFound();
-  const access = await workspaceAccessOf(deps.db, principal, workspace);
+  const target = await runsRead.findRunTarget(deps.db, workspaceId, configurationVersionId);
+  if (!target) throw notFound();
+  const access = await workspaceAccessOf(deps.db, principal, target.workspace);
   if (access === null || !allows(access, principal, permission)) throw notFound();
-  return { workspace, access };
+  return { ...target, access };
 }
 
 /** A workspace's id and organization with the principal's access: what a run list needs, no more. */

@@ -10,7 +10,7 @@ import { guards, refuseTokenKindLacking, runOf } from "../http/requires";
 import { sendDocument } from "../http/respond";
 import type { runsRead } from "@tarmac/db";
 import type { RunContext } from "../http/run-access";
-import { loadWorkspaceRowForPrincipal } from "../http/workspace-access";
+import { loadRunTargetForPrincipal } from "../http/workspace-access";
 import { buildRunDocuments } from "../services/run-documents";
 import { queueRun } from "../services/runs";
 
@@ -100,11 +100,18 @@ export function runsRouter(deps: GatewayDeps): Router {
     // A token that could hold the permission on no workspace is refused before its body is read.
     refuseTokenKindLacking(principal, "can-queue-run");
     const body = parseCreateBody(req.body);
-    const { workspace, access } = await loadWorkspaceRowForPrincipal(deps, principal, body.data.relationships.workspace.data.id, "can-queue-run");
     const cvData = body.data.relationships["configuration-version"]?.data ?? null;
+    const { workspace, access, configurationVersion } = await loadRunTargetForPrincipal(
+      deps,
+      principal,
+      body.data.relationships.workspace.data.id,
+      cvData?.id ?? null,
+      "can-queue-run",
+    );
     const queued = await queueRun(deps, {
       workspace,
       ...(cvData ? { configurationVersionId: cvData.id } : {}),
+      configurationVersion,
       attributes: body.data.attributes ?? {},
       createdById: actingUserId(principal),
       queuedWithApplyPermission: permits(access, principal.kind, "can-apply"),

@@ -101,6 +101,8 @@ export interface QueueRunInput extends Omit<NewRunInput, "configurationVersion" 
   workspace: NewRunInput["workspace"] & Pick<WorkspaceModel, "latestConfigurationVersionId">;
   /** Undefined: the workspace's latest configuration version. */
   configurationVersionId?: string;
+  /** That configuration version as read with the workspace (runsRead.findRunTarget); null: none found. */
+  configurationVersion: runsRead.RunConfigurationVersion | null;
 }
 
 /** A run just queued, with what its document shows that its row does not, when the write told. */
@@ -111,7 +113,7 @@ export interface QueuedRun {
 }
 
 /**
- * Resolves the configuration version, then writes the run with its plan, apply, `created` run
+ * Checks the configuration version read with the workspace, then writes the run with its plan, apply, `created` run
  * event and run.created outbox event: as one statement on its own (atomic without a
  * transaction), or, when the workspace has run tasks, in a transaction with its task stages. The
  * scheduler takes it from there.
@@ -119,7 +121,7 @@ export interface QueuedRun {
 export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise<QueuedRun> {
   const cvId = input.configurationVersionId ?? input.workspace.latestConfigurationVersionId;
   if (!cvId) throw unprocessable("Configuration version is missing", { pointer: "/data/relationships/configuration-version" });
-  const cv = await runsRead.findConfigurationVersion(deps.db, cvId);
+  const cv = input.configurationVersion;
   if (!cv || cv.organizationId !== input.workspace.organizationId) throw notFound("configuration version not found");
   const run = buildNewRun({ ...input, configurationVersion: cv });
   const subjects = subjectsFor(deps.env.TARMAC_NATS_PREFIX);

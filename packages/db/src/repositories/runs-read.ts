@@ -167,23 +167,45 @@ export async function findWorkspaces(db: Db | Tx, ids: readonly string[]): Promi
   return db.workspace.findMany({ where: { id: { in: [...new Set(ids)] } } });
 }
 
+/** A run's workspace with the configuration version it is created from, read together. */
+export interface RunTarget {
+  workspace: RunWorkspace;
+  /** The version named, else the workspace's latest; null when there is none or it does not exist. */
+  configurationVersion: RunConfigurationVersion | null;
+}
+
+/**
+ * The workspace a run is created in (findWorkspace's row) and the configuration version it is
+ * created from, in one statement: the version `configurationVersionId` names, or when null the
+ * workspace's latest, with the organization of the version's own workspace.
+ */
+export async function findRunTarget(db: Db | Tx, workspaceId: string, configurationVersionId: string | null): Promise<RunTarget | null> {
+  const rows = await queryRows<RunWorkspace & { cv_id: string | null; cv_status: RunConfigurationVersion["status"] | null; cv_speculative: boolean | null; cv_organization_id: string | null }>(
+    db,
+    Prisma.sql`SELECT w.id, w.organization_id AS "organizationId", w.auto_apply AS "autoApply", w.terraform_version AS "terraformVersion",
+      w.allow_destroy_plan AS "allowDestroyPlan", w.latest_configuration_version_id AS "latestConfigurationVersionId", w.locked,
+      cv.id AS cv_id, cv.status::text AS cv_status, cv.speculative AS cv_speculative, cvw.organization_id AS cv_organization_id
+    FROM workspaces w
+    LEFT JOIN configuration_versions cv ON cv.id = COALESCE(${configurationVersionId}::text, w.latest_configuration_version_id)
+    LEFT JOIN workspaces cvw ON cvw.id = cv.workspace_id
+    WHERE w.id = ${workspaceId}`,
+    { prepareAs: "tarmac_run_target" },
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const { cv_id: id, cv_status: status, cv_speculative: speculative, cv_organization_id: organizationId, ...workspace } = row;
+  return {
+    workspace,
+    configurationVersion: id !== null && status !== null && speculative !== null && organizationId !== null ? { id, status, speculative, organizationId } : null,
+  };
+}
+
 /** What run creation checks of a configuration version: its status, kind and organization. */
 export interface RunConfigurationVersion {
   id: string;
   status: ConfigurationVersionModel["status"];
   speculative: boolean;
   organizationId: string;
-}
-
-/** The configuration version a run is created from, with its workspace's organization, in one statement. */
-export async function findConfigurationVersion(db: Db | Tx, id: string): Promise<RunConfigurationVersion | null> {
-  const rows = await queryRows<RunConfigurationVersion>(
-    db,
-    Prisma.sql`SELECT cv.id, cv.status::text AS status, cv.speculative, w.organization_id AS "organizationId"
-    FROM configuration_versions cv JOIN workspaces w ON w.id = cv.workspace_id WHERE cv.id = ${id}`,
-    { prepareAs: "tarmac_run_configuration_version" },
-  );
-  return rows[0] ?? null;
 }
 
 export async function findConfigurationVersions(db: Db | Tx, ids: readonly string[]): Promise<ConfigurationVersionModel[]> {
