@@ -152,10 +152,10 @@ describe("startTelemetry without an exporter", () => {
 
   it("starts a new trace for a root span even inside another", async () => {
     const tracer = trace.getTracer("test");
-    const [outer, root] = tracer.startActiveSpan("outer", (o) => {
+    const { outer, root } = tracer.startActiveSpan("outer", (o) => {
       const r = tracer.startSpan("root", { root: true });
       o.end();
-      return [o.spanContext(), r.spanContext()];
+      return { outer: o.spanContext(), root: r.spanContext() };
     });
     expect(root.traceId).not.toBe(outer.traceId);
   });
