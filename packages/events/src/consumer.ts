@@ -116,6 +116,10 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
   for (const { filter, name } of durables) await ensureDurableAndStream(name, filter);
 
   const js = jetstream(nc);
+  // Pull requests ask for several handlers' worth of messages at once: by default the client asks
+  // again as soon as a quarter of its quota arrived (every two messages at a quota of 8), a
+  // JetStream API request each time. The handlers still run `concurrency` at a time.
+  const pullOptions = { max_messages: Math.max(concurrency, 1) * 4, threshold_messages: Math.max(concurrency, 1) };
   const inFlight = new Set<Promise<void>>();
   const waiters: (() => void)[] = [];
   let isStopped = false;
@@ -195,7 +199,7 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
       try {
         // The durable may have been deleted (an operator, a stream re-creation): create it again.
         if (!messages) await ensureDurableAndStream(name, filter);
-        messages ??= await (await js.consumers.get(stream, name)).consume({ max_messages: Math.max(concurrency, 1) });
+        messages ??= await (await js.consumers.get(stream, name)).consume(pullOptions);
         if (isStopped) {
           await messages.close();
           break;
@@ -213,7 +217,7 @@ export async function consumeDurable<T = TarmacEvent>(options: ConsumeOptions<T>
   }
 
   const firsts = await Promise.all(
-    durables.map(async ({ name }) => (await js.consumers.get(stream, name)).consume({ max_messages: Math.max(concurrency, 1) })),
+    durables.map(async ({ name }) => (await js.consumers.get(stream, name)).consume(pullOptions)),
   );
   const loops = durables.map(({ name, filter }, i) => keepConsuming(name, filter, firsts[i]!));
 
