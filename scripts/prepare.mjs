@@ -26,7 +26,7 @@ export function installDependencies() {
   }
 }
 
-export { generatePrismaClient } from "./generate-prisma.mjs";
+export { generatePrismaClient };
 
 /** Creates the database named in the URL when it does not exist yet. */
 export async function ensureDatabase(databaseUrl) {

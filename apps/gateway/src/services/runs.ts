@@ -113,10 +113,10 @@ export interface QueuedRun {
 }
 
 /**
- * Checks the configuration version read with the workspace, then writes the run with its plan, apply, `created` run
- * event and run.created outbox event: as one statement on its own (atomic without a
- * transaction), or, when the workspace has run tasks, in a transaction with its task stages. The
- * scheduler takes it from there.
+ * Checks the configuration version read with the workspace, then writes the run with its plan,
+ * apply, `created` run event and run.created outbox event: as one statement on its own (atomic
+ * without a transaction), or, when the workspace has run tasks, in a transaction with its task
+ * stages. The scheduler takes it from there.
  */
 export async function queueRun(deps: GatewayDeps, input: QueueRunInput): Promise<QueuedRun> {
   const cvId = input.configurationVersionId ?? input.workspace.latestConfigurationVersionId;
