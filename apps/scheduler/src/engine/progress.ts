@@ -4,7 +4,8 @@ import { isFinalStatus, PHASE_QUEUED_STATUS, PHASE_RUNNING_STATUS } from "@tarma
 import type { Effects, SchedulerContext } from "./context";
 import { withRunWorkspace } from "./effects";
 import { decideAfterPlanStage, driveRun, finishApply } from "./lifecycle";
-import { moveRun } from "./transitions";
+import { rememberWorkspaceOf } from "./run-workspaces";
+import { moveRun, traceHeaders } from "./transitions";
 
 type SchedulingRun = schedulerRepo.SchedulingRun;
 
@@ -36,6 +37,7 @@ export async function handlePhaseProgress(ctx: SchedulerContext, event: PhasePro
     await phasesRepo.recordHeartbeat(ctx.db, event.phase, event.runId, eventTime(ctx, event.at));
     return;
   }
+  if (event.kind === "started" && (await startQueued(ctx, event))) return;
   await withRunWorkspace(ctx, event.runId, async (tx, run, effects) => {
     if (isFinalStatus(run.status) && (event.kind === "finished" || event.kind === "errored" || event.kind === "canceled")) {
       // The run ended without waiting for terraform (canceled by force-execute, failed by the
@@ -67,6 +69,27 @@ export async function handlePhaseProgress(ctx: SchedulerContext, event: PhasePro
       }
     }
   });
+}
+
+/**
+ * The usual `started`: the run waits in the phase's queued status, and moving it on decides
+ * nothing else. One statement taking the workspace's lock (phasesRepo.startQueuedPhase), not a
+ * transaction: the next run of a workspace starts planning a few round trips sooner. False when
+ * the run is elsewhere; the event is then handled under the lock like any other.
+ */
+async function startQueued(ctx: SchedulerContext, event: PhaseProgressEvent): Promise<boolean> {
+  const moved = await phasesRepo.startQueuedPhase(ctx.db, {
+    runId: event.runId,
+    phase: event.phase,
+    workerId: event.workerId,
+    startedAt: eventTime(ctx, event.at),
+    at: ctx.now(),
+    subjects: ctx.subjects,
+    headers: traceHeaders(),
+  });
+  if (!moved) return false;
+  rememberWorkspaceOf(ctx, { id: event.runId, workspaceId: moved.workspaceId });
+  return true;
 }
 
 async function onFinished(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, event: PhaseProgressEvent, effects: Effects): Promise<void> {

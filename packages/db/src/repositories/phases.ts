@@ -1,8 +1,11 @@
-import { phaseTimestampKey, type PhaseStatus, type Phase } from "@tarmac/domain";
-import { executeRows, type Db, type Tx } from "../client";
+import type { Subjects } from "@tarmac/contracts";
+import { PHASE_QUEUED_STATUS, PHASE_RUNNING_STATUS, phaseTimestampKey, statusTimestampKey, type PhaseStatus, type Phase } from "@tarmac/domain";
+import { executeRows, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import { getBlob } from "../blobs";
 import { newId } from "@tarmac/domain";
+import { outboxChannel } from "../outbox-claims";
+import { runStatusChangedMessage } from "../outbox-messages";
 import { statusTimestampValue } from "../runs";
 
 /**
@@ -51,6 +54,65 @@ export async function markPhaseRunning(tx: Tx, phase: PhaseName, runId: string, 
      WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued')`,
   );
   return changed === 1;
+}
+
+export interface QueuedPhaseStart {
+  runId: string;
+  phase: PhaseName;
+  workerId: string;
+  /** When the worker started the phase (the phase's started-at and first heartbeat). */
+  startedAt: Date;
+  /** The run's status change time. */
+  at: Date;
+  subjects: Subjects;
+  /** Trace context carried into the status event. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A worker started a phase whose run waits in the phase's queued status: the run's queued →
+ * running compare-and-set with its outbox event and the relays' NOTIFY, and the phase's →
+ * running with its worker, as one statement that commits on its own. It takes the workspace's
+ * row lock first, as every scheduling decision does (DESIGN invariant 2): a decision holding
+ * the lock (a cancel) is waited for, and the compare-and-set then sees what it committed. One
+ * round trip where a transaction with the same effect takes six. Null, with nothing written,
+ * when the run is not in that queued status (a repeated or late event, a run canceled or moved
+ * on meanwhile): the caller then decides under the lock as for any event.
+ */
+export async function startQueuedPhase(db: Db | Tx, input: QueuedPhaseStart): Promise<{ workspaceId: string; organizationId: string } | null> {
+  const { runId, phase } = input;
+  const from = PHASE_QUEUED_STATUS[phase];
+  const to = PHASE_RUNNING_STATUS[phase];
+  const stamp = JSON.stringify({ [statusTimestampKey(to)]: statusTimestampValue(input.at) });
+  // The owner comes from the moved row (a run never changes workspace or organization).
+  const message = runStatusChangedMessage(input.subjects, { id: runId, workspaceId: "", organizationId: "" }, from, to, input.at, input.headers);
+  const [moved] = await queryRows<{ workspaceId: string; organizationId: string }>(
+    db,
+    Prisma.sql`WITH ws AS (
+      SELECT w.id FROM runs r JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = ${runId} FOR UPDATE OF w
+    ), moved AS (
+      UPDATE runs r SET status = ${to}::"RunStatus",
+        status_timestamps = r.status_timestamps || ${stamp}::jsonb,
+        status_changed_at = ${input.at}, updated_at = ${input.at}
+      FROM ws WHERE r.id = ${runId} AND r.workspace_id = ws.id AND r.status = ${from}::"RunStatus"
+      RETURNING r.workspace_id, r.organization_id
+    ), written AS (
+      INSERT INTO outbox_events (msg_id, subject, payload, headers)
+      SELECT ${message.msgId}, ${message.subject},
+        ${JSON.stringify(message.payload)}::jsonb || jsonb_build_object('workspaceId', workspace_id, 'organizationId', organization_id),
+        ${JSON.stringify(message.headers ?? {})}::jsonb
+      FROM moved
+      ON CONFLICT (msg_id) DO NOTHING
+    ), running AS (
+      UPDATE ${tableSql(phase)} p SET status = 'running', status_timestamps = p.status_timestamps || ${stampJson("running", input.startedAt)}::jsonb,
+        worker_id = ${input.workerId}, heartbeat_at = ${input.startedAt}, started_at = COALESCE(p.started_at, ${input.startedAt}), updated_at = ${input.startedAt}
+      FROM moved WHERE p.run_id = ${runId} AND p.status IN ('pending', 'managed_queued', 'queued')
+    )
+    SELECT workspace_id AS "workspaceId", organization_id AS "organizationId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
+    // Every phase a worker starts: parsed and planned once per connection (one text per table).
+    { prepareAs: `tarmac_start_queued_${phase}` },
+  );
+  return moved ? { workspaceId: moved.workspaceId, organizationId: moved.organizationId } : null;
 }
 
 /** A heartbeat of a running phase; ignored once the phase ended. */
