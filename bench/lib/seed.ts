@@ -129,6 +129,10 @@ export async function seedRuns(input: SeedInput): Promise<SeedResult> {
     await c.query("SET session_replication_role = origin");
     // VACUUM too: a long-lived database has its visibility map set (autovacuum), which index-only scans need.
     await c.query("VACUUM (ANALYZE) runs, plans, applies, workspaces, configuration_versions");
+    // And a checkpoint: the seed writes about a gigabyte of WAL, and the checkpoints it triggers
+    // would otherwise write its pages out, with their fsyncs, while the scenarios are measured
+    // (commits stalled for up to 260 ms in 3b). A long-lived database flushed them long ago.
+    await c.query("CHECKPOINT");
     const counts = await c.query<{ ws: string; org: string }>(
       "SELECT count(*) FILTER (WHERE workspace_id = $1) AS ws, count(*) AS org FROM runs WHERE organization_id = $2",
       [input.benchWorkspaceId, input.organizationId],
