@@ -171,4 +171,30 @@ describe("transitionRun", () => {
     await expect(move()).resolves.toEqual({ ok: false, reason: "stale" });
     expect(await db.runEvent.count({ where: { runId: id } })).toBe(1);
   });
+
+  it.each([
+    ["two statements", undefined],
+    ["one statement", { workspaceId: "ws-1", organizationId: "org-1" }],
+  ])("queues the phase's row and takes the workspace with the change, and neither for a stale move (%s)", async (_form, owner) => {
+    const id = owner ? "run-q1" : "run-q2";
+    await newRun(id);
+    await db.plan.create({ data: { id: `plan-${id}`, runId: id } });
+    await db.apply.create({ data: { id: `apply-${id}`, runId: id } });
+    const at = new Date("2026-12-02T08:00:00.000Z");
+    const move = () =>
+      inTransaction(db, (tx) =>
+        transitionRun(tx, { runId: id, from: "pending", to: "plan_queued", at, subjects, queuePhase: "plan", takeWorkspace: true, ...(owner ? { owner } : {}) }),
+      );
+    expect(await move()).toEqual({ ok: true, workspaceId: "ws-1" });
+    expect(await db.plan.findUniqueOrThrow({ where: { runId: id } })).toMatchObject({ status: "queued", statusTimestamps: { "queued-at": "2026-12-02T08:00:00+00:00" } });
+    expect((await db.apply.findUniqueOrThrow({ where: { runId: id } })).status).toBe("pending");
+    expect((await db.workspace.findUniqueOrThrow({ where: { id: "ws-1" } })).currentRunId).toBe(id);
+
+    // Stale: the workspace's current run and the phase stay as another decision left them.
+    await db.workspace.update({ where: { id: "ws-1" }, data: { currentRunId: null } });
+    await db.plan.update({ where: { runId: id }, data: { status: "running" } });
+    await expect(move()).resolves.toEqual({ ok: false, reason: "stale" });
+    expect((await db.workspace.findUniqueOrThrow({ where: { id: "ws-1" } })).currentRunId).toBeNull();
+    expect((await db.plan.findUniqueOrThrow({ where: { runId: id } })).status).toBe("running");
+  });
 });

@@ -1,7 +1,7 @@
 import { subjects as defaultSubjects, type Subjects } from "@tarmac/contracts";
-import { statusTimestampKey, transition, type RunStatus } from "@tarmac/domain";
+import { phaseTimestampKey, statusTimestampKey, transition, type Phase, type RunStatus } from "@tarmac/domain";
 import { Prisma } from "./generated/prisma/client";
-import { queryRows, type Tx } from "./client";
+import { executeRows, queryRows, type Tx } from "./client";
 import { enqueueOutbox, outboxChannel } from "./outbox";
 import { runStatusChangedMessage } from "./outbox-messages";
 import { insertRunEvent, type NewRunEvent } from "./repositories/run-events";
@@ -24,6 +24,10 @@ export interface TransitionInput {
   owner?: { workspaceId: string; organizationId: string };
   /** The run's history entry for this change (at the change's time), written with it. */
   runEvent?: Omit<NewRunEvent, "runId" | "at">;
+  /** The phase whose row goes to `queued` with the change (its job is enqueued after the commit). */
+  queuePhase?: Phase;
+  /** The run becomes its workspace's current run with the change (call with the workspace locked). */
+  takeWorkspace?: boolean;
 }
 
 export type TransitionResult =
@@ -76,10 +80,25 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
         FROM moved
       )`
           : Prisma.empty
+      }${
+        input.queuePhase
+          ? Prisma.sql`, queued AS (
+        UPDATE ${Prisma.raw(PHASE_TABLES[input.queuePhase])} p SET status = 'queued', status_timestamps = p.status_timestamps || ${phaseQueuedStamp(at)}::jsonb, updated_at = ${at}
+        FROM moved WHERE p.run_id = ${runId} AND p.status IN ('pending', 'managed_queued')
+      )`
+          : Prisma.empty
+      }${
+        input.takeWorkspace
+          ? Prisma.sql`, current AS (
+        UPDATE workspaces w SET current_run_id = ${runId}, updated_at = ${at} FROM moved WHERE w.id = moved.workspace_id
+      )`
+          : Prisma.empty
       }
       SELECT workspace_id AS "workspaceId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
-      // Every status change of every run: parsed and planned once per connection.
-      { prepareAs: input.runEvent ? "tarmac_transition_run_event" : "tarmac_transition_run" },
+      // Every status change of every run: parsed and planned once per connection (a name per shape).
+      {
+        prepareAs: `tarmac_transition_run${input.runEvent ? "_event" : ""}${input.queuePhase ? `_queue_${input.queuePhase}` : ""}${input.takeWorkspace ? "_current" : ""}`,
+      },
     );
     return moved ? { ok: true, workspaceId: moved.workspaceId } : { ok: false, reason: "stale" };
   }
@@ -101,7 +120,23 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
     runStatusChangedMessage(input.subjects ?? defaultSubjects, { id: runId, workspaceId: run.workspaceId, organizationId: run.organizationId }, from, to, at, input.headers),
   );
   if (input.runEvent) await insertRunEvent(tx, { ...input.runEvent, runId, at });
+  if (input.queuePhase) {
+    await executeRows(
+      tx,
+      Prisma.sql`UPDATE ${Prisma.raw(PHASE_TABLES[input.queuePhase])} SET status = 'queued', status_timestamps = status_timestamps || ${phaseQueuedStamp(at)}::jsonb, updated_at = ${at}
+        WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued')`,
+    );
+  }
+  if (input.takeWorkspace) {
+    await executeRows(tx, Prisma.sql`UPDATE workspaces SET current_run_id = ${runId}, updated_at = ${at} WHERE id = ${run.workspaceId}`);
+  }
   return { ok: true, workspaceId: run.workspaceId };
+}
+
+const PHASE_TABLES: Record<Phase, "plans" | "applies"> = { plan: "plans", apply: "applies" };
+
+function phaseQueuedStamp(at: Date): string {
+  return JSON.stringify({ [phaseTimestampKey("queued")]: statusTimestampValue(at) });
 }
 
 /**

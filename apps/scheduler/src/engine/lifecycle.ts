@@ -97,8 +97,7 @@ export async function startApply(tx: Tx, ctx: SchedulerContext, run: SchedulingR
 
 /** `apply_queued` from `confirmed` or `pre_apply_completed`, and the apply job. */
 async function queueApply(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<void> {
-  if (await moveRun(tx, ctx, run, "apply_queued")) {
-    await phasesRepo.markPhaseQueued(tx, "apply", run.id, ctx.now());
+  if (await moveRun(tx, ctx, run, "apply_queued", undefined, undefined, { queuePhase: "apply" })) {
     effects.add({ kind: "enqueue", phase: "apply", runId: run.id });
   }
 }

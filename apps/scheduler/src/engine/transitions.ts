@@ -1,4 +1,4 @@
-import { transitionRun, type Prisma, type Tx } from "@tarmac/db";
+import { transitionRun, type Prisma, type TransitionInput, type Tx } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
 import { injectTraceContext } from "@tarmac/telemetry";
 import type { SchedulerContext } from "./context";
@@ -54,6 +54,8 @@ export async function moveRun(
   to: RunStatus,
   patch?: Omit<Prisma.RunUncheckedUpdateInput, "status" | "statusTimestamps" | "statusChangedAt">,
   recorded?: RecordedAction,
+  /** Written with the change: the phase row queued, the run made its workspace's current run. */
+  also?: Pick<TransitionInput, "queuePhase" | "takeWorkspace">,
 ): Promise<boolean> {
   const description = RECORDED[to];
   const runEvent = recorded
@@ -70,6 +72,7 @@ export async function moveRun(
     headers: traceHeaders(),
     ...(patch ? { patch } : {}),
     ...(runEvent ? { runEvent } : {}),
+    ...also,
     ...(run.workspaceId && run.organizationId ? { owner: { workspaceId: run.workspaceId, organizationId: run.organizationId } } : {}),
   });
   if (!result.ok) {

@@ -1,4 +1,4 @@
-import { inTransaction, phasesRepo, runsWrite, schedulerRepo, type Tx } from "@tarmac/db";
+import { inTransaction, runsWrite, schedulerRepo, type Tx } from "@tarmac/db";
 import { bypassesWorkspaceQueue, holdsWorkspace } from "@tarmac/domain";
 import type { Effects, SchedulerContext } from "./context";
 import { moveRun } from "./transitions";
@@ -16,7 +16,7 @@ const READY_CONFIGURATION = new Set(["uploaded", "archived"]);
  * `queuing` (promoted by promoteQueuing once a slot frees). A run whose configuration is
  * not uploaded yet waits; one whose upload failed errors.
  */
-async function startPlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<StartOutcome> {
+async function startPlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects, takeWorkspace = false): Promise<StartOutcome> {
   const cvStatus = run.configurationVersion.status;
   if (cvStatus === "errored") {
     if (!(await moveRun(tx, ctx, run, "errored"))) return "stale";
@@ -26,18 +26,29 @@ async function startPlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effe
   if (!READY_CONFIGURATION.has(cvStatus)) return "awaiting_configuration";
   // Pre-plan run tasks come first; the run queues its plan once they pass (queuePlan).
   if (await enterPrePlanStage(tx, ctx, run, effects)) return "pre_plan";
-  return queuePlan(tx, ctx, run, effects);
+  return queuePlan(tx, ctx, run, effects, takeWorkspace);
 }
 
-/** `plan_queued` when the organization has a free slot, else `queuing`. */
-export async function queuePlan(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<"plan_queued" | "queuing" | "stale"> {
+/**
+ * `plan_queued` when the organization has a free slot, else `queuing`. `takeWorkspace`: the run
+ * also becomes its workspace's current run, in the same statement. The organization's capacity
+ * lock is held from here to the commit, and every other start in the organization waits for it:
+ * what follows the count is one statement (the status with its event, the plan's row, the
+ * current run).
+ */
+export async function queuePlan(
+  tx: Tx,
+  ctx: SchedulerContext,
+  run: SchedulingRun,
+  effects: Effects,
+  takeWorkspace = false,
+): Promise<"plan_queued" | "queuing" | "stale"> {
   const org = await schedulerRepo.lockOrganizationCapacity(tx, run.organizationId);
   const used = await schedulerRepo.countRunsUsingCapacity(tx, run.organizationId);
   if (org && used >= org.runConcurrency) {
-    return (await moveRun(tx, ctx, run, "queuing")) ? "queuing" : "stale";
+    return (await moveRun(tx, ctx, run, "queuing", undefined, undefined, { takeWorkspace })) ? "queuing" : "stale";
   }
-  if (!(await moveRun(tx, ctx, run, "plan_queued"))) return "stale";
-  await phasesRepo.markPhaseQueued(tx, "plan", run.id, ctx.now());
+  if (!(await moveRun(tx, ctx, run, "plan_queued", undefined, undefined, { queuePhase: "plan", takeWorkspace }))) return "stale";
   effects.add({ kind: "enqueue", phase: "plan", runId: run.id });
   return "plan_queued";
 }
@@ -80,14 +91,15 @@ export async function advanceWorkspace(tx: Tx, ctx: SchedulerContext, workspaceI
       isHeld = isBlocked = true;
       continue;
     }
-    const outcome = await startPlan(tx, ctx, run, effects);
+    // A run queued for its plan (or for a slot) took the workspace with its status change.
+    const outcome = await startPlan(tx, ctx, run, effects, true);
     if (outcome === "errored" || outcome === "stale") continue;
     if (outcome === "awaiting_configuration") {
       // Creation order holds: later runs wait behind the one whose upload is pending.
       isBlocked = true;
       continue;
     }
-    await schedulerRepo.setCurrentRun(tx, workspaceId, run.id);
+    if (outcome === "pre_plan") await schedulerRepo.setCurrentRun(tx, workspaceId, run.id);
     isHeld = isBlocked = true;
   }
 }
@@ -105,8 +117,7 @@ export async function promoteQueuing(ctx: SchedulerContext, organizationId: stri
     const runs = await schedulerRepo.lockQueuingRuns(tx, organizationId, free);
     let promoted = 0;
     for (const run of runs) {
-      if (!(await moveRun(tx, ctx, run, "plan_queued"))) continue;
-      await phasesRepo.markPhaseQueued(tx, "plan", run.id, ctx.now());
+      if (!(await moveRun(tx, ctx, run, "plan_queued", undefined, undefined, { queuePhase: "plan" }))) continue;
       effects.add({ kind: "enqueue", phase: "plan", runId: run.id });
       promoted++;
     }

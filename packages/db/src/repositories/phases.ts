@@ -35,16 +35,6 @@ function stampJson(status: PhaseStatus, at: Date, extra: Record<string, string> 
   return JSON.stringify({ [phaseTimestampKey(status)]: statusTimestampValue(at), ...extra });
 }
 
-/** pending/queued → queued (the job was enqueued). */
-export async function markPhaseQueued(tx: Tx, phase: PhaseName, runId: string, at: Date): Promise<boolean> {
-  const changed = await executeRows(
-    tx,
-    Prisma.sql`UPDATE ${tableSql(phase)} SET status = 'queued', status_timestamps = status_timestamps || ${stampJson("queued", at)}::jsonb, updated_at = ${at}
-     WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued')`,
-  );
-  return changed === 1;
-}
-
 /** → running, with the worker and the first heartbeat. */
 export async function markPhaseRunning(tx: Tx, phase: PhaseName, runId: string, input: { workerId: string; at: Date }): Promise<boolean> {
   const changed = await executeRows(
