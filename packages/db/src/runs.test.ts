@@ -1,6 +1,8 @@
 import { subjectsFor } from "@tarmac/contracts";
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { Client } from "pg";
 import { createDb, inTransaction, type Db } from "./client";
+import { startQueuedPhase } from "./repositories/phases";
 import { transitionRun } from "./runs";
 
 /** DESIGN invariant 1: one writer per decision, by compare-and-set. */
@@ -196,5 +198,98 @@ describe("transitionRun", () => {
     await expect(move()).resolves.toEqual({ ok: false, reason: "stale" });
     expect((await db.workspace.findUniqueOrThrow({ where: { id: "ws-1" } })).currentRunId).toBeNull();
     expect((await db.plan.findUniqueOrThrow({ where: { runId: id } })).status).toBe("running");
+  });
+
+  /** A worker's `started` for a queued phase: one statement under the workspace's lock. */
+  describe("startQueuedPhase", () => {
+    const at = new Date("2026-12-02T10:00:00.500Z");
+    const startedAt = new Date("2026-12-02T10:00:00.250Z");
+
+    const newQueuedRun = async (id: string, status: "plan_queued" | "apply_queued" | "planning" | "canceled", phaseStatus: "queued" | "running" = "queued") => {
+      await db.run.create({
+        data: { id, organizationId: "org-1", workspaceId: "ws-1", configurationVersionId: "cv-1", operation: "plan_and_apply", terraformVersion: "1.9.8", status },
+      });
+      await db.plan.create({ data: { id: `plan-${id}`, runId: id, status: status === "apply_queued" ? "finished" : phaseStatus } });
+      await db.apply.create({ data: { id: `apply-${id}`, runId: id, status: status === "apply_queued" ? "queued" : "pending" } });
+    };
+    const start = (runId: string, phase: "plan" | "apply" = "plan") =>
+      startQueuedPhase(db, { runId, phase, workerId: "worker-1", startedAt, at, subjects, headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } });
+    const statusEvents = (runId: string) => db.outboxEvent.findMany({ where: { subject: `tcas.runs.${runId}.status` } });
+
+    it("moves the run to planning with its event and the plan to running with its worker", async () => {
+      await newQueuedRun("run-sa", "plan_queued");
+      expect(await start("run-sa")).toEqual({ workspaceId: "ws-1", organizationId: "org-1" });
+
+      const run = await db.run.findUniqueOrThrow({ where: { id: "run-sa" } });
+      expect(run.status).toBe("planning");
+      expect(run.statusTimestamps).toEqual({ "planning-at": "2026-12-02T10:00:00+00:00" });
+      expect(run.statusChangedAt).toEqual(at);
+      const plan = await db.plan.findUniqueOrThrow({ where: { runId: "run-sa" } });
+      expect(plan).toMatchObject({ status: "running", workerId: "worker-1", startedAt, heartbeatAt: startedAt });
+      expect(plan.statusTimestamps).toEqual({ "started-at": "2026-12-02T10:00:00+00:00" });
+
+      const events = await statusEvents("run-sa");
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        msgId: "run-status:run-sa:plan_queued:planning",
+        payload: { type: "run.status_changed", runId: "run-sa", workspaceId: "ws-1", organizationId: "org-1", from: "plan_queued", to: "planning", at: at.toISOString() },
+        headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+      });
+    });
+
+    it("moves an apply_queued run to applying", async () => {
+      await newQueuedRun("run-sb", "apply_queued");
+      expect(await start("run-sb", "apply")).not.toBeNull();
+      expect((await db.run.findUniqueOrThrow({ where: { id: "run-sb" } })).status).toBe("applying");
+      expect(await db.apply.findUniqueOrThrow({ where: { runId: "run-sb" } })).toMatchObject({ status: "running", workerId: "worker-1" });
+      expect((await db.plan.findUniqueOrThrow({ where: { runId: "run-sb" } })).status).toBe("finished");
+    });
+
+    it("writes nothing when the run is not queued for the phase (a repeated event, a canceled run, the other phase)", async () => {
+      expect(await start("run-sa")).toBeNull();
+      await newQueuedRun("run-sc", "canceled");
+      expect(await start("run-sc")).toBeNull();
+      await newQueuedRun("run-sd", "plan_queued");
+      expect(await start("run-sd", "apply")).toBeNull();
+      expect(await start("run-missing")).toBeNull();
+
+      expect(await statusEvents("run-sa")).toHaveLength(1);
+      expect(await statusEvents("run-sc")).toHaveLength(0);
+      expect(await statusEvents("run-sd")).toHaveLength(0);
+      expect((await db.plan.findUniqueOrThrow({ where: { runId: "run-sc" } })).status).toBe("queued");
+      expect((await db.apply.findUniqueOrThrow({ where: { runId: "run-sd" } })).status).toBe("pending");
+    });
+
+    it("waits for a decision holding the workspace's lock and sees what it committed", async () => {
+      await newQueuedRun("run-se", "plan_queued");
+      const other = new Client({ connectionString: database.url });
+      await other.connect();
+      try {
+        // A decision in progress: the workspace locked, the run read as plan_queued, not yet changed.
+        await other.query("BEGIN");
+        await other.query("SELECT id FROM workspaces WHERE id = 'ws-1' FOR UPDATE");
+        let settled = false;
+        const started = start("run-se").finally(() => (settled = true));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(settled).toBe(false);
+        // The decision cancels the run (its compare-and-set from the status it read) and commits.
+        const canceled = await other.query("UPDATE runs SET status = 'canceled' WHERE id = 'run-se' AND status = 'plan_queued'");
+        expect(canceled.rowCount).toBe(1);
+        await other.query("COMMIT");
+        expect(await started).toBeNull();
+      } finally {
+        await other.end();
+      }
+      expect((await db.run.findUniqueOrThrow({ where: { id: "run-se" } })).status).toBe("canceled");
+      expect((await db.plan.findUniqueOrThrow({ where: { runId: "run-se" } })).status).toBe("queued");
+      expect(await statusEvents("run-se")).toHaveLength(0);
+    });
+
+    it("lets exactly one of repeated concurrent events move the run", async () => {
+      await newQueuedRun("run-sf", "plan_queued");
+      const results = await Promise.all(Array.from({ length: 6 }, () => start("run-sf")));
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      expect(await statusEvents("run-sf")).toHaveLength(1);
+    });
   });
 });
