@@ -82,10 +82,7 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
           : Prisma.empty
       }${
         input.queuePhase
-          ? Prisma.sql`, queued AS (
-        UPDATE ${Prisma.raw(PHASE_TABLES[input.queuePhase])} p SET status = 'queued', status_timestamps = p.status_timestamps || ${phaseQueuedStamp(at)}::jsonb, updated_at = ${at}
-        FROM moved WHERE p.run_id = ${runId} AND p.status IN ('pending', 'managed_queued')
-      )`
+          ? Prisma.sql`, queued AS (${queuePhaseSql(input.queuePhase, runId, at, Prisma.sql`FROM moved`)})`
           : Prisma.empty
       }${
         input.takeWorkspace
@@ -121,11 +118,7 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
   );
   if (input.runEvent) await insertRunEvent(tx, { ...input.runEvent, runId, at });
   if (input.queuePhase) {
-    await executeRows(
-      tx,
-      Prisma.sql`UPDATE ${Prisma.raw(PHASE_TABLES[input.queuePhase])} SET status = 'queued', status_timestamps = status_timestamps || ${phaseQueuedStamp(at)}::jsonb, updated_at = ${at}
-        WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued')`,
-    );
+    await executeRows(tx, queuePhaseSql(input.queuePhase, runId, at));
   }
   if (input.takeWorkspace) {
     await executeRows(tx, Prisma.sql`UPDATE workspaces SET current_run_id = ${runId}, updated_at = ${at} WHERE id = ${run.workspaceId}`);
@@ -135,8 +128,11 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
 
 const PHASE_TABLES: Record<Phase, "plans" | "applies"> = { plan: "plans", apply: "applies" };
 
-function phaseQueuedStamp(at: Date): string {
-  return JSON.stringify({ [phaseTimestampKey("queued")]: statusTimestampValue(at) });
+/** The phase's row → queued (its job is enqueued after the commit); `from` joins the moved run in a CTE. */
+function queuePhaseSql(phase: Phase, runId: string, at: Date, from: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  const stamp = JSON.stringify({ [phaseTimestampKey("queued")]: statusTimestampValue(at) });
+  return Prisma.sql`UPDATE ${Prisma.raw(PHASE_TABLES[phase])} p SET status = 'queued', status_timestamps = p.status_timestamps || ${stamp}::jsonb, updated_at = ${at}
+    ${from} WHERE p.run_id = ${runId} AND p.status IN ('pending', 'managed_queued')`;
 }
 
 /**

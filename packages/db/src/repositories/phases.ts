@@ -37,13 +37,14 @@ function stampJson(status: PhaseStatus, at: Date, extra: Record<string, string> 
 
 /** → running, with the worker and the first heartbeat. */
 export async function markPhaseRunning(tx: Tx, phase: PhaseName, runId: string, input: { workerId: string; at: Date }): Promise<boolean> {
-  const changed = await executeRows(
-    tx,
-    Prisma.sql`UPDATE ${tableSql(phase)} SET status = 'running', status_timestamps = status_timestamps || ${stampJson("running", input.at)}::jsonb,
-       worker_id = ${input.workerId}, heartbeat_at = ${input.at}, started_at = COALESCE(started_at, ${input.at}), updated_at = ${input.at}
-     WHERE run_id = ${runId} AND status IN ('pending', 'managed_queued', 'queued')`,
-  );
-  return changed === 1;
+  return (await executeRows(tx, markRunningSql(phase, runId, input.workerId, input.at))) === 1;
+}
+
+/** The phase's row → running with its worker and first heartbeat; `from` joins the moved run in a CTE. */
+function markRunningSql(phase: PhaseName, runId: string, workerId: string, at: Date, from: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  return Prisma.sql`UPDATE ${tableSql(phase)} p SET status = 'running', status_timestamps = p.status_timestamps || ${stampJson("running", at)}::jsonb,
+       worker_id = ${workerId}, heartbeat_at = ${at}, started_at = COALESCE(p.started_at, ${at}), updated_at = ${at}
+     ${from} WHERE p.run_id = ${runId} AND p.status IN ('pending', 'managed_queued', 'queued')`;
 }
 
 export interface QueuedPhaseStart {
@@ -93,11 +94,7 @@ export async function startQueuedPhase(db: Db | Tx, input: QueuedPhaseStart): Pr
         ${JSON.stringify(message.headers ?? {})}::jsonb
       FROM moved
       ON CONFLICT (msg_id) DO NOTHING
-    ), running AS (
-      UPDATE ${tableSql(phase)} p SET status = 'running', status_timestamps = p.status_timestamps || ${stampJson("running", input.startedAt)}::jsonb,
-        worker_id = ${input.workerId}, heartbeat_at = ${input.startedAt}, started_at = COALESCE(p.started_at, ${input.startedAt}), updated_at = ${input.startedAt}
-      FROM moved WHERE p.run_id = ${runId} AND p.status IN ('pending', 'managed_queued', 'queued')
-    )
+    ), running AS (${markRunningSql(phase, runId, input.workerId, input.startedAt, Prisma.sql`FROM moved`)})
     SELECT workspace_id AS "workspaceId", organization_id AS "organizationId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
     // Every phase a worker starts: parsed and planned once per connection (one text per table).
     { prepareAs: `tarmac_start_queued_${phase}` },
