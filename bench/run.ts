@@ -198,6 +198,15 @@ function eventRows(scenario: string, e: EventLatency): Row[] {
   ];
 }
 
+/** A CPU split's parts, largest first (those that round to zero left out). */
+function splitParts(split: CpuSplit, digits = 2): string {
+  return Object.entries(split.perRunMs)
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, ms]) => ms >= 0.5 / 10 ** digits)
+    .map(([name, ms]) => `${name} ${fmt(ms, digits)}`)
+    .join(", ");
+}
+
 function rowsOf(r: Results): Row[] {
   const rows: Row[] = [];
   const rel = (a: number, b: number) => x(ratio(a, b));
@@ -265,6 +274,18 @@ function rowsOf(r: Results): Row[] {
       miss: `${fmt(q, 2)}× instead of 0.33× (${fmt((1 / 3 - q) * baseline.rps, 0)} runs/s short)`,
     });
     rows.push(cpuRow("2. POST /runs", product, baseline, { absMs: 6 }));
+    const { productSplit, baselineSplit } = r.create;
+    if (productSplit && baselineSplit) {
+      rows.push({
+        scenario: "2. POST /runs",
+        metric: `CPU-ms per created run, every process (machine busy ${fmt(productSplit.busyCores, 2)} cores): ${splitParts(productSplit)}; bare insert: ${splitParts(baselineSplit)}`,
+        tarmac: `${fmt(productSplit.machinePerRunMs, 2)} CPU-ms (machine)`,
+        baseline: `${fmt(baselineSplit.machinePerRunMs, 2)} CPU-ms (machine)`,
+        ratio: x(ratio(productSplit.machinePerRunMs, baselineSplit.machinePerRunMs)),
+        target: "",
+        met: null,
+      });
+    }
     rows.push(...latencyRows("2. POST /runs", r.create));
   }
   if (r.pipeline) {
@@ -283,13 +304,9 @@ function rowsOf(r: Results): Row[] {
     });
     const cpu = r.pipelineCpu;
     if (cpu) {
-      const parts = Object.entries(cpu.perRunMs)
-        .filter(([, msPerRun]) => msPerRun >= 0.5)
-        .sort((a, b) => b[1] - a[1])
-        .map(([name, msPerRun]) => `${name} ${fmt(msPerRun, 0)}`);
       rows.push({
         scenario: "3. Pipeline",
-        metric: `CPU-ms per completed run (machine busy ${fmt(cpu.busyCores, 2)} cores): ${parts.join(", ")}`,
+        metric: `CPU-ms per completed run (machine busy ${fmt(cpu.busyCores, 2)} cores): ${splitParts(cpu, 0)}`,
         tarmac: `${fmt(cpu.machinePerRunMs, 0)} CPU-ms (machine)`,
         baseline: floor ? `${fmt(floor.cpuPerRunMs, 0)} CPU-ms (double) · ${fmt(floor.machinePerRunMs, 0)} (machine)` : "n/a",
         ratio: floor ? x(ratio(cpu.machinePerRunMs, floor.machinePerRunMs)) : "",
@@ -565,6 +582,12 @@ async function main(): Promise<void> {
         targets,
         gatewayPids: [appPid(stack.gateway.process.child.pid!)],
         baselinePids: [started.child.pid!],
+        apps: [
+          { name: "gateway", launcherPid: stack.gateway.process.child.pid! },
+          { name: "scheduler", launcherPid: stack.scheduler!.child.pid! },
+          { name: "worker", launcherPid: stack.worker!.child.pid! },
+        ],
+        baselineApps: [{ name: "bare server", launcherPid: started.child.pid! }],
       });
     }
     baseline.kill("SIGTERM");

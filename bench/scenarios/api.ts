@@ -1,3 +1,4 @@
+import { startCpuSplit, type CpuSplit } from "../lib/cpu-split";
 import { cpuMsOf } from "../lib/procs";
 import { runWrk, type WrkResult } from "../lib/wrk";
 import { sleep } from "../lib/stats";
@@ -18,13 +19,26 @@ export interface Measured {
  * One wrk measurement after a warm-up, with the CPU time the serving processes (`pids` and their
  * descendants) spent during it per completed request.
  */
-async function measure(settings: LoadSettings, pids: number[], opts: Parameters<typeof runWrk>[0]): Promise<WrkResult> {
+async function measure(
+  settings: LoadSettings,
+  pids: number[],
+  opts: Parameters<typeof runWrk>[0],
+  split?: Parameters<typeof startCpuSplit>[0],
+): Promise<WrkResult & { split?: CpuSplit }> {
   if (settings.warmupS > 0) await runWrk({ ...opts, durationS: settings.warmupS });
   await sleep(500);
   const before = cpuMsOf(pids);
+  const cpu = split ? startCpuSplit(split) : undefined;
   const result = await runWrk({ ...opts, connections: settings.connections, durationS: settings.durationS });
   const used = cpuMsOf(pids) - before;
-  return { ...result, cpuMsPerRequest: result.requests > 0 ? used / result.requests : Number.NaN };
+  // The work a request leaves behind (the relay's publish, the scheduler's event) trails its
+  // answer by milliseconds: the split closes a moment later, so the last requests' share counts.
+  if (cpu) await sleep(300);
+  return {
+    ...result,
+    cpuMsPerRequest: result.requests > 0 ? used / result.requests : Number.NaN,
+    ...(cpu ? { split: cpu.stop(result.requests) } : {}),
+  };
 }
 
 const auth = (token: string) => ({ Authorization: `Bearer ${token}`, Accept: "application/vnd.api+json" });
@@ -69,7 +83,10 @@ export async function benchRunCreation(input: {
   token: string;
   organizationId: string;
   targets: { workspaceId: string; configurationVersionId: string }[];
-}): Promise<Measured> {
+  /** Every process of the stack, for where each side's CPU goes (startCpuSplit). */
+  apps?: Parameters<typeof startCpuSplit>[0];
+  baselineApps?: Parameters<typeof startCpuSplit>[0];
+}): Promise<Measured & { productSplit?: CpuSplit; baselineSplit?: CpuSplit }> {
   const { settings } = input;
   const base = { connections: settings.connections, durationS: settings.durationS, method: "POST" as const };
   const apiBodies = input.targets.map((t) =>
@@ -94,13 +111,20 @@ export async function benchRunCreation(input: {
     headers: { ...auth(input.token), "Content-Type": "application/vnd.api+json" },
     bodies: apiBodies,
     paths: ["/api/v2/runs"],
-  });
+  }, input.apps);
   const baseline = await measure(settings, input.baselinePids, {
     ...base,
     url: `${input.baselineUrl}/runs`,
     headers: { "Content-Type": "application/json" },
     bodies: bareBodies,
     paths: ["/runs"],
-  });
-  return { product, baseline };
+  }, input.baselineApps);
+  const { split: productSplit, ...productResult } = product;
+  const { split: baselineSplit, ...baselineResult } = baseline;
+  return {
+    product: productResult,
+    baseline: baselineResult,
+    ...(productSplit ? { productSplit } : {}),
+    ...(baselineSplit ? { baselineSplit } : {}),
+  };
 }
