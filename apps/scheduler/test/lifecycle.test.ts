@@ -84,6 +84,25 @@ describe("cost estimation", () => {
   });
 });
 
+describe("worker progress", () => {
+  it("a phase whose started event was lost records its worker and start with its end", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    expect(await statusOf(h.db, run)).toBe("plan_queued");
+    const at = new Date(Date.now() - 1_000);
+    await progress(h, run, "plan", "finished", { hasChanges: true, resourceAdditions: 1, workerId: "worker-lost-start", at: at.toISOString() });
+
+    expect(await statusOf(h.db, run)).toBe("planned");
+    const { statusTimestamps } = await h.db.run.findUniqueOrThrow({ where: { id: run }, select: { statusTimestamps: true } });
+    expect(Object.keys(statusTimestamps as object)).toEqual(expect.arrayContaining([statusTimestampKey("planning"), statusTimestampKey("planned")]));
+    const plan = await h.db.plan.findUniqueOrThrow({ where: { runId: run } });
+    expect(plan).toMatchObject({ status: "finished", workerId: "worker-lost-start", startedAt: at, heartbeatAt: at, finishedAt: at, hasChanges: true, resourceAdditions: 1 });
+    expect(Object.keys(plan.statusTimestamps as object).sort()).toEqual(["finished-at", "pending-at", "queued-at", "started-at"]);
+  });
+});
+
 describe("dispatch", () => {
   it("never enqueues a phase again because a late status event arrives after its job finished", async () => {
     const org = await createOrganization(h.db);

@@ -153,15 +153,17 @@ describe("hot reads past Prisma", () => {
       isDestroy: true, createdById: true, cancelRequestedAt: true, forceCancelAvailableAt: true,
       configurationVersion: { select: { id: true, status: true } },
     } as const;
+    // Plus whether the run may have task stages: none here (no stage, no run task on the workspace).
+    const withTasksFact = <T extends object>(row: T | null) => (row ? { ...row, taskStagesPossible: false } : row);
     for (const id of ["run-full", "run-min"]) {
-      const expected = canonical(await db.run.findUnique({ where: { id }, select: runSelect }));
+      const expected = canonical(withTasksFact(await db.run.findUnique({ where: { id }, select: runSelect })));
       expect(canonical(await findSchedulingRun(db, id))).toBe(expected);
       expect(canonical(await inTransaction(db, (tx) => findSchedulingRun(tx, id)))).toBe(expected);
     }
     expect(await findSchedulingRun(db, "run-missing")).toBeNull();
     const waiting = await db.run.findMany({ where: { workspaceId: "ws-1", status: "pending" }, orderBy: { seq: "asc" }, select: runSelect });
     expect(waiting.length).toBeGreaterThan(0);
-    expect(canonical(await inTransaction(db, (tx) => listWaitingRuns(tx, "ws-1")))).toBe(canonical(waiting));
+    expect(canonical(await inTransaction(db, (tx) => listWaitingRuns(tx, "ws-1")))).toBe(canonical(waiting.map(withTasksFact)));
 
     const wsSelect = {
       id: true, organizationId: true, locked: true, autoApply: true, currentRunId: true,
@@ -174,6 +176,30 @@ describe("hot reads past Prisma", () => {
     expect(canonical(await inTransaction(db, (tx) => findSchedulingWorkspace(tx, "ws-1")))).toBe(canonical(held));
     await db.workspace.update({ where: { id: "ws-1" }, data: { currentRunId: null, locked: false } });
     expect(await findSchedulingWorkspace(db, "ws-missing")).toBeNull();
+  });
+
+  it("a scheduling run says whether it may have task stages: its own, or its workspace's enabled run tasks", async () => {
+    await db.workspace.create({ data: { id: "ws-tasks", organizationId: "org-1", name: "tasks" } });
+    await db.configurationVersion.create({ data: { id: "cv-tasks", workspaceId: "ws-tasks", status: "uploaded" } });
+    const run = (id: string) =>
+      db.run.create({ data: { id, organizationId: "org-1", workspaceId: "ws-tasks", configurationVersionId: "cv-tasks", operation: "plan_and_apply", terraformVersion: "1.9.8" } });
+    const possible = async (id: string) => (await findSchedulingRun(db, id))?.taskStagesPossible;
+    await run("run-t1");
+    expect(await possible("run-t1")).toBe(false);
+
+    // A disabled task does not run: still none.
+    await db.runTask.create({ data: { id: "task-1", organizationId: "org-1", name: "check", url: "http://127.0.0.1:1/task", enabled: false } });
+    await db.workspaceRunTask.create({ data: { id: "wstask-1", workspaceId: "ws-tasks", taskId: "task-1", enforcementLevel: "mandatory", stages: ["post_apply"] } });
+    expect(await possible("run-t1")).toBe(false);
+    await db.runTask.update({ where: { id: "task-1" }, data: { enabled: true } });
+    expect(await possible("run-t1")).toBe(true);
+    expect((await inTransaction(db, (tx) => listWaitingRuns(tx, "ws-tasks"))).map((r) => r.taskStagesPossible)).toEqual([true]);
+
+    // A run created while the workspace had tasks keeps its stages after they are detached.
+    await db.workspaceRunTask.delete({ where: { id: "wstask-1" } });
+    expect(await possible("run-t1")).toBe(false);
+    await db.taskStage.create({ data: { id: "ts-1", runId: "run-t1", stage: "pre_plan" } });
+    expect(await possible("run-t1")).toBe(true);
   });
 
   it("findWorkspaceScope returns the id and organization", async () => {

@@ -2,7 +2,7 @@ import { subjectsFor } from "@tarmac/contracts";
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { Client } from "pg";
 import { createDb, inTransaction, type Db } from "./client";
-import { startQueuedPhase } from "./repositories/phases";
+import { finishPhase, startQueuedPhase } from "./repositories/phases";
 import { transitionRun } from "./runs";
 
 /** DESIGN invariant 1: one writer per decision, by compare-and-set. */
@@ -290,6 +290,54 @@ describe("transitionRun", () => {
       const results = await Promise.all(Array.from({ length: 6 }, () => start("run-sf")));
       expect(results.filter((r) => r !== null)).toHaveLength(1);
       expect(await statusEvents("run-sf")).toHaveLength(1);
+    });
+  });
+
+  /** A worker's end of a phase: its status and counts, and its start when that event was lost. */
+  describe("finishPhase", () => {
+    const startedAt = new Date("2026-12-02T11:00:00.100Z");
+    const at = new Date("2026-12-02T11:00:07.900Z");
+    const newRunWithPlan = async (id: string, plan: { status: "queued" | "running" | "finished"; workerId?: string; startedAt?: Date }) => {
+      await db.run.create({
+        data: { id, organizationId: "org-1", workspaceId: "ws-1", configurationVersionId: "cv-1", operation: "plan_and_apply", terraformVersion: "1.9.8", status: "planning" },
+      });
+      await db.plan.create({
+        data: {
+          id: `plan-${id}`,
+          runId: id,
+          status: plan.status,
+          workerId: plan.workerId ?? null,
+          startedAt: plan.startedAt ?? null,
+          heartbeatAt: plan.startedAt ?? null,
+          statusTimestamps: plan.startedAt ? { "started-at": "2026-12-02T11:00:00+00:00" } : {},
+        },
+      });
+    };
+    const finish = (runId: string) =>
+      inTransaction(db, (tx) =>
+        finishPhase(tx, "plan", runId, { status: "finished", at, counts: { resourceAdditions: 2 }, hasChanges: true, startedBy: "worker-2" }),
+      );
+
+    it("records the end of a running phase and keeps its worker and start", async () => {
+      await newRunWithPlan("run-fa", { status: "running", workerId: "worker-1", startedAt });
+      expect(await finish("run-fa")).toBe(true);
+      const plan = await db.plan.findUniqueOrThrow({ where: { runId: "run-fa" } });
+      expect(plan).toMatchObject({ status: "finished", workerId: "worker-1", startedAt, heartbeatAt: startedAt, finishedAt: at, hasChanges: true, resourceAdditions: 2 });
+      expect(plan.statusTimestamps).toEqual({ "started-at": "2026-12-02T11:00:00+00:00", "finished-at": "2026-12-02T11:00:07+00:00" });
+    });
+
+    it("records the start with the end when the phase was still queued (its started event lost)", async () => {
+      await newRunWithPlan("run-fb", { status: "queued" });
+      expect(await finish("run-fb")).toBe(true);
+      const plan = await db.plan.findUniqueOrThrow({ where: { runId: "run-fb" } });
+      expect(plan).toMatchObject({ status: "finished", workerId: "worker-2", startedAt: at, heartbeatAt: at, finishedAt: at, hasChanges: true, resourceAdditions: 2 });
+      expect(plan.statusTimestamps).toEqual({ "started-at": "2026-12-02T11:00:07+00:00", "finished-at": "2026-12-02T11:00:07+00:00" });
+    });
+
+    it("does not finish a phase twice", async () => {
+      await newRunWithPlan("run-fc", { status: "finished", workerId: "worker-1", startedAt });
+      expect(await finish("run-fc")).toBe(false);
+      expect(await db.plan.findUniqueOrThrow({ where: { runId: "run-fc" } })).toMatchObject({ workerId: "worker-1", finishedAt: null, resourceAdditions: 0 });
     });
   });
 });

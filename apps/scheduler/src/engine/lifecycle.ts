@@ -71,7 +71,8 @@ async function runCostEstimation(tx: Tx, ctx: SchedulerContext, run: SchedulingR
 async function releaseWorkspace(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, effects: Effects): Promise<void> {
   if (isFinalStatus(run.status)) {
     await runsWrite.settlePhasesOfEndedRun(tx, run.id, ctx.now(), run.status === "force_canceled");
-    await settleTaskStagesOfEndedRun(tx, ctx, run.id);
+    // A run without task stages (most) has none to settle.
+    if (run.taskStagesPossible !== false) await settleTaskStagesOfEndedRun(tx, ctx, run.id);
     effects.add({ kind: "remove-job", phase: "plan", runId: run.id });
     effects.add({ kind: "remove-job", phase: "apply", runId: run.id });
   }

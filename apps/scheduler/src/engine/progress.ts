@@ -16,15 +16,18 @@ function eventTime(ctx: SchedulerContext, at: string): Date {
   return Number.isNaN(t.getTime()) || t > now ? now : t;
 }
 
+/** queued → running for the run; true when the run is (now) in the phase's running status. */
+async function ensureRunRunning(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, event: PhaseProgressEvent): Promise<boolean> {
+  if (run.status === PHASE_QUEUED_STATUS[event.phase]) {
+    if (!(await moveRun(tx, ctx, run, PHASE_RUNNING_STATUS[event.phase]))) return false;
+  }
+  return run.status === PHASE_RUNNING_STATUS[event.phase];
+}
+
 /** queued → running for the run and its phase; true when the run is (now) in the running status. */
 async function ensureRunning(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, event: PhaseProgressEvent): Promise<boolean> {
-  const { phase } = event;
-  if (run.status === PHASE_QUEUED_STATUS[phase]) {
-    if (!(await moveRun(tx, ctx, run, PHASE_RUNNING_STATUS[phase]))) return false;
-  }
-  if (run.status !== PHASE_RUNNING_STATUS[phase]) return false;
-  // Also covers a `finished` whose `started` was lost: the phase still records its worker.
-  await phasesRepo.markPhaseRunning(tx, phase, run.id, { workerId: event.workerId, at: eventTime(ctx, event.at) });
+  if (!(await ensureRunRunning(tx, ctx, run, event))) return false;
+  await phasesRepo.markPhaseRunning(tx, event.phase, run.id, { workerId: event.workerId, at: eventTime(ctx, event.at) });
   return true;
 }
 
@@ -60,9 +63,10 @@ export async function handlePhaseProgress(ctx: SchedulerContext, event: PhasePro
         return;
       case "errored":
       case "canceled": {
-        if (!(await ensureRunning(tx, ctx, run, event))) return;
+        // A phase whose `started` was lost still records its worker (finishPhase's startedBy).
+        if (!(await ensureRunRunning(tx, ctx, run, event))) return;
         const at = eventTime(ctx, event.at);
-        await phasesRepo.finishPhase(tx, event.phase, run.id, { status: event.kind, at });
+        await phasesRepo.finishPhase(tx, event.phase, run.id, { status: event.kind, at, startedBy: event.workerId });
         const patch = event.kind === "canceled" ? { canceledAt: at } : undefined;
         if (await moveRun(tx, ctx, run, event.kind, patch)) await driveRun(tx, ctx, run, effects);
         return;
@@ -93,7 +97,8 @@ async function startQueued(ctx: SchedulerContext, event: PhaseProgressEvent): Pr
 }
 
 async function onFinished(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, event: PhaseProgressEvent, effects: Effects): Promise<void> {
-  if (!(await ensureRunning(tx, ctx, run, event))) return;
+  // A phase whose `started` was lost still records its worker (finishPhase's startedBy).
+  if (!(await ensureRunRunning(tx, ctx, run, event))) return;
   const at = eventTime(ctx, event.at);
   const counts = {
     resourceAdditions: event.resourceAdditions,
@@ -105,11 +110,11 @@ async function onFinished(tx: Tx, ctx: SchedulerContext, run: SchedulingRun, eve
     const hasChanges =
       event.hasChanges ??
       (event.resourceAdditions ?? 0) + (event.resourceChanges ?? 0) + (event.resourceDestructions ?? 0) + (event.resourceImports ?? 0) > 0;
-    await phasesRepo.finishPhase(tx, "plan", run.id, { status: "finished", at, counts, hasChanges });
+    await phasesRepo.finishPhase(tx, "plan", run.id, { status: "finished", at, counts, hasChanges, startedBy: event.workerId });
     run.hasChanges = hasChanges;
     await decideAfterPlanStage(tx, ctx, run, "planning", effects, { hasChanges });
     return;
   }
-  await phasesRepo.finishPhase(tx, "apply", run.id, { status: "finished", at, counts });
+  await phasesRepo.finishPhase(tx, "apply", run.id, { status: "finished", at, counts, startedBy: event.workerId });
   await finishApply(tx, ctx, run, effects);
 }

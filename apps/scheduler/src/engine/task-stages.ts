@@ -31,7 +31,9 @@ export function taskStageOfStatus(status: RunStatus): RunnableTaskStage | null {
  * Whether the run has a stage to go through here: the pending stage it was created with, or
  * (tasks attached since) enabled tasks and no stage of that kind yet.
  */
-export async function needsTaskStage(tx: Tx, run: Pick<SchedulingRun, "id" | "workspaceId">, stage: RunnableTaskStage): Promise<boolean> {
+export async function needsTaskStage(tx: Tx, run: Pick<SchedulingRun, "id" | "workspaceId" | "taskStagesPossible">, stage: RunnableTaskStage): Promise<boolean> {
+  // Most workspaces have no run tasks: the run's read said so, and the question costs no statement.
+  if (run.taskStagesPossible === false) return false;
   return runTasksRepo.hasStageToRun(tx, run.id, run.workspaceId, stage);
 }
 

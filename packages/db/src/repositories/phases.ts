@@ -117,15 +117,38 @@ export async function finishPhase(
   tx: Tx,
   phase: PhaseName,
   runId: string,
-  input: { status: "finished" | "errored" | "canceled"; at: Date; counts?: PhaseCounts; hasChanges?: boolean; forced?: boolean },
+  input: {
+    status: "finished" | "errored" | "canceled";
+    at: Date;
+    counts?: PhaseCounts;
+    hasChanges?: boolean;
+    forced?: boolean;
+    /**
+     * The worker that ran the phase, when it reported the end: a phase still recorded as queued
+     * (its `started` was lost) gets what markPhaseRunning writes (running stamp, worker, start,
+     * heartbeat) in the same statement, so a worker's end costs one round trip, not two.
+     */
+    startedBy?: string;
+  },
 ): Promise<boolean> {
   const c = input.counts ?? {};
   const extra: Record<string, string> = input.forced ? { "force-canceled-at": statusTimestampValue(input.at) } : {};
   // The plan's has-changes lands in the same compare-and-set statement as its status.
   const hasChanges = phase === "plan" && input.hasChanges !== undefined ? Prisma.sql`, has_changes = ${input.hasChanges}` : Prisma.empty;
+  // In SET, `status` is the row's status before this update.
+  const started =
+    input.startedBy === undefined
+      ? { stamp: Prisma.empty, columns: Prisma.empty }
+      : {
+          stamp: Prisma.sql`|| CASE WHEN status IN ('pending', 'managed_queued', 'queued') THEN ${stampJson("running", input.at)}::jsonb ELSE '{}'::jsonb END`,
+          columns: Prisma.sql`, worker_id = CASE WHEN status IN ('pending', 'managed_queued', 'queued') THEN ${input.startedBy} ELSE worker_id END,
+       heartbeat_at = CASE WHEN status IN ('pending', 'managed_queued', 'queued') THEN ${input.at} ELSE heartbeat_at END,
+       started_at = CASE WHEN status IN ('pending', 'managed_queued', 'queued') THEN COALESCE(started_at, ${input.at}) ELSE started_at END`,
+        };
   const changed = await executeRows(
     tx,
-    Prisma.sql`UPDATE ${tableSql(phase)} SET status = ${input.status}::"PhaseStatus", status_timestamps = status_timestamps || ${stampJson(input.status, input.at, extra)}::jsonb,
+    Prisma.sql`UPDATE ${tableSql(phase)} SET status = ${input.status}::"PhaseStatus",
+       status_timestamps = status_timestamps ${started.stamp} || ${stampJson(input.status, input.at, extra)}::jsonb${started.columns},
        finished_at = ${input.at}, updated_at = ${input.at},
        resource_additions = COALESCE(${c.resourceAdditions ?? null}::int, resource_additions), resource_changes = COALESCE(${c.resourceChanges ?? null}::int, resource_changes),
        resource_destructions = COALESCE(${c.resourceDestructions ?? null}::int, resource_destructions), resource_imports = COALESCE(${c.resourceImports ?? null}::int, resource_imports)${hasChanges}

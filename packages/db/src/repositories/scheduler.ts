@@ -30,7 +30,14 @@ const schedulingRunSelect = {
   configurationVersion: { select: { id: true, status: true } },
 } satisfies Prisma.RunSelect;
 
-export type SchedulingRun = Prisma.RunGetPayload<{ select: typeof schedulingRunSelect }>;
+export type SchedulingRun = Prisma.RunGetPayload<{ select: typeof schedulingRunSelect }> & {
+  /**
+   * False when the run has no task stage and its workspace no enabled run task, as read with the
+   * run (under the workspace's lock): no stage can start or needs settling, and the scheduler
+   * skips asking. Undefined when not read (a run loaded through Prisma): ask.
+   */
+  taskStagesPossible?: boolean;
+};
 
 /**
  * schedulingRunSelect as SQL: the scheduler's statements on the path from one run's end to the
@@ -44,7 +51,10 @@ const SCHEDULING_RUN_COLUMNS = Prisma.sql`r.id, r.seq, r.status::text AS status,
   r.has_changes AS "hasChanges", r.refresh_only AS "refreshOnly", r.is_destroy AS "isDestroy",
   r.created_by_id AS "createdById", r.cancel_requested_at AS "cancelRequestedAt",
   r.force_cancel_available_at AS "forceCancelAvailableAt",
-  json_build_object('id', cv.id, 'status', cv.status) AS "configurationVersion"`;
+  json_build_object('id', cv.id, 'status', cv.status) AS "configurationVersion",
+  (EXISTS (SELECT 1 FROM task_stages s WHERE s.run_id = r.id)
+    OR EXISTS (SELECT 1 FROM workspace_run_tasks wrt JOIN run_tasks t ON t.id = wrt.task_id
+               WHERE wrt.workspace_id = r.workspace_id AND t.enabled)) AS "taskStagesPossible"`;
 const SCHEDULING_RUN_FROM = Prisma.sql`runs r JOIN configuration_versions cv ON cv.id = r.configuration_version_id`;
 
 /** A run of alias `r` waiting for its workspace: pending, or a confirmed saved plan waiting to apply. */
