@@ -46,37 +46,68 @@ export async function subscribeStatuses(natsUrl: string, prefix: string, databas
  * committed: every commit with an outbox row NOTIFYs the relays' channel, and on each
  * notification this client (a LISTEN connection of its own, in this otherwise idle process)
  * reads the rows it had not seen yet. A row's time is that of the earliest notification not yet
- * read when the read started, so it is early by at most one read's duration. Rows are looked for
- * among the last 1,000 ids below the highest seen: a transaction that stays open longer than
- * 1,000 newer rows take to commit would be missed (and its event counted without a split).
+ * read when the read started, so it is early by at most one read's duration.
+ *
+ * A read asks only for ids above `low`, below which every id was seen or given up on: rows
+ * commit out of id order (a transaction that took its id earlier commits later), so an unseen id
+ * under the highest seen is waited for, for GAP_MS (a sequence value a rolled-back transaction
+ * took never shows) and never further back than 1,000 ids. Without `low` each read returned up
+ * to 1,000 rows: during the pipeline that was load on PostgreSQL and this process that the
+ * floor does not carry.
  */
+const GAP_MS = 5_000;
+
 async function watchCommits(databaseUrl: string, prefix: string): Promise<{ committed: Map<string, number>; close(): Promise<void> }> {
   const committed = new Map<string, number>();
-  const seen = new Set<string>();
+  const seen = new Set<bigint>();
+  /** Unseen ids under the highest seen, with when each was first missed. */
+  const gaps = new Map<bigint, number>();
   const listen = new Client({ connectionString: databaseUrl });
   const reader = new Client({ connectionString: databaseUrl });
   await Promise.all([listen.connect(), reader.connect()]);
-  let highest = 0n;
   const start = await reader.query<{ max: string | null }>("SELECT max(id)::text AS max FROM outbox_events");
-  highest = BigInt(start.rows[0]?.max ?? "0");
+  let highest = BigInt(start.rows[0]?.max ?? "0");
+  let low = highest;
   let pendingSince: number | null = null;
   let reading = false;
   let closed = false;
+
+  const advance = (now: number): void => {
+    if (highest - low > 1000n) {
+      for (let id = low + 1n; id <= highest - 1000n; id++) {
+        seen.delete(id);
+        gaps.delete(id);
+      }
+      low = highest - 1000n;
+    }
+    for (let id = low + 1n; id <= highest; id++) if (!seen.has(id) && !gaps.has(id)) gaps.set(id, now);
+    while (low < highest) {
+      const next = low + 1n;
+      const missedAt = gaps.get(next);
+      if (missedAt !== undefined && now - missedAt < GAP_MS) break;
+      gaps.delete(next);
+      seen.delete(next);
+      low = next;
+    }
+  };
+
   const read = (): void => {
     if (reading || pendingSince === null || closed) return;
     const at = pendingSince;
     pendingSince = null;
     reading = true;
     reader
-      .query<{ id: string; msg_id: string }>("SELECT id::text, msg_id FROM outbox_events WHERE id > $1", [(highest - 1000n).toString()])
+      .query<{ id: string; msg_id: string }>("SELECT id::text, msg_id FROM outbox_events WHERE id > $1", [low.toString()])
       .then(({ rows }) => {
         for (const row of rows) {
-          if (seen.has(row.id)) continue;
-          seen.add(row.id);
-          committed.set(row.msg_id, at);
           const id = BigInt(row.id);
+          if (seen.has(id)) continue;
+          seen.add(id);
+          gaps.delete(id);
+          committed.set(row.msg_id, at);
           if (id > highest) highest = id;
         }
+        advance(Date.now());
       })
       .catch(() => undefined)
       .finally(() => {
