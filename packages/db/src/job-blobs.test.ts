@@ -1,0 +1,87 @@
+import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { Client } from "pg";
+import { createDb, type Db } from "./client";
+import { storePlanFile, storePhaseLog } from "./repositories/jobs";
+
+/** A worker's uploads of what a phase produced: stored once, in one statement each. */
+describe("phase blobs stored once", () => {
+  let database: TestDatabase;
+  let db: Db;
+  let n = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ databaseUrl: database.url, poolSize: 4 });
+    await db.organization.create({ data: { id: "org-1", name: "acme", email: "a@b.c" } });
+    await db.workspace.create({ data: { id: "ws-1", organizationId: "org-1", name: "w" } });
+    await db.configurationVersion.create({ data: { id: "cv-1", workspaceId: "ws-1", status: "uploaded" } });
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  const newRun = async (): Promise<string> => {
+    const id = `run-${++n}`;
+    await db.run.create({
+      data: { id, organizationId: "org-1", workspaceId: "ws-1", configurationVersionId: "cv-1", operation: "plan_and_apply", terraformVersion: "1.9.8", status: "planning" },
+    });
+    await db.plan.create({ data: { id: `plan-${id}`, runId: id, status: "running" } });
+    await db.apply.create({ data: { id: `apply-${id}`, runId: id } });
+    return id;
+  };
+  const blobsOf = async (runId: string) => {
+    const plan = await db.plan.findUniqueOrThrow({ where: { runId }, select: { planFileBlobId: true } });
+    return plan.planFileBlobId ? db.blob.findUniqueOrThrow({ where: { id: plan.planFileBlobId } }) : null;
+  };
+
+  it("stores the bytes and points the phase at them; the same bytes again are unchanged, others a conflict", async () => {
+    const runId = await newRun();
+    const before = await db.blob.count();
+    expect(await storePlanFile(db, runId, Buffer.from("plan-bytes"))).toBe("stored");
+    const blob = await blobsOf(runId);
+    expect(blob).toMatchObject({ contentType: "application/octet-stream", size: 10 });
+    expect(Buffer.from(blob!.data).toString()).toBe("plan-bytes");
+
+    expect(await storePlanFile(db, runId, Buffer.from("plan-bytes"))).toBe("unchanged");
+    expect(await storePlanFile(db, runId, Buffer.from("other"))).toBe("conflict");
+    expect((await blobsOf(runId))?.id).toBe(blob!.id);
+    // Neither the retry nor the refused upload left a blob behind.
+    expect(await db.blob.count()).toBe(before + 1);
+  });
+
+  it("is not_found for a run without the phase, and writes no blob", async () => {
+    const before = await db.blob.count();
+    expect(await storePlanFile(db, "run-missing", Buffer.from("x"))).toBe("not_found");
+    expect(await db.blob.count()).toBe(before);
+  });
+
+  it("stores an apply's log on the apply, not the plan", async () => {
+    const runId = await newRun();
+    expect(await storePhaseLog(db, runId, "apply", Buffer.from("log"))).toBe("stored");
+    expect((await db.apply.findUniqueOrThrow({ where: { runId } })).logBlobId).not.toBeNull();
+    expect((await db.plan.findUniqueOrThrow({ where: { runId } })).logBlobId).toBeNull();
+  });
+
+  it.each([
+    ["the same bytes", "same", ["stored", "unchanged"]],
+    ["other bytes", "different", ["conflict", "stored"]],
+  ])("of two concurrent first uploads of %s, one stores and the other finds it", async (_what, kind, outcomes) => {
+    const runId = await newRun();
+    const before = await db.blob.count();
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      // Both uploads start while the phase's row is locked, so they meet at the lock.
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM plans WHERE run_id = $1 FOR UPDATE", [runId]);
+      const uploads = [storePlanFile(db, runId, Buffer.from("bytes-1")), storePlanFile(db, runId, Buffer.from(kind === "same" ? "bytes-1" : "bytes-2"))];
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await holder.query("COMMIT");
+      expect([...(await Promise.all(uploads))].sort()).toEqual(outcomes);
+    } finally {
+      await holder.end();
+    }
+    expect(await db.blob.count()).toBe(before + 1);
+  });
+});
