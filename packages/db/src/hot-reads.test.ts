@@ -8,7 +8,7 @@ import { createRun } from "./repositories/runs-write";
 import { subjectsFor } from "@tarmac/contracts";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
 import { findWorkspaceScope } from "./repositories/workspace-access";
-import { findSchedulingRun, findSchedulingWorkspace, listWaitingRuns } from "./repositories/scheduler";
+import { findNewRunQueueFactsOfRuns, findSchedulingRun, findSchedulingWorkspace, listWaitingRuns } from "./repositories/scheduler";
 
 /** BigInt-safe deep equality through JSON: the values and their types must match. */
 const canonical = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `bigint:${v}` : v instanceof Date ? `date:${v.toISOString()}` : v));
@@ -200,6 +200,25 @@ describe("hot reads past Prisma", () => {
     expect(await possible("run-t1")).toBe(false);
     await db.taskStage.create({ data: { id: "ts-1", runId: "run-t1", stage: "pre_plan" } });
     expect(await possible("run-t1")).toBe(true);
+  });
+
+  it("new runs' queue facts are read for several runs in one statement", async () => {
+    await db.workspace.create({ data: { id: "ws-queue", organizationId: "org-1", name: "queue", locked: true } });
+    await db.configurationVersion.create({ data: { id: "cv-queue", workspaceId: "ws-queue", status: "uploaded" } });
+    const run = (id: string, planOnly = false) =>
+      db.run.create({ data: { id, organizationId: "org-1", workspaceId: "ws-queue", configurationVersionId: "cv-queue", operation: "plan_and_apply", planOnly, terraformVersion: "1.9.8" } });
+    await run("run-q1");
+    await run("run-q2");
+    await run("run-q3", true);
+    await db.workspace.update({ where: { id: "ws-queue" }, data: { currentRunId: "run-q1" } });
+
+    const facts = await findNewRunQueueFactsOfRuns(db, ["run-q1", "run-q2", "run-q3", "run-missing"]);
+    expect([...facts.keys()].sort()).toEqual(["run-q1", "run-q2", "run-q3"]);
+    const head = { status: "pending", planOnly: false, savePlan: false };
+    expect(facts.get("run-q1")).toEqual({ run: head, locked: true, otherCurrentRun: null, queuedBehind: false });
+    expect(facts.get("run-q2")).toEqual({ run: head, locked: true, otherCurrentRun: head, queuedBehind: true });
+    expect(facts.get("run-q3")).toEqual({ run: { ...head, planOnly: true }, locked: true, otherCurrentRun: head, queuedBehind: true });
+    expect((await findNewRunQueueFactsOfRuns(db, [])).size).toBe(0);
   });
 
   it("findWorkspaceScope returns the id and organization", async () => {

@@ -15,6 +15,7 @@ import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
 import { Effects } from "./context";
 import { driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
+import { readNewRunQueueFacts } from "./read-batches";
 import { applyPendingActions } from "./run-actions";
 import { onTaskStageChanged } from "./task-stages";
 import { moveRun } from "./transitions";
@@ -36,10 +37,10 @@ export async function handleRunCreated(ctx: SchedulerContext, event: RunCreatedE
  * run (which already shows as the current run). Whatever frees the workspace later (the holder
  * ending, the unlock) decides under the lock and sees this run, committed before its event. A
  * burst of creations behind a busy workspace so costs one read each, not a transaction reading
- * the queue.
+ * the queue, and the reads of events handled together are one statement (readNewRunQueueFacts).
  */
 async function waitsInQueue(ctx: SchedulerContext, runId: string): Promise<boolean> {
-  const facts = await schedulerRepo.findNewRunQueueFacts(ctx.db, runId);
+  const facts = await readNewRunQueueFacts(ctx, runId);
   if (!facts) return false;
   if (facts.run.status !== "pending" || bypassesWorkspaceQueue(facts.run)) return false;
   if (facts.otherCurrentRun !== null && holdsWorkspace(facts.otherCurrentRun)) return true;

@@ -219,19 +219,27 @@ export interface NewRunQueueFacts {
   queuedBehind: boolean;
 }
 
-export async function findNewRunQueueFacts(db: Db | Tx, runId: string): Promise<NewRunQueueFacts | null> {
-  const rows = await queryRows<NewRunQueueFacts>(
+/**
+ * findNewRunQueueFacts for several new runs in one statement (runs missing from the map do not
+ * exist): the scheduler reads the runs of a burst of run.created events together.
+ */
+export async function findNewRunQueueFactsOfRuns(db: Db | Tx, runIds: readonly string[]): Promise<Map<string, NewRunQueueFacts>> {
+  const rows = await queryRows<NewRunQueueFacts & { id: string }>(
     db,
-    Prisma.sql`SELECT json_build_object('status', r.status, 'planOnly', r.plan_only, 'savePlan', r.save_plan) AS run,
+    Prisma.sql`SELECT r.id, json_build_object('status', r.status, 'planOnly', r.plan_only, 'savePlan', r.save_plan) AS run,
       w.locked,
       ${otherCurrentRun(Prisma.sql`r.id`)},
       EXISTS (SELECT 1 FROM runs h WHERE h.workspace_id = r.workspace_id AND h.status = 'pending'
               AND NOT h.plan_only AND NOT h.save_plan AND h.seq < r.seq) AS "queuedBehind"
     FROM runs r JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN runs c ON c.id = w.current_run_id
-    WHERE r.id = ${runId}`,
-    { prepareAs: "tarmac_new_run_queue_facts" },
+    WHERE r.id = ANY(${[...runIds]}::text[])`,
+    { prepareAs: "tarmac_new_run_queue_facts_of_runs" },
   );
-  return rows[0] ?? null;
+  return new Map(rows.map(({ id, ...facts }) => [id, facts]));
+}
+
+export async function findNewRunQueueFacts(db: Db | Tx, runId: string): Promise<NewRunQueueFacts | null> {
+  return (await findNewRunQueueFactsOfRuns(db, [runId])).get(runId) ?? null;
 }
 
 /** What is left to do about a run that ended, as far as its workspace's queue is concerned. */
