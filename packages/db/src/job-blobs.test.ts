@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { Client } from "pg";
 import { createDb, type Db } from "./client";
+import { seedWorkspace } from "./test-seed";
 import { storePlanFile, storePhaseLog } from "./repositories/jobs";
 
 /** A worker's uploads of what a phase produced: stored once, in one statement each. */
@@ -12,9 +13,7 @@ describe("phase blobs stored once", () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createDb({ databaseUrl: database.url, poolSize: 4 });
-    await db.organization.create({ data: { id: "org-1", name: "acme", email: "a@b.c" } });
-    await db.workspace.create({ data: { id: "ws-1", organizationId: "org-1", name: "w" } });
-    await db.configurationVersion.create({ data: { id: "cv-1", workspaceId: "ws-1", status: "uploaded" } });
+    await seedWorkspace(db);
   });
   afterAll(async () => {
     await db?.$disconnect();

@@ -3,6 +3,7 @@ import { newId } from "@tarmac/domain";
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { Client } from "pg";
 import { createDb, inTransaction, type Db } from "./client";
+import { seedWorkspace } from "./test-seed";
 import { outboxChannel, wakeOutboxRelays } from "./outbox";
 import { createRun, insertRun, type NewRun } from "./repositories/runs-write";
 
@@ -52,9 +53,7 @@ describe("waking the outbox relays", () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createDb({ databaseUrl: database.url, poolSize: 4 });
-    await db.organization.create({ data: { id: "org-1", name: "acme", email: "a@b.c" } });
-    await db.workspace.create({ data: { id: "ws-1", organizationId: "org-1", name: "w" } });
-    await db.configurationVersion.create({ data: { id: "cv-1", workspaceId: "ws-1", status: "uploaded" } });
+    await seedWorkspace(db);
     listener = new Client({ connectionString: database.url });
     await listener.connect();
     listener.on("notification", (n) => notes.push({ channel: n.channel, at: Date.now() }));

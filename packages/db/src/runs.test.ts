@@ -2,6 +2,7 @@ import { subjectsFor } from "@tarmac/contracts";
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { Client } from "pg";
 import { createDb, inTransaction, type Db } from "./client";
+import { seedWorkspace } from "./test-seed";
 import { finishPhase, startQueuedPhase } from "./repositories/phases";
 import { transitionRun } from "./runs";
 
@@ -14,9 +15,7 @@ describe("transitionRun", () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createDb({ databaseUrl: database.url, poolSize: 4 });
-    await db.organization.create({ data: { id: "org-1", name: "acme", email: "a@b.c" } });
-    await db.workspace.create({ data: { id: "ws-1", organizationId: "org-1", name: "w" } });
-    await db.configurationVersion.create({ data: { id: "cv-1", workspaceId: "ws-1", status: "uploaded" } });
+    await seedWorkspace(db);
   });
   afterAll(async () => {
     await db?.$disconnect();
