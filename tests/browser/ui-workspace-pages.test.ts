@@ -116,8 +116,14 @@ describe("organization and workspace pages", () => {
     const runId = await tfe.createRun(wsId, cv, { message: "from the cli" });
     const row = page.locator(`tr[data-run-id="${runId}"]`);
     await row.waitFor({ timeout: 15_000 });
+    // The engine's pace is not the page's: on a CI machine running every suite at once the row
+    // twice did not show `planned` within 30 s of the run's creation. The run is waited for
+    // through the API first (a stuck run fails there, saying so), then the page must show where
+    // it is without a reload (a live update, or at worst the stream's 5 s safety poll).
+    await tfe.waitForStatus(runId, "planned", 150_000);
     await row.getByText("planned", { exact: true }).waitFor({ timeout: 30_000 });
     expect((await tfe.action(runId, "apply")).status).toBe(202);
+    await tfe.waitForStatus(runId, "applied", 150_000);
     await row.getByText("applied", { exact: true }).waitFor({ timeout: 30_000 });
     expect(reloads()).toBe(0);
 
@@ -153,7 +159,7 @@ describe("organization and workspace pages", () => {
     await page.waitForURL(new RegExp(`/app/${org}/${wsName}/runs/${runId}$`));
     await page.getByTestId("run-status").getByText("applied").waitFor();
     await page.close();
-  });
+  }, 400_000);
 
   it("fits a 390px-wide phone screen", async () => {
     for (const path of [`/app/${org}/workspaces`, `/app/${org}/${wsName}`, "/app/settings/tokens"]) {
