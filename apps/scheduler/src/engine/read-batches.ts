@@ -35,7 +35,7 @@ export function batchedRead<K, V>(load: (keys: K[]) => Promise<Map<K, V>>, maxBa
 
 const newRunFacts = new WeakMap<SchedulerContext, (runId: string) => Promise<schedulerRepo.NewRunQueueFacts | undefined>>();
 
-/** schedulerRepo.findNewRunQueueFacts, batched per context (see batchedRead). */
+/** A new run's queue facts (schedulerRepo.findNewRunQueueFactsOfRuns), batched per context (see batchedRead). */
 export function readNewRunQueueFacts(ctx: SchedulerContext, runId: string): Promise<schedulerRepo.NewRunQueueFacts | undefined> {
   let read = newRunFacts.get(ctx);
   if (!read) newRunFacts.set(ctx, (read = batchedRead((runIds: string[]) => schedulerRepo.findNewRunQueueFactsOfRuns(ctx.db, runIds))));

@@ -220,8 +220,9 @@ export interface NewRunQueueFacts {
 }
 
 /**
- * findNewRunQueueFacts for several new runs in one statement (runs missing from the map do not
- * exist): the scheduler reads the runs of a burst of run.created events together.
+ * Where new runs stand in their workspaces' queues (NewRunQueueFacts), several in one statement
+ * (runs missing from the map do not exist): the scheduler reads the runs of a burst of
+ * run.created events together.
  */
 export async function findNewRunQueueFactsOfRuns(db: Db | Tx, runIds: readonly string[]): Promise<Map<string, NewRunQueueFacts>> {
   const rows = await queryRows<NewRunQueueFacts & { id: string }>(
@@ -236,10 +237,6 @@ export async function findNewRunQueueFactsOfRuns(db: Db | Tx, runIds: readonly s
     { prepareAs: "tarmac_new_run_queue_facts_of_runs" },
   );
   return new Map(rows.map(({ id, ...facts }) => [id, facts]));
-}
-
-export async function findNewRunQueueFacts(db: Db | Tx, runId: string): Promise<NewRunQueueFacts | null> {
-  return (await findNewRunQueueFactsOfRuns(db, [runId])).get(runId) ?? null;
 }
 
 /** What is left to do about a run that ended, as far as its workspace's queue is concerned. */
