@@ -476,7 +476,7 @@ Settings: ${settings.load.connections} connections for ${settings.load.durationS
 ${fmt(r.seed?.organizationRuns ?? 0, 0)} runs in the organization, ${fmt(r.seed?.benchWorkspaceRuns ?? 0, 0)} in the benchmarked workspace (seeded in ${fmt(r.seed?.seconds ?? 0, 0)} s);
 pipeline: ${settings.pipelineWorkspaces} auto-apply workspaces × ${settings.runsPerWorkspace} runs, WORKER_CONCURRENCY=${settings.workerConcurrency}
 (${settings.workerConcurrency} plan and ${settings.workerConcurrency} apply jobs at once), one gateway, one scheduler, one worker;
-floor: ${r.floor?.runs ?? 0} runs of the same terraform test-double invocations (8 per run) on ${settings.workerConcurrency * 2} lanes, no orchestration.
+floor: ${r.floor?.runs ?? 0} runs of the same terraform test-double invocations (6 per run) on ${settings.workerConcurrency * 2} lanes, no orchestration.
 ${p ? `Pipeline outcome: ${Object.entries(p.byStatus).map(([s, n]) => `${n} ${s}`).join(", ")}${p.timedOut ? ` when the ${fmt(p.timeoutS, 0)} s time box ended (BENCH_PIPELINE_TIMEOUT_S, shortened to fit BENCH_BUDGET_S when the run is late); the rate is measured over that window` : ""}.` : ""}
 
 ${markdownTable(rows)}

@@ -30,7 +30,7 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     title: "Pipeline throughput",
     why:
       "On two cores the pipeline shares the CPU with terraform: the row 'CPU-ms per completed run' shows what each part costs per run next to the double's own CPU. " +
-      "Per run the worker spawns terraform eight times (each spawn forks the worker, synchronously: in perf over 20 s of the pipeline, 9% of the worker's CPU and 0.6% of the machine's, while the test doubles, a node process per invocation, took about 72%); the scheduler handles about seven status transitions (each a transaction with an outbox row, relayed to JetStream), the gateway a dozen job requests (files in and out), PostgreSQL their statements. A floor run on a loaded machine is itself slowed: compare runs at the same load",
+      "Per run the worker spawns terraform six times (each spawn forks the worker, synchronously: in perf over 20 s of the pipeline, 9% of the worker's CPU and 0.6% of the machine's, while the test doubles, a node process per invocation, took about 72%); the scheduler handles about seven status transitions (each a transaction with an outbox row, relayed to JetStream), the gateway a dozen job requests (files in and out), PostgreSQL their statements. A floor run on a loaded machine is itself slowed: compare runs at the same load",
   },
   {
     match: "3. Pipeline scheduling latency",

@@ -187,8 +187,8 @@ function invoke(cwd: string, args: string[]): Promise<number> {
 }
 
 /**
- * The floor: the worker's terraform invocations for one run (plan phase: version, init, plan,
- * show, providers schema (for `terraform show` of a saved plan); apply phase: version, init, apply) in a fresh directory per run, `lanes` runs at a time,
+ * The floor: the worker's terraform invocations for one run (plan phase: init, plan, show,
+ * providers schema (for `terraform show` of a saved plan); apply phase: init, apply) in a fresh directory per run, `lanes` runs at a time,
  * with nothing else: no HTTP, queue, events or database.
  */
 export async function runFloor(runs: number, lanes: number): Promise<{ runs: number; seconds: number; runsPerSecond: number; failures: number }> {
@@ -202,13 +202,12 @@ export async function runFloor(runs: number, lanes: number): Promise<{ runs: num
       async (i) => {
         const dir = await mkdtemp(path.join(root, "run-"));
         await writeFile(path.join(dir, "main.tf"), PIPELINE_CONFIG);
+        // The worker asks a binary's version once per process (BinaryVersions), not per phase.
         const steps = [
-          ["version", "-json"],
           ["init", "-input=false", "-no-color"],
           ["plan", "-input=false", "-no-color", "-out=run.tfplan", "-detailed-exitcode", `-var=n="run-${i}"`],
           ["show", "-json", "run.tfplan"],
           ["providers", "schema", "-json"],
-          ["version", "-json"],
           ["init", "-input=false", "-no-color"],
           ["apply", "-input=false", "-no-color", "-auto-approve", "run.tfplan"],
         ];

@@ -159,6 +159,27 @@ describe("plan jobs", () => {
     expect(plan?.env.TF_LOG).toBeUndefined();
   });
 
+  it("asks a terraform binary its version once, and every plan's log still begins with it", async () => {
+    const { mkdtemp } = await import("node:fs/promises");
+    const path = await import("node:path");
+    const { readDoubleRecord } = await import("@tarmac/terraform/test");
+    const dir = await mkdtemp(path.join(env.workDir, "tf-record-"));
+    const records = [path.join(dir, "first.jsonl"), path.join(dir, "second.jsonl")];
+    const logs: string[] = [];
+    for (const record of records) {
+      const f = await createRunFixture(env, { variables: [{ key: "TF_DOUBLE_RECORD", value: record, category: "env" }] });
+      await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "plan", jobUrl: env.jobUrl(f.runId) });
+      expect(await env.waitForFinal(f.runId, "plan")).toMatchObject({ kind: "finished" });
+      const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
+      logs.push((await blobText(env.db, plan.logBlobId))!.toString("utf8"));
+    }
+    // The first plan of this file may have asked already; the second never does.
+    const second = (await readDoubleRecord(records[1]!)).map((i) => i.argv[0]);
+    expect(second).toEqual(expect.arrayContaining(["init", "plan", "show"]));
+    expect(second).not.toContain("version");
+    for (const log of logs) expect(log.split("\n").slice(0, 3)).toEqual(["\x02Terraform v1.9.8", "", "Initializing plugins and modules..."]);
+  });
+
   it("runs terraform in the workspace's working directory", async () => {
     const f = await createRunFixture(env, {
       workingDirectory: "infra/prod",

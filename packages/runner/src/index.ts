@@ -1,4 +1,5 @@
 export { CLI_CONFIG_FILE, mirroredProviders, renderCliConfig, resolveCliConfigDirs, writeCliConfig, type CliConfigOptions } from "./cli-config";
+export { BinaryVersions } from "./binary-versions";
 export { describeFetchError, originOf } from "./fetch-error";
 export { createJobClient, JobApiError, type JobClient, type JobClientOptions } from "./job-client";
 export { ETX, MAX_LOG_BYTES, PhaseLog, STX, type LiveLogSink, type PhaseLogOptions } from "./phase-log";

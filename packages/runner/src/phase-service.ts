@@ -19,6 +19,7 @@ import {
   type RunningTerraform,
   type TerraformExit,
 } from "@tarmac/terraform";
+import { BinaryVersions } from "./binary-versions";
 import { writeCliConfig, type CliConfigOptions } from "./cli-config";
 import { createJobClient, type JobClient } from "./job-client";
 import { PhaseLog, type LiveLogSink } from "./phase-log";
@@ -293,19 +294,28 @@ async function terraform(ctx: StepContext, bin: string, args: string[], cwd: str
   }
 }
 
+/** Shared by every phase this process runs (a worker's slots, an agent's jobs). */
+const binaryVersions = new BinaryVersions();
+
 async function versionHeader(ctx: StepContext, p: Prepared): Promise<string> {
-  let version = p.spec.run.terraformVersion || p.spec.workspace.terraformVersion;
+  // The CLI skips the first three lines of an apply log (notes §0.11); plan logs show them, as HCP's do.
+  const header = (version: string): string => `Terraform v${version}\n\nInitializing plugins and modules...\n`;
+  const key = await binaryVersions.keyOf(p.bin);
+  const known = key === null ? undefined : binaryVersions.get(key);
+  if (known !== undefined) return header(known);
   const res = await terraform(ctx, p.bin, ["version", "-json"], p.workingDir, p.quietEnv, false).catch(() => null);
   if (res?.exit.exitCode === 0) {
     try {
       const doc = JSON.parse(res.stdout.toString("utf8")) as { terraform_version?: unknown };
-      if (typeof doc.terraform_version === "string") version = doc.terraform_version;
+      if (typeof doc.terraform_version === "string") {
+        if (key !== null) binaryVersions.set(key, doc.terraform_version);
+        return header(doc.terraform_version);
+      }
     } catch {
       // Keep the requested version: the header is informational.
     }
   }
-  // The CLI skips the first three lines of an apply log (notes §0.11); plan logs show them, as HCP's do.
-  return `Terraform v${version}\n\nInitializing plugins and modules...\n`;
+  return header(p.spec.run.terraformVersion || p.spec.workspace.terraformVersion);
 }
 
 async function init(ctx: StepContext, p: Prepared): Promise<void> {
