@@ -40,6 +40,24 @@ describe("job client errors", () => {
     );
   });
 
+  it("says when the gateway does not answer within the request's timeout", async () => {
+    const plain = await import("node:http");
+    const s = plain.createServer(() => {
+      // Never answers.
+    });
+    await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+    try {
+      const p = (s.address() as { port: number }).port;
+      const err = await createJobClient(`http://127.0.0.1:${p}/_jobs/run-x/very-secret`, { retry: { budgetMs: 0 }, timeoutMs: 200 })
+        .getSpec()
+        .catch((e: Error) => e);
+      expect((err as Error).message).toBe(`GET /spec failed: the gateway at http://127.0.0.1:${p} did not answer in time`);
+    } finally {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  });
+
   it("says when an HTTPS URL reaches a plain-HTTP port", async () => {
     const plain = await import("node:http");
     const s = plain.createServer((_req, res) => res.end());

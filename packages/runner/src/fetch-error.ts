@@ -1,6 +1,8 @@
 /**
  * Why a request to the gateway failed, in words an operator can act on. Node's fetch says only
- * `fetch failed`; the reason (refused, unknown host, an untrusted certificate) is in its cause.
+ * `fetch failed`, with the reason (refused, unknown host, an untrusted certificate) in its cause;
+ * its http client puts the reason's code on the error itself, and an aborted request's reason
+ * (a timeout) in its cause.
  * `origin` is the gateway's scheme, host and port: never the job URL, whose path is a secret.
  */
 
@@ -42,7 +44,7 @@ export function describeFetchError(err: unknown, origin: string): string {
       "point TARMAC_GATEWAY_URL at the gateway's internal listener (TARMAC_INTERNAL_PORT) or trust its CA with NODE_EXTRA_CA_CERTS"
     );
   }
-  if ((err as ErrorWithCause)?.name === "TimeoutError") return `the gateway at ${origin} did not answer in time`;
+  if ((err as ErrorWithCause)?.name === "TimeoutError" || cause?.name === "TimeoutError") return `the gateway at ${origin} did not answer in time`;
   const hint = HINTS[code];
   return `cannot reach the gateway at ${origin}: ${hint ? `${hint} (${code})` : code ? `${code}: ${detail}` : detail}`;
 }
