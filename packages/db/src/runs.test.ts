@@ -107,6 +107,28 @@ describe("transitionRun", () => {
       expect(await db.outboxEvent.count({ where: { subject: "tcas.runs.run-e.status" } })).toBe(1);
     });
 
+    it("writes the patch's columns in the same statement, in both forms, and none of them when stale", async () => {
+      await db.user.create({ data: { id: "user-p", username: "patcher", email: "patcher@example.com" } });
+      const at = new Date("2026-11-27T11:00:00.456Z");
+      const requested = new Date("2026-11-27T10:59:00.000Z");
+      const patch = { canceledAt: at, canceledById: "user-p", cancelRequestedAt: requested, forceCancelAvailableAt: null, hasChanges: true };
+      for (const [id, withOwner] of [["run-patch-1", true], ["run-patch-2", false]] as const) {
+        await newRun(id);
+        const result = await inTransaction(db, (tx) =>
+          transitionRun(tx, { runId: id, from: "pending", to: "canceled", at, subjects, patch, ...(withOwner ? { owner } : {}) }),
+        );
+        expect(result).toEqual({ ok: true, workspaceId: "ws-1" });
+        const run = await db.run.findUniqueOrThrow({ where: { id } });
+        expect(run).toMatchObject({ status: "canceled", canceledAt: at, canceledById: "user-p", cancelRequestedAt: requested, forceCancelAvailableAt: null, hasChanges: true, confirmedById: null });
+      }
+      await newRun("run-patch-3");
+      for (const owned of [{ owner }, {}]) {
+        const stale = await inTransaction(db, (tx) => transitionRun(tx, { runId: "run-patch-3", from: "planning", to: "canceled", at, subjects, patch, ...owned }));
+        expect(stale).toEqual({ ok: false, reason: "stale" });
+      }
+      expect(await db.run.findUniqueOrThrow({ where: { id: "run-patch-3" } })).toMatchObject({ status: "pending", canceledAt: null, canceledById: null, hasChanges: false });
+    });
+
     it("is a statement prepared once per connection inside transactions, except through a transaction-mode pooler", async () => {
       const prepared = async (client: Db) =>
         (await client.$queryRaw<{ name: string }[]>`SELECT name FROM pg_prepared_statements ORDER BY name`).map((r) => r.name);

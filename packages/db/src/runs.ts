@@ -12,7 +12,7 @@ export interface TransitionInput {
   to: RunStatus;
   at?: Date;
   /** Further columns changed together with the status (has-changes, canceled-by, …). */
-  patch?: Omit<Prisma.RunUncheckedUpdateInput, "status" | "statusTimestamps" | "statusChangedAt">;
+  patch?: RunPatch;
   /** Trace context to carry into the event. */
   headers?: Record<string, string>;
   /** The deployment's subjects (TARMAC_NATS_PREFIX); the default prefix when omitted. */
@@ -28,6 +28,40 @@ export interface TransitionInput {
   queuePhase?: Phase;
   /** The run becomes its workspace's current run with the change (call with the workspace locked). */
   takeWorkspace?: boolean;
+}
+
+/** What a status change may write besides the status; undefined leaves a column as it is. */
+export interface RunPatch {
+  hasChanges?: boolean;
+  confirmedById?: string | null;
+  canceledById?: string | null;
+  canceledAt?: Date | null;
+  cancelRequestedAt?: Date | null;
+  forceCancelAvailableAt?: Date | null;
+}
+
+const PATCH_COLUMNS: Record<keyof RunPatch, string> = {
+  hasChanges: "has_changes",
+  confirmedById: "confirmed_by_id",
+  canceledById: "canceled_by_id",
+  canceledAt: "canceled_at",
+  cancelRequestedAt: "cancel_requested_at",
+  forceCancelAvailableAt: "force_cancel_available_at",
+};
+
+/**
+ * The patch's assignments, in the status change's own UPDATE: a second UPDATE of the row in the
+ * same transaction is a round trip more, and makes PostgreSQL re-check every foreign key of the
+ * row (a row version this transaction wrote is checked whatever changed). `shape` names the
+ * columns written, for the prepared statement's name.
+ */
+function patchAssignments(patch: RunPatch | undefined): { sql: Prisma.Sql; shape: string } {
+  const keys = (Object.keys(PATCH_COLUMNS) as Array<keyof RunPatch>).filter((k) => patch?.[k] !== undefined);
+  if (keys.length === 0) return { sql: Prisma.empty, shape: "" };
+  return {
+    sql: Prisma.join(keys.map((k) => Prisma.sql`, ${Prisma.raw(PATCH_COLUMNS[k])} = ${patch![k]}`), ""),
+    shape: keys.map((k) => PATCH_COLUMNS[k]).join("_"),
+  };
 }
 
 export type TransitionResult =
@@ -51,9 +85,8 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
   const at = input.at ?? new Date();
   const key = statusTimestampKey(to);
   const stamp = JSON.stringify({ [key]: statusTimestampValue(at) });
-  const { patch } = input;
-  const hasPatch = patch !== undefined && Object.keys(patch).length > 0;
-  if (input.owner && !hasPatch) {
+  const patch = patchAssignments(input.patch);
+  if (input.owner) {
     // The compare-and-set, its outbox row and the relays' NOTIFY (delivered at commit) in one
     // statement: no row comes back, and nothing is written, when the run was not in `from`.
     const { owner } = input;
@@ -63,7 +96,7 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
       Prisma.sql`WITH moved AS (
         UPDATE runs SET status = ${to}::"RunStatus",
           status_timestamps = status_timestamps || ${stamp}::jsonb,
-          status_changed_at = ${at}, updated_at = ${at}
+          status_changed_at = ${at}, updated_at = ${at}${patch.sql}
         WHERE id = ${runId} AND status = ${from}::"RunStatus"
         RETURNING workspace_id
       ), written AS (
@@ -94,24 +127,21 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
       SELECT workspace_id AS "workspaceId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
       // Every status change of every run: parsed and planned once per connection (a name per shape).
       {
-        prepareAs: `tarmac_transition_run${input.runEvent ? "_event" : ""}${input.queuePhase ? `_queue_${input.queuePhase}` : ""}${input.takeWorkspace ? "_current" : ""}`,
+        prepareAs: `tarmac_transition_run${input.runEvent ? "_event" : ""}${input.queuePhase ? `_queue_${input.queuePhase}` : ""}${input.takeWorkspace ? "_current" : ""}${patch.shape ? `_set_${patch.shape}` : ""}`,
       },
     );
     return moved ? { ok: true, workspaceId: moved.workspaceId } : { ok: false, reason: "stale" };
   }
-  // Past Prisma's query compiler (the scheduler's hottest statement); a patch goes through Prisma.
-  const [moved] = await queryRows<{ workspaceId: string; organizationId: string }>(
+  // Past Prisma's query compiler (the scheduler's hottest statement).
+  const [run] = await queryRows<{ workspaceId: string; organizationId: string }>(
     tx,
     Prisma.sql`UPDATE runs SET status = ${to}::"RunStatus",
       status_timestamps = status_timestamps || ${stamp}::jsonb,
-      status_changed_at = ${at}, updated_at = ${at}
+      status_changed_at = ${at}, updated_at = ${at}${patch.sql}
     WHERE id = ${runId} AND status = ${from}::"RunStatus"
     RETURNING workspace_id AS "workspaceId", organization_id AS "organizationId"`,
   );
-  if (!moved) return { ok: false, reason: "stale" };
-  const run = hasPatch
-      ? await tx.run.update({ where: { id: runId }, data: patch, select: { workspaceId: true, organizationId: true } })
-      : moved;
+  if (!run) return { ok: false, reason: "stale" };
   await enqueueOutbox(
     tx,
     runStatusChangedMessage(input.subjects ?? defaultSubjects, { id: runId, workspaceId: run.workspaceId, organizationId: run.organizationId }, from, to, at, input.headers),

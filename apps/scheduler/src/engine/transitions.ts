@@ -1,4 +1,4 @@
-import { transitionRun, type Prisma, type TransitionInput, type Tx } from "@tarmac/db";
+import { transitionRun, type RunPatch, type TransitionInput, type Tx } from "@tarmac/db";
 import { newId, type RunStatus } from "@tarmac/domain";
 import { injectTraceContext } from "@tarmac/telemetry";
 import type { SchedulerContext } from "./context";
@@ -52,7 +52,7 @@ export async function moveRun(
   ctx: SchedulerContext,
   run: MovableRun,
   to: RunStatus,
-  patch?: Omit<Prisma.RunUncheckedUpdateInput, "status" | "statusTimestamps" | "statusChangedAt">,
+  patch?: RunPatch,
   recorded?: RecordedAction,
   /** Written with the change: the phase row queued, the run made its workspace's current run. */
   also?: Pick<TransitionInput, "queuePhase" | "takeWorkspace">,
