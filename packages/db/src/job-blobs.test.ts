@@ -20,13 +20,13 @@ describe("phase blobs stored once", () => {
     await database?.drop();
   });
 
-  const newRun = async (): Promise<string> => {
+  const newRun = async (status: "planning" | "applying" | "planned" = "planning"): Promise<string> => {
     const id = `run-${++n}`;
     await db.run.create({
-      data: { id, organizationId: "org-1", workspaceId: "ws-1", configurationVersionId: "cv-1", operation: "plan_and_apply", terraformVersion: "1.9.8", status: "planning" },
+      data: { id, organizationId: "org-1", workspaceId: "ws-1", configurationVersionId: "cv-1", operation: "plan_and_apply", terraformVersion: "1.9.8", status },
     });
-    await db.plan.create({ data: { id: `plan-${id}`, runId: id, status: "running" } });
-    await db.apply.create({ data: { id: `apply-${id}`, runId: id } });
+    await db.plan.create({ data: { id: `plan-${id}`, runId: id, status: status === "planning" ? "running" : "finished" } });
+    await db.apply.create({ data: { id: `apply-${id}`, runId: id, status: status === "applying" ? "running" : "pending" } });
     return id;
   };
   const blobsOf = async (runId: string) => {
@@ -56,10 +56,27 @@ describe("phase blobs stored once", () => {
   });
 
   it("stores an apply's log on the apply, not the plan", async () => {
-    const runId = await newRun();
+    const runId = await newRun("applying");
     expect(await storePhaseLog(db, runId, "apply", Buffer.from("log"))).toBe("stored");
     expect((await db.apply.findUniqueOrThrow({ where: { runId } })).logBlobId).not.toBeNull();
     expect((await db.plan.findUniqueOrThrow({ where: { runId } })).logBlobId).toBeNull();
+  });
+
+  it("writes nothing once the phase has ended, and says the run's status", async () => {
+    const runId = await newRun("planned");
+    const before = await db.blob.count();
+    expect(await storePlanFile(db, runId, Buffer.from("late"))).toEqual({ ended: "planned" });
+    expect(await storePhaseLog(db, runId, "plan", Buffer.from("late"))).toEqual({ ended: "planned" });
+    // The apply has not started: its URL is not alive yet either.
+    expect(await storePhaseLog(db, runId, "apply", Buffer.from("early"))).toEqual({ ended: "planned" });
+    expect(await db.blob.count()).toBe(before);
+    expect(await blobsOf(runId)).toBeNull();
+  });
+
+  it("still takes a phase's artifacts after its run ended under a running terraform (until the phase reports its end)", async () => {
+    const runId = await newRun();
+    await db.run.update({ where: { id: runId }, data: { status: "discarded" } });
+    expect(await storePhaseLog(db, runId, "plan", Buffer.from("interrupted"))).toBe("stored");
   });
 
   it.each([

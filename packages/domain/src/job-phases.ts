@@ -10,11 +10,12 @@ import type { RunStatus } from "./statuses";
  */
 export type JobPhase = Phase;
 
-const LIVE_RUN_STATUSES: Record<JobPhase, readonly RunStatus[]> = {
+/** The run statuses in which a phase's job URL lives, whatever the phase's row says (SQL checks use them too). */
+export const JOB_LIVE_RUN_STATUSES: Record<JobPhase, readonly RunStatus[]> = {
   plan: [PHASE_QUEUED_STATUS.plan, PHASE_RUNNING_STATUS.plan],
   apply: [PHASE_QUEUED_STATUS.apply, PHASE_RUNNING_STATUS.apply],
 };
 
 export function isJobPhaseLive(phase: JobPhase, runStatus: RunStatus, phaseStatus: string | null | undefined): boolean {
-  return LIVE_RUN_STATUSES[phase].includes(runStatus) || phaseStatus === "running";
+  return JOB_LIVE_RUN_STATUSES[phase].includes(runStatus) || phaseStatus === "running";
 }

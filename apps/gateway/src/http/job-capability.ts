@@ -17,18 +17,46 @@ export type JobParams = { runId: string; phase: string; secret: string };
  */
 export function jobCapability(deps: GatewayDeps): RequestHandler<JobParams> {
   return async (req, res, next) => {
-    const { runId, phase, secret } = req.params;
-    if (!isPhase(phase)) throw notFound();
-    if (checkCapability(deps.keys, "job", jobCapabilityId(runId, phase), secret, deps.now()) !== "valid") throw notFound();
+    const phase = verifySecret(deps, req.params, res);
+    const { runId } = req.params;
     const run = await jobsRepo.findJobPhaseState(deps.db, runId);
     if (!run) throw notFound();
     const phaseStatus = phase === "plan" ? run.plan?.status : run.apply?.status;
-    if (!isJobPhaseLive(phase, run.status, phaseStatus)) {
-      throw conflict(`The run is ${run.status}: its ${phase} phase has ended, and with it this job URL.`);
-    }
-    res.locals.jobPhase = phase;
+    if (!isJobPhaseLive(phase, run.status, phaseStatus)) throw phaseEnded(run.status, phase);
     next();
   };
+}
+
+/**
+ * The secret half of {@link jobCapability}: for a route whose own statement checks that the phase
+ * lives (jobsRepo's reads and uploads, a round trip fewer per request), which must then answer
+ * with {@link liveOrThrow} or {@link refuseRepeatedUpload}.
+ */
+export function jobSecret(deps: GatewayDeps): RequestHandler<JobParams> {
+  return (req, res, next) => {
+    verifySecret(deps, req.params, res);
+    next();
+  };
+}
+
+function verifySecret(deps: GatewayDeps, params: JobParams, res: Response): JobPhase {
+  const { runId, phase, secret } = params;
+  if (!isPhase(phase)) throw notFound();
+  if (checkCapability(deps.keys, "job", jobCapabilityId(runId, phase), secret, deps.now()) !== "valid") throw notFound();
+  res.locals.jobPhase = phase;
+  return phase;
+}
+
+/** 409: a genuine job URL whose phase has ended (only its holder learns the run's status). */
+export function phaseEnded(runStatus: string, phase: JobPhase): Error {
+  return conflict(`The run is ${runStatus}: its ${phase} phase has ended, and with it this job URL.`);
+}
+
+/** The value of a read whose statement checked the phase: 404 without the run, 409 once the phase ended. */
+export function liveOrThrow<T>(read: jobsRepo.JobRead<T>, phase: JobPhase): T {
+  if (read.kind === "not_found") throw notFound();
+  if (read.kind === "ended") throw phaseEnded(read.runStatus, phase);
+  return read.value;
 }
 
 /** The phase the request's job capability grants (after `jobCapability`). */
@@ -47,7 +75,8 @@ export function onlyPhase(phase: JobPhase): RequestHandler<JobParams> {
 }
 
 /** Each artifact is written once per phase; the same bytes again are a retry, not a change. */
-export function refuseRepeatedUpload(result: jobsRepo.StoreOnceResult, what: string): void {
+export function refuseRepeatedUpload(result: jobsRepo.StoreOnceResult, what: string, phase: JobPhase): void {
   if (result === "not_found") throw notFound();
+  if (typeof result === "object") throw phaseEnded(result.ended, phase);
   if (result === "conflict") throw conflict(`This phase already uploaded its ${what}; it is written once.`);
 }

@@ -3,7 +3,7 @@ import { jobSpec, liveLogKey, type JobSpec } from "@tarmac/contracts";
 import { decryptValue, jobsRepo } from "@tarmac/db";
 import { applyIdFor, conflict, notFound, planIdFor, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
-import { jobCapability, onlyPhase, phaseOf, refuseRepeatedUpload, type JobParams } from "../http/job-capability";
+import { jobCapability, jobSecret, liveOrThrow, onlyPhase, phaseEnded, phaseOf, refuseRepeatedUpload, type JobParams } from "../http/job-capability";
 
 /**
  * The worker's view of one phase of one run (`capabilityPaths.job(runId, phase, secret)`): the
@@ -45,12 +45,13 @@ export function jobsRouter(deps: GatewayDeps): Router {
   const r = Router();
 
   const capability: RequestHandler<Params> = jobCapability(deps);
+  // The routes below whose statements check that the phase lives themselves (a round trip fewer each).
+  const secret: RequestHandler<Params> = jobSecret(deps);
   const planOnly = onlyPhase("plan");
   const applyOnly = onlyPhase("apply");
 
-  r.get(`${BASE}/spec`, capability, async (req: Request<Params>, res) => {
-    const run = await jobsRepo.findJobRun(deps.db, req.params.runId);
-    if (!run) throw notFound();
+  r.get(`${BASE}/spec`, secret, async (req: Request<Params>, res) => {
+    const run = liveOrThrow(await jobsRepo.findJobRun(deps.db, phaseOf(res), req.params.runId), phaseOf(res));
     const spec: JobSpec = {
       runId: run.id,
       planId: planIdFor(run.id),
@@ -87,15 +88,15 @@ export function jobsRouter(deps: GatewayDeps): Router {
     res.status(200).set("Cache-Control", "no-store").json(jobSpec.parse(spec));
   });
 
-  r.get(`${BASE}/configuration`, capability, async (req: Request<Params>, res) => {
-    const archive = await jobsRepo.readConfigurationArchive(deps.db, req.params.runId);
+  r.get(`${BASE}/configuration`, secret, async (req: Request<Params>, res) => {
+    const archive = liveOrThrow(await jobsRepo.readConfigurationArchive(deps.db, phaseOf(res), req.params.runId), phaseOf(res));
     if (!archive) throw notFound("The run's configuration version has no uploaded archive.");
     sendBytes(res, archive, "application/gzip");
   });
 
-  r.get(`${BASE}/state`, capability, async (req: Request<Params>, res) => {
-    // The capability check found the run; no state is a workspace without one.
-    const state = await jobsRepo.readCurrentState(deps.db, req.params.runId);
+  r.get(`${BASE}/state`, secret, async (req: Request<Params>, res) => {
+    // The run exists and its phase lives; no state is a workspace without one.
+    const state = liveOrThrow(await jobsRepo.readCurrentState(deps.db, phaseOf(res), req.params.runId), phaseOf(res));
     if (!state) {
       res.status(204).end();
       return;
@@ -103,39 +104,42 @@ export function jobsRouter(deps: GatewayDeps): Router {
     sendBytes(res, state, "application/json");
   });
 
-  r.get(`${BASE}/plan-file`, capability, applyOnly, async (req: Request<Params>, res) => {
-    const planFile = await jobsRepo.readPlanFile(deps.db, req.params.runId);
+  r.get(`${BASE}/plan-file`, secret, applyOnly, async (req: Request<Params>, res) => {
+    const planFile = liveOrThrow(await jobsRepo.readPlanFile(deps.db, "apply", req.params.runId), "apply");
     if (!planFile) throw notFound("The run has no saved plan file.");
     sendBytes(res, planFile, "application/octet-stream");
   });
 
-  r.put(`${BASE}/plan-file`, capability, planOnly, rawBody, async (req: Request<Params>, res) => {
+  r.put(`${BASE}/plan-file`, secret, planOnly, rawBody, async (req: Request<Params>, res) => {
     const data = bodyOf(req);
     if (data.length === 0) throw unprocessable("The plan file is empty.");
-    refuseRepeatedUpload(await jobsRepo.storePlanFile(deps.db, req.params.runId, data), "plan file");
+    refuseRepeatedUpload(await jobsRepo.storePlanFile(deps.db, req.params.runId, data), "plan file", "plan");
     res.status(204).end();
   });
 
-  r.put(`${BASE}/plan-json`, capability, planOnly, rawBody, async (req: Request<Params>, res) => {
+  r.put(`${BASE}/plan-json`, secret, planOnly, rawBody, async (req: Request<Params>, res) => {
     const doc = parseJsonBody(req, "JSON plan");
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw unprocessable("The JSON plan must be an object.");
-    refuseRepeatedUpload(await jobsRepo.storePlanJson(deps.db, req.params.runId, bodyOf(req)), "JSON plan");
+    refuseRepeatedUpload(await jobsRepo.storePlanJson(deps.db, req.params.runId, bodyOf(req)), "JSON plan", "plan");
     res.status(204).end();
   });
 
-  r.put(`${BASE}/provider-schemas`, capability, planOnly, rawBody, async (req: Request<Params>, res) => {
+  r.put(`${BASE}/provider-schemas`, secret, planOnly, rawBody, async (req: Request<Params>, res) => {
     const doc = parseJsonBody(req, "provider schemas document");
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw unprocessable("The provider schemas document must be an object.");
-    refuseRepeatedUpload(await jobsRepo.storeProviderSchemas(deps.db, req.params.runId, bodyOf(req)), "provider schemas document");
+    refuseRepeatedUpload(await jobsRepo.storeProviderSchemas(deps.db, req.params.runId, bodyOf(req)), "provider schemas document", "plan");
     res.status(204).end();
   });
 
-  r.put(`${BASE}/state`, capability, applyOnly, rawBody, async (req: Request<Params>, res) => {
+  // storeAppliedState checks that the apply lives, under its transaction's locks.
+  r.put(`${BASE}/state`, secret, applyOnly, rawBody, async (req: Request<Params>, res) => {
     parseJsonBody(req, "state");
     const result = await jobsRepo.storeAppliedState(deps.db, req.params.runId, bodyOf(req));
-    if (!result.ok && result.reason === "not_found") throw notFound();
-    if (!result.ok && result.reason === "already_uploaded") throw conflict("This apply already uploaded its state.");
-    if (!result.ok) throw conflict("The run is not applying; only an apply writes state.");
+    if (!result.ok) {
+      if (result.reason === "not_found") throw notFound();
+      if (result.reason === "already_uploaded") throw conflict("This apply already uploaded its state.");
+      throw phaseEnded(result.runStatus, "apply");
+    }
     res.status(result.created ? 201 : 200).json({ "state-version-id": result.stateVersionId });
   });
 
@@ -154,10 +158,10 @@ export function jobsRouter(deps: GatewayDeps): Router {
   });
 
   // A phase writes its own log only.
-  r.put(`${BASE}/logs/:logPhase`, capability, rawBody, async (req: Request<Params & { logPhase: string }>, res) => {
+  r.put(`${BASE}/logs/:logPhase`, secret, rawBody, async (req: Request<Params & { logPhase: string }>, res) => {
     const phase = phaseOf(res);
     if (req.params.logPhase !== phase) throw notFound();
-    refuseRepeatedUpload(await jobsRepo.storePhaseLog(deps.db, req.params.runId, phase, bodyOf(req)), "final log");
+    refuseRepeatedUpload(await jobsRepo.storePhaseLog(deps.db, req.params.runId, phase, bodyOf(req)), "final log", phase);
     res.status(204).end();
   });
 

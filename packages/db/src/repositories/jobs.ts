@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { isJobPhaseLive, type Phase, type PhaseStatus, type RunStatus } from "@tarmac/domain";
+import { isJobPhaseLive, JOB_LIVE_RUN_STATUSES, type Phase, type PhaseStatus, type RunStatus } from "@tarmac/domain";
 import { inTransaction, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import { asBuffer, blobSha256 } from "../blobs";
@@ -59,35 +59,80 @@ type JobRunRow = Omit<JobRun, "workspace"> & {
   workspaceVariables: JobRunVariable[] | null;
 };
 
-export async function findJobRun(db: Db | Tx, runId: string): Promise<JobRun | null> {
-  const rows = await queryRows<JobRunRow>(
+/**
+ * A read through a job URL, with the check that its phase still lives (isJobPhaseLive) in the
+ * same statement: `not_found` without the run, `ended` once the phase has ended (the request is
+ * refused, nothing is returned), otherwise the value.
+ */
+export type JobRead<T> = { kind: "not_found" } | { kind: "ended"; runStatus: RunStatus } | { kind: "live"; value: T };
+
+const PHASE_TABLES: Record<JobPhase, Prisma.Sql> = { plan: Prisma.raw("plans"), apply: Prisma.raw("applies") };
+
+/** Whether the job URL's phase lives, in SQL: the run as `r`, the phase's row as `ph`. */
+function phaseLiveSql(phase: JobPhase): Prisma.Sql {
+  const [queued, running] = JOB_LIVE_RUN_STATUSES[phase];
+  return Prisma.sql`(r.status::text IN (${queued}, ${running}) OR ph.status::text = 'running')`;
+}
+
+type LivenessColumns = { runStatus: RunStatus; live: boolean };
+
+/**
+ * One statement: the run `r`, its row of the phase `ph`, whether the phase lives, and what
+ * `columns` select from `joins` (left joins, so a missing artifact is a null, not a missing run).
+ */
+async function readLive<Row, T>(
+  db: Db | Tx,
+  phase: JobPhase,
+  runId: string,
+  columns: Prisma.Sql,
+  joins: Prisma.Sql,
+  prepareAs: string,
+  map: (row: Row & LivenessColumns) => T,
+): Promise<JobRead<T>> {
+  const rows = await queryRows<Row & LivenessColumns>(
     db,
-    Prisma.sql`SELECT r.id, r.is_destroy AS "isDestroy", r.refresh, r.refresh_only AS "refreshOnly", r.plan_only AS "planOnly",
+    Prisma.sql`SELECT r.status::text AS "runStatus", ${phaseLiveSql(phase)} AS live, ${columns}
+       FROM runs r LEFT JOIN ${PHASE_TABLES[phase]} ph ON ph.run_id = r.id ${joins}
+      WHERE r.id = ${runId}`,
+    { prepareAs: `${prepareAs}_${phase}` },
+  );
+  const row = rows[0];
+  if (!row) return { kind: "not_found" };
+  if (!row.live) return { kind: "ended", runStatus: row.runStatus };
+  return { kind: "live", value: map(row) };
+}
+
+/** The job spec's inputs, while the URL's phase lives. */
+export async function findJobRun(db: Db | Tx, phase: JobPhase, runId: string): Promise<JobRead<JobRun>> {
+  return readLive<JobRunRow, JobRun>(
+    db,
+    phase,
+    runId,
+    Prisma.sql`r.id, r.is_destroy AS "isDestroy", r.refresh, r.refresh_only AS "refreshOnly", r.plan_only AS "planOnly",
         r.save_plan AS "savePlan", r.allow_empty_apply AS "allowEmptyApply", r.debugging_mode AS "debuggingMode",
         r.terraform_version AS "terraformVersion", r.target_addrs AS "targetAddrs", r.replace_addrs AS "replaceAddrs", r.variables,
         w.id AS "workspaceId", w.name AS "workspaceName", w.working_directory AS "workingDirectory",
         w.terraform_version AS "workspaceTerraformVersion", w.structured_run_output_enabled AS "structuredRunOutputEnabled",
         (SELECT json_agg(json_build_object('key', v.key, 'value', v.value, 'category', v.category::text, 'hcl', v.hcl, 'sensitive', v.sensitive)
                          ORDER BY v.key)
-           FROM workspace_variables v WHERE v.workspace_id = w.id) AS "workspaceVariables"
-       FROM runs r JOIN workspaces w ON w.id = r.workspace_id
-      WHERE r.id = ${runId}`,
-    { prepareAs: "tarmac_job_run" },
-  );
-  const row = rows[0];
-  if (!row) return null;
-  const { workspaceId, workspaceName, workingDirectory, workspaceTerraformVersion, structuredRunOutputEnabled, workspaceVariables, ...run } = row;
-  return {
-    ...run,
-    workspace: {
-      id: workspaceId,
-      name: workspaceName,
-      workingDirectory,
-      terraformVersion: workspaceTerraformVersion,
-      structuredRunOutputEnabled,
-      variables: workspaceVariables ?? [],
+           FROM workspace_variables v WHERE v.workspace_id = w.id) AS "workspaceVariables"`,
+    Prisma.sql`JOIN workspaces w ON w.id = r.workspace_id`,
+    "tarmac_job_run",
+    (row) => {
+      const { runStatus: _runStatus, live: _live, workspaceId, workspaceName, workingDirectory, workspaceTerraformVersion, structuredRunOutputEnabled, workspaceVariables, ...run } = row;
+      return {
+        ...run,
+        workspace: {
+          id: workspaceId,
+          name: workspaceName,
+          workingDirectory,
+          terraformVersion: workspaceTerraformVersion,
+          structuredRunOutputEnabled,
+          variables: workspaceVariables ?? [],
+        },
+      };
     },
-  };
+  );
 }
 
 /** What decides whether a job URL's phase is still alive: the run's status and its phases'. */
@@ -111,35 +156,46 @@ export async function findJobPhaseState(
   };
 }
 
-async function blobData(db: Db | Tx, sql: Prisma.Sql, prepareAs: string): Promise<Buffer | null> {
-  const rows = await queryRows<{ data: Buffer | Uint8Array }>(db, sql, { prepareAs });
-  const data = rows[0]?.data;
-  return data ? asBuffer(data) : null;
-}
+const blobOf = (row: { data: Buffer | Uint8Array | null }): Buffer | null => (row.data ? asBuffer(row.data) : null);
 
-/** The run's configuration archive (tar.gz), or null when none was uploaded. */
-export async function readConfigurationArchive(db: Db | Tx, runId: string): Promise<Buffer | null> {
-  return blobData(
+/** The run's configuration archive (tar.gz; null when none was uploaded), while the URL's phase lives. */
+export async function readConfigurationArchive(db: Db | Tx, phase: JobPhase, runId: string): Promise<JobRead<Buffer | null>> {
+  return readLive(
     db,
-    Prisma.sql`SELECT b.data FROM runs r JOIN configuration_versions cv ON cv.id = r.configuration_version_id
-       JOIN blobs b ON b.id = cv.archive_blob_id WHERE r.id = ${runId}`,
+    phase,
+    runId,
+    Prisma.sql`b.data`,
+    Prisma.sql`LEFT JOIN configuration_versions cv ON cv.id = r.configuration_version_id LEFT JOIN blobs b ON b.id = cv.archive_blob_id`,
     "tarmac_job_configuration",
+    blobOf,
   );
 }
 
-/** The workspace's current state (terraform state JSON), or null for a workspace without state. */
-export async function readCurrentState(db: Db | Tx, runId: string): Promise<Buffer | null> {
-  return blobData(
+/** The workspace's current state (terraform state JSON; null for a workspace without state), while the URL's phase lives. */
+export async function readCurrentState(db: Db | Tx, phase: JobPhase, runId: string): Promise<JobRead<Buffer | null>> {
+  return readLive(
     db,
-    Prisma.sql`SELECT b.data FROM runs r JOIN workspaces w ON w.id = r.workspace_id
-       JOIN state_versions sv ON sv.id = w.current_state_version_id JOIN blobs b ON b.id = sv.state_blob_id
-      WHERE r.id = ${runId}`,
+    phase,
+    runId,
+    Prisma.sql`b.data`,
+    Prisma.sql`LEFT JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN state_versions sv ON sv.id = w.current_state_version_id
+       LEFT JOIN blobs b ON b.id = sv.state_blob_id`,
     "tarmac_job_state",
+    blobOf,
   );
 }
 
-export async function readPlanFile(db: Db | Tx, runId: string): Promise<Buffer | null> {
-  return blobData(db, Prisma.sql`SELECT b.data FROM plans p JOIN blobs b ON b.id = p.plan_file_blob_id WHERE p.run_id = ${runId}`, "tarmac_job_plan_file");
+/** The plan file the apply applies (null when the plan saved none), while the URL's phase lives. */
+export async function readPlanFile(db: Db | Tx, phase: JobPhase, runId: string): Promise<JobRead<Buffer | null>> {
+  return readLive(
+    db,
+    phase,
+    runId,
+    Prisma.sql`b.data`,
+    Prisma.sql`LEFT JOIN plans pf ON pf.run_id = r.id LEFT JOIN blobs b ON b.id = pf.plan_file_blob_id`,
+    "tarmac_job_plan_file",
+    blobOf,
+  );
 }
 
 type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "providerSchemasBlobId" | "logBlobId";
@@ -147,9 +203,10 @@ type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "providerSchemasBlobId" 
 /**
  * `stored` the first time; `unchanged` when the same bytes come again (a worker retrying an
  * upload whose answer it lost); `conflict` for different bytes: a phase's artifact is written
- * once, so a leaked job URL cannot replace what the phase produced.
+ * once, so a leaked job URL cannot replace what the phase produced. `ended` (with the run's
+ * status) once the phase has ended: nothing is written through its URL any more.
  */
-export type StoreOnceResult = "stored" | "unchanged" | "conflict" | "not_found";
+export type StoreOnceResult = "stored" | "unchanged" | "conflict" | "not_found" | { ended: RunStatus };
 
 const sha256Of = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
@@ -165,32 +222,37 @@ const PLAN_BLOB_COLUMNS: Record<PlanBlobColumn, Prisma.Sql> = {
 };
 
 /**
- * Stores a blob and points the phase's column at it, unless the column already holds one: one
- * statement, where a transaction took five round trips (a worker uploads six of these per run).
- * The phase's row is locked first: of two concurrent first uploads, the second waits, then finds
- * the first's blob and compares bytes. The blob is written only when the column is empty.
+ * Stores a blob and points the phase's column at it, unless the column already holds one or the
+ * phase has ended: one statement, where a transaction took five round trips (a worker uploads
+ * six of these per run) and the job URL's check one more. The phase's row is locked first: of
+ * two concurrent first uploads, the second waits, then finds the first's blob and compares
+ * bytes; a decision ending the phase (holding the row) is waited for as well. The blob is written
+ * only when the column is empty and the phase lives.
  */
-async function storePhaseBlobOnce(db: Db, table: "plans" | "applies", runId: string, column: Prisma.Sql, data: Buffer, contentType: string): Promise<StoreOnceResult> {
-  const phaseTable = Prisma.raw(table);
+async function storePhaseBlobOnce(db: Db, phase: JobPhase, runId: string, column: Prisma.Sql, data: Buffer, contentType: string): Promise<StoreOnceResult> {
+  const phaseTable = PHASE_TABLES[phase];
   const sha256 = sha256Of(data);
   const blobId = `blob-${randomUUID()}`;
-  const [row] = await queryRows<{ found: boolean; previous: string | null; previousSha256: string | null; stored: boolean }>(
+  const [row] = await queryRows<{ found: boolean; live: boolean | null; runStatus: RunStatus | null; previous: string | null; previousSha256: string | null; stored: boolean }>(
     db,
     Prisma.sql`WITH phase AS (
-      SELECT ${column} AS previous FROM ${phaseTable} WHERE run_id = ${runId} FOR UPDATE
+      SELECT ph.${column} AS previous, ${phaseLiveSql(phase)} AS live, r.status::text AS run_status
+        FROM ${phaseTable} ph JOIN runs r ON r.id = ph.run_id WHERE ph.run_id = ${runId} FOR UPDATE OF ph
     ), blob AS (
       INSERT INTO blobs (id, content_type, size, sha256, data)
-      SELECT ${blobId}, ${contentType}, ${data.length}, ${sha256}, ${data} FROM phase WHERE phase.previous IS NULL
+      SELECT ${blobId}, ${contentType}, ${data.length}, ${sha256}, ${data} FROM phase WHERE phase.previous IS NULL AND phase.live
       RETURNING id
     ), pointed AS (
       UPDATE ${phaseTable} SET ${column} = blob.id FROM blob WHERE ${phaseTable}.run_id = ${runId} AND ${phaseTable}.${column} IS NULL
       RETURNING 1
     )
-    SELECT EXISTS (SELECT 1 FROM phase) AS found, (SELECT previous FROM phase) AS previous,
+    SELECT EXISTS (SELECT 1 FROM phase) AS found, (SELECT live FROM phase) AS live, (SELECT run_status FROM phase) AS "runStatus",
+      (SELECT previous FROM phase) AS previous,
       (SELECT b.sha256 FROM blobs b WHERE b.id = (SELECT previous FROM phase)) AS "previousSha256",
       EXISTS (SELECT 1 FROM pointed) AS stored`,
   );
   if (!row?.found) return "not_found";
+  if (!row.live) return { ended: row.runStatus! };
   if (row.stored) return "stored";
   if (row.previous === null) return "conflict";
   // A blob a concurrent upload committed while this statement waited for the row is not in the
@@ -200,7 +262,7 @@ async function storePhaseBlobOnce(db: Db, table: "plans" | "applies", runId: str
 }
 
 async function storePlanBlobOnce(db: Db, runId: string, column: PlanBlobColumn, data: Buffer, contentType: string): Promise<StoreOnceResult> {
-  return storePhaseBlobOnce(db, "plans", runId, PLAN_BLOB_COLUMNS[column], data, contentType);
+  return storePhaseBlobOnce(db, "plan", runId, PLAN_BLOB_COLUMNS[column], data, contentType);
 }
 
 export async function storePlanFile(db: Db, runId: string, data: Buffer): Promise<StoreOnceResult> {
@@ -219,12 +281,14 @@ export async function storeProviderSchemas(db: Db, runId: string, data: Buffer):
 /** The finished log of a phase (STX … ETX); the log reader serves it instead of the live Redis copy. */
 export async function storePhaseLog(db: Db, runId: string, phase: JobPhase, data: Buffer): Promise<StoreOnceResult> {
   if (phase === "plan") return storePlanBlobOnce(db, runId, "logBlobId", data, "text/plain");
-  return storePhaseBlobOnce(db, "applies", runId, Prisma.raw("log_blob_id"), data, "text/plain");
+  return storePhaseBlobOnce(db, "apply", runId, Prisma.raw("log_blob_id"), data, "text/plain");
 }
 
 export type StoreAppliedStateResult =
   | { ok: true; stateVersionId: string; created: boolean }
-  | { ok: false; reason: "not_found" | "not_applying" | "already_uploaded" };
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "already_uploaded" }
+  | { ok: false; reason: "not_applying"; runStatus: RunStatus };
 
 /**
  * The state an apply produced, accepted while the apply phase lives (a canceled apply still
@@ -240,7 +304,7 @@ export async function storeAppliedState(db: Db, runId: string, state: Buffer): P
       select: { workspaceId: true, status: true, createdById: true, confirmedById: true, apply: { select: { status: true } } },
     });
     if (!run) return { ok: false, reason: "not_found" };
-    if (!isJobPhaseLive("apply", run.status, run.apply?.status)) return { ok: false, reason: "not_applying" };
+    if (!isJobPhaseLive("apply", run.status, run.apply?.status)) return { ok: false, reason: "not_applying", runStatus: run.status };
     const earlier = await tx.stateVersion.findFirst({ where: { runId }, select: { stateBlobId: true } });
     if (earlier && !(earlier.stateBlobId !== null && (await sameBytes(tx, earlier.stateBlobId, state)))) {
       return { ok: false, reason: "already_uploaded" };
