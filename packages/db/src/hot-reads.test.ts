@@ -1,4 +1,5 @@
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
+import { Client } from "pg";
 import { createDb, executeRows, inTransaction, queryRows, type Db } from "./client";
 import { Prisma } from "./generated/prisma/client";
 import { listWorkspaceRuns } from "./repositories/run-lists";
@@ -8,7 +9,7 @@ import { createRun } from "./repositories/runs-write";
 import { subjectsFor } from "@tarmac/contracts";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
 import { findWorkspaceScope } from "./repositories/workspace-access";
-import { findNewRunQueueFactsOfRuns, findSchedulingRun, findSchedulingWorkspace, listWaitingRuns } from "./repositories/scheduler";
+import { findNewRunQueueFactsOfRuns, findSchedulingRun, findSchedulingWorkspace, listWaitingRuns, lockQueuingRuns } from "./repositories/scheduler";
 
 /** BigInt-safe deep equality through JSON: the values and their types must match. */
 const canonical = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `bigint:${v}` : v instanceof Date ? `date:${v.toISOString()}` : v));
@@ -153,8 +154,9 @@ describe("hot reads past Prisma", () => {
       isDestroy: true, createdById: true, cancelRequestedAt: true, forceCancelAvailableAt: true,
       configurationVersion: { select: { id: true, status: true } },
     } as const;
-    // Plus whether the run may have task stages: none here (no stage, no run task on the workspace).
-    const withTasksFact = <T extends object>(row: T | null) => (row ? { ...row, taskStagesPossible: false } : row);
+    // Plus whether the run may have task stages (none here: no stage, no run task on the workspace)
+    // and whether its workspace is in agent mode (no: remote).
+    const withTasksFact = <T extends object>(row: T | null) => (row ? { ...row, taskStagesPossible: false, agentMode: false } : row);
     for (const id of ["run-full", "run-min"]) {
       const expected = canonical(withTasksFact(await db.run.findUnique({ where: { id }, select: runSelect })));
       expect(canonical(await findSchedulingRun(db, id))).toBe(expected);
@@ -176,6 +178,32 @@ describe("hot reads past Prisma", () => {
     expect(canonical(await inTransaction(db, (tx) => findSchedulingWorkspace(tx, "ws-1")))).toBe(canonical(held));
     await db.workspace.update({ where: { id: "ws-1" }, data: { currentRunId: null, locked: false } });
     expect(await findSchedulingWorkspace(db, "ws-missing")).toBeNull();
+  });
+
+  it("a scheduling run says whether its workspace is in agent mode, and queuing runs are read locked, oldest first", async () => {
+    await db.workspace.create({ data: { id: "ws-agent", organizationId: "org-1", name: "agent-mode", executionMode: "agent" } });
+    await db.configurationVersion.create({ data: { id: "cv-agent", workspaceId: "ws-agent", status: "uploaded" } });
+    for (const id of ["run-aq1", "run-aq2", "run-aq3"]) {
+      await db.run.create({
+        data: { id, organizationId: "org-1", workspaceId: "ws-agent", configurationVersionId: "cv-agent", operation: "plan_and_apply", terraformVersion: "1.9.8", status: "queuing" },
+      });
+    }
+    expect((await findSchedulingRun(db, "run-aq1"))?.agentMode).toBe(true);
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      // Another scheduler holds the oldest: this one takes the next two, skipping it.
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM runs WHERE id = 'run-aq1' FOR UPDATE");
+      const locked = await inTransaction(db, (tx) => lockQueuingRuns(tx, "org-1", 5));
+      expect(locked.map((r) => [r.id, r.status, r.agentMode])).toEqual([["run-aq2", "queuing", true], ["run-aq3", "queuing", true]]);
+      expect(await inTransaction(db, (tx) => lockQueuingRuns(tx, "org-1", 1))).toHaveLength(1);
+      expect(await inTransaction(db, (tx) => lockQueuingRuns(tx, "org-1", 0))).toEqual([]);
+      await holder.query("COMMIT");
+    } finally {
+      await holder.end();
+    }
+    await db.run.updateMany({ where: { workspaceId: "ws-agent" }, data: { status: "discarded" } });
   });
 
   it("a scheduling run says whether it may have task stages: its own, or its workspace's enabled run tasks", async () => {

@@ -50,7 +50,7 @@ export type Effect =
       phase: Phase;
       runId: string;
       replaceFinished?: boolean;
-      /** Decided under the workspace's lock, which found it not in agent mode: straight to the worker queue. */
+      /** The workspace was read not in agent mode (under its lock, or with the run): straight to the worker queue. */
       toWorkers?: boolean;
     }
   | { kind: "remove-job"; phase: Phase; runId: string }

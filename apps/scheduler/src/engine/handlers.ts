@@ -65,7 +65,12 @@ export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunSt
     // driveRun only enqueues the phase's job, an idempotent effect performed after commit anyway
     // (a cancel may land between the two either way): no transaction, no workspace lock.
     const effects = new Effects();
-    effects.add({ kind: "enqueue", phase: unlocked.status === "plan_queued" ? "plan" : "apply", runId: unlocked.id });
+    effects.add({
+      kind: "enqueue",
+      phase: unlocked.status === "plan_queued" ? "plan" : "apply",
+      runId: unlocked.id,
+      ...(unlocked.agentMode === false ? { toWorkers: true } : {}),
+    });
     await performEffects(ctx, effects);
     return;
   }

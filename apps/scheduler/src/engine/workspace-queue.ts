@@ -118,7 +118,7 @@ export async function promoteQueuing(ctx: SchedulerContext, organizationId: stri
     let promoted = 0;
     for (const run of runs) {
       if (!(await moveRun(tx, ctx, run, "plan_queued", undefined, undefined, { queuePhase: "plan" }))) continue;
-      effects.add({ kind: "enqueue", phase: "plan", runId: run.id });
+      effects.add({ kind: "enqueue", phase: "plan", runId: run.id, ...(run.agentMode === false ? { toWorkers: true } : {}) });
       promoted++;
     }
     return promoted;

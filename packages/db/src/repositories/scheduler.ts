@@ -37,6 +37,11 @@ export type SchedulingRun = Prisma.RunGetPayload<{ select: typeof schedulingRunS
    * skips asking. Undefined when not read (a run loaded through Prisma): ask.
    */
   taskStagesPossible?: boolean;
+  /**
+   * Whether the run's workspace sends its phases to an agent pool, as read with the run: false
+   * lets an enqueue go to the worker queue without asking again. Undefined when not read: ask.
+   */
+  agentMode?: boolean;
 };
 
 /**
@@ -54,7 +59,8 @@ const SCHEDULING_RUN_COLUMNS = Prisma.sql`r.id, r.seq, r.status::text AS status,
   json_build_object('id', cv.id, 'status', cv.status) AS "configurationVersion",
   (EXISTS (SELECT 1 FROM task_stages s WHERE s.run_id = r.id)
     OR EXISTS (SELECT 1 FROM workspace_run_tasks wrt JOIN run_tasks t ON t.id = wrt.task_id
-               WHERE wrt.workspace_id = r.workspace_id AND t.enabled)) AS "taskStagesPossible"`;
+               WHERE wrt.workspace_id = r.workspace_id AND t.enabled)) AS "taskStagesPossible",
+  (SELECT w.execution_mode = 'agent' FROM workspaces w WHERE w.id = r.workspace_id) AS "agentMode"`;
 const SCHEDULING_RUN_FROM = Prisma.sql`runs r JOIN configuration_versions cv ON cv.id = r.configuration_version_id`;
 
 /** A run of alias `r` waiting for its workspace: pending, or a confirmed saved plan waiting to apply. */
@@ -181,11 +187,13 @@ export async function countRunsUsingCapacity(db: Db | Tx, organizationId: string
  */
 export async function lockQueuingRuns(tx: Tx, organizationId: string, limit: number): Promise<SchedulingRun[]> {
   if (limit <= 0) return [];
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM runs WHERE organization_id = ${organizationId} AND status = 'queuing'
-    ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
-  if (rows.length === 0) return [];
-  return tx.run.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: { seq: "asc" }, select: schedulingRunSelect });
+  return queryRows<SchedulingRun>(
+    tx,
+    Prisma.sql`SELECT ${SCHEDULING_RUN_COLUMNS} FROM ${SCHEDULING_RUN_FROM}
+    WHERE r.organization_id = ${organizationId} AND r.status = 'queuing'
+    ORDER BY r.seq LIMIT ${limit} FOR UPDATE OF r SKIP LOCKED`,
+    { prepareAs: "tarmac_lock_queuing_runs" },
+  );
 }
 
 /** Organizations having runs waiting in `queuing`. */
