@@ -9,6 +9,7 @@ import { createRun } from "./repositories/runs-write";
 import { subjectsFor } from "@tarmac/contracts";
 import { applyIdFor, newId, planIdFor } from "@tarmac/domain";
 import { findWorkspaceScope } from "./repositories/workspace-access";
+import { removePendingAgentJob } from "./repositories/agents";
 import { findNewRunQueueFactsOfRuns, findSchedulingRun, findSchedulingWorkspace, listWaitingRuns, lockQueuingRuns } from "./repositories/scheduler";
 
 /** BigInt-safe deep equality through JSON: the values and their types must match. */
@@ -204,6 +205,22 @@ describe("hot reads past Prisma", () => {
       await holder.end();
     }
     await db.run.updateMany({ where: { workspaceId: "ws-agent" }, data: { status: "discarded" } });
+  });
+
+  it("removing a phase's pending agent job leaves a held one and the other phase's", async () => {
+    await db.agentPool.create({ data: { id: "apool-1", organizationId: "org-1", name: "pool" } });
+    const job = (runId: string, phase: string, status: string) =>
+      db.agentJob.create({ data: { id: `ajob-${runId}-${phase}`, runId, phase, agentPoolId: "apool-1", jobUrl: "http://127.0.0.1:1/job", status, attempt: 1n } });
+    await job("run-aq1", "plan", "pending");
+    await job("run-aq1", "apply", "pending");
+    await job("run-aq2", "plan", "active");
+    await removePendingAgentJob(db, "run-aq1", "plan");
+    await removePendingAgentJob(db, "run-aq2", "plan");
+    const left = await db.agentJob.findMany({ orderBy: { id: "asc" }, select: { runId: true, phase: true, status: true } });
+    expect(left).toEqual([
+      { runId: "run-aq1", phase: "apply", status: "pending" },
+      { runId: "run-aq2", phase: "plan", status: "active" },
+    ]);
   });
 
   it("a scheduling run says whether it may have task stages: its own, or its workspace's enabled run tasks", async () => {

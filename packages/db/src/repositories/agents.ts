@@ -1,6 +1,6 @@
 import type { PhaseProgressEvent, Subjects } from "@tarmac/contracts";
 import { newId, type Phase } from "@tarmac/domain";
-import { queryRows, type Db, type Tx } from "../client";
+import { executeRows, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import { enqueueOutbox } from "../outbox";
 import { phaseProgressMessage } from "../outbox-messages";
@@ -250,9 +250,12 @@ export async function hasAgentJob(db: Db, runId: string, phase: Phase): Promise<
   return (await db.agentJob.count({ where: { runId, phase } })) > 0;
 }
 
-/** Removes a job no agent holds yet (a run canceled while queued). */
+/**
+ * Removes a job no agent holds yet (a run canceled while queued). Asked at every end of a phase
+ * in any mode (the workspace may have left agent mode since): past Prisma's query compiler.
+ */
 export async function removePendingAgentJob(db: Db, runId: string, phase: Phase): Promise<void> {
-  await db.agentJob.deleteMany({ where: { runId, phase, status: "pending" } });
+  await executeRows(db, Prisma.sql`DELETE FROM agent_jobs WHERE run_id = ${runId} AND phase = ${phase} AND status = 'pending'`);
 }
 
 /** The scheduler's stop order for the agent holding the job; a SIGKILL is never weakened to SIGINT. */
