@@ -129,6 +129,28 @@ describe("state versions", () => {
     expect(JSON.stringify(currentOutputs.body)).not.toContain("hunter2");
   });
 
+  it("frees a serial held by an unfinished version and discards the other pending ones, in the create's transaction", async () => {
+    const other = await createWorkspace(env.db, org.id);
+    const blob = await env.db.blob.create({ data: { id: "blob-stale-json", contentType: "application/json", size: 2, sha256: "x", data: Buffer.from("{}") } });
+    await env.db.stateVersion.create({ data: { id: "sv-stale-5", workspaceId: other.id, serial: 5, status: "pending", jsonStateBlobId: blob.id } });
+    await env.db.stateVersion.create({ data: { id: "sv-stale-9", workspaceId: other.id, serial: 9, status: "pending" } });
+    const created = await inTransaction(env.db, (tx) => stateVersionsRepo.createStateVersion(tx, { workspaceId: other.id, state: stateFile(5), force: false }));
+    expect(created.created).toBe(true);
+    const versions = await env.db.stateVersion.findMany({ where: { workspaceId: other.id }, orderBy: { serial: "asc" }, select: { id: true, serial: true, status: true } });
+    expect(versions).toEqual([
+      { id: created.id, serial: 5, status: "finalized" },
+      { id: "sv-stale-9", serial: 9, status: "discarded" },
+    ]);
+    expect(await env.db.blob.findUnique({ where: { id: blob.id } })).toBeNull();
+    expect((await env.db.workspace.findUniqueOrThrow({ where: { id: other.id } })).currentStateVersionId).toBe(created.id);
+    // The same bytes again are the version already recorded; other bytes with its serial a conflict.
+    expect(await inTransaction(env.db, (tx) => stateVersionsRepo.createStateVersion(tx, { workspaceId: other.id, state: stateFile(5) }))).toEqual({ id: created.id, created: false });
+    await expect(
+      inTransaction(env.db, (tx) => stateVersionsRepo.createStateVersion(tx, { workspaceId: other.id, state: stateFile(5, { outputs: {} }) })),
+    ).rejects.toThrow(/does not match what is currently known for the same serial number \(5\)/);
+    await expect(inTransaction(env.db, (tx) => stateVersionsRepo.createStateVersion(tx, { workspaceId: "ws-missing", state: stateFile(1) }))).rejects.toMatchObject({ status: 404 });
+  });
+
   it("creates a state version over the API, making it current", async () => {
     // HCP accepts state only from the holder of the workspace lock (state-version-uploads.test.ts tests the rule).
     expect((await env.admin.post(`/workspaces/${ws.id}/actions/lock`, { reason: "state" })).status).toBe(200);

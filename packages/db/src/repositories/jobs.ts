@@ -210,10 +210,6 @@ export type StoreOnceResult = "stored" | "unchanged" | "conflict" | "not_found" 
 
 const sha256Of = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
-async function sameBytes(tx: Tx, blobId: string, data: Buffer): Promise<boolean> {
-  return (await blobSha256(tx, blobId)) === sha256Of(data);
-}
-
 const PLAN_BLOB_COLUMNS: Record<PlanBlobColumn, Prisma.Sql> = {
   planFileBlobId: Prisma.raw("plan_file_blob_id"),
   jsonBlobId: Prisma.raw("json_blob_id"),
@@ -299,16 +295,30 @@ export type StoreAppliedStateResult =
  */
 export async function storeAppliedState(db: Db, runId: string, state: Buffer): Promise<StoreAppliedStateResult> {
   return inTransaction(db, async (tx) => {
-    const run = await tx.run.findUnique({
-      where: { id: runId },
-      select: { workspaceId: true, status: true, createdById: true, confirmedById: true, apply: { select: { status: true } } },
-    });
+    // The run, its apply and the version this run recorded already (with its bytes' hash), in one statement.
+    const [run] = await queryRows<{
+      workspaceId: string;
+      status: RunStatus;
+      applyStatus: PhaseStatus | null;
+      createdById: string | null;
+      confirmedById: string | null;
+      earlier: boolean;
+      earlierSha256: string | null;
+    }>(
+      tx,
+      Prisma.sql`SELECT r.workspace_id AS "workspaceId", r.status::text AS status, a.status::text AS "applyStatus",
+        r.created_by_id AS "createdById", r.confirmed_by_id AS "confirmedById",
+        e.id IS NOT NULL AS earlier, e.sha256 AS "earlierSha256"
+      FROM runs r LEFT JOIN applies a ON a.run_id = r.id
+      LEFT JOIN LATERAL (
+        SELECT sv.id, b.sha256 FROM state_versions sv LEFT JOIN blobs b ON b.id = sv.state_blob_id WHERE sv.run_id = r.id LIMIT 1
+      ) e ON true
+      WHERE r.id = ${runId}`,
+      { prepareAs: "tarmac_job_applied_state_run" },
+    );
     if (!run) return { ok: false, reason: "not_found" };
-    if (!isJobPhaseLive("apply", run.status, run.apply?.status)) return { ok: false, reason: "not_applying", runStatus: run.status };
-    const earlier = await tx.stateVersion.findFirst({ where: { runId }, select: { stateBlobId: true } });
-    if (earlier && !(earlier.stateBlobId !== null && (await sameBytes(tx, earlier.stateBlobId, state)))) {
-      return { ok: false, reason: "already_uploaded" };
-    }
+    if (!isJobPhaseLive("apply", run.status, run.applyStatus)) return { ok: false, reason: "not_applying", runStatus: run.status };
+    if (run.earlier && run.earlierSha256 !== sha256Of(state)) return { ok: false, reason: "already_uploaded" };
     const sv = await createStateVersion(tx, {
       workspaceId: run.workspaceId,
       runId,

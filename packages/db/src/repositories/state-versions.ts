@@ -1,8 +1,9 @@
-import { createHash } from "node:crypto";
-import { conflict, newId, unprocessable } from "@tarmac/domain";
-import type { Db, Tx } from "../client";
+import { createHash, randomUUID } from "node:crypto";
+import { conflict, newId, notFound, unprocessable } from "@tarmac/domain";
+import { executeRows, queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import type { StateVersionModel, StateVersionOutputModel } from "../generated/prisma/models";
-import { getBlob, putBlob } from "../blobs";
+import { getBlob } from "../blobs";
 import { lockWorkspaceForUpdate } from "../runs";
 
 /**
@@ -130,16 +131,18 @@ export function outputRows(parsed: ParsedState) {
  * are discarded: they can no longer become current once a newer version exists.
  */
 export async function releaseUnfinishedVersions(tx: Tx, workspaceId: string, serial: number): Promise<void> {
-  const stale = await tx.stateVersion.findMany({
-    where: { workspaceId, serial, status: { not: "finalized" } },
-    select: { id: true, jsonStateBlobId: true },
-  });
-  if (stale.length > 0) {
-    await tx.stateVersion.deleteMany({ where: { id: { in: stale.map((s) => s.id) } } });
-    const blobIds = stale.flatMap((s) => (s.jsonStateBlobId ? [s.jsonStateBlobId] : []));
-    if (blobIds.length > 0) await tx.blob.deleteMany({ where: { id: { in: blobIds } } });
-  }
-  await tx.stateVersion.updateMany({ where: { workspaceId, status: "pending" }, data: { status: "discarded" } });
+  // One statement. The versions deleted are not discarded too: a statement changes a row once.
+  await executeRows(
+    tx,
+    Prisma.sql`WITH stale AS (
+      DELETE FROM state_versions WHERE workspace_id = ${workspaceId} AND serial = ${serial} AND status <> 'finalized'
+      RETURNING json_state_blob_id
+    ), unused AS (
+      DELETE FROM blobs WHERE id IN (SELECT json_state_blob_id FROM stale WHERE json_state_blob_id IS NOT NULL)
+    )
+    UPDATE state_versions SET status = 'discarded', updated_at = ${new Date()}
+    WHERE workspace_id = ${workspaceId} AND status = 'pending' AND serial <> ${serial}`,
+  );
 }
 
 /** Makes a finalized version the workspace's current one. */
@@ -156,44 +159,75 @@ export async function makeCurrent(tx: Tx, workspaceId: string, stateVersionId: s
 export async function createStateVersion(tx: Tx, input: CreateStateVersionInput): Promise<{ id: string; created: boolean }> {
   const parsed = parseStateFile(input.state);
   const sha256 = createHash("sha256").update(input.state).digest("hex");
-  // Orders this create against other creates and uploads of the workspace's state.
-  await lockWorkspaceForUpdate(tx, input.workspaceId);
-  const same = await tx.stateVersion.findFirst({
-    where: { workspaceId: input.workspaceId, serial: parsed.serial, status: "finalized" },
-    orderBy: { createdAt: "desc" },
-    select: { id: true, stateBlob: { select: { sha256: true } } },
-  });
-  if (same && same.stateBlob?.sha256 === sha256) return { id: same.id, created: false };
-  if (same && !input.force) {
+  // Orders this create against other creates and uploads of the workspace's state. What follows
+  // reads in statements of its own: one that waited for the lock would not see what the holder
+  // committed meanwhile.
+  if (!(await lockWorkspaceForUpdate(tx, input.workspaceId))) throw notFound();
+  const [facts] = await queryRows<{ currentSerial: number | null; sameId: string | null; sameSha256: string | null }>(
+    tx,
+    Prisma.sql`SELECT (SELECT c.serial FROM workspaces w JOIN state_versions c ON c.id = w.current_state_version_id WHERE w.id = ${input.workspaceId}) AS "currentSerial",
+      same.id AS "sameId", same.sha256 AS "sameSha256"
+    FROM (SELECT 1) one LEFT JOIN LATERAL (
+      SELECT sv.id, b.sha256 FROM state_versions sv LEFT JOIN blobs b ON b.id = sv.state_blob_id
+      WHERE sv.workspace_id = ${input.workspaceId} AND sv.serial = ${parsed.serial} AND sv.status = 'finalized'
+      ORDER BY sv.created_at DESC LIMIT 1
+    ) same ON true`,
+  );
+  const sameId = facts?.sameId ?? null;
+  if (sameId !== null && facts?.sameSha256 === sha256) return { id: sameId, created: false };
+  if (sameId !== null && !input.force) {
     throw conflict(`The MD5 hash of the state provided does not match what is currently known for the same serial number (${parsed.serial}).`);
   }
-  const ws = await tx.workspace.findUniqueOrThrow({
-    where: { id: input.workspaceId },
-    select: { currentStateVersion: { select: { serial: true } } },
-  });
-  const currentSerial = ws.currentStateVersion?.serial;
-  if (!input.force && currentSerial !== undefined && parsed.serial <= currentSerial) {
+  const currentSerial = facts?.currentSerial ?? null;
+  if (!input.force && currentSerial !== null && parsed.serial <= currentSerial) {
     throw conflict(`serial ${parsed.serial} is not greater than the current state's serial ${currentSerial}`);
   }
   await releaseUnfinishedVersions(tx, input.workspaceId, parsed.serial);
-  const stateBlobId = await putBlob(tx, input.state, "application/json");
-  const jsonStateBlobId = input.jsonState ? await putBlob(tx, input.jsonState, "application/json") : null;
   const id = newId("sv");
-  await tx.stateVersion.create({
-    data: {
-      id,
-      workspaceId: input.workspaceId,
-      runId: input.runId ?? null,
-      status: "finalized",
-      ...stateSummaryData(parsed, input.state, stateBlobId),
-      jsonStateBlobId,
-      force: input.force ?? false,
-      createdById: input.createdById ?? null,
-      outputs: { create: outputRows(parsed) },
-    },
-  });
-  await makeCurrent(tx, input.workspaceId, id, parsed.resourceCount);
+  await insertCurrentVersion(tx, id, input, parsed, sha256);
   return { id, created: true };
+}
+
+/**
+ * One statement: the state's blob (and the JSON state's), the finalized version with its
+ * summary and outputs, and the workspace pointed at it with its resource count.
+ */
+async function insertCurrentVersion(tx: Tx, id: string, input: CreateStateVersionInput, parsed: ParsedState, sha256: string): Promise<void> {
+  const at = new Date();
+  const summary = stateSummaryData(parsed, input.state, `blob-${randomUUID()}`);
+  const json = input.jsonState ?? null;
+  const jsonBlob = json
+    ? Prisma.sql`, json_blob AS (
+        INSERT INTO blobs (id, content_type, size, sha256, data)
+        VALUES (${`blob-${randomUUID()}`}, 'application/json', ${json.length}, ${createHash("sha256").update(json).digest("hex")}, ${json})
+        RETURNING id
+      )`
+    : Prisma.empty;
+  const outputs = outputRows(parsed);
+  await executeRows(
+    tx,
+    Prisma.sql`WITH state_blob AS (
+      INSERT INTO blobs (id, content_type, size, sha256, data)
+      VALUES (${summary.stateBlobId}, 'application/json', ${input.state.length}, ${sha256}, ${input.state})
+      RETURNING id
+    )${jsonBlob}, version AS (
+      INSERT INTO state_versions (id, workspace_id, run_id, serial, lineage, status, md5, force, terraform_version,
+        state_blob_id, json_state_blob_id, size, resources, modules, providers, resources_processed, created_by_id, created_at, updated_at)
+      SELECT ${id}, ${input.workspaceId}, ${input.runId ?? null}, ${summary.serial}, ${summary.lineage}, 'finalized', ${summary.md5},
+        ${input.force ?? false}, ${summary.terraformVersion}, state_blob.id, ${json ? Prisma.sql`(SELECT id FROM json_blob)` : Prisma.sql`NULL`},
+        ${summary.size}, ${JSON.stringify(summary.resources)}::jsonb, ${JSON.stringify(summary.modules)}::jsonb,
+        ${JSON.stringify(summary.providers)}::jsonb, true, ${input.createdById ?? null}, ${at}, ${at}
+      FROM state_blob
+      RETURNING id
+    ), outputs AS (
+      INSERT INTO state_version_outputs (id, state_version_id, name, sensitive, type, value)
+      SELECT o.id, version.id, o.name, o.sensitive, o.type::jsonb, o.value::jsonb
+      FROM version, unnest(${outputs.map((o) => o.id)}::text[], ${outputs.map((o) => o.name)}::text[], ${outputs.map((o) => o.sensitive)}::boolean[],
+        ${outputs.map((o) => JSON.stringify(o.type))}::text[], ${outputs.map((o) => JSON.stringify(o.value))}::text[]) AS o(id, name, sensitive, type, value)
+    )
+    UPDATE workspaces SET current_state_version_id = version.id, resource_count = ${parsed.resourceCount}, updated_at = ${at}
+    FROM version WHERE workspaces.id = ${input.workspaceId}`,
+  );
 }
 
 export type StateVersionRow = StateVersionModel & { organizationId: string; outputIds: string[] };
