@@ -1,4 +1,5 @@
 import { subscribeSignals } from "@tarmac/events";
+import { inTransaction, phasesRepo } from "@tarmac/db";
 import type { PhaseSignal } from "@tarmac/contracts";
 import { statusTimestampKey } from "@tarmac/domain";
 import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
@@ -81,6 +82,11 @@ describe("cost estimation", () => {
     // Confirming from cost_estimated applies as usual.
     await requestAction(h, run, "apply");
     expect(await statusOf(h.db, run)).toBe("apply_queued");
+
+    // A run has one estimate: saving another replaces it under the same id.
+    const errored = { status: "errored", matchedResourcesCount: 0, unmatchedResourcesCount: 0, resourcesCount: 0, priorMonthlyCost: "0.00", proposedMonthlyCost: "0.00", deltaMonthlyCost: "0.00", errorMessage: "no plan" } as const;
+    expect(await inTransaction(h.db, (tx) => phasesRepo.saveCostEstimate(tx, run, errored, new Date()))).toBe(estimate.id);
+    expect(await h.db.costEstimate.findUniqueOrThrow({ where: { runId: run } })).toMatchObject({ id: estimate.id, status: "errored", errorMessage: "no plan", deltaMonthlyCost: "0.00", createdAt: estimate.createdAt });
   });
 });
 
