@@ -156,46 +156,39 @@ export async function findJobPhaseState(
   };
 }
 
-const blobOf = (row: { data: Buffer | Uint8Array | null }): Buffer | null => (row.data ? asBuffer(row.data) : null);
+/** A blob (`b.data`, null when the joins find none) read through a job URL whose phase lives. */
+async function readLiveBlob(db: Db | Tx, phase: JobPhase, runId: string, joins: Prisma.Sql, prepareAs: string): Promise<JobRead<Buffer | null>> {
+  return readLive<{ data: Buffer | Uint8Array | null }, Buffer | null>(db, phase, runId, Prisma.sql`b.data`, joins, prepareAs, (row) =>
+    row.data ? asBuffer(row.data) : null,
+  );
+}
 
 /** The run's configuration archive (tar.gz; null when none was uploaded), while the URL's phase lives. */
 export async function readConfigurationArchive(db: Db | Tx, phase: JobPhase, runId: string): Promise<JobRead<Buffer | null>> {
-  return readLive(
+  return readLiveBlob(
     db,
     phase,
     runId,
-    Prisma.sql`b.data`,
     Prisma.sql`LEFT JOIN configuration_versions cv ON cv.id = r.configuration_version_id LEFT JOIN blobs b ON b.id = cv.archive_blob_id`,
     "tarmac_job_configuration",
-    blobOf,
   );
 }
 
 /** The workspace's current state (terraform state JSON; null for a workspace without state), while the URL's phase lives. */
 export async function readCurrentState(db: Db | Tx, phase: JobPhase, runId: string): Promise<JobRead<Buffer | null>> {
-  return readLive(
+  return readLiveBlob(
     db,
     phase,
     runId,
-    Prisma.sql`b.data`,
     Prisma.sql`LEFT JOIN workspaces w ON w.id = r.workspace_id LEFT JOIN state_versions sv ON sv.id = w.current_state_version_id
        LEFT JOIN blobs b ON b.id = sv.state_blob_id`,
     "tarmac_job_state",
-    blobOf,
   );
 }
 
 /** The plan file the apply applies (null when the plan saved none), while the URL's phase lives. */
 export async function readPlanFile(db: Db | Tx, phase: JobPhase, runId: string): Promise<JobRead<Buffer | null>> {
-  return readLive(
-    db,
-    phase,
-    runId,
-    Prisma.sql`b.data`,
-    Prisma.sql`LEFT JOIN plans pf ON pf.run_id = r.id LEFT JOIN blobs b ON b.id = pf.plan_file_blob_id`,
-    "tarmac_job_plan_file",
-    blobOf,
-  );
+  return readLiveBlob(db, phase, runId, Prisma.sql`LEFT JOIN plans pf ON pf.run_id = r.id LEFT JOIN blobs b ON b.id = pf.plan_file_blob_id`, "tarmac_job_plan_file");
 }
 
 type PlanBlobColumn = "planFileBlobId" | "jsonBlobId" | "providerSchemasBlobId" | "logBlobId";
