@@ -178,7 +178,8 @@ describe("plan jobs", () => {
     expect(second).toEqual(expect.arrayContaining(["init", "plan", "show"]));
     expect(second).not.toContain("version");
     for (const log of logs) expect(log.split("\n").slice(0, 3)).toEqual(["\x02Terraform v1.9.8", "", "Initializing plugins and modules..."]);
-  });
+    // Two plans one after the other: twice a plan test's time on a loaded machine.
+  }, 120_000);
 
   it("runs terraform in the workspace's working directory", async () => {
     const f = await createRunFixture(env, {

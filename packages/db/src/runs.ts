@@ -53,14 +53,17 @@ const PATCH_COLUMNS: Record<keyof RunPatch, string> = {
  * The patch's assignments, in the status change's own UPDATE: a second UPDATE of the row in the
  * same transaction is a round trip more, and makes PostgreSQL re-check every foreign key of the
  * row (a row version this transaction wrote is checked whatever changed). `shape` names the
- * columns written, for the prepared statement's name.
+ * columns written (as a bit mask), for the prepared statement's name.
  */
+const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as Array<keyof RunPatch>;
+
 function patchAssignments(patch: RunPatch | undefined): { sql: Prisma.Sql; shape: string } {
-  const keys = (Object.keys(PATCH_COLUMNS) as Array<keyof RunPatch>).filter((k) => patch?.[k] !== undefined);
+  const keys = PATCH_KEYS.filter((k) => patch?.[k] !== undefined);
   if (keys.length === 0) return { sql: Prisma.empty, shape: "" };
   return {
     sql: Prisma.join(keys.map((k) => Prisma.sql`, ${Prisma.raw(PATCH_COLUMNS[k])} = ${patch![k]}`), ""),
-    shape: keys.map((k) => PATCH_COLUMNS[k]).join("_"),
+    // A bit per column: statement names are cut at 63 characters by PostgreSQL.
+    shape: keys.reduce((mask, k) => mask | (1 << PATCH_KEYS.indexOf(k)), 0).toString(),
   };
 }
 
@@ -127,7 +130,7 @@ export async function transitionRun(tx: Tx, input: TransitionInput): Promise<Tra
       SELECT workspace_id AS "workspaceId", pg_notify(${outboxChannel(message.subject)}, '')::text AS notified FROM moved`,
       // Every status change of every run: parsed and planned once per connection (a name per shape).
       {
-        prepareAs: `tarmac_transition_run${input.runEvent ? "_event" : ""}${input.queuePhase ? `_queue_${input.queuePhase}` : ""}${input.takeWorkspace ? "_current" : ""}${patch.shape ? `_set_${patch.shape}` : ""}`,
+        prepareAs: `tarmac_transition_run${input.runEvent ? "_event" : ""}${input.queuePhase ? `_queue_${input.queuePhase}` : ""}${input.takeWorkspace ? "_current" : ""}${patch.shape ? `_p${patch.shape}` : ""}`,
       },
     );
     return moved ? { ok: true, workspaceId: moved.workspaceId } : { ok: false, reason: "stale" };
