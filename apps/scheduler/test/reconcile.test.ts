@@ -1,5 +1,6 @@
 import { jobIdFor } from "@tarmac/contracts";
 import { createPhaseWorker, getPhaseJobState } from "@tarmac/queues";
+import { schedulerRepo } from "@tarmac/db";
 import { waitFor } from "@tarmac/testing";
 import { handleWorkspaceChanged, reconcileOnce } from "../src/engine";
 import {
@@ -157,6 +158,39 @@ describe("reconcile", () => {
     await reconcileOnce(h.ctx);
     expect(await statusOf(h.db, run)).toBe("plan_queued");
     expect(await getPhaseJobState(h.queues, "plan", run)).toBe("waiting");
+  });
+
+  it("leaves a locked workspace's queue alone once its head shows as the current run", async () => {
+    const org = await createOrganization(h.db);
+    const locked = await createWorkspace(h.db, org, { locked: true });
+    const queue = [await createRun(h, locked), await createRun(h, locked), await createRun(h, locked)];
+    const idle = await createWorkspace(h.db, org);
+    const idleRun = await createRun(h, idle);
+    const bypassing = await createWorkspace(h.db, org, { locked: true });
+    await createRun(h, bypassing);
+    const speculative = await createRun(h, bypassing, { planOnly: true });
+    const listed = () => schedulerRepo.listIdleWorkspacesWithWaitingRuns(h.db, 10_000);
+
+    // Behind the lock, the head has not been shown as the current run yet: that is still to do.
+    expect(await listed()).toEqual(expect.arrayContaining([locked.workspaceId, idle.workspaceId, bypassing.workspaceId]));
+    await reconcileOnce(h.ctx);
+    expect(await currentRunOf(h.db, locked.workspaceId)).toBe(queue[0]);
+    expect(await statusesOf(h.db, queue)).toEqual(["pending", "pending", "pending"]);
+    expect(await statusOf(h.db, idleRun)).toBe("plan_queued");
+    expect(await statusOf(h.db, speculative)).toBe("plan_queued");
+
+    // Now every one of them waits for the unlock, or is started: none is read again.
+    const after = await listed();
+    expect(after).not.toContain(locked.workspaceId);
+    expect(after).not.toContain(idle.workspaceId);
+    expect(after).not.toContain(bypassing.workspaceId);
+
+    // Unlocked without its event reaching the scheduler: the head starts on the next round.
+    await h.db.workspace.update({ where: { id: locked.workspaceId }, data: { locked: false } });
+    expect(await listed()).toContain(locked.workspaceId);
+    await reconcileOnce(h.ctx);
+    expect(await statusesOf(h.db, queue)).toEqual(["plan_queued", "pending", "pending"]);
+    expect(await listed()).not.toContain(locked.workspaceId);
   });
 
   it("errors an apply whose job failed before it reported anything", async () => {

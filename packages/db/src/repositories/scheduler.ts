@@ -323,25 +323,48 @@ export async function listRunsNeedingDrive(db: Db | Tx, before: Date, limit: num
   });
 }
 
-/**
- * Workspaces with runs waiting to start whose current run (if any) no longer holds them:
- * the head of such a queue must be started.
- */
+/** The run of alias `c`, a workspace's current run if any, does not hold it (holdsWorkspace, negated). */
+const CURRENT_RUN_RELEASED = Prisma.sql`(c.id IS NULL OR c.status IN
+  ('pending', 'applied', 'planned_and_finished', 'policy_soft_failed', 'discarded', 'errored', 'canceled', 'force_canceled', 'planned_and_saved')
+  OR c.plan_only OR (c.save_plan AND c.status NOT IN ('confirmed', 'apply_queued', 'applying')))`;
+
 /**
  * Workspaces whose next run could start but has not. Only runs waiting since before
  * `waitingSince`: a newer run's own event is still on its way and starts it (continuing the
- * trace of the request that created it).
+ * trace of the request that created it). Three parts:
+ * - the head of each queue (its oldest pending run that does not bypass it), when no run holds
+ *   the workspace and either no user locked it or the head does not show as its current run yet
+ *   (behind a lock the head waits, however long the queue: reading it again every round would
+ *   cost the reconcile loop the whole queue of every locked workspace). The workspaces with
+ *   pending runs are found by skipping through the pending runs' partial index, one probe per
+ *   workspace, not one row per run;
+ * - pending runs that bypass the queue (plan-only runs, saved plans), from their own small index;
+ * - confirmed saved plans waiting for an idle, unlocked workspace to apply.
  */
 export async function listIdleWorkspacesWithWaitingRuns(db: Db | Tx, limit: number, waitingSince: Date = new Date()): Promise<string[]> {
   const rows = await db.$queryRaw<{ workspace_id: string }[]>`
-    SELECT DISTINCT r.workspace_id FROM runs r
-    JOIN workspaces w ON w.id = r.workspace_id
-    LEFT JOIN runs c ON c.id = w.current_run_id
-    WHERE (r.status = 'pending' OR (r.status = 'confirmed' AND r.save_plan AND NOT r.plan_only))
-      AND r.status_changed_at < ${waitingSince}
-      AND (r.plan_only OR r.save_plan OR c.id IS NULL OR c.id = r.id OR c.status IN
-        ('pending', 'applied', 'planned_and_finished', 'policy_soft_failed', 'discarded', 'errored', 'canceled', 'force_canceled', 'planned_and_saved')
-        OR c.plan_only OR (c.save_plan AND c.status NOT IN ('confirmed', 'apply_queued', 'applying')))
+    WITH RECURSIVE queued(workspace_id) AS (
+      (SELECT workspace_id FROM runs WHERE status = 'pending' ORDER BY workspace_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT r.workspace_id FROM runs r WHERE r.status = 'pending' AND r.workspace_id > q.workspace_id ORDER BY r.workspace_id LIMIT 1)
+      FROM queued q WHERE q.workspace_id IS NOT NULL
+    )
+    (SELECT w.id AS workspace_id FROM queued q
+      JOIN workspaces w ON w.id = q.workspace_id
+      LEFT JOIN runs c ON c.id = w.current_run_id
+      CROSS JOIN LATERAL (SELECT h.id, h.status_changed_at FROM runs h
+        WHERE h.workspace_id = w.id AND h.status = 'pending' AND NOT h.plan_only AND NOT h.save_plan ORDER BY h.seq LIMIT 1) head
+      WHERE head.status_changed_at < ${waitingSince} AND ${CURRENT_RUN_RELEASED}
+        AND (NOT w.locked OR c.id IS DISTINCT FROM head.id))
+    UNION
+    SELECT r.workspace_id FROM runs r
+    WHERE r.status = 'pending' AND (r.plan_only OR r.save_plan) AND r.status_changed_at < ${waitingSince}
+    UNION
+    SELECT r.workspace_id FROM runs r
+      JOIN workspaces w ON w.id = r.workspace_id
+      LEFT JOIN runs c ON c.id = w.current_run_id
+    WHERE r.status = 'confirmed' AND r.save_plan AND NOT r.plan_only AND r.status_changed_at < ${waitingSince}
+      AND NOT w.locked AND (c.id = r.id OR ${CURRENT_RUN_RELEASED})
     LIMIT ${limit}`;
   return rows.map((r) => r.workspace_id);
 }
