@@ -1,6 +1,6 @@
 import { getPhaseJobState } from "@tarmac/queues";
 import { Client } from "pg";
-import { advanceWorkspace, handleEvent, handleWorkspaceChanged, withWorkspace } from "../src/engine";
+import { advanceWorkspace, Effects, handleEvent, handleWorkspaceChanged, promoteQueuing, withWorkspace } from "../src/engine";
 import {
   completePlan,
   createConfigurationVersion,
@@ -205,6 +205,25 @@ describe("organization concurrency", () => {
 
     // Awaiting confirmation frees the slot (only queued and running phases count).
     await completePlan(h, first, true);
+    expect(await statusesOf(h.db, [first, second])).toEqual(["planned", "plan_queued"]);
+    expect(await getPhaseJobState(h.queues, "plan", second)).toBe("waiting");
+  });
+
+  it("promotes a run that entered queuing while the slot it waits for was freed", async () => {
+    const org = await createOrganization(h.db, { runConcurrency: 1 });
+    const a = await createWorkspace(h.db, org);
+    const b = await createWorkspace(h.db, org);
+    const first = await createRun(h, a);
+    const second = await createRun(h, b);
+    await handleWorkspaceChanged(h.ctx, a.workspaceId);
+    await withWorkspace(h.ctx, b.workspaceId, async (tx, effects) => {
+      await advanceWorkspace(tx, h.ctx, b.workspaceId, effects);
+      // The first run frees its slot and commits while this decision is still open: the promotion
+      // that follows its commit finds nobody queuing yet (`second` is not committed).
+      await h.db.$executeRaw`UPDATE runs SET status = 'planned' WHERE id = ${first}`;
+      expect(await promoteQueuing(h.ctx, org.organizationId, new Effects())).toBe(0);
+    });
+    // The promotion asked for by the move to queuing, after its commit, finds the free slot.
     expect(await statusesOf(h.db, [first, second])).toEqual(["planned", "plan_queued"]);
     expect(await getPhaseJobState(h.queues, "plan", second)).toBe("waiting");
   });

@@ -74,6 +74,13 @@ export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunSt
     await performEffects(ctx, effects);
     return;
   }
+  if (unlocked.status === "queuing") {
+    // driveRun only asks for a promotion, which takes the organization's lock, not the workspace's.
+    const effects = new Effects();
+    effects.add({ kind: "promote", organizationId: unlocked.organizationId });
+    await performEffects(ctx, effects);
+    return;
+  }
   if (isFinalStatus(unlocked.status) && (await releasedAlready(ctx, unlocked))) {
     // The transaction that ended the run released its workspace (the next run may be starting
     // and its worker's event needs the lock): only the effects of the release, which need no lock

@@ -46,7 +46,11 @@ export async function queuePlan(
   const org = await schedulerRepo.lockOrganizationCapacity(tx, run.organizationId);
   const used = await schedulerRepo.countRunsUsingCapacity(tx, run.organizationId);
   if (org && used >= org.runConcurrency) {
-    return (await moveRun(tx, ctx, run, "queuing", undefined, undefined, { takeWorkspace })) ? "queuing" : "stale";
+    if (!(await moveRun(tx, ctx, run, "queuing", undefined, undefined, { takeWorkspace }))) return "stale";
+    // A slot freed by a transaction that committed after the count, and whose own promotion looked
+    // for queuing runs before this one committed, is found by this promotion after the commit.
+    effects.add({ kind: "promote", organizationId: run.organizationId });
+    return "queuing";
   }
   if (!(await moveRun(tx, ctx, run, "plan_queued", undefined, undefined, { queuePhase: "plan", takeWorkspace }))) return "stale";
   effects.add({ kind: "enqueue", phase: "plan", runId: run.id });
@@ -110,6 +114,10 @@ export async function advanceWorkspace(tx: Tx, ctx: SchedulerContext, workspaceI
  * already holds its workspace (or bypasses it), so no workspace lock is needed.
  */
 export async function promoteQueuing(ctx: SchedulerContext, organizationId: string, effects: Effects): Promise<number> {
+  // Most promotions (every run's end asks for one) find nobody queuing: one indexed read, no
+  // transaction and no capacity lock, which every start in the organization waits for. A run
+  // entering `queuing` meanwhile asks for its own promotion once committed (queuePlan).
+  if (!(await schedulerRepo.hasQueuingRuns(ctx.db, organizationId))) return 0;
   return inTransaction(ctx.db, async (tx) => {
     const org = await schedulerRepo.lockOrganizationCapacity(tx, organizationId);
     if (!org) return 0;

@@ -196,6 +196,16 @@ export async function lockQueuingRuns(tx: Tx, organizationId: string, limit: num
   );
 }
 
+/** Whether the organization has a run waiting in `queuing` (runs_organization_id_status_seq_idx). */
+export async function hasQueuingRuns(db: Db | Tx, organizationId: string): Promise<boolean> {
+  const rows = await queryRows<{ queuing: boolean }>(
+    db,
+    Prisma.sql`SELECT EXISTS (SELECT 1 FROM runs WHERE organization_id = ${organizationId} AND status = 'queuing') AS queuing`,
+    { prepareAs: "tarmac_has_queuing_runs" },
+  );
+  return rows[0]?.queuing === true;
+}
+
 /** Organizations having runs waiting in `queuing`. */
 export async function listOrganizationsWithQueuingRuns(db: Db | Tx): Promise<string[]> {
   const rows = await db.run.findMany({ where: { status: "queuing" }, distinct: ["organizationId"], select: { organizationId: true } });
