@@ -127,6 +127,24 @@ describe("dispatch", () => {
     await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "confirmed", to: "apply_queued", at: new Date().toISOString() });
     expect(await getPhaseJobState(h.queues, "apply", run)).toBe("completed");
   });
+
+  it("leaves the completed jobs of a run that finished its phases to BullMQ's retention", async () => {
+    const org = await createOrganization(h.db);
+    const ws = await createWorkspace(h.db, org);
+    const run = await createRun(h, ws);
+    await handleWorkspaceChanged(h.ctx, ws.workspaceId);
+    const worker = createPhaseWorker({ connection: REDIS_URL, prefix: h.queuePrefix, phase: "plan", concurrency: 1, processor: async () => {} });
+    try {
+      await waitFor(async () => ((await getPhaseJobState(h.queues, "plan", run)) === "completed" ? true : undefined), { what: "plan job done" });
+    } finally {
+      await worker.close(5_000);
+    }
+    await completePlan(h, run, false);
+    expect(await statusOf(h.db, run)).toBe("planned_and_finished");
+    await handleEvent(h.ctx, { type: "run.status_changed", runId: run, workspaceId: ws.workspaceId, from: "planning", to: "planned_and_finished", at: new Date().toISOString() });
+    // No removal was attempted: nothing of the run can still start.
+    expect(await getPhaseJobState(h.queues, "plan", run)).toBe("completed");
+  });
 });
 
 describe("actions", () => {

@@ -13,7 +13,7 @@ import { bypassesWorkspaceQueue, holdsWorkspace, isFinalStatus, type RunStatus }
 import type { SchedulerContext } from "./context";
 import { performEffects, withRunWorkspace, withWorkspace } from "./effects";
 import { Effects } from "./context";
-import { driveRun } from "./lifecycle";
+import { addJobRemovals, driveRun } from "./lifecycle";
 import { handlePhaseProgress } from "./progress";
 import { readNewRunQueueFacts } from "./read-batches";
 import { applyPendingActions } from "./run-actions";
@@ -86,8 +86,7 @@ export async function handleRunStatusChanged(ctx: SchedulerContext, event: RunSt
     // and its worker's event needs the lock): only the effects of the release, which need no lock
     // and are idempotent, are performed again.
     const effects = new Effects();
-    effects.add({ kind: "remove-job", phase: "plan", runId: unlocked.id });
-    effects.add({ kind: "remove-job", phase: "apply", runId: unlocked.id });
+    addJobRemovals(unlocked, effects);
     effects.add({ kind: "promote", organizationId: unlocked.organizationId });
     await performEffects(ctx, effects);
     return;

@@ -1,5 +1,5 @@
 import { phasesRepo, runsWrite, schedulerRepo, type Tx } from "@tarmac/db";
-import { isFinalStatus, nextStatusAfterPlanStage, type PlanDecisionPoint, type PlanOutcomeFacts } from "@tarmac/domain";
+import { isFinalStatus, nextStatusAfterPlanStage, type PlanDecisionPoint, type PlanOutcomeFacts, type RunStatus } from "@tarmac/domain";
 import type { Effects, SchedulerContext } from "./context";
 import { estimateCost } from "./cost-estimate";
 import { moveRun } from "./transitions";
@@ -65,6 +65,24 @@ async function runCostEstimation(tx: Tx, ctx: SchedulerContext, run: SchedulingR
 }
 
 /**
+ * Statuses a run reaches only once a worker reported its last phase finished: its jobs are
+ * completed (or completing) and nothing of them can still start. BullMQ drops completed jobs by
+ * itself (PHASE_JOB_DEFAULTS.removeOnComplete).
+ */
+const ENDED_BY_ITS_PHASES = new Set<RunStatus>(["applied", "planned_and_finished"]);
+
+/**
+ * Drops the jobs an ended run may still have waiting (canceled, discarded or errored while
+ * queued, or an agent's job not picked up yet). A run that ended by finishing its phases has
+ * none: the removal (several Redis round trips and a statement per phase) is skipped.
+ */
+export function addJobRemovals(run: Pick<SchedulingRun, "id" | "status">, effects: Effects): void {
+  if (ENDED_BY_ITS_PHASES.has(run.status)) return;
+  effects.add({ kind: "remove-job", phase: "plan", runId: run.id });
+  effects.add({ kind: "remove-job", phase: "apply", runId: run.id });
+}
+
+/**
  * Once a run no longer holds its workspace: settle its phases, drop its queued jobs, discard
  * saved plans an apply made stale, and let the next run start.
  */
@@ -73,8 +91,7 @@ async function releaseWorkspace(tx: Tx, ctx: SchedulerContext, run: SchedulingRu
     await runsWrite.settlePhasesOfEndedRun(tx, run.id, ctx.now(), run.status === "force_canceled");
     // A run without task stages (most) has none to settle.
     if (run.taskStagesPossible !== false) await settleTaskStagesOfEndedRun(tx, ctx, run.id);
-    effects.add({ kind: "remove-job", phase: "plan", runId: run.id });
-    effects.add({ kind: "remove-job", phase: "apply", runId: run.id });
+    addJobRemovals(run, effects);
   }
   if (run.status === "applied") {
     // A saved plan was computed against the state before this apply: applying it now would be wrong.
