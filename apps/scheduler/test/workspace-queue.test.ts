@@ -191,13 +191,19 @@ describe("per-workspace ordering", () => {
 });
 
 describe("organization concurrency", () => {
-  it("puts runs beyond the organization's limit in queuing and promotes them as slots free", async () => {
+  /** An organization with one slot, taken by `first` (workspace a); `second` (b) is still pending. */
+  async function oneSlotTwoWorkspaces() {
     const org = await createOrganization(h.db, { runConcurrency: 1 });
     const a = await createWorkspace(h.db, org);
     const b = await createWorkspace(h.db, org);
     const first = await createRun(h, a);
     const second = await createRun(h, b);
     await handleWorkspaceChanged(h.ctx, a.workspaceId);
+    return { org, b, first, second };
+  }
+
+  it("puts runs beyond the organization's limit in queuing and promotes them as slots free", async () => {
+    const { b, first, second } = await oneSlotTwoWorkspaces();
     await handleWorkspaceChanged(h.ctx, b.workspaceId);
     expect(await statusesOf(h.db, [first, second])).toEqual(["plan_queued", "queuing"]);
     expect(await currentRunOf(h.db, b.workspaceId)).toBe(second);
@@ -210,12 +216,7 @@ describe("organization concurrency", () => {
   });
 
   it("promotes a run that entered queuing while the slot it waits for was freed", async () => {
-    const org = await createOrganization(h.db, { runConcurrency: 1 });
-    const a = await createWorkspace(h.db, org);
-    const b = await createWorkspace(h.db, org);
-    const first = await createRun(h, a);
-    const second = await createRun(h, b);
-    await handleWorkspaceChanged(h.ctx, a.workspaceId);
+    const { org, b, first, second } = await oneSlotTwoWorkspaces();
     await withWorkspace(h.ctx, b.workspaceId, async (tx, effects) => {
       await advanceWorkspace(tx, h.ctx, b.workspaceId, effects);
       // The first run frees its slot and commits while this decision is still open: the promotion
