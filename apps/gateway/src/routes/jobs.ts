@@ -131,9 +131,9 @@ export function jobsRouter(deps: GatewayDeps): Router {
     res.status(204).end();
   });
 
-  // storeAppliedState checks that the apply lives, under its transaction's locks.
+  // storeAppliedState checks that the apply lives, under its transaction's locks, and reads the
+  // state once (an unreadable one is a 422 there): a state of many megabytes is not parsed twice.
   r.put(`${BASE}/state`, secret, applyOnly, rawBody, async (req: Request<Params>, res) => {
-    parseJsonBody(req, "state");
     const result = await jobsRepo.storeAppliedState(deps.db, req.params.runId, bodyOf(req));
     if (!result.ok) {
       if (result.reason === "not_found") throw notFound();
