@@ -89,6 +89,7 @@ describe("URLs forged under the former public default key", () => {
     expect(await probe("legacy job spec", `${g}/_jobs/${f.runId}/${legacySecret("job", f.runId)}/spec`)).toBe(404);
     expect(await probe("legacy job spec (phase path)", `${g}${capabilityPaths.job(f.runId, "plan", legacySecret("job", f.runId))}/spec`)).toBe(404);
     expect(await probe("forged job spec", `${jobUrl(publicRing, f.runId, "plan")}/spec`)).toBe(404);
+    expect(await probe("forged job inputs", `${jobUrl(publicRing, f.runId, "plan")}/inputs`)).toBe(404);
     expect(await probe("forged job config", `${jobUrl(publicRing, f.runId, "plan")}/configuration`)).toBe(404);
     expect(await probe("forged plan log write", `${jobUrl(publicRing, f.runId, "plan")}/logs/plan`, { method: "PUT", body: "\x02forged\x03" })).toBe(404);
     const planId = planIdFor(f.runId);
@@ -156,6 +157,8 @@ describe("job URLs of phases that have ended", () => {
     expect(await probe("plan file after apply", `${planUrl}/plan-file`, { method: "PUT", body: "evil" })).toBe(409);
     expect(await probe("spec (decrypted secrets) after plan", `${planUrl}/spec`)).toBe(409);
     expect(await probe("spec (decrypted secrets) after apply", `${applyUrl}/spec`)).toBe(409);
+    expect(await probe("inputs (spec, configuration, state) after plan", `${planUrl}/inputs`)).toBe(409);
+    expect(await probe("inputs (spec, configuration, state) after apply", `${applyUrl}/inputs`)).toBe(409);
     expect(await probe("state read after apply", `${applyUrl}/state`)).toBe(409);
     expect(await probe("configuration after apply", `${applyUrl}/configuration`)).toBe(409);
     // Refused because the phase ended, before the once-per-phase rule is even consulted.

@@ -1,4 +1,5 @@
-import { capabilityPaths, jobSpec } from "@tarmac/contracts";
+import { capabilityPaths, JOB_INPUTS_HEADER, jobSpec } from "@tarmac/contracts";
+import { createJobClient } from "@tarmac/runner";
 import { blobText, createRunFixture, startWorkerTestEnv, type WorkerTestEnv } from "./helpers";
 
 let env: WorkerTestEnv;
@@ -70,6 +71,32 @@ describe("job capability routes", () => {
     expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
     expect((await fetch(`${env.jobUrl(f.runId)}/state`)).status).toBe(204);
     expect((await fetch(`${env.jobUrl(f.runId)}/plan-file`)).status).toBe(404);
+  });
+
+  it("serves a phase's inputs in one answer: the spec, the archive and the state, as the separate routes do", async () => {
+    const f = await createRunFixture(env, { variables: [{ key: "token", value: "very-secret", category: "env", sensitive: true }] });
+    const plan = createJobClient(env.jobUrl(f.runId));
+    const first = await plan.getInputs();
+    expect(first.spec).toEqual(jobSpec.parse(await (await fetch(`${env.jobUrl(f.runId)}/spec`)).json()));
+    expect(first.spec.variables).toEqual([{ key: "token", value: "very-secret", category: "env", hcl: false, sensitive: true }]);
+    expect(first.configuration).toEqual(Buffer.from(await (await fetch(`${env.jobUrl(f.runId)}/configuration`)).arrayBuffer()));
+    expect(first.state).toBeNull();
+    const raw = await fetch(`${env.jobUrl(f.runId)}/inputs`);
+    expect(raw.headers.get(JOB_INPUTS_HEADER)).toBe(`spec=${JSON.stringify(first.spec).length}, configuration=${first.configuration.length}, state=none`);
+    expect(raw.headers.get("cache-control")).toBe("no-store");
+
+    // Once the workspace has a state, it comes last.
+    await env.db.run.update({ where: { id: f.runId }, data: { status: "applying" } });
+    expect((await fetch(`${env.jobUrl(f.runId, "apply")}/state`, { method: "PUT", body: state(3) })).status).toBe(201);
+    const next = await createRunFixture(env, { workspaceId: f.workspaceId });
+    const inputs = await createJobClient(env.jobUrl(next.runId)).getInputs();
+    expect(inputs.state?.toString()).toBe(state(3));
+    expect(inputs.spec.runId).toBe(next.runId);
+
+    // A phase that ended gets nothing: 409, like every other read.
+    await env.db.run.update({ where: { id: next.runId }, data: { status: "discarded" } });
+    expect((await fetch(`${env.jobUrl(next.runId)}/inputs`)).status).toBe(409);
+    expect((await fetch(`${env.gateway.url}${capabilityPaths.job(next.runId, "plan", "not-the-secret")}/inputs`)).status).toBe(404);
   });
 
   it("stores a plan file once: a retry of the same bytes is accepted, other bytes are refused", async () => {

@@ -48,6 +48,12 @@ export type JobSpec = z.infer<typeof jobSpec>;
 
 /** Paths under a job URL (`capabilityPaths.job(runId, secret)`). */
 export const jobPaths = {
+  /**
+   * GET: the spec, the configuration archive and the current state in one answer, the body their
+   * bytes one after another and JOB_INPUTS_HEADER their lengths (the three reads a phase starts
+   * with, in one request instead of three).
+   */
+  inputs: "/inputs",
   spec: "/spec",
   configuration: "/configuration",
   state: "/state",
@@ -58,3 +64,27 @@ export const jobPaths = {
   /** POST: appends to the live log (`?reset=1` starts it afresh), for runners without Redis. */
   liveLog: (phase: Phase) => `/logs/${phase}/live`,
 } as const;
+
+/**
+ * The lengths of an inputs answer's parts, in body order: `spec=<n>, configuration=<n>, state=<n>`,
+ * `state=none` when the workspace has no state yet.
+ */
+export const JOB_INPUTS_HEADER = "tarmac-job-inputs";
+
+export interface JobInputLengths {
+  spec: number;
+  configuration: number;
+  /** null: the workspace has no state. */
+  state: number | null;
+}
+
+export function formatJobInputLengths(l: JobInputLengths): string {
+  return `spec=${l.spec}, configuration=${l.configuration}, state=${l.state === null ? "none" : l.state}`;
+}
+
+/** The lengths an inputs answer announces, or null when the header is missing or malformed. */
+export function parseJobInputLengths(header: string | undefined): JobInputLengths | null {
+  const m = /^spec=(\d+), configuration=(\d+), state=(\d+|none)$/.exec(header?.trim() ?? "");
+  if (!m) return null;
+  return { spec: Number(m[1]), configuration: Number(m[2]), state: m[3] === "none" ? null : Number(m[3]) };
+}

@@ -1,7 +1,7 @@
 export { CLI_CONFIG_FILE, mirroredProviders, renderCliConfig, resolveCliConfigDirs, writeCliConfig, type CliConfigOptions } from "./cli-config";
 export { BinaryVersions } from "./binary-versions";
 export { describeFetchError, originOf } from "./fetch-error";
-export { createJobClient, JobApiError, type JobClient, type JobClientOptions } from "./job-client";
+export { createJobClient, JobApiError, type JobClient, type JobClientOptions, type JobInputs } from "./job-client";
 export { ETX, MAX_LOG_BYTES, PhaseLog, STX, type LiveLogSink, type PhaseLogOptions } from "./phase-log";
 export { parseApplyCounts, runPhaseJob, type PhaseJobInput, type PhaseOutcome, type PhaseServiceDeps, type StopOrders } from "./phase-service";
 export { ProgressReporter, type FinishedCounts, type ProgressKind, type ProgressPublisher, type ProgressReporterOptions } from "./progress";

@@ -1,6 +1,6 @@
 import http from "node:http";
 import https from "node:https";
-import { jobPaths, jobSpec, type JobSpec, type Phase } from "@tarmac/contracts";
+import { JOB_INPUTS_HEADER, jobPaths, jobSpec, parseJobInputLengths, type JobSpec, type Phase } from "@tarmac/contracts";
 import { describeFetchError, originOf } from "./fetch-error";
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, retryDelayMs, type RetryPolicy } from "./retry";
 
@@ -42,6 +42,8 @@ const agents = {
 interface JobResponse {
   status: number;
   retryAfter: string | undefined;
+  /** The lengths of an inputs answer's parts (JOB_INPUTS_HEADER). */
+  inputLengths: string | undefined;
   body: Buffer;
 }
 
@@ -64,7 +66,13 @@ function send(url: URL, method: "GET" | "PUT", body: Buffer | undefined, content
         res.once("error", reject);
         res.once("end", () => {
           const retryAfter = res.headers["retry-after"];
-          resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, body: Buffer.concat(chunks) });
+          const inputLengths = res.headers[JOB_INPUTS_HEADER];
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+            inputLengths: Array.isArray(inputLengths) ? inputLengths[0] : inputLengths,
+            body: Buffer.concat(chunks),
+          });
         });
       },
     );
@@ -73,7 +81,16 @@ function send(url: URL, method: "GET" | "PUT", body: Buffer | undefined, content
   });
 }
 
+export interface JobInputs {
+  spec: JobSpec;
+  configuration: Buffer;
+  /** null when the workspace has no state yet. */
+  state: Buffer | null;
+}
+
 export interface JobClient {
+  /** The spec, the configuration archive and the current state, in one request. */
+  getInputs(): Promise<JobInputs>;
   getSpec(): Promise<JobSpec>;
   getConfiguration(): Promise<Buffer>;
   /** null when the workspace has no state yet. */
@@ -124,6 +141,20 @@ export function createJobClient(jobUrl: string, opts: JobClientOptions = {}): Jo
   const bytes = (res: JobResponse): Buffer => res.body;
 
   return {
+    async getInputs() {
+      const res = expectOk(await request("GET", jobPaths.inputs), "GET inputs");
+      const lengths = parseJobInputLengths(res.inputLengths);
+      const total = lengths ? lengths.spec + lengths.configuration + (lengths.state ?? 0) : -1;
+      if (!lengths || total !== res.body.length) {
+        throw new JobApiError(`GET inputs answered ${res.body.length} bytes that ${JOB_INPUTS_HEADER} (${res.inputLengths ?? "missing"}) does not describe`);
+      }
+      const configurationEnd = lengths.spec + lengths.configuration;
+      return {
+        spec: jobSpec.parse(JSON.parse(res.body.subarray(0, lengths.spec).toString("utf8"))),
+        configuration: res.body.subarray(lengths.spec, configurationEnd),
+        state: lengths.state === null ? null : res.body.subarray(configurationEnd),
+      };
+    },
     async getSpec() {
       const res = expectOk(await request("GET", jobPaths.spec), "GET spec");
       return jobSpec.parse(JSON.parse(res.body.toString("utf8")));

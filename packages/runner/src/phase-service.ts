@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ArchiveLimits } from "@tarmac/archive";
-import type { Phase, PhaseProgressEvent, PhaseSignal, Subjects } from "@tarmac/contracts";
+import type { JobSpec, Phase, PhaseProgressEvent, PhaseSignal, Subjects } from "@tarmac/contracts";
 import { applyIdFor, planIdFor } from "@tarmac/domain";
 import { withSpan, type Logger } from "@tarmac/telemetry";
 import {
@@ -222,13 +222,11 @@ interface Prepared {
   /** Without TF_LOG: for commands whose stdout we parse. */
   quietEnv: Record<string, string>;
   initialState: Buffer | null;
-  spec: Awaited<ReturnType<JobClient["getSpec"]>>;
+  spec: JobSpec;
 }
 
 async function prepare(ctx: StepContext, phase: Phase): Promise<Prepared> {
-  const spec = await ctx.client.getSpec();
-  checkInterrupted(ctx.control);
-  const [archive, state] = await Promise.all([ctx.client.getConfiguration(), ctx.client.getState()]);
+  const { spec, configuration: archive, state } = await ctx.client.getInputs();
   checkInterrupted(ctx.control);
   const prepared = await prepareWorkspace({
     sandbox: ctx.sandbox,

@@ -1,5 +1,5 @@
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
-import { jobSpec, liveLogKey, type JobSpec } from "@tarmac/contracts";
+import { formatJobInputLengths, JOB_INPUTS_HEADER, jobSpec, liveLogKey, type JobSpec } from "@tarmac/contracts";
 import { decryptValue, jobsRepo } from "@tarmac/db";
 import { applyIdFor, conflict, notFound, planIdFor, unprocessable } from "@tarmac/domain";
 import type { GatewayDeps } from "../deps";
@@ -52,40 +52,29 @@ export function jobsRouter(deps: GatewayDeps): Router {
 
   r.get(`${BASE}/spec`, secret, async (req: Request<Params>, res) => {
     const run = liveOrThrow(await jobsRepo.findJobRun(deps.db, phaseOf(res), req.params.runId), phaseOf(res));
-    const spec: JobSpec = {
-      runId: run.id,
-      planId: planIdFor(run.id),
-      applyId: applyIdFor(run.id),
-      run: {
-        isDestroy: run.isDestroy,
-        refresh: run.refresh,
-        refreshOnly: run.refreshOnly,
-        planOnly: run.planOnly,
-        savePlan: run.savePlan,
-        allowEmptyApply: run.allowEmptyApply,
-        debuggingMode: run.debuggingMode,
-        terraformVersion: run.terraformVersion,
-        targetAddrs: run.targetAddrs,
-        replaceAddrs: run.replaceAddrs,
-        variables: runVariables(run.variables),
-      },
-      workspace: {
-        id: run.workspace.id,
-        name: run.workspace.name,
-        workingDirectory: run.workspace.workingDirectory,
-        terraformVersion: run.workspace.terraformVersion,
-        structuredRunOutput: run.workspace.structuredRunOutputEnabled,
-      },
-      // The worker must hand sensitive values to terraform; they travel only over this capability URL.
-      variables: run.workspace.variables.map((v) => ({
-        key: v.key,
-        value: v.sensitive ? decryptValue(v.value, deps.keys) : v.value,
-        category: v.category,
-        hcl: v.hcl,
-        sensitive: v.sensitive,
-      })),
-    };
-    res.status(200).set("Cache-Control", "no-store").json(jobSpec.parse(spec));
+    res.status(200).set("Cache-Control", "no-store").json(specOf(run, deps));
+  });
+
+  // What a phase starts with, in one request: the three reads run side by side, each checking
+  // that the phase lives; the parts follow each other in the body, their lengths in a header.
+  r.get(`${BASE}/inputs`, secret, async (req: Request<Params>, res) => {
+    const phase = phaseOf(res);
+    const [runRead, archiveRead, stateRead] = await Promise.all([
+      jobsRepo.findJobRun(deps.db, phase, req.params.runId),
+      jobsRepo.readConfigurationArchive(deps.db, phase, req.params.runId),
+      jobsRepo.readCurrentState(deps.db, phase, req.params.runId),
+    ]);
+    const run = liveOrThrow(runRead, phase);
+    const archive = liveOrThrow(archiveRead, phase);
+    const state = liveOrThrow(stateRead, phase);
+    if (!archive) throw notFound("The run's configuration version has no uploaded archive.");
+    const spec = Buffer.from(JSON.stringify(specOf(run, deps)));
+    const parts = state ? [spec, archive, state] : [spec, archive];
+    res
+      .status(200)
+      .set("Cache-Control", "no-store")
+      .set(JOB_INPUTS_HEADER, formatJobInputLengths({ spec: spec.length, configuration: archive.length, state: state ? state.length : null }));
+    sendBytes(res, Buffer.concat(parts), "application/octet-stream");
   });
 
   r.get(`${BASE}/configuration`, secret, async (req: Request<Params>, res) => {
@@ -166,6 +155,44 @@ export function jobsRouter(deps: GatewayDeps): Router {
   });
 
   return r;
+}
+
+/** The job spec of a run whose phase lives: what terraform runs with, sensitive values decrypted. */
+function specOf(run: jobsRepo.JobRun, deps: GatewayDeps): JobSpec {
+  const spec: JobSpec = {
+    runId: run.id,
+    planId: planIdFor(run.id),
+    applyId: applyIdFor(run.id),
+    run: {
+      isDestroy: run.isDestroy,
+      refresh: run.refresh,
+      refreshOnly: run.refreshOnly,
+      planOnly: run.planOnly,
+      savePlan: run.savePlan,
+      allowEmptyApply: run.allowEmptyApply,
+      debuggingMode: run.debuggingMode,
+      terraformVersion: run.terraformVersion,
+      targetAddrs: run.targetAddrs,
+      replaceAddrs: run.replaceAddrs,
+      variables: runVariables(run.variables),
+    },
+    workspace: {
+      id: run.workspace.id,
+      name: run.workspace.name,
+      workingDirectory: run.workspace.workingDirectory,
+      terraformVersion: run.workspace.terraformVersion,
+      structuredRunOutput: run.workspace.structuredRunOutputEnabled,
+    },
+    // The worker must hand sensitive values to terraform; they travel only over this capability URL.
+    variables: run.workspace.variables.map((v) => ({
+      key: v.key,
+      value: v.sensitive ? decryptValue(v.value, deps.keys) : v.value,
+      category: v.category,
+      hcl: v.hcl,
+      sensitive: v.sensitive,
+    })),
+  };
+  return jobSpec.parse(spec);
 }
 
 /** runs.variables holds [{key, value}] with HCL literal values; anything else is skipped. */
