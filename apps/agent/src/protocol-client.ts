@@ -10,7 +10,7 @@ import {
   type Phase,
   type PhaseProgressEvent,
 } from "@tarmac/contracts";
-import { describeFetchError, type LiveLogSink } from "@tarmac/runner";
+import { coalescingSink, describeFetchError, type LiveLogSink } from "@tarmac/runner";
 
 /** The gateway refused the agent token (401): it is invalid or was revoked. The agent must stop. */
 export class TokenRejectedError extends Error {
@@ -133,17 +133,8 @@ export class AgentProtocolClient {
    */
   liveLog(jobUrl: string, phase: Phase): LiveLogSink {
     const url = jobUrl.replace(/\/+$/, "") + jobPaths.liveLog(phase);
-    let chain: Promise<unknown> = Promise.resolve();
-    let buffered: Buffer[] = [];
-    let reset = false;
-    let isScheduled = false;
-    const send = async (): Promise<void> => {
-      const body = Buffer.concat(buffered);
-      const isReset = reset;
-      buffered = [];
-      reset = false;
-      isScheduled = false;
-      const res = await fetch(isReset ? `${url}?reset=1` : url, {
+    return coalescingSink(async (body, reset) => {
+      const res = await fetch(reset ? `${url}?reset=1` : url, {
         method: "POST",
         headers: { "content-type": "application/octet-stream" },
         body: new Uint8Array(body),
@@ -151,25 +142,7 @@ export class AgentProtocolClient {
       });
       await res.body?.cancel();
       if (res.status !== 204) throw new ProtocolError(`live log answered ${res.status}`, res.status);
-    };
-    const schedule = (): Promise<unknown> => {
-      if (!isScheduled) {
-        isScheduled = true;
-        chain = chain.then(send, send);
-      }
-      return chain;
-    };
-    return {
-      reset(first) {
-        buffered = [first];
-        reset = true;
-        return schedule();
-      },
-      append(chunk) {
-        buffered.push(chunk);
-        return schedule();
-      },
-    };
+    });
   }
 }
 

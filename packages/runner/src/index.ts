@@ -2,7 +2,7 @@ export { CLI_CONFIG_FILE, mirroredProviders, renderCliConfig, resolveCliConfigDi
 export { BinaryVersions } from "./binary-versions";
 export { describeFetchError, originOf } from "./fetch-error";
 export { createJobClient, JobApiError, type JobClient, type JobClientOptions, type JobInputs } from "./job-client";
-export { ETX, MAX_LOG_BYTES, PhaseLog, STX, type LiveLogSink, type PhaseLogOptions } from "./phase-log";
+export { coalescingSink, ETX, MAX_LOG_BYTES, PhaseLog, STX, type LiveLogSink, type PhaseLogOptions } from "./phase-log";
 export { parseApplyCounts, runPhaseJob, type PhaseJobInput, type PhaseOutcome, type PhaseServiceDeps, type StopOrders } from "./phase-service";
 export { ProgressReporter, type FinishedCounts, type ProgressKind, type ProgressPublisher, type ProgressReporterOptions } from "./progress";
 export { DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, retryDelayMs, type RetryPolicy } from "./retry";

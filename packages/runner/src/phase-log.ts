@@ -9,6 +9,45 @@ export interface LiveLogSink {
   append(chunk: Buffer): Promise<unknown>;
 }
 
+/**
+ * A sink that sends one write at a time: chunks written while a write is in flight go together in
+ * the next one, in order (terraform prints in bursts of small chunks). `write` receives the bytes
+ * and whether they start the log afresh. Each chunk's promise settles with the write carrying it;
+ * a failed write does not stop the next one.
+ */
+export function coalescingSink(write: (body: Buffer, reset: boolean) => Promise<unknown>): LiveLogSink {
+  let chain: Promise<unknown> = Promise.resolve();
+  let buffered: Buffer[] = [];
+  let reset = false;
+  let scheduled = false;
+  const send = (): Promise<unknown> => {
+    const body = buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered);
+    const isReset = reset;
+    buffered = [];
+    reset = false;
+    scheduled = false;
+    return write(body, isReset);
+  };
+  const schedule = (): Promise<unknown> => {
+    if (!scheduled) {
+      scheduled = true;
+      chain = chain.then(send, send);
+    }
+    return chain;
+  };
+  return {
+    reset(first) {
+      buffered = [first];
+      reset = true;
+      return schedule();
+    },
+    append(chunk) {
+      buffered.push(chunk);
+      return schedule();
+    },
+  };
+}
+
 export const STX = 0x02;
 export const ETX = 0x03;
 
