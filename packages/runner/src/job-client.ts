@@ -91,10 +91,8 @@ export interface JobInputs {
 export interface JobClient {
   /** The spec, the configuration archive and the current state, in one request. */
   getInputs(): Promise<JobInputs>;
+  /** The spec alone. */
   getSpec(): Promise<JobSpec>;
-  getConfiguration(): Promise<Buffer>;
-  /** null when the workspace has no state yet. */
-  getState(): Promise<Buffer | null>;
   getPlanFile(): Promise<Buffer>;
   putPlanFile(data: Buffer): Promise<void>;
   putPlanJson(data: Buffer): Promise<void>;
@@ -158,14 +156,6 @@ export function createJobClient(jobUrl: string, opts: JobClientOptions = {}): Jo
     async getSpec() {
       const res = expectOk(await request("GET", jobPaths.spec), "GET spec");
       return jobSpec.parse(JSON.parse(res.body.toString("utf8")));
-    },
-    async getConfiguration() {
-      return bytes(expectOk(await request("GET", jobPaths.configuration), "GET configuration"));
-    },
-    async getState() {
-      const res = expectOk(await request("GET", jobPaths.state), "GET state");
-      if (res.status === 204) return null;
-      return bytes(res);
     },
     async getPlanFile() {
       return bytes(expectOk(await request("GET", jobPaths.planFile), "GET plan-file"));

@@ -1,4 +1,4 @@
-import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, PHASE_QUEUED_STATUSES, type QueueFacts } from "@tarmac/domain";
+import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, FINAL_STATUSES, PHASE_QUEUED_STATUSES, type QueueFacts } from "@tarmac/domain";
 import { executeRows, queryRows, type Db, type Tx } from "../client";
 import { teamStandingsOnWorkspace } from "./workspace-access";
 import { Prisma } from "../generated/prisma/client";
@@ -334,9 +334,9 @@ export async function listRunsNeedingDrive(db: Db | Tx, before: Date, limit: num
 }
 
 /** The run of alias `c`, a workspace's current run if any, does not hold it (holdsWorkspace, negated). */
-const CURRENT_RUN_RELEASED = Prisma.sql`(c.id IS NULL OR c.status IN
-  ('pending', 'applied', 'planned_and_finished', 'policy_soft_failed', 'discarded', 'errored', 'canceled', 'force_canceled', 'planned_and_saved')
-  OR c.plan_only OR (c.save_plan AND c.status NOT IN ('confirmed', 'apply_queued', 'applying')))`;
+const CURRENT_RUN_RELEASED = Prisma.raw(`(c.id IS NULL OR c.status IN
+  (${["pending", ...FINAL_STATUSES, "planned_and_saved"].map((s) => `'${s}'`).join(", ")})
+  OR c.plan_only OR (c.save_plan AND c.status NOT IN ('confirmed', 'apply_queued', 'applying')))`);
 
 /**
  * Workspaces whose next run could start but has not. Only runs waiting since before
