@@ -2,6 +2,7 @@ import { newId, TASK_STAGES, type TaskStageName } from "@tarmac/domain";
 import { queryRows, type Db, type Tx } from "../client";
 import { Prisma, type RunTask, TaskResult, TaskResultOutcome, TaskStage, WorkspaceRunTask } from "../generated/prisma/client";
 import { statusTimestampValue } from "../runs";
+import { statusLiterals } from "./status-literals";
 
 /**
  * Run tasks: the organization's tasks and their workspace bindings (gateway CRUD), and each run's
@@ -438,13 +439,11 @@ export async function findDispatchFacts(db: Db | Tx, resultId: string): Promise<
 
 /** Runs resting in a task stage's statuses since before the cutoff: the reconcile loop drives them again. */
 export async function listRunsInTaskStages(db: Db | Tx, before: Date, limit: number): Promise<{ id: string; workspaceId: string }[]> {
-  return db.run.findMany({
-    where: {
-      status: { in: ["pre_plan_running", "pre_plan_completed", "post_plan_running", "pre_apply_running", "pre_apply_completed", "post_apply_running", "post_apply_completed"] },
-      statusChangedAt: { lt: before },
-    },
-    select: { id: true, workspaceId: true },
-    orderBy: { statusChangedAt: "asc" },
-    take: limit,
-  });
+  const statuses = ["pre_plan_running", "pre_plan_completed", "post_plan_running", "pre_apply_running", "pre_apply_completed", "post_apply_running", "post_apply_completed"];
+  return queryRows(
+    db,
+    Prisma.sql`SELECT id, workspace_id AS "workspaceId" FROM runs
+    WHERE status IN (${statusLiterals(statuses)}) AND status_changed_at < ${before}
+    ORDER BY status_changed_at LIMIT ${limit}`,
+  );
 }

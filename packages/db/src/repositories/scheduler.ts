@@ -1,5 +1,6 @@
-import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, FINAL_STATUSES, PHASE_QUEUED_STATUSES, type QueueFacts } from "@tarmac/domain";
+import { accessFromTeamStandings, canApplyRuns, CAPACITY_STATUSES, FINAL_STATUSES, PHASE_QUEUED_STATUSES, type QueueFacts, type RunStatus } from "@tarmac/domain";
 import { executeRows, queryRows, type Db, type Tx } from "../client";
+import { statusLiterals } from "./status-literals";
 import { teamStandingsOnWorkspace } from "./workspace-access";
 import { Prisma } from "../generated/prisma/client";
 
@@ -208,7 +209,10 @@ export async function hasQueuingRuns(db: Db | Tx, organizationId: string): Promi
 
 /** Organizations having runs waiting in `queuing`. */
 export async function listOrganizationsWithQueuingRuns(db: Db | Tx): Promise<string[]> {
-  const rows = await db.run.findMany({ where: { status: "queuing" }, distinct: ["organizationId"], select: { organizationId: true } });
+  const rows = await queryRows<{ organizationId: string }>(
+    db,
+    Prisma.sql`SELECT DISTINCT organization_id AS "organizationId" FROM runs WHERE status = ${statusLiterals(["queuing"])}`,
+  );
   return rows.map((r) => r.organizationId);
 }
 
@@ -309,28 +313,26 @@ export async function tryReconcileLock(tx: Tx, name = "tarmac-reconcile"): Promi
 }
 
 /** Runs sitting in a queued status (their BullMQ job may be gone), oldest first. */
-export async function listQueuedRuns(db: Db | Tx, limit: number) {
-  return db.run.findMany({
-    where: { status: { in: [...PHASE_QUEUED_STATUSES] } },
-    orderBy: { statusChangedAt: "asc" },
-    take: limit,
-    select: { id: true, status: true, workspaceId: true, statusChangedAt: true },
-  });
+export async function listQueuedRuns(db: Db | Tx, limit: number): Promise<{ id: string; status: RunStatus; workspaceId: string; statusChangedAt: Date }[]> {
+  return queryRows(
+    db,
+    Prisma.sql`SELECT id, status::text AS status, workspace_id AS "workspaceId", status_changed_at AS "statusChangedAt" FROM runs
+    WHERE status IN (${statusLiterals(PHASE_QUEUED_STATUSES)}) ORDER BY status_changed_at LIMIT ${limit}`,
+  );
 }
 
 /**
  * Runs resting in a status the scheduler itself must move on from (confirmed normal runs,
  * cost estimation), for the case where the event that should have moved them was lost.
  */
-export async function listRunsNeedingDrive(db: Db | Tx, before: Date, limit: number) {
-  return db.run.findMany({
-    where: {
-      OR: [{ status: "confirmed", savePlan: false }, { status: "cost_estimating" }],
-      statusChangedAt: { lt: before },
-    },
-    take: limit,
-    select: { id: true, workspaceId: true },
-  });
+export async function listRunsNeedingDrive(db: Db | Tx, before: Date, limit: number): Promise<{ id: string; workspaceId: string }[]> {
+  return queryRows(
+    db,
+    Prisma.sql`SELECT id, workspace_id AS "workspaceId" FROM runs
+    WHERE ((status = ${statusLiterals(["confirmed"])} AND NOT save_plan) OR status = ${statusLiterals(["cost_estimating"])})
+      AND status_changed_at < ${before}
+    LIMIT ${limit}`,
+  );
 }
 
 /** The run of alias `c`, a workspace's current run if any, does not hold it (holdsWorkspace, negated). */
