@@ -93,6 +93,14 @@ export async function seedRuns(input: SeedInput): Promise<SeedResult> {
       [input.organizationId, input.benchWorkspaceId, fillerWs, input.benchConfigurationVersionId, fillerCv, input.userId],
     );
     mark("runs inserted");
+    // The triggers that keep the workspaces' run counters did not fire (replica role): count here.
+    await c.query(
+      `INSERT INTO workspace_run_counts AS c (workspace_id, shard, visible_runs, runs_ahead)
+       SELECT workspace_id, 0, count(*) FILTER (WHERE NOT plan_only), count(*) FILTER (WHERE run_waits_in_queue(plan_only, save_plan, status))
+       FROM runs WHERE workspace_id = ANY ($1::text[]) GROUP BY workspace_id
+       ON CONFLICT (workspace_id, shard) DO UPDATE SET visible_runs = EXCLUDED.visible_runs, runs_ahead = EXCLUDED.runs_ahead`,
+      [[input.benchWorkspaceId, ...fillerWs]],
+    );
     const plans = await c.query(
       `INSERT INTO plans (id, run_id, status, status_timestamps, has_changes, resource_additions, started_at, finished_at, created_at, updated_at)
        SELECT 'plan-' || substr(r.id, 5), r.id, CASE WHEN r.status = 'errored' THEN 'errored' ELSE 'finished' END::"PhaseStatus",

@@ -1,9 +1,11 @@
+import { subjectsFor } from "@tarmac/contracts";
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
-import { FINAL_STATUSES } from "@tarmac/domain";
+import { FINAL_STATUSES, newId, RUN_STATUSES } from "@tarmac/domain";
 import { Client } from "pg";
 import { createDb, type Db } from "./client";
 import { positionsInQueue } from "./repositories/runs-read";
-import { runsAheadCondition, UNFINISHED_RUNS_INDEX, unfinishedVisibleRun } from "./repositories/queue-position";
+import { RUNS_AHEAD_COUNTER, runsAheadCondition, UNFINISHED_RUNS_INDEX, unfinishedVisibleRun } from "./repositories/queue-position";
+import { insertRun, type NewRun } from "./repositories/runs-write";
 
 /**
  * A run's position in its workspace's queue is counted over the workspace's unfinished runs
@@ -86,5 +88,83 @@ describe("the count of runs ahead in a workspace's queue", () => {
     expect(new Set(indexes)).toEqual(new Set([UNFINISHED_RUNS_INDEX]));
     const read = [...plan.matchAll(/Index (?:Only )?Scan (?:using \S+ )?on \S+(?: \w+)? \(actual rows=(\d+)/g)].map((m) => Number(m[1]));
     expect(read).toEqual([203]);
+  });
+  // A creation reads its position from the workspace's counter (migration
+  // 20261203_1200_workspace_runs_ahead_counter): it must always equal the count it replaces.
+  const counter = async (): Promise<number> =>
+    Number((await client.query<{ n: string }>(`SELECT coalesce(sum(${RUNS_AHEAD_COUNTER.column}), 0) AS n FROM ${RUNS_AHEAD_COUNTER.table} WHERE workspace_id = 'ws-a'`)).rows[0]!.n);
+  const counted = async (): Promise<number> =>
+    Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM runs o WHERE o.workspace_id = 'ws-a' AND ${runsAheadCondition("o").sql}`)).rows[0]!.n);
+
+  it("has a counter whose condition is the counts' one, for every status, plan-only or not, saved plan or not", async () => {
+    const { rows } = await client.query<{ p: boolean; s: boolean; st: string; counter: boolean; condition: boolean }>(
+      `SELECT o.plan_only AS p, o.save_plan AS s, o.status::text AS st,
+              ${RUNS_AHEAD_COUNTER.condition}(o.plan_only, o.save_plan, o.status) AS counter, (${runsAheadCondition("o").sql}) AS condition
+       FROM unnest($1::"RunStatus"[]) AS st(status), (VALUES (false), (true)) AS p(plan_only), (VALUES (false), (true)) AS s(save_plan),
+            LATERAL (SELECT p.plan_only, s.save_plan, st.status) AS o`,
+      [RUN_STATUSES],
+    );
+    expect(rows).toHaveLength(RUN_STATUSES.length * 4);
+    expect(rows.filter((r) => r.counter !== r.condition)).toEqual([]);
+    expect(rows.filter((r) => r.counter).length).toBeGreaterThan(0);
+  });
+
+  it("keeps the counter equal to the count through inserts, status changes and deletes", async () => {
+    // The setup's bulk inserts: the applying run, the confirmed saved plan, 200 waiting.
+    expect(await counter()).toBe(202);
+    expect(await counter()).toBe(await counted());
+    // Finishing leaves the queue; a saved plan enters it once confirmed, and leaves when applied.
+    await client.query(`UPDATE runs SET status = 'applied' WHERE id = 'run-current'`);
+    await client.query(`UPDATE runs SET status = 'confirmed' WHERE id = 'run-saved'`);
+    await client.query(`UPDATE runs SET status = 'discarded' WHERE id IN ('run-wait-0', 'run-wait-1', 'run-wait-2')`);
+    // Changes between two waiting statuses, and of runs that never wait, leave it alone.
+    await client.query(`UPDATE runs SET status = 'planning' WHERE id = 'run-wait-3'`);
+    await client.query(`UPDATE runs SET status = 'planned' WHERE id IN ('run-wait-3', 'run-plan-only')`);
+    expect(await counter()).toBe(202 - 1 + 1 - 3);
+    expect(await counter()).toBe(await counted());
+    // A rolled-back change counts nothing.
+    await client.query("BEGIN");
+    await client.query(`UPDATE runs SET status = 'canceled' WHERE id = 'run-wait-4'`);
+    await client.query("ROLLBACK");
+    await client.query(`DELETE FROM runs WHERE id IN ('run-wait-5', 'run-wait-0', 'run-saved-confirmed')`);
+    expect(await counter()).toBe(await counted());
+    expect(await counter()).toBe(197);
+  });
+
+  it("gives a new run the count of the runs ahead of it as its position, from the counter", async () => {
+    const newRun = (id: string): NewRun => ({
+      id,
+      organizationId: "org-1",
+      workspaceId: "ws-a",
+      configurationVersionId: "cv-a",
+      createdById: null,
+      operation: "plan_and_apply",
+      source: "tfe-api",
+      message: "queued",
+      isDestroy: false,
+      refresh: true,
+      refreshOnly: false,
+      planOnly: false,
+      savePlan: false,
+      autoApply: false,
+      allowEmptyApply: false,
+      allowConfigGeneration: false,
+      debuggingMode: false,
+      terraformVersion: "1.11.4",
+      targetAddrs: [],
+      replaceAddrs: [],
+      variables: [],
+    });
+    const subjects = subjectsFor("tqueue");
+    // The setup wrote its runs' seq itself: new runs come after them.
+    await client.query("SELECT setval('runs_seq_seq', 1000000)");
+    const first = await insertRun(db, newRun(newId("run")), new Date(), subjects, newId("re"));
+    const second = await insertRun(db, newRun(newId("run")), new Date(), subjects, newId("re"));
+    expect(first.runsAhead).toBe(197);
+    expect(second.runsAhead).toBe(198);
+    // What the run's document reports afterwards agrees.
+    const positions = await positionsInQueue(db, [second.run!]);
+    expect(positions.get(second.run!.id)).toBe(198);
+    expect(await counter()).toBe(await counted());
   });
 });

@@ -4,7 +4,6 @@ import { executeRows, isDb, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import type { RunModel } from "../generated/prisma/models";
 import { enqueueOutbox, outboxChannel, wakeOutboxRelays } from "../outbox";
-import { runsAheadCondition } from "./queue-position";
 import { RUN_COLUMNS } from "./runs-read";
 import { createPendingStages } from "./run-tasks";
 import { runCreatedMessage, workspaceQueueChangedMessage } from "../outbox-messages";
@@ -124,11 +123,9 @@ export async function insertRun(
     SELECT new_run.*, new_run.id IS NOT NULL AS written, tasks.has AS has_run_tasks,
       CASE WHEN new_run.id IS NULL OR ${standalone}::boolean THEN NULL ELSE pg_notify(${outboxChannel(outbox.subject)}, '')::text END AS notified,
       CASE WHEN new_run.id IS NULL OR ${run.planOnly} OR ${run.savePlan} THEN 0 ELSE (
-        -- The workspace from the new row, not a parameter: a plan that does not depend on which
-        -- workspace it is stays the same for every creation, so the prepared statement keeps one
-        -- generic plan (a parameter let one workspace's many runs make every creation replan).
-        SELECT count(*) FROM runs o
-        WHERE o.workspace_id = new_run."workspaceId" AND ${runsAheadCondition("o")}
+        -- The workspace's counter of waiting runs (RUNS_AHEAD_COUNTER), in the statement's
+        -- snapshot: the insert's own trigger adds the new run after this reads it.
+        SELECT coalesce(sum(c.runs_ahead), 0) FROM workspace_run_counts c WHERE c.workspace_id = new_run."workspaceId"
       ) END AS runs_ahead
     FROM tasks LEFT JOIN new_run ON true`,
     // Parsed and planned once per connection (not through a transaction-mode pooler; queryRows).
