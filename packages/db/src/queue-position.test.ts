@@ -107,6 +107,11 @@ describe("the count of runs ahead in a workspace's queue", () => {
     expect(rows).toHaveLength(RUN_STATUSES.length * 4);
     expect(rows.filter((r) => r.counter !== r.condition)).toEqual([]);
     expect(rows.filter((r) => r.counter).length).toBeGreaterThan(0);
+    // The status trigger's WHEN clause writes the condition out: the same final statuses.
+    const trigger = (await client.query<{ def: string }>("SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgname = 'runs_count_status'")).rows;
+    expect(trigger).toHaveLength(1);
+    const lists = [...trigger[0]!.def.matchAll(/<> ALL \('\{([^}]*)\}'/g)].map((m) => new Set(m[1]!.split(",")));
+    expect(lists).toEqual([new Set(FINAL_STATUSES), new Set(FINAL_STATUSES)]);
   });
 
   it("keeps the counter equal to the count through inserts, status changes and deletes", async () => {

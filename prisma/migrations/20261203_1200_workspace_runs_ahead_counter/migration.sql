@@ -49,7 +49,9 @@ BEGIN
 END';
 
 -- A run enters the queue (a saved plan confirmed) or leaves it (finished): one row-level firing
--- in most runs, none for the status changes in between (the WHEN clause).
+-- in most runs, none for the status changes in between (the WHEN clause, which every status
+-- change evaluates: written out, where a call of the SQL function would run a query each time;
+-- plan_only and save_plan are the same in OLD and NEW).
 CREATE FUNCTION "workspace_run_counts_after_status"() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
   INSERT INTO workspace_run_counts AS c (workspace_id, shard, runs_ahead)
@@ -61,5 +63,10 @@ END';
 
 CREATE TRIGGER "runs_count_status" AFTER UPDATE OF "status" ON "runs"
 FOR EACH ROW
-WHEN (run_waits_in_queue(OLD.plan_only, OLD.save_plan, OLD.status) IS DISTINCT FROM run_waits_in_queue(NEW.plan_only, NEW.save_plan, NEW.status))
+WHEN (NOT NEW.plan_only AND OLD.status IS DISTINCT FROM NEW.status AND
+  (OLD.status <> ALL ('{applied,planned_and_finished,policy_soft_failed,discarded,errored,canceled,force_canceled}'::"RunStatus"[])
+   AND (NOT OLD.save_plan OR OLD.status IN ('confirmed', 'apply_queued', 'applying')))
+  IS DISTINCT FROM
+  (NEW.status <> ALL ('{applied,planned_and_finished,policy_soft_failed,discarded,errored,canceled,force_canceled}'::"RunStatus"[])
+   AND (NOT NEW.save_plan OR NEW.status IN ('confirmed', 'apply_queued', 'applying'))))
 EXECUTE FUNCTION "workspace_run_counts_after_status"();
