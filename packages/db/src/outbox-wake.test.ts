@@ -3,7 +3,7 @@ import { newId } from "@tarmac/domain";
 import { createTestDatabase, type TestDatabase } from "@tarmac/testing";
 import { Client } from "pg";
 import { createDb, inTransaction, type Db } from "./client";
-import { seedWorkspace } from "./test-seed";
+import { newRunInput, seedWorkspace } from "./test-seed";
 import { outboxChannel, wakeOutboxRelays } from "./outbox";
 import { createRun, insertRun, type NewRun } from "./repositories/runs-write";
 
@@ -20,29 +20,7 @@ describe("waking the outbox relays", () => {
   const subjects = subjectsFor("twake");
   const channel = outboxChannel(subjects.prefix);
 
-  const newRun = (id: string): NewRun => ({
-    id,
-    organizationId: "org-1",
-    workspaceId: "ws-1",
-    configurationVersionId: "cv-1",
-    createdById: null,
-    operation: "plan_and_apply",
-    source: "tfe-api",
-    message: "wake",
-    isDestroy: false,
-    refresh: true,
-    refreshOnly: false,
-    planOnly: false,
-    savePlan: false,
-    autoApply: false,
-    allowEmptyApply: false,
-    allowConfigGeneration: false,
-    debuggingMode: false,
-    terraformVersion: "1.11.4",
-    targetAddrs: [],
-    replaceAddrs: [],
-    variables: [],
-  });
+  const newRun = (id: string): NewRun => newRunInput(id, { message: "wake" });
   /** Waits until `n` notifications arrived, then a little longer for any extra one. */
   const settle = async (n: number): Promise<void> => {
     const deadline = Date.now() + 5_000;

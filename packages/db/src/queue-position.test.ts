@@ -6,6 +6,7 @@ import { createDb, type Db } from "./client";
 import { positionsInQueue } from "./repositories/runs-read";
 import { RUNS_AHEAD_COUNTER, runsAheadCondition, UNFINISHED_RUNS_INDEX, unfinishedVisibleRun } from "./repositories/queue-position";
 import { insertRun, type NewRun } from "./repositories/runs-write";
+import { newRunInput } from "./test-seed";
 
 /**
  * A run's position in its workspace's queue is counted over the workspace's unfinished runs
@@ -137,29 +138,7 @@ describe("the count of runs ahead in a workspace's queue", () => {
   });
 
   it("gives a new run the count of the runs ahead of it as its position, from the counter", async () => {
-    const newRun = (id: string): NewRun => ({
-      id,
-      organizationId: "org-1",
-      workspaceId: "ws-a",
-      configurationVersionId: "cv-a",
-      createdById: null,
-      operation: "plan_and_apply",
-      source: "tfe-api",
-      message: "queued",
-      isDestroy: false,
-      refresh: true,
-      refreshOnly: false,
-      planOnly: false,
-      savePlan: false,
-      autoApply: false,
-      allowEmptyApply: false,
-      allowConfigGeneration: false,
-      debuggingMode: false,
-      terraformVersion: "1.11.4",
-      targetAddrs: [],
-      replaceAddrs: [],
-      variables: [],
-    });
+    const newRun = (id: string): NewRun => newRunInput(id, { workspaceId: "ws-a", configurationVersionId: "cv-a", message: "queued" });
     const subjects = subjectsFor("tqueue");
     // The setup wrote its runs' seq itself: new runs come after them.
     await client.query("SELECT setval('runs_seq_seq', 1000000)");
