@@ -4,7 +4,7 @@ import { FINAL_STATUSES, newId, RUN_STATUSES } from "@tarmac/domain";
 import { Client } from "pg";
 import { createDb, type Db } from "./client";
 import { positionsInQueue } from "./repositories/runs-read";
-import { RUNS_AHEAD_COUNTER, runsAheadCondition, UNFINISHED_RUNS_INDEX, unfinishedVisibleRun } from "./repositories/queue-position";
+import { runsAheadCondition, UNFINISHED_RUNS_INDEX, unfinishedVisibleRun } from "./repositories/queue-position";
 import { insertRun, type NewRun } from "./repositories/runs-write";
 import { newRunInput } from "./test-seed";
 
@@ -93,14 +93,14 @@ describe("the count of runs ahead in a workspace's queue", () => {
   // A creation reads its position from the workspace's counter (migration
   // 20261203_1200_workspace_runs_ahead_counter): it must always equal the count it replaces.
   const counter = async (): Promise<number> =>
-    Number((await client.query<{ n: string }>(`SELECT coalesce(sum(${RUNS_AHEAD_COUNTER.column}), 0) AS n FROM ${RUNS_AHEAD_COUNTER.table} WHERE workspace_id = 'ws-a'`)).rows[0]!.n);
+    Number((await client.query<{ n: string }>("SELECT coalesce(sum(runs_ahead), 0) AS n FROM workspace_run_counts WHERE workspace_id = 'ws-a'")).rows[0]!.n);
   const counted = async (): Promise<number> =>
     Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM runs o WHERE o.workspace_id = 'ws-a' AND ${runsAheadCondition("o").sql}`)).rows[0]!.n);
 
   it("has a counter whose condition is the counts' one, for every status, plan-only or not, saved plan or not", async () => {
     const { rows } = await client.query<{ p: boolean; s: boolean; st: string; counter: boolean; condition: boolean }>(
       `SELECT o.plan_only AS p, o.save_plan AS s, o.status::text AS st,
-              ${RUNS_AHEAD_COUNTER.condition}(o.plan_only, o.save_plan, o.status) AS counter, (${runsAheadCondition("o").sql}) AS condition
+              run_waits_in_queue(o.plan_only, o.save_plan, o.status) AS counter, (${runsAheadCondition("o").sql}) AS condition
        FROM unnest($1::"RunStatus"[]) AS st(status), (VALUES (false), (true)) AS p(plan_only), (VALUES (false), (true)) AS s(save_plan),
             LATERAL (SELECT p.plan_only, s.save_plan, st.status) AS o`,
       [RUN_STATUSES],

@@ -4,7 +4,10 @@ import { Prisma } from "../generated/prisma/client";
 /**
  * The runs a workspace's pending run waits behind: unfinished, not plan-only (those plan without
  * the workspace), and a saved plan only once confirmed for apply. Counted for every pending run's
- * document; a creation reads its position from the workspace's counter (RUNS_AHEAD_COUNTER).
+ * document; a creation reads its position from the workspace's counter: `runs_ahead` in the
+ * shards of `workspace_run_counts`, kept by triggers on runs whose condition is the SQL function
+ * `run_waits_in_queue` (migration 20261203_1200_workspace_runs_ahead_counter; the schema test
+ * compares it with this one).
  *
  * Migration 20261202_0700_runs_unfinished_index indexes (workspace_id, seq) of exactly the runs
  * that satisfy UNFINISHED_VISIBLE (the same text as its predicate, so the planner can prove the
@@ -25,11 +28,3 @@ export function runsAheadCondition(alias: string): Prisma.Sql {
     `${unfinishedVisibleRun(alias)} AND (${alias}.save_plan = false OR ${alias}.status IN ('confirmed', 'apply_queued', 'applying'))`,
   );
 }
-
-/**
- * The counter a creation reads its queue position from: `runs_ahead` in the shards of
- * `workspace_run_counts`, kept by triggers on runs (migration
- * 20261203_1200_workspace_runs_ahead_counter) with this SQL function as the condition: the
- * condition above, which the schema test compares it with.
- */
-export const RUNS_AHEAD_COUNTER = { table: "workspace_run_counts", column: "runs_ahead", condition: "run_waits_in_queue" } as const;

@@ -123,7 +123,7 @@ export async function insertRun(
     SELECT new_run.*, new_run.id IS NOT NULL AS written, tasks.has AS has_run_tasks,
       CASE WHEN new_run.id IS NULL OR ${standalone}::boolean THEN NULL ELSE pg_notify(${outboxChannel(outbox.subject)}, '')::text END AS notified,
       CASE WHEN new_run.id IS NULL OR ${run.planOnly} OR ${run.savePlan} THEN 0 ELSE (
-        -- The workspace's counter of waiting runs (RUNS_AHEAD_COUNTER), in the statement's
+        -- The workspace's counter of waiting runs (queue-position.ts), in the statement's
         -- snapshot: the insert's own trigger adds the new run after this reads it.
         SELECT coalesce(sum(c.runs_ahead), 0) FROM workspace_run_counts c WHERE c.workspace_id = new_run."workspaceId"
       ) END AS runs_ahead
