@@ -81,7 +81,8 @@ export type PhaseOutcome =
 interface Control {
   signal: PhaseSignal["signal"] | null;
   shuttingDown: boolean;
-  current: RunningTerraform | null;
+  /** The terraform commands running now (a plan's `show` and `providers schema` run side by side). */
+  running: Set<RunningTerraform>;
 }
 
 const PLAN_FILE = "tarmac.tfplan";
@@ -130,15 +131,17 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     ...(input.onFinalEvent ? { onFinalEvent: input.onFinalEvent } : {}),
   });
 
-  const control: Control = { signal: null, shuttingDown: false, current: null };
+  const control: Control = { signal: null, shuttingDown: false, running: new Set() };
   const deliver = (signal: PhaseSignal["signal"]): void => {
     control.signal = control.signal === "SIGKILL" ? "SIGKILL" : signal;
-    if (signal === "SIGKILL") control.current?.kill();
-    else control.current?.interrupt();
+    for (const command of control.running) {
+      if (signal === "SIGKILL") command.kill();
+      else command.interrupt();
+    }
   };
   const onAbort = (): void => {
     control.shuttingDown = true;
-    control.current?.interrupt();
+    for (const command of control.running) command.interrupt();
   };
   abort.addEventListener("abort", onAbort, { once: true });
 
@@ -259,7 +262,15 @@ interface CommandResult {
 }
 
 /** Runs one terraform command; its output goes to the log (`toLog`) and is returned either way. */
-async function terraform(ctx: StepContext, bin: string, args: string[], cwd: string, env: Record<string, string>, toLog: boolean): Promise<CommandResult> {
+async function terraform(
+  ctx: StepContext,
+  bin: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  toLog: boolean,
+  onStart?: (handle: RunningTerraform) => void,
+): Promise<CommandResult> {
   checkInterrupted(ctx.control);
   const chunks: Buffer[] = [];
   const stdout: Buffer[] = [];
@@ -275,7 +286,8 @@ async function terraform(ctx: StepContext, bin: string, args: string[], cwd: str
       if (toLog) ctx.log.write(chunk);
     },
   });
-  ctx.control.current = handle;
+  ctx.control.running.add(handle);
+  onStart?.(handle);
   // A signal that arrived between commands applies to this one at once.
   if (ctx.control.signal === "SIGKILL") handle.kill();
   else if (ctx.control.signal || ctx.control.shuttingDown) handle.interrupt();
@@ -288,7 +300,7 @@ async function terraform(ctx: StepContext, bin: string, args: string[], cwd: str
     });
     return { exit, output: Buffer.concat(chunks), stdout: Buffer.concat(stdout) };
   } finally {
-    ctx.control.current = null;
+    ctx.control.running.delete(handle);
   }
 }
 
@@ -359,8 +371,18 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
   }
   checkInterrupted(ctx.control);
 
-  const show = await terraform(ctx, p.bin, buildShowPlanArgs(planFile), p.workingDir, p.quietEnv, false);
+  // `show` and `providers schema` only read the plan and the installed providers: they run side
+  // by side, and the plan's three documents are uploaded together (the phase's slot is held for
+  // the longest of each, not their sum).
+  const schemas = providerSchemas(ctx, p);
+  const show = await terraform(ctx, p.bin, buildShowPlanArgs(planFile), p.workingDir, p.quietEnv, false).catch(async (err: unknown) => {
+    schemas.stop();
+    await schemas.settled;
+    throw err;
+  });
   if (show.exit.exitCode !== 0) {
+    schemas.stop();
+    await schemas.settled;
     ctx.log.write(show.output);
     throw interruptedOr(ctx.control, new PhaseFailure(`terraform show failed (${describeExit(show.exit)})`));
   }
@@ -368,13 +390,50 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
   try {
     counts = parsePlanJson(show.stdout);
   } catch (err) {
+    schemas.stop();
+    await schemas.settled;
     throw new PhaseFailure((err as Error).message);
   }
-  const planBytes = await readFile(planFile);
-  await ctx.client.putPlanFile(planBytes);
-  await ctx.client.putPlanJson(show.stdout);
-  await uploadProviderSchemas(ctx, p, show.stdout);
+  const planBytes = await readFile(planFile).catch(async (err: unknown) => {
+    schemas.stop();
+    await schemas.settled;
+    throw err;
+  });
+  // Every upload has ended before the phase goes on (or fails with the first error).
+  const results = await Promise.allSettled([
+    ctx.client.putPlanFile(planBytes),
+    ctx.client.putPlanJson(show.stdout),
+    schemas.settled.then((res) => uploadProviderSchemas(ctx, res, show.stdout)),
+  ]);
+  for (const result of results) if (result.status === "rejected") throw result.reason;
   return { kind: "finished", counts };
+}
+
+interface PendingSchemas {
+  /** The command's result, or null when it could not run; never rejects. */
+  settled: Promise<CommandResult | null>;
+  /** Interrupts the command (the plan failed meanwhile). */
+  stop(): void;
+}
+
+/** Starts `terraform providers schema -json` (see uploadProviderSchemas). */
+function providerSchemas(ctx: StepContext, p: Prepared): PendingSchemas {
+  let stopped = false;
+  let command: RunningTerraform | undefined;
+  const settled = terraform(ctx, p.bin, buildProvidersSchemaArgs(), p.workingDir, p.quietEnv, false, (handle) => {
+    command = handle;
+    if (stopped) handle.interrupt();
+  }).catch((err: unknown) => {
+    ctx.logger.warn({ error: (err as Error).message }, "terraform providers schema did not run");
+    return null;
+  });
+  return {
+    settled,
+    stop: () => {
+      stopped = true;
+      command?.interrupt();
+    },
+  };
 }
 
 /**
@@ -382,8 +441,8 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
  * of the plan's resources. Without them that document is refused, but the run itself is sound,
  * so a terraform that cannot print them does not fail the plan.
  */
-async function uploadProviderSchemas(ctx: StepContext, p: Prepared, planJson: Buffer): Promise<void> {
-  const res = await terraform(ctx, p.bin, buildProvidersSchemaArgs(), p.workingDir, p.quietEnv, false);
+async function uploadProviderSchemas(ctx: StepContext, res: CommandResult | null, planJson: Buffer): Promise<void> {
+  if (!res) return;
   let pruned: Buffer;
   try {
     if (res.exit.exitCode !== 0) throw new Error(`terraform providers schema failed (${describeExit(res.exit)}): ${res.output.toString("utf8").slice(0, 300)}`);
@@ -397,11 +456,15 @@ async function uploadProviderSchemas(ctx: StepContext, p: Prepared, planJson: Bu
 }
 
 async function executeApply(ctx: StepContext): Promise<PhaseOutcome> {
+  // The saved plan downloads while the sandbox is prepared and terraform initializes.
+  const planDownload = ctx.client.getPlanFile();
+  // Whichever step fails first, the download's own failure is not left unhandled.
+  planDownload.catch(() => undefined);
   const p = await prepare(ctx, "apply");
   ctx.log.write(await versionHeader(ctx, p));
-  const planFile = path.join(ctx.sandbox, PLAN_FILE);
-  await writeFile(planFile, await ctx.client.getPlanFile(), { mode: 0o600 });
   await init(ctx, p);
+  const planFile = path.join(ctx.sandbox, PLAN_FILE);
+  await writeFile(planFile, await planDownload, { mode: 0o600 });
 
   const apply = await terraform(ctx, p.bin, buildApplyArgs(planFile, { json: p.spec.workspace.structuredRunOutput === true }), p.workingDir, p.env, true);
   // Whatever happened, terraform saved what it did: a canceled or failed apply still changes state.
