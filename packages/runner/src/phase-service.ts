@@ -81,8 +81,7 @@ export type PhaseOutcome =
 interface Control {
   signal: PhaseSignal["signal"] | null;
   shuttingDown: boolean;
-  /** The terraform commands running now (a plan's `show` and `providers schema` run side by side). */
-  running: Set<RunningTerraform>;
+  current: RunningTerraform | null;
 }
 
 const PLAN_FILE = "tarmac.tfplan";
@@ -131,17 +130,15 @@ export async function runPhaseJob(deps: PhaseServiceDeps, input: PhaseJobInput, 
     ...(input.onFinalEvent ? { onFinalEvent: input.onFinalEvent } : {}),
   });
 
-  const control: Control = { signal: null, shuttingDown: false, running: new Set() };
+  const control: Control = { signal: null, shuttingDown: false, current: null };
   const deliver = (signal: PhaseSignal["signal"]): void => {
     control.signal = control.signal === "SIGKILL" ? "SIGKILL" : signal;
-    for (const command of control.running) {
-      if (signal === "SIGKILL") command.kill();
-      else command.interrupt();
-    }
+    if (signal === "SIGKILL") control.current?.kill();
+    else control.current?.interrupt();
   };
   const onAbort = (): void => {
     control.shuttingDown = true;
-    for (const command of control.running) command.interrupt();
+    control.current?.interrupt();
   };
   abort.addEventListener("abort", onAbort, { once: true });
 
@@ -262,15 +259,7 @@ interface CommandResult {
 }
 
 /** Runs one terraform command; its output goes to the log (`toLog`) and is returned either way. */
-async function terraform(
-  ctx: StepContext,
-  bin: string,
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-  toLog: boolean,
-  onStart?: (handle: RunningTerraform) => void,
-): Promise<CommandResult> {
+async function terraform(ctx: StepContext, bin: string, args: string[], cwd: string, env: Record<string, string>, toLog: boolean): Promise<CommandResult> {
   checkInterrupted(ctx.control);
   const chunks: Buffer[] = [];
   const stdout: Buffer[] = [];
@@ -286,8 +275,7 @@ async function terraform(
       if (toLog) ctx.log.write(chunk);
     },
   });
-  ctx.control.running.add(handle);
-  onStart?.(handle);
+  ctx.control.current = handle;
   // A signal that arrived between commands applies to this one at once.
   if (ctx.control.signal === "SIGKILL") handle.kill();
   else if (ctx.control.signal || ctx.control.shuttingDown) handle.interrupt();
@@ -300,7 +288,7 @@ async function terraform(
     });
     return { exit, output: Buffer.concat(chunks), stdout: Buffer.concat(stdout) };
   } finally {
-    ctx.control.running.delete(handle);
+    ctx.control.current = null;
   }
 }
 
@@ -371,18 +359,8 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
   }
   checkInterrupted(ctx.control);
 
-  // `show` and `providers schema` only read the plan and the installed providers: they run side
-  // by side, and the plan's three documents are uploaded together (the phase's slot is held for
-  // the longest of each, not their sum).
-  const schemas = providerSchemas(ctx, p);
-  const show = await terraform(ctx, p.bin, buildShowPlanArgs(planFile), p.workingDir, p.quietEnv, false).catch(async (err: unknown) => {
-    schemas.stop();
-    await schemas.settled;
-    throw err;
-  });
+  const show = await terraform(ctx, p.bin, buildShowPlanArgs(planFile), p.workingDir, p.quietEnv, false);
   if (show.exit.exitCode !== 0) {
-    schemas.stop();
-    await schemas.settled;
     ctx.log.write(show.output);
     throw interruptedOr(ctx.control, new PhaseFailure(`terraform show failed (${describeExit(show.exit)})`));
   }
@@ -390,50 +368,21 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
   try {
     counts = parsePlanJson(show.stdout);
   } catch (err) {
-    schemas.stop();
-    await schemas.settled;
     throw new PhaseFailure((err as Error).message);
   }
-  const planBytes = await readFile(planFile).catch(async (err: unknown) => {
-    schemas.stop();
-    await schemas.settled;
-    throw err;
-  });
+  const planBytes = await readFile(planFile);
+  // The plan file and JSON plan upload while `providers schema` runs. Its terraform runs after
+  // show's, not beside it: a second terraform at once per slot lengthened every latency-bound
+  // path of the apps (events, scheduling) on a machine the slots already fill.
+  const documents = Promise.allSettled([ctx.client.putPlanFile(planBytes), ctx.client.putPlanJson(show.stdout)]);
+  const schemas = await uploadProviderSchemas(ctx, p, show.stdout).then(
+    () => null,
+    (err: unknown) => ({ err }),
+  );
   // Every upload has ended before the phase goes on (or fails with the first error).
-  const results = await Promise.allSettled([
-    ctx.client.putPlanFile(planBytes),
-    ctx.client.putPlanJson(show.stdout),
-    schemas.settled.then((res) => uploadProviderSchemas(ctx, res, show.stdout)),
-  ]);
-  for (const result of results) if (result.status === "rejected") throw result.reason;
+  for (const result of await documents) if (result.status === "rejected") throw result.reason;
+  if (schemas) throw schemas.err;
   return { kind: "finished", counts };
-}
-
-interface PendingSchemas {
-  /** The command's result, or null when it could not run; never rejects. */
-  settled: Promise<CommandResult | null>;
-  /** Interrupts the command (the plan failed meanwhile). */
-  stop(): void;
-}
-
-/** Starts `terraform providers schema -json` (see uploadProviderSchemas). */
-function providerSchemas(ctx: StepContext, p: Prepared): PendingSchemas {
-  let stopped = false;
-  let command: RunningTerraform | undefined;
-  const settled = terraform(ctx, p.bin, buildProvidersSchemaArgs(), p.workingDir, p.quietEnv, false, (handle) => {
-    command = handle;
-    if (stopped) handle.interrupt();
-  }).catch((err: unknown) => {
-    ctx.logger.warn({ error: (err as Error).message }, "terraform providers schema did not run");
-    return null;
-  });
-  return {
-    settled,
-    stop: () => {
-      stopped = true;
-      command?.interrupt();
-    },
-  };
 }
 
 /**
@@ -441,8 +390,8 @@ function providerSchemas(ctx: StepContext, p: Prepared): PendingSchemas {
  * of the plan's resources. Without them that document is refused, but the run itself is sound,
  * so a terraform that cannot print them does not fail the plan.
  */
-async function uploadProviderSchemas(ctx: StepContext, res: CommandResult | null, planJson: Buffer): Promise<void> {
-  if (!res) return;
+async function uploadProviderSchemas(ctx: StepContext, p: Prepared, planJson: Buffer): Promise<void> {
+  const res = await terraform(ctx, p.bin, buildProvidersSchemaArgs(), p.workingDir, p.quietEnv, false);
   let pruned: Buffer;
   try {
     if (res.exit.exitCode !== 0) throw new Error(`terraform providers schema failed (${describeExit(res.exit)}): ${res.output.toString("utf8").slice(0, 300)}`);

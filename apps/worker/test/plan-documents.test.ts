@@ -1,14 +1,16 @@
 import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { enqueuePhaseJob } from "@tarmac/queues";
 import { terraformDoublePath } from "@tarmac/terraform/test";
 import { blobText, createRunFixture, startWorkerTestEnv, type WorkerTestEnv } from "./helpers";
 
 /**
- * After the plan, `terraform show -json` and `terraform providers schema -json` only read: the
- * plan job runs them side by side. The binary here is the test double behind a shell wrapper that,
- * when the workspace sets READS_LOG, takes a second over each of the two and logs when each began
- * and ended (READS_FAIL_SHOW: show fails after its second).
+ * After the plan, the plan job uploads the plan file and the JSON plan while `terraform providers
+ * schema -json` runs, and runs one terraform at a time. The binary here is the test double behind
+ * a shell wrapper that, when the workspace sets READS_LOG, takes a second over `show` and
+ * `providers` and logs when each began and ended (READS_FAIL_SHOW: show fails after its second).
  */
 const WRAPPER = `#!/bin/sh
 case "$1" in
@@ -34,6 +36,32 @@ exec "${JSON.stringify(terraformDoublePath).slice(1, -1)}" "$@"
 
 let env: WorkerTestEnv;
 let dir: string;
+/** Between the worker and the gateway: holds the plan's document uploads for a second. */
+let proxy: http.Server;
+
+function startSlowUploadProxy(target: URL): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const slow = req.method === "PUT" && /\/(plan-file|plan-json)$/.test(req.url ?? "");
+    const forward = (): void => {
+      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on("error", () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (slow) setTimeout(forward, 1_000);
+    else forward();
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+/** The job URL through the proxy. */
+function slowJobUrl(runId: string): string {
+  const url = new URL(env.jobUrl(runId));
+  url.port = String((proxy.address() as AddressInfo).port);
+  return url.toString();
+}
 
 beforeAll(async () => {
   env = await startWorkerTestEnv();
@@ -42,9 +70,11 @@ beforeAll(async () => {
   await writeFile(wrapper, WRAPPER);
   await chmod(wrapper, 0o755);
   env.startWorkers({ terraformBin: wrapper });
+  proxy = await startSlowUploadProxy(new URL(env.jobUrl("run-x")));
 }, 60_000);
 
 afterAll(async () => {
+  await new Promise((resolve) => proxy?.close(resolve));
   await env?.close();
 }, 60_000);
 
@@ -60,29 +90,33 @@ async function intervals(log: string): Promise<Record<string, { start: number; e
   return out;
 }
 
-describe("a plan's reads of its result", () => {
-  it("run side by side, and the plan file, JSON plan and provider schemas are all stored", async () => {
-    const log = path.join(dir, "side-by-side.log");
+describe("a plan's documents", () => {
+  it("upload while providers schema runs, one terraform running at a time", async () => {
+    const log = path.join(dir, "uploads.log");
     const f = await createRunFixture(env, { variables: [{ key: "READS_LOG", value: log, category: "env" }] });
-    await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "plan", jobUrl: env.jobUrl(f.runId) });
+    await enqueuePhaseJob(env.queues, { runId: f.runId, phase: "plan", jobUrl: slowJobUrl(f.runId) });
     expect(await env.waitForFinal(f.runId, "plan", 60_000)).toMatchObject({ kind: "finished", resourceAdditions: 1 });
 
     const { show, providers } = await intervals(log);
-    // Each took at least a second; one after the other, one would start after the other ended.
     expect(show?.end).toBeDefined();
     expect(providers?.end).toBeDefined();
-    expect(providers!.start).toBeLessThan(show!.end!);
-    expect(show!.start).toBeLessThan(providers!.end!);
+    expect(providers!.start).toBeGreaterThanOrEqual(show!.end!);
 
     const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
-    expect((await blobText(env.db, plan.planFileBlobId))?.length).toBeGreaterThan(0);
+    const blobs = await env.db.blob.findMany({
+      select: { id: true, createdAt: true }, where: { id: { in: [plan.planFileBlobId!, plan.jsonBlobId!, plan.providerSchemasBlobId!] } } });
+    const created = (id: string | null) => blobs.find((b) => b.id === id)!.createdAt.getTime();
+    // The proxy held each upload for a second: providers schema had started before they were stored.
+    expect(providers!.start).toBeLessThan(created(plan.planFileBlobId));
+    expect(providers!.start).toBeLessThan(created(plan.jsonBlobId));
+    expect(created(plan.providerSchemasBlobId)).toBeGreaterThanOrEqual(providers!.end! - 5);
     const json = JSON.parse((await blobText(env.db, plan.jsonBlobId))!.toString("utf8")) as { resource_changes: unknown[] };
     expect(json.resource_changes).toHaveLength(1);
     const schemas = JSON.parse((await blobText(env.db, plan.providerSchemasBlobId))!.toString("utf8")) as { provider_schemas: Record<string, unknown> };
     expect(Object.keys(schemas.provider_schemas)).toEqual(["registry.terraform.io/hashicorp/null"]);
   }, 90_000);
 
-  it("a failing show errors the plan once the schemas command has ended, and nothing is uploaded", async () => {
+  it("are not uploaded when show fails, and providers schema does not run", async () => {
     const log = path.join(dir, "show-fails.log");
     const f = await createRunFixture(env, {
       variables: [
@@ -94,16 +128,11 @@ describe("a plan's reads of its result", () => {
     const final = await env.waitForFinal(f.runId, "plan", 60_000);
     expect(final.kind).toBe("errored");
     expect(final.message).toMatch(/terraform show failed/);
-
-    // The schemas command had ended (interrupted or done) before the phase reported its end.
-    const { providers } = await intervals(log);
-    expect(providers?.end).toBeDefined();
-    expect(providers!.end!).toBeLessThanOrEqual(new Date(final.at).getTime() + 5);
+    expect(Object.keys(await intervals(log))).toEqual(["show"]);
     const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
     expect(plan.planFileBlobId).toBeNull();
     expect(plan.jsonBlobId).toBeNull();
     expect(plan.providerSchemasBlobId).toBeNull();
-    const text = (await blobText(env.db, plan.logBlobId))!.toString("utf8");
-    expect(text).toContain("scripted show failure");
+    expect((await blobText(env.db, plan.logBlobId))!.toString("utf8")).toContain("scripted show failure");
   }, 90_000);
 });
