@@ -222,7 +222,7 @@ export async function listOrganizationsWithQueuingRuns(db: Db | Tx): Promise<str
  * access to the workspace.
  */
 export async function canUserApply(db: Db | Tx, userId: string, workspaceId: string, organizationId: string): Promise<boolean> {
-  const user = await db.user.findUnique({ where: { id: userId }, select: { isSiteAdmin: true } });
+  const [user] = await queryRows<{ isSiteAdmin: boolean }>(db, Prisma.sql`SELECT is_site_admin AS "isSiteAdmin" FROM users WHERE id = ${userId}`);
   if (!user) return false;
   if (user.isSiteAdmin) return true;
   // The same standing and rule as the gateway's can-apply: owners, manage-workspaces teams, and

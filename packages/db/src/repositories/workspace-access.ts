@@ -25,21 +25,22 @@ export async function teamStandingsOnWorkspace(
   organizationId: string,
   workspaceId: string,
 ): Promise<TeamStanding[]> {
-  const rows =
+  // Past Prisma's request pipeline (see queryRows): run reads with a user's token check access on
+  // every request, and the scheduler on every plan that may auto-apply.
+  const teams =
     "userId" in subject
-      ? await db.$queryRaw<{ id: string; is_owners: boolean; manage_workspaces: boolean; access: AccessLevel | null }[]>`
-          SELECT t.id, t.is_owners, t.manage_workspaces, GREATEST(a.access, pa.workspace_level)::text AS access
-          FROM teams t
-          JOIN team_memberships m ON m.team_id = t.id AND m.user_id = ${subject.userId}
-          LEFT JOIN team_workspace_access a ON a.team_id = t.id AND a.workspace_id = ${workspaceId}
-          LEFT JOIN team_project_access pa ON pa.team_id = t.id AND pa.project_id = (SELECT project_id FROM workspaces WHERE id = ${workspaceId})
-          WHERE t.organization_id = ${organizationId}`
-      : await db.$queryRaw<{ id: string; is_owners: boolean; manage_workspaces: boolean; access: AccessLevel | null }[]>`
-          SELECT t.id, t.is_owners, t.manage_workspaces, GREATEST(a.access, pa.workspace_level)::text AS access
-          FROM teams t
-          LEFT JOIN team_workspace_access a ON a.team_id = t.id AND a.workspace_id = ${workspaceId}
-          LEFT JOIN team_project_access pa ON pa.team_id = t.id AND pa.project_id = (SELECT project_id FROM workspaces WHERE id = ${workspaceId})
-          WHERE t.id = ${subject.teamId} AND t.organization_id = ${organizationId}`;
+      ? Prisma.sql`JOIN team_memberships m ON m.team_id = t.id AND m.user_id = ${subject.userId}`
+      : Prisma.empty;
+  const which = "userId" in subject ? Prisma.empty : Prisma.sql`t.id = ${subject.teamId} AND `;
+  const rows = await queryRows<{ id: string; is_owners: boolean; manage_workspaces: boolean; access: AccessLevel | null }>(
+    db,
+    Prisma.sql`SELECT t.id, t.is_owners, t.manage_workspaces, GREATEST(a.access, pa.workspace_level)::text AS access
+      FROM teams t
+      ${teams}
+      LEFT JOIN team_workspace_access a ON a.team_id = t.id AND a.workspace_id = ${workspaceId}
+      LEFT JOIN team_project_access pa ON pa.team_id = t.id AND pa.project_id = (SELECT project_id FROM workspaces WHERE id = ${workspaceId})
+      WHERE ${which}t.organization_id = ${organizationId}`,
+  );
   return rows.map((r) => ({ teamId: r.id, isOwners: r.is_owners, manageWorkspaces: r.manage_workspaces, access: r.access }));
 }
 
