@@ -12,11 +12,11 @@ import { blobText, createRunFixture, startWorkerTestEnv, type WorkerTestEnv } fr
  * a shell wrapper that, when the workspace sets READS_LOG, takes a second over `show` and
  * `providers` and logs when each began and ended (READS_FAIL_SHOW: show fails after its second).
  */
+const DOUBLE = JSON.stringify(terraformDoublePath).slice(1, -1);
 const WRAPPER = `#!/bin/sh
 case "$1" in
   show|providers)
     if [ -n "$READS_LOG" ]; then
-      trap 'echo "end $1 $(date +%s%N)" >> "$READS_LOG"; exit 130' INT
       echo "start $1 $(date +%s%N)" >> "$READS_LOG"
       sleep 1
       if [ "$1" = show ] && [ -n "$READS_FAIL_SHOW" ]; then
@@ -24,14 +24,14 @@ case "$1" in
         echo "Error: scripted show failure" >&2
         exit 1
       fi
-      "${JSON.stringify(terraformDoublePath).slice(1, -1)}" "$@"
+      "${DOUBLE}" "$@"
       code=$?
       echo "end $1 $(date +%s%N)" >> "$READS_LOG"
       exit $code
     fi
     ;;
 esac
-exec "${JSON.stringify(terraformDoublePath).slice(1, -1)}" "$@"
+exec "${DOUBLE}" "$@"
 `;
 
 let env: WorkerTestEnv;
@@ -65,7 +65,7 @@ function slowJobUrl(runId: string): string {
 
 beforeAll(async () => {
   env = await startWorkerTestEnv();
-  dir = await mkdtemp(path.join(env.workDir, "reads-"));
+  dir = await mkdtemp(path.join(env.workDir, "plan-documents-"));
   const wrapper = path.join(dir, "terraform");
   await writeFile(wrapper, WRAPPER);
   await chmod(wrapper, 0o755);
@@ -104,7 +104,9 @@ describe("a plan's documents", () => {
 
     const plan = await env.db.plan.findUniqueOrThrow({ where: { runId: f.runId } });
     const blobs = await env.db.blob.findMany({
-      select: { id: true, createdAt: true }, where: { id: { in: [plan.planFileBlobId!, plan.jsonBlobId!, plan.providerSchemasBlobId!] } } });
+      where: { id: { in: [plan.planFileBlobId!, plan.jsonBlobId!, plan.providerSchemasBlobId!] } },
+      select: { id: true, createdAt: true },
+    });
     const created = (id: string | null) => blobs.find((b) => b.id === id)!.createdAt.getTime();
     // The proxy held each upload for a second: providers schema had started before they were stored.
     expect(providers!.start).toBeLessThan(created(plan.planFileBlobId));

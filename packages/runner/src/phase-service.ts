@@ -374,14 +374,13 @@ async function executePlan(ctx: StepContext): Promise<PhaseOutcome> {
   // The plan file and JSON plan upload while `providers schema` runs. Its terraform runs after
   // show's, not beside it: a second terraform at once per slot lengthened every latency-bound
   // path of the apps (events, scheduling) on a machine the slots already fill.
-  const documents = Promise.allSettled([ctx.client.putPlanFile(planBytes), ctx.client.putPlanJson(show.stdout)]);
-  const schemas = await uploadProviderSchemas(ctx, p, show.stdout).then(
-    () => null,
-    (err: unknown) => ({ err }),
-  );
+  const uploads = await Promise.allSettled([
+    ctx.client.putPlanFile(planBytes),
+    ctx.client.putPlanJson(show.stdout),
+    uploadProviderSchemas(ctx, p, show.stdout),
+  ]);
   // Every upload has ended before the phase goes on (or fails with the first error).
-  for (const result of await documents) if (result.status === "rejected") throw result.reason;
-  if (schemas) throw schemas.err;
+  for (const result of uploads) if (result.status === "rejected") throw result.reason;
   return { kind: "finished", counts };
 }
 
