@@ -91,8 +91,19 @@ export function createDb({ databaseUrl, poolSize = 10 }: DbOptions): Db {
     ...(viaPooler ? {} : { options: "-c jit=off" }),
   });
   if (viaPooler) pooled.add(pool);
+  // An idle connection that fails (the server restarted) is dropped by the pool and the next
+  // checkout opens a new one; unheard, the pool's "error" event would end the process. Prisma's
+  // adapter listens too, but only once Prisma itself has connected, and a process may serve
+  // everything through queryRows and inSqlTransaction.
+  pool.on("error", () => undefined);
   const adapter = new ReportingPrismaPg(pool, { disposeExternalPool: true });
   const db = new PrismaClient({ adapter });
+  // Prisma ends the pool on $disconnect only if it connected through it.
+  const disconnect = db.$disconnect.bind(db);
+  db.$disconnect = async () => {
+    await disconnect();
+    if (!pool.ended) await pool.end();
+  };
   databaseUrls.set(db, databaseUrl);
   pools.set(db, pool);
   return db;
@@ -189,6 +200,91 @@ function releaseQueryCompilerSource(): void {
     if (i >= 0) parent!.children.splice(i, 1);
   }
   cached.exports = {};
+}
+
+/** What a transaction on a pool client throws when its callback reaches for Prisma (see inSqlTransaction). */
+class PrismaReached extends Error {
+  constructor(readonly property: string) {
+    super(`a transaction on a pool client reached for Prisma (tx.${property}); it runs again as an interactive transaction`);
+    this.name = "PrismaReached";
+  }
+}
+
+/** Ended by the server when a transaction on a pool client waits this long between statements (Prisma's own timeout for inTransaction). */
+const SQL_TRANSACTION_IDLE_MS = 15_000;
+
+/**
+ * A transaction for callbacks whose statements go through queryRows and executeRows: BEGIN,
+ * their statements and COMMIT on a client of the pool, past Prisma's interactive-transaction
+ * machinery, which costs about three times the CPU of a short transaction itself. Should the
+ * callback reach for anything else on `tx` (a Prisma model, `$queryRaw`), that attempt is rolled
+ * back (even if the callback caught what was thrown) and the callback runs again from the start
+ * in inTransaction: callbacks must be safe to run twice, as for a retried serialization failure
+ * (their writes are in the transaction; whatever else they do, they decide, not perform).
+ */
+export async function inSqlTransaction<T>(
+  db: Db,
+  fn: (tx: Tx) => Promise<T>,
+  /** Told what the callback reached for when it has to run again in inTransaction. */
+  onPrismaReached?: (property: string) => void,
+): Promise<T> {
+  const pool = pools.get(db);
+  if (!pool) return inTransaction(db, fn);
+  const attempt = await sqlAttempt(pool, fn);
+  if (attempt.done) return attempt.value;
+  onPrismaReached?.(attempt.reached);
+  return inTransaction(db, fn);
+}
+
+async function sqlAttempt<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promise<{ done: true; value: T } | { done: false; reached: string }> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  // A connection that fails while checked out emits "error" on its client; unheard, it would end the process.
+  client.on("error", onError);
+  let reached: string | undefined;
+  const tx = new Proxy(Object.create(null) as object, {
+    get(_target, property) {
+      // Not Prisma: a promise resolving to `tx` looks for `then`, inspection for symbols.
+      if (typeof property === "symbol" || property === "then") return undefined;
+      reached ??= property;
+      throw new PrismaReached(property);
+    },
+  }) as Tx;
+  transactionClients.set(tx, client);
+  if (!pooled.has(pool)) preparingTransactions.add(tx);
+  let rolledBack = false;
+  try {
+    // One round trip: the transaction and its bound, like Prisma's timeout, on the locks it holds.
+    await client.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${SQL_TRANSACTION_IDLE_MS}`);
+    let value: T;
+    try {
+      value = await fn(tx);
+    } catch (err) {
+      await client.query("ROLLBACK");
+      if (reached !== undefined) return { done: false, reached };
+      rolledBack = true;
+      throw err;
+    }
+    if (reached !== undefined) {
+      await client.query("ROLLBACK");
+      return { done: false, reached };
+    }
+    await client.query("COMMIT");
+    return { done: true, value };
+  } catch (err) {
+    // A failed BEGIN, ROLLBACK or COMMIT leaves the connection in an unknown state: it is not reused.
+    if (!rolledBack) broken ??= err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    transactionClients.delete(tx);
+    preparingTransactions.delete(tx);
+    // A connection given up on keeps its listener: it may still report the failure as it closes.
+    if (broken === undefined) client.removeListener("error", onError);
+    client.release(broken);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-export { createDb, pingDb, inTransaction, type Db, type Tx, type DbOptions } from "./client";
+export { createDb, pingDb, inTransaction, inSqlTransaction, type Db, type Tx, type DbOptions } from "./client";
 export * from "./outbox";
 export * as outboxMessages from "./outbox-messages";
 export * from "./secrets";

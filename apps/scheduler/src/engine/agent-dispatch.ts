@@ -93,15 +93,15 @@ export async function settleLostAgentJobs(ctx: SchedulerContext, limit: number):
   let settled = 0;
   for (const job of await agentsRepo.listLostAgentJobs(ctx.db, since, limit)) {
     await agentsRepo.releaseLostAgentJob(ctx.db, job, since, ctx.now());
-    await withRunWorkspace(ctx, job.runId, async (tx, run, effects) => {
-      if (run.status !== PHASE_RUNNING_STATUS[job.phase] && run.status !== PHASE_QUEUED_STATUS[job.phase]) return;
+    const errored = await withRunWorkspace(ctx, job.runId, async (tx, run, effects) => {
+      if (run.status !== PHASE_RUNNING_STATUS[job.phase] && run.status !== PHASE_QUEUED_STATUS[job.phase]) return false;
       ctx.logger.warn({ runId: run.id, phase: job.phase, agentId: job.agentId }, "failing a phase whose agent is gone");
       await phasesRepo.finishPhase(tx, job.phase, run.id, { status: "errored", at: ctx.now() });
-      if (await moveRun(tx, ctx, run, "errored")) {
-        settled++;
-        await driveRun(tx, ctx, run, effects);
-      }
+      if (!(await moveRun(tx, ctx, run, "errored"))) return false;
+      await driveRun(tx, ctx, run, effects);
+      return true;
     });
+    if (errored) settled++;
   }
   return settled;
 }

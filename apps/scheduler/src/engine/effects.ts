@@ -1,5 +1,5 @@
 import { CAPABILITY_TTL_MS, capabilityPaths, jobCapabilityId, mintCapability, type Phase } from "@tarmac/contracts";
-import { agentsRepo, inTransaction, lockWorkspaceForScheduling, schedulerRepo, type Tx } from "@tarmac/db";
+import { agentsRepo, inSqlTransaction, lockWorkspaceForScheduling, schedulerRepo, type Tx } from "@tarmac/db";
 import { publishSignal } from "@tarmac/events";
 import { addPhaseJobIfAbsent, enqueuePhaseJob, removePhaseJob, requestPhaseStop } from "@tarmac/queues";
 import { dispatchToAgentPool } from "./agent-dispatch";
@@ -99,21 +99,27 @@ async function decideLocked<T>(
   workspaceId: string,
   fn: (tx: Tx, effects: Effects) => Promise<T>,
 ): Promise<{ found: false } | { found: true; value: T; effects: Effects }> {
-  const effects = new Effects();
-  return inTransaction(ctx.db, async (tx) => {
-    const workspace = await lockWorkspaceForScheduling(tx, workspaceId);
-    if (!workspace) return { found: false as const };
-    const value = await fn(tx, effects);
-    // Every job decided here is for a run of this workspace, whose mode the lock read.
-    if (!workspace.agentMode) for (const effect of effects.list) if (effect.kind === "enqueue") effect.toWorkers = true;
-    return { found: true as const, value, effects };
-  });
+  return inSqlTransaction(
+    ctx.db,
+    async (tx) => {
+      // Made in the transaction: a callback that reaches for Prisma runs again from the start.
+      const effects = new Effects();
+      const workspace = await lockWorkspaceForScheduling(tx, workspaceId);
+      if (!workspace) return { found: false as const };
+      const value = await fn(tx, effects);
+      // Every job decided here is for a run of this workspace, whose mode the lock read.
+      if (!workspace.agentMode) for (const effect of effects.list) if (effect.kind === "enqueue") effect.toWorkers = true;
+      return { found: true as const, value, effects };
+    },
+    (property) => ctx.logger.debug({ workspaceId, property }, "scheduling transaction ran again through Prisma"),
+  );
 }
 
 /**
  * Runs `fn` in a transaction holding the workspace's row lock, then performs the effects it
  * decided. Every status decision of the scheduler goes through here. Returns undefined when
- * the workspace does not exist.
+ * the workspace does not exist. The transaction is a pool client's (inSqlTransaction): `fn` may
+ * run twice, so it decides through `tx` and `effects` and keeps no tally of its own (return it).
  */
 export async function withWorkspace<T>(
   ctx: SchedulerContext,

@@ -71,20 +71,20 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
       report.replayedOutcomes++;
       continue;
     }
-    await withRunWorkspace(ctx, queued.id, async (tx, run, effects) => {
-      if (run.status !== queued.status) return;
+    const settled = await withRunWorkspace(ctx, queued.id, async (tx, run, effects) => {
+      if (run.status !== queued.status) return undefined;
       // A finished plan job whose run never started planning is safe to run again; an apply is not.
       if (state === null || (state === "completed" && phase === "plan")) {
         effects.add({ kind: "enqueue", phase, runId: run.id, replaceFinished: true });
-        report.reenqueued++;
-        return;
+        return "reenqueued" as const;
       }
       await phasesRepo.finishPhase(tx, phase, run.id, { status: "errored", at: ctx.now() });
-      if (await moveRun(tx, ctx, run, "errored")) {
-        report.erroredQueued++;
-        await driveRun(tx, ctx, run, effects);
-      }
+      if (!(await moveRun(tx, ctx, run, "errored"))) return undefined;
+      await driveRun(tx, ctx, run, effects);
+      return "errored" as const;
     });
+    if (settled === "reenqueued") report.reenqueued++;
+    else if (settled === "errored") report.erroredQueued++;
   }
 
   // Phases held by agents that stopped pinging the gateway.
@@ -111,24 +111,24 @@ export async function reconcileOnce(ctx: SchedulerContext): Promise<ReconcileRep
       if (await phasesRepo.recordHeartbeat(ctx.db, phase.phase, phase.runId, now)) report.alivePhases++;
       continue;
     }
-    await withRunWorkspace(ctx, phase.runId, async (tx, run, effects) => {
+    const failed = await withRunWorkspace(ctx, phase.runId, async (tx, run, effects) => {
       const running = phase.phase === "plan" ? "planning" : "applying";
       if (run.status !== running) {
         // The run already ended some other way; only the phase row is left running.
         if (run.status !== "plan_queued" && run.status !== "apply_queued") {
           await phasesRepo.finishPhase(tx, phase.phase, run.id, { status: "errored", at: ctx.now() });
         }
-        return;
+        return false;
       }
       ctx.logger.warn({ runId: run.id, phase: phase.phase, reason: phase.reason }, "failing a phase whose worker is gone or too slow");
       await phasesRepo.finishPhase(tx, phase.phase, run.id, { status: "errored", at: ctx.now() });
-      if (await moveRun(tx, ctx, run, "errored")) {
-        report.stalePhases++;
-        // If the worker still lives, make sure it stops touching this run.
-        effects.add({ kind: "signal", phase: phase.phase, runId: run.id, signal: "SIGKILL" });
-        await driveRun(tx, ctx, run, effects);
-      }
+      if (!(await moveRun(tx, ctx, run, "errored"))) return false;
+      // If the worker still lives, make sure it stops touching this run.
+      effects.add({ kind: "signal", phase: phase.phase, runId: run.id, signal: "SIGKILL" });
+      await driveRun(tx, ctx, run, effects);
+      return true;
     });
+    if (failed) report.stalePhases++;
   }
 
   // Users' actions accepted while their event was lost (or the scheduler was down a long time).

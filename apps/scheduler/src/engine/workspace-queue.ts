@@ -1,4 +1,4 @@
-import { inTransaction, runsWrite, schedulerRepo, type Tx } from "@tarmac/db";
+import { inSqlTransaction, runsWrite, schedulerRepo, type Tx } from "@tarmac/db";
 import { bypassesWorkspaceQueue, holdsWorkspace } from "@tarmac/domain";
 import type { Effects, SchedulerContext } from "./context";
 import { moveRun } from "./transitions";
@@ -118,17 +118,15 @@ export async function promoteQueuing(ctx: SchedulerContext, organizationId: stri
   // transaction and no capacity lock, which every start in the organization waits for. A run
   // entering `queuing` meanwhile asks for its own promotion once committed (queuePlan).
   if (!(await schedulerRepo.hasQueuingRuns(ctx.db, organizationId))) return 0;
-  return inTransaction(ctx.db, async (tx) => {
+  const promoted = await inSqlTransaction(ctx.db, async (tx) => {
     const org = await schedulerRepo.lockOrganizationCapacity(tx, organizationId);
-    if (!org) return 0;
+    if (!org) return [];
     const free = org.runConcurrency - (await schedulerRepo.countRunsUsingCapacity(tx, organizationId));
     const runs = await schedulerRepo.lockQueuingRuns(tx, organizationId, free);
-    let promoted = 0;
-    for (const run of runs) {
-      if (!(await moveRun(tx, ctx, run, "plan_queued", undefined, undefined, { queuePhase: "plan" }))) continue;
-      effects.add({ kind: "enqueue", phase: "plan", runId: run.id, ...(run.agentMode === false ? { toWorkers: true } : {}) });
-      promoted++;
-    }
-    return promoted;
+    const moved: SchedulingRun[] = [];
+    for (const run of runs) if (await moveRun(tx, ctx, run, "plan_queued", undefined, undefined, { queuePhase: "plan" })) moved.push(run);
+    return moved;
   });
+  for (const run of promoted) effects.add({ kind: "enqueue", phase: "plan", runId: run.id, ...(run.agentMode === false ? { toWorkers: true } : {}) });
+  return promoted.length;
 }

@@ -1,6 +1,7 @@
 import type { Subjects } from "@tarmac/contracts";
 import type { ActionRefusal, RunAction } from "@tarmac/domain";
-import type { Db, Tx } from "../client";
+import { queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import type { RunActionRequestModel } from "../generated/prisma/models";
 import { enqueueOutbox } from "../outbox";
 import { runActionRequestedMessage } from "../outbox-messages";
@@ -43,7 +44,13 @@ export async function recordActionRequest(tx: Tx, subjects: Subjects, input: New
 /** Requests not yet carried out or refused, for the given runs, in the order they were accepted. */
 export async function listPendingActionRequests(db: Db | Tx, runIds: readonly string[]): Promise<RunActionRequestModel[]> {
   if (runIds.length === 0) return [];
-  return db.runActionRequest.findMany({ where: { runId: { in: [...runIds] }, status: "pending" }, orderBy: { seq: "asc" } });
+  // SQL, not the Prisma model: the scheduler reads this in its transactions (inSqlTransaction).
+  return queryRows<RunActionRequestModel>(
+    db,
+    Prisma.sql`SELECT id, seq, run_id AS "runId", action, actor_id AS "actorId", comment_id AS "commentId",
+      force_cancel_available_at AS "forceCancelAvailableAt", status::text AS status, refusal, requested_at AS "requestedAt", decided_at AS "decidedAt"
+    FROM run_action_requests WHERE run_id = ANY(${[...runIds]}::text[]) AND status = 'pending' ORDER BY seq`,
+  );
 }
 
 export async function findActionRequest(db: Db | Tx, id: string): Promise<RunActionRequestModel | null> {
@@ -67,17 +74,18 @@ export async function decideActionRequest(
   subjects: Pick<Subjects, "prefix">,
   input: { id: string; at: Date; refusal: ActionRefusal | null },
 ): Promise<boolean> {
-  const { count } = await tx.runActionRequest.updateMany({
-    where: { id: input.id, status: "pending" },
-    data: {
-      status: input.refusal ? "refused" : "applied",
-      refusal: input.refusal ? { status: input.refusal.status, title: input.refusal.title, detail: input.refusal.detail } : undefined,
-      decidedAt: input.at,
-    },
-  });
-  if (count !== 1) return false;
-  await tx.$executeRaw`SELECT pg_notify(${actionDecisionChannel(subjects.prefix)}, ${input.id})`;
-  return true;
+  const refusal = input.refusal ? JSON.stringify({ status: input.refusal.status, title: input.refusal.title, detail: input.refusal.detail }) : null;
+  // The decision and its NOTIFY in one statement (delivered at the commit), in SQL for inSqlTransaction.
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    Prisma.sql`WITH decided AS (
+      UPDATE run_action_requests
+      SET status = ${input.refusal ? "refused" : "applied"}::"RunActionRequestStatus", refusal = COALESCE(${refusal}::jsonb, refusal), decided_at = ${input.at}
+      WHERE id = ${input.id} AND status = 'pending' RETURNING id
+    )
+    SELECT id, pg_notify(${actionDecisionChannel(subjects.prefix)}, id)::text AS notified FROM decided`,
+  );
+  return rows.length === 1;
 }
 
 /** Runs with a request pending since before the cutoff (its event was lost), for the reconcile loop. */

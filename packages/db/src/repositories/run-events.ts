@@ -75,6 +75,10 @@ export async function findComment(db: Db | Tx, id: string): Promise<(CommentMode
 
 export async function findComments(db: Db | Tx, ids: readonly string[]): Promise<(CommentModel & { runEventId: string | null })[]> {
   if (ids.length === 0) return [];
-  const rows = await db.comment.findMany({ where: { id: { in: [...new Set(ids)] } }, include: { runEvent: { select: { id: true } } } });
-  return rows.map(({ runEvent, ...c }) => ({ ...c, runEventId: runEvent?.id ?? null }));
+  // SQL, not the Prisma model: the scheduler reads this in its transactions (inSqlTransaction).
+  return queryRows<CommentModel & { runEventId: string | null }>(
+    db,
+    Prisma.sql`SELECT c.id, c.run_id AS "runId", c.body, c.author_id AS "authorId", c.created_at AS "createdAt", e.id AS "runEventId"
+    FROM comments c LEFT JOIN run_events e ON e.comment_id = c.id WHERE c.id = ANY(${[...new Set(ids)]}::text[])`,
+  );
 }

@@ -171,13 +171,15 @@ export async function requestCancel(
   tx: Tx,
   input: { runId: string; expected: RunStatus; at: Date; forceCancelAvailableAt: Date; canceledById: string | null },
 ): Promise<boolean> {
-  const changed = await tx.$executeRaw`
-    UPDATE runs SET
+  const changed = await executeRows(
+    tx,
+    Prisma.sql`UPDATE runs SET
       cancel_requested_at = COALESCE(cancel_requested_at, ${input.at}),
       force_cancel_available_at = COALESCE(force_cancel_available_at, ${input.forceCancelAvailableAt}),
       canceled_by_id = COALESCE(${input.canceledById}, canceled_by_id),
       updated_at = ${input.at}
-    WHERE id = ${input.runId} AND status = ${input.expected}::"RunStatus"`;
+    WHERE id = ${input.runId} AND status = ${input.expected}::"RunStatus"`,
+  );
   return changed === 1;
 }
 
@@ -200,18 +202,26 @@ export async function settlePhasesOfEndedRun(tx: Tx, runId: string, at: Date, fo
   );
   if (!forced) return;
   const canceled = JSON.stringify({ [phaseTimestampKey("canceled")]: stamp, "force-canceled-at": stamp });
-  await tx.$executeRaw`UPDATE plans SET status = 'canceled', status_timestamps = status_timestamps || ${canceled}::jsonb, finished_at = ${at}, updated_at = ${at}
-    WHERE run_id = ${runId} AND status = 'running'`;
-  await tx.$executeRaw`UPDATE applies SET status = 'canceled', status_timestamps = status_timestamps || ${canceled}::jsonb, finished_at = ${at}, updated_at = ${at}
-    WHERE run_id = ${runId} AND status = 'running'`;
+  await executeRows(
+    tx,
+    Prisma.sql`UPDATE plans SET status = 'canceled', status_timestamps = status_timestamps || ${canceled}::jsonb, finished_at = ${at}, updated_at = ${at}
+    WHERE run_id = ${runId} AND status = 'running'`,
+  );
+  await executeRows(
+    tx,
+    Prisma.sql`UPDATE applies SET status = 'canceled', status_timestamps = status_timestamps || ${canceled}::jsonb, finished_at = ${at}, updated_at = ${at}
+    WHERE run_id = ${runId} AND status = 'running'`,
+  );
 }
 
 /** Unfinished non-speculative runs created before `seq` in a workspace, oldest first. */
 export async function unfinishedRunsAhead(tx: Tx, workspaceId: string, seq: bigint): Promise<RunModel[]> {
-  return tx.run.findMany({
-    where: { workspaceId, seq: { lt: seq }, planOnly: false, status: { notIn: [...FINAL_STATUSES] } },
-    orderBy: { seq: "asc" },
-  });
+  return queryRows<RunModel>(
+    tx,
+    Prisma.sql`SELECT ${RUN_COLUMNS} FROM runs
+    WHERE workspace_id = ${workspaceId} AND seq < ${seq} AND plan_only = false AND status <> ALL(${[...FINAL_STATUSES]}::"RunStatus"[])
+    ORDER BY seq`,
+  );
 }
 
 export async function enqueueQueueChanged(
