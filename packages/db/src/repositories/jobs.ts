@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { isJobPhaseLive, JOB_LIVE_RUN_STATUSES, type Phase, type PhaseStatus, type RunStatus } from "@tarmac/domain";
-import { inTransaction, queryRows, type Db, type Tx } from "../client";
+import { inSqlTransaction, queryRows, type Db, type Tx } from "../client";
 import { Prisma } from "../generated/prisma/client";
 import { asBuffer, blobSha256 } from "../blobs";
 import { createStateVersion } from "./state-versions";
@@ -287,7 +287,7 @@ export type StoreAppliedStateResult =
  * createStateVersion).
  */
 export async function storeAppliedState(db: Db, runId: string, state: Buffer): Promise<StoreAppliedStateResult> {
-  return inTransaction(db, async (tx) => {
+  return inSqlTransaction(db, async (tx) => {
     // The run, its apply and the version this run recorded already (with its bytes' hash), in one statement.
     const [run] = await queryRows<{
       workspaceId: string;
