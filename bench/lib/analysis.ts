@@ -44,7 +44,7 @@ export const ANALYSIS: { match: string; title: string; why: string }[] = [
     title: "Scheduling latency (capacity > demand)",
     why:
       "Timestamps of kept runs (load ~17) put final → planning at about 95 ms in four hops of 20–50 ms: the worker's finished → applied, applied → the next run plan_queued (enqueued first, one BullMQ add), plan_queued → the worker's started (published without waiting for its NATS flush or the live log's reset), started → planning. " +
-      "The largest is the last: the started event waits for the workspace lock that the ended run's own status event holds while it settles that run, and the transactions still open and commit through Prisma's interactive transaction (10–60 ms under load). Every hop is an event, no poll interval; under load each round trip waits in a run queue of several processes per core",
+      "The largest is the last: the started event waits for the workspace lock that the ended run's own status event holds while it settles that run (10–60 ms under load; since the fifteenth round of bench/README.md the scheduler's transactions open and commit on a pool client, not through Prisma's interactive transaction, which held the lock about 0.2–0.4 ms longer each and cost twice the CPU). Every hop is an event, no poll interval; under load each round trip waits in a run queue of several processes per core",
   },
   {
     match: "4. Events",
