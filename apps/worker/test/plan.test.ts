@@ -140,7 +140,10 @@ describe("plan jobs", () => {
     expect(json.resource_changes.map((c) => c.address)).toEqual(["null_resource.a"]);
     // The sensitive workspace variable reached terraform decrypted.
     expect(json.resource_changes[0]?.change.after.triggers).toEqual({ name: "from-workspace", size: 7, secret: "s3cr3t-value" });
-  });
+    // Every file and value here is new to the double's HCL cache: each of its first parses starts
+    // HashiCorp's WebAssembly parser (about 0.7 CPU-s), several times over with other suites
+    // beside it (30 s passed once in a full CI run; alone, 2.2 s with a cold cache).
+  }, 120_000);
 
   it("plans a destroy with -destroy and without refresh when the run asks", async () => {
     const { mkdtemp } = await import("node:fs/promises");
