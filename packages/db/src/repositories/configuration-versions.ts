@@ -1,6 +1,7 @@
 import type { Subjects } from "@tarmac/contracts";
 import { FINAL_STATUSES, newId, runOperation } from "@tarmac/domain";
-import { inTransaction, type Db, type Tx } from "../client";
+import { inSqlTransaction, inTransaction, queryRows, type Db, type Tx } from "../client";
+import { Prisma } from "../generated/prisma/client";
 import type { ConfigurationVersionModel } from "../generated/prisma/models";
 import { getBlob } from "../blobs";
 import { deleteLargeBlob, putLargeBlob } from "../large-blobs";
@@ -148,25 +149,40 @@ export async function completeUpload(
   return result;
 }
 
+/** What an upload's transaction needs of the version it marked uploaded and of its workspace. */
+interface UploadedVersion {
+  id: string;
+  workspaceId: string;
+  speculative: boolean;
+  autoQueueRuns: boolean;
+  createdById: string | null;
+  organizationId: string;
+  autoApply: boolean;
+  terraformVersion: string;
+}
+
 async function recordUpload(
   db: Db,
   input: { id: string; blobId: string; at: Date; subjects: Subjects; headers?: Record<string, string> | undefined },
 ): Promise<UploadResult> {
   const { id, blobId, at, subjects, headers } = input;
-  return inTransaction(db, async (tx): Promise<UploadResult> => {
+  // Every statement is SQL (a pool client's transaction, past Prisma's interactive one): the CLI
+  // uploads a configuration for every run it starts.
+  return inSqlTransaction(db, async (tx): Promise<UploadResult> => {
     // The row lock makes a concurrent second upload wait, then find the version no longer pending.
-    const rows = await tx.$queryRaw<{ status: string }[]>`SELECT status::text AS status FROM configuration_versions WHERE id = ${id} FOR UPDATE`;
+    const rows = await queryRows<{ status: string }>(tx, Prisma.sql`SELECT status::text AS status FROM configuration_versions WHERE id = ${id} FOR UPDATE`);
     const current = rows[0];
     if (!current) return { ok: false, reason: "not_found" };
     if (current.status !== "pending") return { ok: false, reason: "not_pending" };
-    await tx.$executeRaw`
-      UPDATE configuration_versions SET status = 'uploaded', archive_blob_id = ${blobId},
-        status_timestamps = status_timestamps || ${stampPatch("uploaded-at", at)}::jsonb, updated_at = ${at}
-      WHERE id = ${id}`;
-    const cv = await tx.configurationVersion.findUniqueOrThrow({
-      where: { id },
-      include: { workspace: { select: { id: true, organizationId: true, autoApply: true, terraformVersion: true } } },
-    });
+    const [cv] = await queryRows<UploadedVersion>(
+      tx,
+      Prisma.sql`UPDATE configuration_versions cv SET status = 'uploaded', archive_blob_id = ${blobId},
+        status_timestamps = cv.status_timestamps || ${stampPatch("uploaded-at", at)}::jsonb, updated_at = ${at}
+      FROM workspaces w WHERE cv.id = ${id} AND w.id = cv.workspace_id
+      RETURNING cv.id, cv.workspace_id AS "workspaceId", cv.speculative, cv.auto_queue_runs AS "autoQueueRuns", cv.created_by_id AS "createdById",
+        w.organization_id AS "organizationId", w.auto_apply AS "autoApply", w.terraform_version AS "terraformVersion"`,
+    );
+    if (!cv) return { ok: false, reason: "not_found" };
     await enqueueUploaded(tx, subjects, cv, "uploaded", at, headers);
     if (!cv.autoQueueRuns) return { ok: true, runId: null };
     const facts = { planOnly: cv.speculative, savePlan: false, refreshOnly: false, isDestroy: false, allowEmptyApply: false };
@@ -174,7 +190,7 @@ async function recordUpload(
       tx,
       {
         id: newId("run"),
-        organizationId: cv.workspace.organizationId,
+        organizationId: cv.organizationId,
         workspaceId: cv.workspaceId,
         configurationVersionId: cv.id,
         createdById: cv.createdById,
@@ -184,10 +200,10 @@ async function recordUpload(
         message: "Triggered via API",
         ...facts,
         refresh: true,
-        autoApply: cv.workspace.autoApply,
+        autoApply: cv.autoApply,
         allowConfigGeneration: false,
         debuggingMode: false,
-        terraformVersion: cv.workspace.terraformVersion,
+        terraformVersion: cv.terraformVersion,
         targetAddrs: [],
         replaceAddrs: [],
         variables: [],
