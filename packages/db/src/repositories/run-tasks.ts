@@ -1,5 +1,5 @@
 import { newId, TASK_STAGES, type TaskStageName } from "@tarmac/domain";
-import { queryRows, type Db, type Tx } from "../client";
+import { executeRows, queryRows, type Db, type Tx } from "../client";
 import { Prisma, type RunTask, TaskResult, TaskResultOutcome, TaskStage, WorkspaceRunTask } from "../generated/prisma/client";
 import { statusTimestampValue } from "../runs";
 import { statusLiterals } from "./status-literals";
@@ -102,8 +102,25 @@ export async function deleteWorkspaceTask(db: Db | Tx, id: string): Promise<void
 
 // ------------------------------------------------------------------ stages and results (reads)
 
+/**
+ * The stage and result rows as the Prisma models have them, for the statements the scheduler
+ * sends inside its decisions: those are transactions on a pool client (inSqlTransaction), where
+ * a Prisma model call would make the decision run again through Prisma's interactive transaction.
+ */
+const TASK_STAGE_COLUMNS = Prisma.raw(
+  `s.id, s.run_id AS "runId", s.stage, s.status, s.status_timestamps AS "statusTimestamps", s.overridden_by_id AS "overriddenById",
+   s.created_at AS "createdAt", s.updated_at AS "updatedAt"`,
+);
+const TASK_RESULT_COLUMNS = Prisma.raw(
+  `r.id, r.task_stage_id AS "taskStageId", r.run_id AS "runId", r.task_id AS "taskId", r.task_name AS "taskName", r.task_url AS "taskUrl",
+   r.workspace_task_id AS "workspaceTaskId", r.enforcement_level AS "enforcementLevel", r.stage, r.status,
+   r.status_timestamps AS "statusTimestamps", r.message, r.url, r.delivered_at AS "deliveredAt", r.delivery_attempts AS "deliveryAttempts",
+   r.created_at AS "createdAt", r.updated_at AS "updatedAt"`,
+);
+
 export async function findTaskStage(db: Db | Tx, id: string): Promise<TaskStage | null> {
-  return db.taskStage.findUnique({ where: { id } });
+  const [stage] = await queryRows<TaskStage>(db, Prisma.sql`SELECT ${TASK_STAGE_COLUMNS} FROM task_stages s WHERE s.id = ${id}`);
+  return stage ?? null;
 }
 
 export async function listTaskStagesOfRun(db: Db | Tx, runId: string, page: Page): Promise<{ items: TaskStage[]; total: number }> {
@@ -205,16 +222,11 @@ export async function recordCallback(tx: Tx, resultId: string, report: CallbackR
 
 /** Moves a stage from one of `from` to `to` with its timestamp; true when it moved. */
 export async function setTaskStageStatus(tx: Tx, stageId: string, from: readonly string[], to: string, at: Date, overriddenById?: string | null): Promise<boolean> {
-  const changed = await tx.$executeRawUnsafe(
-    `UPDATE task_stages SET status = $1, status_timestamps = status_timestamps || $2::jsonb, updated_at = $3,
-       overridden_by_id = COALESCE($4, overridden_by_id)
-     WHERE id = $5 AND status = ANY($6::text[])`,
-    to,
-    stamp(to, at),
-    at,
-    overriddenById ?? null,
-    stageId,
-    [...from],
+  const changed = await executeRows(
+    tx,
+    Prisma.sql`UPDATE task_stages SET status = ${to}, status_timestamps = status_timestamps || ${stamp(to, at)}::jsonb, updated_at = ${at},
+       overridden_by_id = COALESCE(${overriddenById ?? null}, overridden_by_id)
+     WHERE id = ${stageId} AND status = ANY(${[...from]}::text[])`,
   );
   return changed === 1;
 }
@@ -231,12 +243,13 @@ export interface StageTask {
 
 /** Enabled tasks of a workspace attached to a stage, in the order they were attached. */
 export async function listStageTasks(db: Db | Tx, workspaceId: string, stage: TaskStageName): Promise<StageTask[]> {
-  const rows = await db.workspaceRunTask.findMany({
-    where: { workspaceId, stages: { has: stage }, task: { enabled: true } },
-    include: { task: { select: { id: true, name: true, url: true } } },
-    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-  });
-  return rows.map((r) => ({ workspaceTaskId: r.id, enforcementLevel: r.enforcementLevel, taskId: r.task.id, name: r.task.name, url: r.task.url }));
+  return queryRows<StageTask>(
+    db,
+    Prisma.sql`SELECT w.id AS "workspaceTaskId", w.enforcement_level AS "enforcementLevel", t.id AS "taskId", t.name, t.url
+    FROM workspace_run_tasks w JOIN run_tasks t ON t.id = w.task_id
+    WHERE w.workspace_id = ${workspaceId} AND ${stage} = ANY(w.stages) AND t.enabled
+    ORDER BY w.created_at, w.id`,
+  );
 }
 
 /**
@@ -257,31 +270,43 @@ export async function hasStageToRun(db: Db | Tx, runId: string, workspaceId: str
 }
 
 export async function findStageOfRun(db: Db | Tx, runId: string, stage: TaskStageName): Promise<(TaskStage & { results: TaskResult[] }) | null> {
-  return db.taskStage.findUnique({ where: { runId_stage: { runId, stage } }, include: { results: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } } });
+  const [found] = await queryRows<TaskStage>(db, Prisma.sql`SELECT ${TASK_STAGE_COLUMNS} FROM task_stages s WHERE s.run_id = ${runId} AND s.stage = ${stage}`);
+  if (!found) return null;
+  const results = await queryRows<TaskResult>(
+    db,
+    Prisma.sql`SELECT ${TASK_RESULT_COLUMNS} FROM task_results r WHERE r.task_stage_id = ${found.id} ORDER BY r.created_at, r.id`,
+  );
+  return { ...found, results };
 }
 
 async function createStage(tx: Tx, input: { runId: string; stage: TaskStageName; tasks: StageTask[]; at: Date; status: "pending" | "running" }): Promise<void> {
   const stageId = newId("ts");
-  await tx.taskStage.create({
-    data: { id: stageId, runId: input.runId, stage: input.stage, status: input.status, statusTimestamps: { [`${input.status}-at`]: statusTimestampValue(input.at) }, createdAt: input.at },
-  });
-  await tx.taskResult.createMany({
-    data: input.tasks.map((t, i) => ({
-      id: newId("taskrs"),
-      taskStageId: stageId,
-      runId: input.runId,
-      taskId: t.taskId,
-      taskName: t.name,
-      taskUrl: t.url,
-      workspaceTaskId: t.workspaceTaskId,
-      enforcementLevel: t.enforcementLevel,
-      stage: input.stage,
-      status: "pending",
-      statusTimestamps: { "pending-at": statusTimestampValue(input.at) },
-      // Distinct creation times keep the tasks' order in listings.
-      createdAt: new Date(input.at.getTime() + i),
-    })),
-  });
+  const stageStamps = JSON.stringify({ [`${input.status}-at`]: statusTimestampValue(input.at) });
+  const resultStamps = JSON.stringify({ "pending-at": statusTimestampValue(input.at) });
+  // The stage and its pending results in one statement.
+  const results =
+    input.tasks.length === 0
+      ? Prisma.empty
+      : Prisma.sql`, results AS (
+        INSERT INTO task_results (id, task_stage_id, run_id, task_id, task_name, task_url, workspace_task_id, enforcement_level, stage,
+          status, status_timestamps, created_at, updated_at)
+        VALUES ${Prisma.join(
+          input.tasks.map((t, i) => {
+            // Distinct creation times keep the tasks' order in listings.
+            const createdAt = new Date(input.at.getTime() + i);
+            return Prisma.sql`(${newId("taskrs")}, ${stageId}, ${input.runId}, ${t.taskId}, ${t.name}, ${t.url}, ${t.workspaceTaskId},
+              ${t.enforcementLevel}, ${input.stage}, 'pending', ${resultStamps}::jsonb, ${createdAt}, ${createdAt})`;
+          }),
+        )}
+      )`;
+  await executeRows(
+    tx,
+    Prisma.sql`WITH stage AS (
+      INSERT INTO task_stages (id, run_id, stage, status, status_timestamps, created_at, updated_at)
+      VALUES (${stageId}, ${input.runId}, ${input.stage}, ${input.status}, ${stageStamps}::jsonb, ${input.at}, ${input.at})
+    )${results}
+    SELECT 1`,
+  );
 }
 
 /**
@@ -312,15 +337,11 @@ export async function ensureStageWithResults(
 
 /** Sets a result's status when it is still one of `from` (the timeout, a run that ended). */
 export async function setTaskResultStatus(tx: Tx, resultId: string, from: readonly string[], to: string, message: string | null, at: Date): Promise<boolean> {
-  const changed = await tx.$executeRawUnsafe(
-    `UPDATE task_results SET status = $1, message = COALESCE($2, message), status_timestamps = status_timestamps || $3::jsonb, updated_at = $4
-     WHERE id = $5 AND status = ANY($6::text[])`,
-    to,
-    message,
-    stamp(to, at),
-    at,
-    resultId,
-    [...from],
+  const changed = await executeRows(
+    tx,
+    Prisma.sql`UPDATE task_results SET status = ${to}, message = COALESCE(${message}, message), status_timestamps = status_timestamps || ${stamp(to, at)}::jsonb,
+      updated_at = ${at}
+     WHERE id = ${resultId} AND status = ANY(${[...from]}::text[])`,
   );
   return changed === 1;
 }
@@ -378,7 +399,11 @@ export async function settleStagesOfEndedRun(tx: Tx, runId: string, at: Date): P
   for (const stage of open) {
     const to = stage.status === "pending" ? "unreachable" : "canceled";
     await setTaskStageStatus(tx, stage.id, [stage.status], to, at);
-    for (const r of await tx.taskResult.findMany({ where: { taskStageId: stage.id, status: { in: ["pending", "running"] } }, select: { id: true } })) {
+    const openResults = await queryRows<{ id: string }>(
+      tx,
+      Prisma.sql`SELECT id FROM task_results WHERE task_stage_id = ${stage.id} AND status IN ('pending', 'running')`,
+    );
+    for (const r of openResults) {
       await setTaskResultStatus(tx, r.id, ["pending", "running"], to, null, at);
     }
   }
