@@ -125,15 +125,14 @@ describe("inSqlTransaction", () => {
 
   it("leaves a client Prisma never connected through safe when its idle connections die, and ends its pool on $disconnect", async () => {
     const own = createDb({ databaseUrl: database.url, poolSize: 2 });
-    const appName = (tx: Tx) => queryRows<{ pid: number }>(tx, Prisma.sql`SELECT pg_backend_pid() AS pid`);
-    const [{ pid }] = (await inSqlTransaction(own, appName)) as [{ pid: number }];
+    const pid = await inSqlTransaction(own, backendPid);
     // The server ends the idle connection (a restart, an administrator): no unheard "error" event.
     await queryRows(db, Prisma.sql`SELECT pg_terminate_backend(${pid}::int)`);
     await new Promise((r) => setTimeout(r, 200));
-    const [again] = await inSqlTransaction(own, appName);
-    expect(again!.pid).not.toBe(pid);
+    const again = await inSqlTransaction(own, backendPid);
+    expect(again).not.toBe(pid);
     await own.$disconnect();
-    const left = await queryRows<{ n: number }>(db, Prisma.sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ${again!.pid}::int`);
+    const left = await queryRows<{ n: number }>(db, Prisma.sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ${again}::int`);
     expect(left[0]!.n).toBe(0);
   });
 
